@@ -61,7 +61,10 @@ pub fn nerc_holidays(year: i32) -> Vec<(NaiveDate, Holiday)> {
         (last_weekday(year, 5, Weekday::Mon), Holiday::MemorialDay),
         (fixed(7, 4), Holiday::IndependenceDay),
         (nth_weekday(year, 9, Weekday::Mon, 1), Holiday::LaborDay),
-        (nth_weekday(year, 11, Weekday::Thu, 4), Holiday::Thanksgiving),
+        (
+            nth_weekday(year, 11, Weekday::Thu, 4),
+            Holiday::Thanksgiving,
+        ),
         (fixed(12, 25), Holiday::Christmas),
     ]
     .into_iter()
@@ -190,12 +193,52 @@ mod tests {
     #[test]
     fn nerc_holidays_2024_to_2027() {
         let expected = [
-            (2024, [d(2024, 1, 1), d(2024, 5, 27), d(2024, 7, 4), d(2024, 9, 2), d(2024, 11, 28), d(2024, 12, 25)]),
-            (2025, [d(2025, 1, 1), d(2025, 5, 26), d(2025, 7, 4), d(2025, 9, 1), d(2025, 11, 27), d(2025, 12, 25)]),
-            (2026, [d(2026, 1, 1), d(2026, 5, 25), d(2026, 7, 4), d(2026, 9, 7), d(2026, 11, 26), d(2026, 12, 25)]),
+            (
+                2024,
+                [
+                    d(2024, 1, 1),
+                    d(2024, 5, 27),
+                    d(2024, 7, 4),
+                    d(2024, 9, 2),
+                    d(2024, 11, 28),
+                    d(2024, 12, 25),
+                ],
+            ),
+            (
+                2025,
+                [
+                    d(2025, 1, 1),
+                    d(2025, 5, 26),
+                    d(2025, 7, 4),
+                    d(2025, 9, 1),
+                    d(2025, 11, 27),
+                    d(2025, 12, 25),
+                ],
+            ),
+            (
+                2026,
+                [
+                    d(2026, 1, 1),
+                    d(2026, 5, 25),
+                    d(2026, 7, 4),
+                    d(2026, 9, 7),
+                    d(2026, 11, 26),
+                    d(2026, 12, 25),
+                ],
+            ),
             // 2027: 4 July is a Sunday → observed Monday 5 July; Christmas is a
             // Saturday and stays there.
-            (2027, [d(2027, 1, 1), d(2027, 5, 31), d(2027, 7, 5), d(2027, 9, 6), d(2027, 11, 25), d(2027, 12, 25)]),
+            (
+                2027,
+                [
+                    d(2027, 1, 1),
+                    d(2027, 5, 31),
+                    d(2027, 7, 5),
+                    d(2027, 9, 6),
+                    d(2027, 11, 25),
+                    d(2027, 12, 25),
+                ],
+            ),
         ];
         for (year, dates) in expected {
             let got: Vec<NaiveDate> = nerc_holidays(year).into_iter().map(|(d, _)| d).collect();
@@ -212,14 +255,22 @@ mod tests {
     #[test]
     fn blocks_partition_every_day() {
         for m in [Market::Miso, Market::Caiso, Market::Pjm] {
-            for date in [d(2025, 3, 9), d(2025, 11, 2), d(2025, 12, 25), d(2025, 6, 7)] {
+            for date in [
+                d(2025, 3, 9),
+                d(2025, 11, 2),
+                d(2025, 12, 25),
+                d(2025, 6, 7),
+            ] {
                 for h in day_hours(m, date) {
                     let n = [Block::OnPeak, Block::TwoBySixteen, Block::SevenByEight]
                         .iter()
                         .filter(|b| b.contains(m, &h))
                         .count();
                     assert_eq!(n, 1, "{m} {date} HE{}", h.hour_ending);
-                    assert_eq!(Block::OffPeak.contains(m, &h), !Block::OnPeak.contains(m, &h));
+                    assert_eq!(
+                        Block::OffPeak.contains(m, &h),
+                        !Block::OnPeak.contains(m, &h)
+                    );
                 }
             }
         }
@@ -229,14 +280,26 @@ mod tests {
     fn dst_days_change_night_hours_only() {
         // CAISO 2025-03-09 (Sunday, 23 h): 16 daytime hours, 7 night hours.
         let spring = d(2025, 3, 9);
-        assert_eq!(Block::SevenByEight.hours_between(Market::Caiso, spring, spring), 7);
-        assert_eq!(Block::TwoBySixteen.hours_between(Market::Caiso, spring, spring), 16);
+        assert_eq!(
+            Block::SevenByEight.hours_between(Market::Caiso, spring, spring),
+            7
+        );
+        assert_eq!(
+            Block::TwoBySixteen.hours_between(Market::Caiso, spring, spring),
+            16
+        );
         // CAISO 2025-11-02 (Sunday, 25 h): 9 night hours.
         let fall = d(2025, 11, 2);
-        assert_eq!(Block::SevenByEight.hours_between(Market::Caiso, fall, fall), 9);
+        assert_eq!(
+            Block::SevenByEight.hours_between(Market::Caiso, fall, fall),
+            9
+        );
         assert_eq!(Block::Flat.hours_between(Market::Caiso, fall, fall), 25);
         // MISO is fixed EST: 24 hours and 8 night hours on both days.
-        assert_eq!(Block::SevenByEight.hours_between(Market::Miso, fall, fall), 8);
+        assert_eq!(
+            Block::SevenByEight.hours_between(Market::Miso, fall, fall),
+            8
+        );
         assert_eq!(Block::Flat.hours_between(Market::Miso, spring, spring), 24);
     }
 

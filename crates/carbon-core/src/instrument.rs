@@ -234,7 +234,10 @@ mod tests {
     #[test]
     fn kinds_parse_iso_spellings() {
         assert_eq!("Loadzone".parse::<LocationKind>(), Ok(LocationKind::Zone));
-        assert_eq!("Gennode".parse::<LocationKind>(), Ok(LocationKind::Generator));
+        assert_eq!(
+            "Gennode".parse::<LocationKind>(),
+            Ok(LocationKind::Generator)
+        );
         assert!("lake".parse::<LocationKind>().is_err());
     }
 }

@@ -55,7 +55,9 @@ impl Observation {
     pub fn validate(&self) -> Result<()> {
         let bad = |reason: String| Error::InvalidObservation {
             instrument: self.instrument_id.to_string(),
-            start: self.interval_start.to_rfc3339_opts(SecondsFormat::Secs, true),
+            start: self
+                .interval_start
+                .to_rfc3339_opts(SecondsFormat::Secs, true),
             reason,
         };
         if self.interval_end <= self.interval_start {
@@ -83,13 +85,18 @@ mod tests {
     use chrono::Duration;
 
     fn obs() -> Observation {
-        let start = DateTime::parse_from_rfc3339("2025-01-01T05:00:00Z").unwrap().with_timezone(&Utc);
+        let start = DateTime::parse_from_rfc3339("2025-01-01T05:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         Observation {
             instrument_id: InstrumentId::parse("MISO.INDIANA.HUB").unwrap(),
             market_run: MarketRun::Da,
             interval_start: start,
             interval_end: start + Duration::hours(1),
-            values: Components { lmp: Some(25.0), ..Default::default() },
+            values: Components {
+                lmp: Some(25.0),
+                ..Default::default()
+            },
             vintage: start,
             provenance: Provenance::new("test", Some(1)),
         }
@@ -100,10 +107,20 @@ mod tests {
         assert!(obs().validate().is_ok());
         let mut o = obs();
         o.interval_end = o.interval_start;
-        assert!(o.validate().unwrap_err().to_string().contains("not after its start"));
+        assert!(
+            o.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("not after its start")
+        );
         let mut o = obs();
         o.values.lmp = Some(f64::NAN);
-        assert!(o.validate().unwrap_err().to_string().contains("component lmp is not a finite"));
+        assert!(
+            o.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("component lmp is not a finite")
+        );
         let mut o = obs();
         o.values = Components::default();
         assert!(o.validate().is_err());

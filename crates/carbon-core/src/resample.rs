@@ -111,7 +111,13 @@ impl FromStr for Frequency {
             "1h" | "h" | "60min" | "hourly" | "hour" => Frequency::Hour,
             "1d" | "d" | "daily" | "day" => Frequency::Day,
             "1mo" | "mo" | "1m" | "monthly" | "month" | "ms" => Frequency::Month,
-            _ => return Err(unknown("resample frequency", s, &Frequency::ALL.map(|f| f.as_str()))),
+            _ => {
+                return Err(unknown(
+                    "resample frequency",
+                    s,
+                    &Frequency::ALL.map(|f| f.as_str()),
+                ));
+            }
         })
     }
 }
@@ -170,7 +176,13 @@ impl FromStr for Aggregation {
             "max" => Aggregation::Max,
             "first" | "open" => Aggregation::First,
             "last" | "close" => Aggregation::Last,
-            _ => return Err(unknown("aggregation", s, &Aggregation::ALL.map(|a| a.as_str()))),
+            _ => {
+                return Err(unknown(
+                    "aggregation",
+                    s,
+                    &Aggregation::ALL.map(|a| a.as_str()),
+                ));
+            }
         })
     }
 }
@@ -204,7 +216,10 @@ mod tests {
     #[test]
     fn sub_daily_buckets() {
         let (s, e) = Frequency::Min15.bucket(Market::Caiso, utc("2025-11-02T09:44:59Z"));
-        assert_eq!((s, e), (utc("2025-11-02T09:30:00Z"), utc("2025-11-02T09:45:00Z")));
+        assert_eq!(
+            (s, e),
+            (utc("2025-11-02T09:30:00Z"), utc("2025-11-02T09:45:00Z"))
+        );
         assert!("2h".parse::<Frequency>().is_err());
         assert_eq!("monthly".parse::<Frequency>().unwrap(), Frequency::Month);
     }

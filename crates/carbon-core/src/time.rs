@@ -12,7 +12,9 @@
 //! All US ISO zones have whole-hour offsets, so every market hour starts on a UTC
 //! hour boundary; the functions here rely on that and check it.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc};
+use chrono::{
+    DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc,
+};
 
 use crate::{
     Market,
@@ -212,7 +214,10 @@ pub fn parse_instant(text: &str, market: Option<Market>) -> Result<DateTime<Utc>
                 .map(|t| t.with_timezone(&Utc))
                 .ok_or_else(|| Error::InvalidTime {
                     value: text.to_string(),
-                    reason: format!("that local time does not exist in {} (daylight-time gap)", m.zone().name()),
+                    reason: format!(
+                        "that local time does not exist in {} (daylight-time gap)",
+                        m.zone().name()
+                    ),
                 })
         }
     }
@@ -236,7 +241,11 @@ mod tests {
         assert_eq!(hours.len(), 25);
         assert_eq!(hours[0].start, utc("2025-11-02T07:00:00Z"));
         // HE1, HE2, HE2 (repeated, OASIS OPR_HR=25), HE3 …
-        let he: Vec<(u32, bool)> = hours.iter().map(|h| (h.hour_ending, h.repeated)).take(4).collect();
+        let he: Vec<(u32, bool)> = hours
+            .iter()
+            .map(|h| (h.hour_ending, h.repeated))
+            .take(4)
+            .collect();
         assert_eq!(he, vec![(1, false), (2, false), (2, true), (3, false)]);
         assert_eq!(hours[2].start, utc("2025-11-02T09:00:00Z"));
         assert_eq!(hours[24].end, utc("2025-11-03T08:00:00Z"));
@@ -279,8 +288,14 @@ mod tests {
 
     #[test]
     fn parses_times() {
-        assert_eq!(parse_instant("2025-11-02", Some(Market::Caiso)).unwrap(), utc("2025-11-02T07:00:00Z"));
-        assert_eq!(parse_instant("2025-11-02", None).unwrap(), utc("2025-11-02T00:00:00Z"));
+        assert_eq!(
+            parse_instant("2025-11-02", Some(Market::Caiso)).unwrap(),
+            utc("2025-11-02T07:00:00Z")
+        );
+        assert_eq!(
+            parse_instant("2025-11-02", None).unwrap(),
+            utc("2025-11-02T00:00:00Z")
+        );
         assert_eq!(
             parse_instant("2025-11-02T01:30", Some(Market::Caiso)).unwrap(),
             utc("2025-11-02T08:30:00Z")

@@ -1,1 +1,25 @@
-//! store
+//! # carbon-store — the storage contract and the embedded backend
+//!
+//! Owns the [`Store`] trait (instruments and price observations: atomic,
+//! idempotent batches; latest or as-of vintages; resampling and power blocks on
+//! the market clock; cursor pagination; search; per-series stats), the
+//! [`conformance`] suite every backend must pass, and the embedded
+//! [`DuckdbStore`] (one DuckDB file under the data directory, schema migrations
+//! versioned in code).
+//!
+//! It must not know about HTTP, connectors or users: callers speak in
+//! `carbon-core` types and [`model`] requests, never in SQL.
+
+pub mod conformance;
+mod duck;
+pub mod error;
+pub mod model;
+mod store;
+
+pub use crate::duck::{DB_FILE, DuckdbStore};
+pub use error::{Error, Result};
+pub use model::{
+    AppendSummary, Cursor, InstrumentPage, InstrumentQuery, PricePage, PriceQuery, PriceRow,
+    Resample, SeriesStats, StatsFilter, UpsertSummary,
+};
+pub use store::Store;

@@ -54,16 +54,34 @@ fn block_hours_match_golden() {
 #[test]
 fn blocks_sum_to_flat_and_dst_months_are_odd() {
     for line in render().lines().skip(1) {
-        let f: Vec<u32> = line.split(',').skip(3).map(|x| x.parse().unwrap()).collect();
+        let f: Vec<u32> = line
+            .split(',')
+            .skip(3)
+            .map(|x| x.parse().unwrap())
+            .collect();
         let (on, x16, n8, off, flat) = (f[0], f[1], f[2], f[3], f[4]);
         assert_eq!(on + x16 + n8, flat, "{line}");
         assert_eq!(x16 + n8, off, "{line}");
         assert_eq!(on % 16, 0, "{line}");
     }
     // CAISO: March loses an hour, November gains one; MISO (fixed EST) never does.
-    assert_eq!(Block::Flat.hours_in_month(Market::Caiso, 2025, 3).unwrap(), 743);
-    assert_eq!(Block::Flat.hours_in_month(Market::Caiso, 2026, 11).unwrap(), 721);
-    assert_eq!(Block::Flat.hours_in_month(Market::Miso, 2025, 3).unwrap(), 744);
-    assert_eq!(Block::SevenByEight.hours_in_month(Market::Caiso, 2025, 3).unwrap(), 247);
+    assert_eq!(
+        Block::Flat.hours_in_month(Market::Caiso, 2025, 3).unwrap(),
+        743
+    );
+    assert_eq!(
+        Block::Flat.hours_in_month(Market::Caiso, 2026, 11).unwrap(),
+        721
+    );
+    assert_eq!(
+        Block::Flat.hours_in_month(Market::Miso, 2025, 3).unwrap(),
+        744
+    );
+    assert_eq!(
+        Block::SevenByEight
+            .hours_in_month(Market::Caiso, 2025, 3)
+            .unwrap(),
+        247
+    );
     assert!(Block::Flat.hours_in_month(Market::Miso, 2025, 13).is_err());
 }

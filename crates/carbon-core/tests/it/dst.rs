@@ -40,7 +40,10 @@ fn day_lengths_and_starts() {
         for w in hs.windows(2) {
             assert_eq!(w[0].end, w[1].start);
         }
-        assert_eq!(hs.last().unwrap().end, day_start(*m, date.succ_opt().unwrap()));
+        assert_eq!(
+            hs.last().unwrap().end,
+            day_start(*m, date.succ_opt().unwrap())
+        );
     }
 }
 
@@ -48,13 +51,28 @@ fn day_lengths_and_starts() {
 fn fall_back_repeated_hour_ending() {
     // New York 2025-11-02: 01:00 EDT = 05:00Z (HE2), 01:00 EST = 06:00Z (HE2 repeated).
     let date = d("2025-11-02");
-    assert_eq!(start_of_hour_ending(Market::Pjm, date, 2, false).unwrap(), utc("2025-11-02T05:00:00Z"));
-    assert_eq!(start_of_hour_ending(Market::Pjm, date, 2, true).unwrap(), utc("2025-11-02T06:00:00Z"));
-    assert_eq!(start_of_hour_ending(Market::Pjm, date, 3, false).unwrap(), utc("2025-11-02T07:00:00Z"));
+    assert_eq!(
+        start_of_hour_ending(Market::Pjm, date, 2, false).unwrap(),
+        utc("2025-11-02T05:00:00Z")
+    );
+    assert_eq!(
+        start_of_hour_ending(Market::Pjm, date, 2, true).unwrap(),
+        utc("2025-11-02T06:00:00Z")
+    );
+    assert_eq!(
+        start_of_hour_ending(Market::Pjm, date, 3, false).unwrap(),
+        utc("2025-11-02T07:00:00Z")
+    );
     // Los Angeles 2018-11-04: the repeated hour is 09:00Z–10:00Z (OASIS OPR_HR=25).
     let date = d("2018-11-04");
-    assert_eq!(start_of_hour_ending(Market::Caiso, date, 2, true).unwrap(), utc("2018-11-04T09:00:00Z"));
-    assert_eq!(start_of_ordinal(Market::Caiso, date, 25).unwrap(), utc("2018-11-05T07:00:00Z"));
+    assert_eq!(
+        start_of_hour_ending(Market::Caiso, date, 2, true).unwrap(),
+        utc("2018-11-04T09:00:00Z")
+    );
+    assert_eq!(
+        start_of_ordinal(Market::Caiso, date, 25).unwrap(),
+        utc("2018-11-05T07:00:00Z")
+    );
     assert!(start_of_ordinal(Market::Caiso, date, 26).is_err());
     let e = start_of_hour_ending(Market::Caiso, d("2025-07-01"), 2, true).unwrap_err();
     assert!(e.to_string().contains("not repeated"), "{e}");
@@ -66,7 +84,9 @@ fn fall_back_repeated_hour_ending() {
 fn spring_forward_missing_hour() {
     let date = d("2025-03-09");
     for m in [Market::Caiso, Market::Pjm] {
-        let e = start_of_hour_ending(m, date, 3, false).unwrap_err().to_string();
+        let e = start_of_hour_ending(m, date, 3, false)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("23 hours that day"), "{e}");
         // HE2 and HE4 are adjacent.
         let he2 = start_of_hour_ending(m, date, 2, false).unwrap();
@@ -86,7 +106,10 @@ fn local_day_and_hour_of_instants() {
     // 03:30 EST in MISO too.
     let t = utc("2025-11-02T08:30:00Z");
     let la = hour_of(Market::Caiso, t);
-    assert_eq!((la.date, la.hour_ending, la.repeated, la.ordinal), (d("2025-11-02"), 2, false, 2));
+    assert_eq!(
+        (la.date, la.hour_ending, la.repeated, la.ordinal),
+        (d("2025-11-02"), 2, false, 2)
+    );
     let la2 = hour_of(Market::Caiso, t + Duration::hours(1));
     assert_eq!((la2.hour_ending, la2.repeated, la2.ordinal), (2, true, 3));
     let ny = hour_of(Market::Pjm, t);
@@ -95,5 +118,8 @@ fn local_day_and_hour_of_instants() {
     assert_eq!((miso.hour_ending, miso.ordinal), (4, 4));
     // Just before midnight local belongs to the previous market day.
     let late = hour_of(Market::Caiso, utc("2025-03-10T06:59:59Z"));
-    assert_eq!((late.date, late.hour_ending, late.ordinal), (d("2025-03-09"), 24, 23));
+    assert_eq!(
+        (late.date, late.hour_ending, late.ordinal),
+        (d("2025-03-09"), 24, 23)
+    );
 }

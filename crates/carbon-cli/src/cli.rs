@@ -1,0 +1,208 @@
+//! Command-line arguments (clap). Every flag that has an environment variable
+//! names it; flag > env > `carbon.toml` > default.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::{LogFormat, Overrides};
+
+/// 254Carbon — self-hosted power-market intelligence.
+///
+/// Stores ISO market data (MISO, CAISO, …) in an embedded DuckDB file and
+/// answers queries on the market's own clock: market days of 23, 24 or 25
+/// hours, power blocks, vintages.
+#[derive(Debug, Parser)]
+#[command(
+    name = "carbon",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Configuration file (default: ./carbon.toml when present).
+    #[arg(long, global = true, env = "CARBON_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory holding carbon.duckdb [default: ./data].
+    #[arg(long, global = true, env = "CARBON_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Log filter (tracing syntax: warn, info, carbon_store=debug) [default: warn].
+    #[arg(long = "log", global = true, env = "CARBON_LOG", value_name = "FILTER")]
+    pub log: Option<String>,
+    /// Log format [default: text].
+    #[arg(long, global = true, env = "CARBON_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+impl Cli {
+    /// Values given by flag or environment.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            data_dir: self.data_dir.clone(),
+            log_level: self.log.clone(),
+            log_format: self.log_format,
+        }
+    }
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the data directory and database, applying schema migrations (idempotent).
+    Init,
+    /// Database statistics and maintenance.
+    Db {
+        /// Database command.
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+    /// Query stored data.
+    Query {
+        /// Query command.
+        #[command(subcommand)]
+        command: QueryCommand,
+    },
+    /// Markets, their clocks and peak conventions.
+    Markets {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Market calendars: NERC holidays and power-block hour counts.
+    Calendar {
+        /// Calendar command.
+        #[command(subcommand)]
+        command: CalendarCommand,
+    },
+    /// Configuration.
+    Config {
+        /// Configuration command.
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+/// `carbon db …`
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Per-series statistics: rows, versions, first/last interval, last vintage and ingest.
+    Stats {
+        /// Only this market (MISO, CAISO, …).
+        #[arg(long)]
+        market: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+/// `carbon query …`
+#[derive(Debug, Subcommand)]
+pub enum QueryCommand {
+    /// Prices of instruments over a time range (latest vintage, or as of a time).
+    Prices(PricesArgs),
+}
+
+/// `carbon calendar …`
+#[derive(Debug, Subcommand)]
+pub enum CalendarCommand {
+    /// Observed NERC holidays of a year.
+    Holidays {
+        /// Year.
+        #[arg(long)]
+        year: i32,
+    },
+    /// Hours of each power block per month of a year on a market's clock.
+    Hours {
+        /// Market (MISO, CAISO, …).
+        #[arg(long)]
+        market: String,
+        /// Year.
+        #[arg(long)]
+        year: i32,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+/// `carbon config …`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration (after file, environment and flags) as TOML.
+    Show,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns for a terminal.
+    Table,
+    /// Comma-separated values with a header.
+    Csv,
+    /// A JSON array of objects.
+    Json,
+}
+
+/// Clock for reading naive times and showing results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TzArg {
+    /// Each instrument's market clock (MISO: EST; CAISO: America/Los_Angeles).
+    Market,
+    /// UTC.
+    Utc,
+}
+
+/// `carbon query prices`
+#[derive(Debug, Args)]
+pub struct PricesArgs {
+    /// Instrument id `<ISO>.<node>` (repeat, or separate with commas).
+    #[arg(
+        long = "instrument",
+        short = 'i',
+        required = true,
+        value_delimiter = ',',
+        value_name = "ID"
+    )]
+    pub instruments: Vec<String>,
+    /// Range start, inclusive: RFC 3339 (2025-11-02T08:00:00Z) or a date/naive time read on the --tz clock.
+    #[arg(long, value_name = "T")]
+    pub start: String,
+    /// Range end, exclusive (same forms as --start).
+    #[arg(long, value_name = "T")]
+    pub end: String,
+    /// Market run(s): da, da_exante, rt, rt_prelim, rtpd, rt5 [default: all].
+    #[arg(long = "market-run", value_delimiter = ',', value_name = "RUN")]
+    pub market_runs: Vec<String>,
+    /// Components: lmp, energy, congestion, loss, ghg [default: all].
+    #[arg(long, value_delimiter = ',', value_name = "C")]
+    pub components: Vec<String>,
+    /// Resample to 5min, 15min, 1h, 1d or 1mo (days and months on the market clock).
+    #[arg(long, value_name = "FREQ")]
+    pub resample: Option<String>,
+    /// Aggregation for --resample: mean, min, max, first, last [default: mean].
+    #[arg(long, value_name = "AGG", requires = "resample")]
+    pub agg: Option<String>,
+    /// Power block: flat, onpeak, offpeak, 2x16, 7x8 (market clock and peak convention).
+    #[arg(long, default_value = "flat")]
+    pub block: String,
+    /// Return what was known at this time (latest vintage at or before it).
+    #[arg(long, value_name = "T")]
+    pub as_of: Option<String>,
+    /// Clock for naive --start/--end/--as-of and for table/JSON times.
+    #[arg(long, value_enum, default_value_t = TzArg::Market)]
+    pub tz: TzArg,
+    /// Output format. CSV columns: instrument_id,market_run,interval_start_utc,
+    /// interval_end_utc,lmp,energy,congestion,loss,ghg.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Stop after this many rows.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Write to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}

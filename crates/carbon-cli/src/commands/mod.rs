@@ -1,0 +1,168 @@
+//! Command implementations. Each takes the effective [`Config`] and its
+//! arguments and returns an exit code; errors bubble up as `anyhow` with context.
+
+mod calendar;
+mod db;
+mod query;
+
+use std::{
+    fs::File,
+    io::{self, BufWriter, Write},
+    path::Path,
+    process::ExitCode,
+};
+
+use anyhow::{Context, Result};
+use carbon_store::DuckdbStore;
+use tracing_subscriber::EnvFilter;
+
+use crate::{
+    cli::{CalendarCommand, Cli, Command, ConfigCommand, DbCommand, Format, QueryCommand},
+    config::{Config, LogFormat},
+    output::{Cell, RowWriter},
+};
+
+/// An error caused by what the user typed (exit code 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UserError(pub String);
+
+/// Whether an error chain was caused by user input rather than a failure.
+pub fn is_user_error(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<UserError>().is_some()
+            || c.downcast_ref::<carbon_core::Error>().is_some()
+            || c.downcast_ref::<carbon_store::Error>()
+                .is_some_and(|s| s.is_user_error())
+    })
+}
+
+/// Wraps a parse error with the flag it came from.
+pub(crate) fn flag<T, E: std::fmt::Display>(name: &str, r: std::result::Result<T, E>) -> Result<T> {
+    r.map_err(|e| UserError(format!("{name}: {e}")).into())
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let (config, file) = Config::load(cli.config.as_deref(), &cli.overrides())?;
+    init_logging(&config)?;
+    tracing::debug!(config_file = ?file, data_dir = %config.data_dir.display(), "configuration loaded");
+    match cli.command {
+        Command::Init => init(&config),
+        Command::Db {
+            command: DbCommand::Stats { market, format },
+        } => db::stats(&config, market.as_deref(), format),
+        Command::Query {
+            command: QueryCommand::Prices(args),
+        } => query::prices(&config, &args),
+        Command::Markets { format } => markets(format),
+        Command::Calendar { command } => match command {
+            CalendarCommand::Holidays { year } => calendar::holidays(year),
+            CalendarCommand::Hours {
+                market,
+                year,
+                format,
+            } => calendar::hours(&market, year, format),
+        },
+        Command::Config {
+            command: ConfigCommand::Show,
+        } => {
+            if let Some(f) = &file {
+                println!("# from {} + environment + flags", f.display());
+            } else {
+                println!("# defaults + environment + flags (no carbon.toml found)");
+            }
+            print!("{}", toml::to_string_pretty(&config)?);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn init_logging(config: &Config) -> Result<()> {
+    let filter = EnvFilter::try_new(&config.log.level)
+        .map_err(|e| UserError(format!("log filter `{}`: {e}", config.log.level)))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr);
+    let res = match config.log.format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    // A second init (tests) is harmless.
+    drop(res);
+    Ok(())
+}
+
+/// Opens the store of the configured data directory.
+pub(crate) fn open_store(config: &Config) -> Result<DuckdbStore> {
+    Ok(DuckdbStore::open(&config.data_dir)?)
+}
+
+/// A tokio runtime for the async store API.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Standard output or a file.
+pub(crate) fn output(path: Option<&Path>) -> Result<Box<dyn Write>> {
+    Ok(match path {
+        Some(p) => Box::new(BufWriter::new(
+            File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+        )),
+        None => Box::new(BufWriter::new(io::stdout().lock())),
+    })
+}
+
+fn init(config: &Config) -> Result<ExitCode> {
+    let store = open_store(config)?;
+    store.checkpoint()?;
+    println!("data directory: {}", config.data_dir.display());
+    println!("database:       {}", store.path().display());
+    println!("schema version: {}", store.schema_version()?);
+    println!(
+        "ready. Open it in DuckDB with: duckdb {}",
+        store.path().display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn markets(format: Format) -> Result<ExitCode> {
+    let mut w = RowWriter::new(
+        output(None)?,
+        format,
+        &[
+            "market",
+            "name",
+            "zone",
+            "peak_days",
+            "peak_hour_endings",
+            "clock",
+        ],
+    )?;
+    for m in carbon_core::Market::ALL {
+        let i = m.info();
+        w.row(vec![
+            Cell::Text(i.code.into()),
+            Cell::Text(i.name.into()),
+            Cell::Text(i.zone.name().into()),
+            Cell::Text(
+                match i.peak.days {
+                    carbon_core::PeakDays::MonFri => "Mon-Fri",
+                    carbon_core::PeakDays::MonSat => "Mon-Sat",
+                }
+                .into(),
+            ),
+            Cell::Text(format!(
+                "HE{}-HE{}",
+                i.peak.first_hour_ending, i.peak.last_hour_ending
+            )),
+            Cell::Text(i.clock_note.into()),
+        ])?;
+    }
+    w.finish()?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,151 @@
+//! The layered configuration: defaults < `carbon.toml` < `CARBON_*` env < flags.
+//!
+//! The file is `--config PATH` (or `CARBON_CONFIG`), else `./carbon.toml` when it
+//! exists. Unknown keys are errors, so a typo never silently falls back to a
+//! default. Environment variables and flags are applied by [`crate::cli`] through
+//! clap (each flag names its variable), which gives flag > env; whatever neither
+//! sets comes from the file, then from the defaults below.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+/// Everything `carbon` can be configured with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Directory holding the database (`carbon.duckdb`) and other state.
+    /// Env `CARBON_DATA_DIR`, flag `--data-dir`. Default `./data`.
+    pub data_dir: PathBuf,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// Filter in `tracing` syntax (`info`, `carbon_store=debug`).
+    /// Env `CARBON_LOG`, flag `--log`. Default `warn` for commands.
+    pub level: String,
+    /// `text` for people, `json` for log shippers. Env `CARBON_LOG_FORMAT`, flag `--log-format`.
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "warn".to_string(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Values that flags or environment variables set; `None` = not given.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--data-dir` / `CARBON_DATA_DIR`.
+    pub data_dir: Option<PathBuf>,
+    /// `--log` / `CARBON_LOG`.
+    pub log_level: Option<String>,
+    /// `--log-format` / `CARBON_LOG_FORMAT`.
+    pub log_format: Option<LogFormat>,
+}
+
+impl Config {
+    /// Parses a TOML document.
+    pub fn from_toml(text: &str, origin: &Path) -> Result<Self> {
+        toml::from_str(text)
+            .with_context(|| format!("invalid configuration file {}", origin.display()))
+    }
+
+    /// Builds the effective configuration: defaults, then the file (explicit path
+    /// or `./carbon.toml` if present), then overrides.
+    pub fn load(explicit: Option<&Path>, overrides: &Overrides) -> Result<(Self, Option<PathBuf>)> {
+        let path = match explicit {
+            Some(p) => Some(p.to_path_buf()),
+            None => Some(PathBuf::from("carbon.toml")).filter(|p| p.is_file()),
+        };
+        let mut cfg = match &path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read configuration file {}", p.display()))?;
+                Self::from_toml(&text, p)?
+            }
+            None => Self::default(),
+        };
+        if let Some(d) = &overrides.data_dir {
+            cfg.data_dir = d.clone();
+        }
+        if let Some(l) = &overrides.log_level {
+            cfg.log.level = l.clone();
+        }
+        if let Some(f) = overrides.log_format {
+            cfg.log.format = f;
+        }
+        Ok((cfg, path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_config_parses_and_matches_defaults_where_commented() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/carbon.example.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let cfg = Config::from_toml(&text, &path).unwrap();
+        assert_eq!(cfg.data_dir, PathBuf::from("data"));
+        assert_eq!(cfg, Config::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let e = Config::from_toml("data_dri = 'x'", Path::new("c.toml")).unwrap_err();
+        assert!(
+            format!("{e:#}").contains("unknown field `data_dri`"),
+            "{e:#}"
+        );
+        let e = Config::from_toml("[log]\nlevle = 'x'", Path::new("c.toml")).unwrap_err();
+        assert!(format!("{e:#}").contains("levle"), "{e:#}");
+    }
+
+    #[test]
+    fn overrides_win_over_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("carbon.toml");
+        std::fs::write(&p, "data_dir = '/from/file'\n[log]\nformat = 'json'\n").unwrap();
+        let (cfg, used) = Config::load(Some(&p), &Overrides::default()).unwrap();
+        assert_eq!(used.as_deref(), Some(p.as_path()));
+        assert_eq!(cfg.data_dir, PathBuf::from("/from/file"));
+        assert_eq!(cfg.log.format, LogFormat::Json);
+        let o = Overrides {
+            data_dir: Some("/from/flag".into()),
+            ..Default::default()
+        };
+        let (cfg, _) = Config::load(Some(&p), &o).unwrap();
+        assert_eq!(cfg.data_dir, PathBuf::from("/from/flag"));
+        assert_eq!(cfg.log.format, LogFormat::Json);
+    }
+}

@@ -1,0 +1,143 @@
+//! Help, init, config layering, calendars, stats.
+
+use std::{path::Path, process::Command};
+
+pub fn carbon(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_carbon"));
+    c.current_dir(dir)
+        .env_remove("CARBON_DATA_DIR")
+        .env_remove("CARBON_CONFIG")
+        .env_remove("CARBON_LOG");
+    c
+}
+
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(cmd: &mut Command) -> Out {
+    let o = cmd.output().unwrap();
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn every_command_has_help() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["--help"],
+        vec!["init", "--help"],
+        vec!["db", "--help"],
+        vec!["db", "stats", "--help"],
+        vec!["query", "--help"],
+        vec!["query", "prices", "--help"],
+        vec!["markets", "--help"],
+        vec!["calendar", "--help"],
+        vec!["calendar", "holidays", "--help"],
+        vec!["calendar", "hours", "--help"],
+        vec!["config", "--help"],
+        vec!["config", "show", "--help"],
+    ] {
+        let o = run(carbon(dir.path()).args(&args));
+        assert_eq!(o.code, 0, "{args:?}: {}", o.stderr);
+        assert!(o.stdout.contains("Usage: carbon"), "{args:?}: {}", o.stdout);
+    }
+    let o = run(carbon(dir.path()).args(["query", "prices", "--help"]));
+    assert!(o.stdout.contains("--as-of"), "{}", o.stdout);
+    assert!(
+        o.stdout
+            .contains("instrument_id,market_run,interval_start_utc"),
+        "{}",
+        o.stdout
+    );
+}
+
+#[test]
+fn init_creates_the_database_idempotently() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(carbon(dir.path()).arg("init"));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("schema version: 1"), "{}", o.stdout);
+    assert!(dir.path().join("data/carbon.duckdb").is_file());
+    let o = run(carbon(dir.path()).arg("init"));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    // --data-dir and CARBON_DATA_DIR choose another place.
+    let o = run(carbon(dir.path()).args(["--data-dir", "elsewhere", "init"]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(dir.path().join("elsewhere/carbon.duckdb").is_file());
+    let o = run(carbon(dir.path())
+        .env("CARBON_DATA_DIR", "from-env")
+        .arg("init"));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(dir.path().join("from-env/carbon.duckdb").is_file());
+}
+
+#[test]
+fn config_layers_defaults_file_env_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let show = |cmd: &mut Command| run(cmd.args(["config", "show"])).stdout;
+    assert!(show(&mut carbon(dir.path())).contains("data_dir = \"data\""));
+    std::fs::write(
+        dir.path().join("carbon.toml"),
+        "data_dir = \"file-dir\"\n[log]\nformat = \"json\"\n",
+    )
+    .unwrap();
+    let out = show(&mut carbon(dir.path()));
+    assert!(
+        out.contains("data_dir = \"file-dir\"") && out.contains("format = \"json\""),
+        "{out}"
+    );
+    let out = show(carbon(dir.path()).env("CARBON_DATA_DIR", "env-dir"));
+    assert!(
+        out.contains("data_dir = \"env-dir\"") && out.contains("format = \"json\""),
+        "{out}"
+    );
+    let out = show(
+        carbon(dir.path())
+            .env("CARBON_DATA_DIR", "env-dir")
+            .args(["--data-dir", "flag-dir"]),
+    );
+    assert!(out.contains("data_dir = \"flag-dir\""), "{out}");
+    // A typo in the file is an error naming the key, not a silent default.
+    std::fs::write(dir.path().join("carbon.toml"), "datadir = \"x\"\n").unwrap();
+    let o = run(carbon(dir.path()).args(["config", "show"]));
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("datadir"), "{}", o.stderr);
+}
+
+#[test]
+fn calendars_and_markets() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(carbon(dir.path()).args([
+        "calendar", "hours", "--market", "caiso", "--year", "2025", "--format", "csv",
+    ]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    assert_eq!(lines[0], "market,month,onpeak,2x16,7x8,offpeak,flat");
+    assert_eq!(lines[3], "CAISO,2025-03,416,80,247,327,743");
+    assert_eq!(lines[11], "CAISO,2025-11,384,96,241,337,721");
+    let o = run(carbon(dir.path()).args(["calendar", "holidays", "--year", "2027"]));
+    assert!(
+        o.stdout.contains("2027-07-05  Mon      Independence Day"),
+        "{}",
+        o.stdout
+    );
+    let o =
+        run(carbon(dir.path()).args(["calendar", "hours", "--market", "XISO", "--year", "2025"]));
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr.contains("--market: unknown market `XISO`"),
+        "{}",
+        o.stderr
+    );
+    let o = run(carbon(dir.path()).args(["markets", "--format", "json"]));
+    let v: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(v[0]["market"], "MISO");
+    assert_eq!(v[0]["zone"], "Etc/GMT+5");
+    assert_eq!(v[1]["peak_days"], "Mon-Sat");
+}

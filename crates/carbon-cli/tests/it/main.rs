@@ -1,0 +1,6 @@
+//! Integration tests of the `carbon` binary: real processes against real DuckDB
+//! files in temporary directories.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod cli;
+mod query;

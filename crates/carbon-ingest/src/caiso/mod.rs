@@ -1,0 +1,2 @@
+//! CAISO connector.
+pub mod parse;

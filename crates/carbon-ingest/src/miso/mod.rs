@@ -1,0 +1,2 @@
+//! MISO connector.
+pub mod parse;

@@ -1,0 +1,942 @@
+//! The conformance suite every [`Store`] backend must pass.
+//!
+//! A backend provides a [`Harness`] (fresh store, reopen over the same data) and
+//! expands [`conformance_tests!`](crate::conformance_tests) in its integration
+//! tests; each check below becomes one `#[tokio::test]`. The data are small and
+//! hand-checkable (the expected numbers are worked out in comments), so a
+//! failure points at a semantic, not at a fixture.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use carbon_core::{
+    Aggregation, Block, Component, Components, Frequency, Instrument, InstrumentId, LocationKind,
+    Market, MarketRun, Observation, Provenance, time,
+};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use crate::{Error, InstrumentQuery, PriceQuery, PriceRow, Resample, StatsFilter, Store};
+
+/// What a backend supplies to run the suite.
+#[async_trait]
+pub trait Harness: Send + Sync {
+    /// A new, empty store.
+    async fn open(&self) -> Arc<dyn Store>;
+    /// Closes `store` (the caller holds no other handle) and opens the same data again.
+    async fn reopen(&self, store: Arc<dyn Store>) -> Arc<dyn Store>;
+}
+
+/// Expands to one `#[tokio::test]` per conformance check. `$make` builds a
+/// fresh [`Harness`] for each test.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($make:expr) => {
+        $crate::conformance_tests!(@each $make;
+            instruments_upsert_get_search,
+            append_and_query_round_trip,
+            reappend_is_idempotent,
+            failed_batch_changes_nothing,
+            vintages_and_as_of,
+            resample_daily_on_25_hour_day,
+            resample_sub_daily_and_monthly,
+            power_block_filters,
+            cursor_pagination,
+            bad_queries_are_typed_errors,
+            series_stats,
+            data_survives_reopen
+        );
+    };
+    (@each $make:expr; $($name:ident),+) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let harness = $make;
+                $crate::conformance::$name(&harness).await;
+            }
+        )+
+    };
+}
+
+pub fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+pub fn id(s: &str) -> InstrumentId {
+    InstrumentId::parse(s).unwrap()
+}
+
+fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+pub fn lmp(v: f64) -> Components {
+    Components {
+        lmp: Some(v),
+        ..Default::default()
+    }
+}
+
+/// One observation of `minutes` length.
+pub fn obs(
+    instrument: &str,
+    run: MarketRun,
+    start: DateTime<Utc>,
+    minutes: i64,
+    values: Components,
+    vintage: DateTime<Utc>,
+    row: u64,
+) -> Observation {
+    Observation {
+        instrument_id: id(instrument),
+        market_run: run,
+        interval_start: start,
+        interval_end: start + Duration::minutes(minutes),
+        values,
+        vintage,
+        provenance: Provenance::new("conformance", Some(row)),
+    }
+}
+
+/// Hourly DA observations over market days `from..=to`, value = hour ordinal in the day.
+fn hourly_by_ordinal(
+    instrument: &str,
+    from: &str,
+    to: &str,
+    vintage: DateTime<Utc>,
+) -> Vec<Observation> {
+    let m = id(instrument).market();
+    let mut out = Vec::new();
+    for d in date(from).iter_days().take_while(|d| *d <= date(to)) {
+        for h in time::day_hours(m, d) {
+            let row = out.len() as u64 + 1;
+            out.push(obs(
+                instrument,
+                MarketRun::Da,
+                h.start,
+                60,
+                lmp(f64::from(h.ordinal)),
+                vintage,
+                row,
+            ));
+        }
+    }
+    out
+}
+
+async fn seed_instruments(store: &dyn Store) {
+    store
+        .upsert_instruments(vec![
+            Instrument::new(id("MISO.INDIANA.HUB"), LocationKind::Hub),
+            Instrument::new(id("MISO.ILLINOIS.HUB"), LocationKind::Hub),
+            Instrument::new(id("MISO.CIN.PSI"), LocationKind::Zone),
+            Instrument::new(id("CAISO.TH_SP15_GEN-APND"), LocationKind::Hub),
+            Instrument::new(id("CAISO.TH_NP15_GEN-APND"), LocationKind::Hub),
+        ])
+        .await
+        .unwrap();
+}
+
+async fn all_rows(store: &dyn Store, q: PriceQuery) -> Vec<PriceRow> {
+    store.query_prices(q).await.unwrap().rows
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-9
+}
+
+pub async fn instruments_upsert_get_search(h: &dyn Harness) {
+    let store = h.open().await;
+    seed_instruments(store.as_ref()).await;
+    // Re-upsert one with a name and a new kind: counted as updated.
+    let mut psi = Instrument::new(id("MISO.CIN.PSI"), LocationKind::Zone);
+    psi.name = Some("Cinergy PSI load zone".into());
+    let s = store
+        .upsert_instruments(vec![
+            psi.clone(),
+            Instrument::new(id("MISO.ONT"), LocationKind::Interface),
+        ])
+        .await
+        .unwrap();
+    assert_eq!((s.inserted, s.updated), (1, 1));
+    assert_eq!(
+        store.instrument(&id("MISO.CIN.PSI")).await.unwrap(),
+        Some(psi)
+    );
+    assert_eq!(store.instrument(&id("MISO.NOPE")).await.unwrap(), None);
+
+    let page = store
+        .search_instruments(InstrumentQuery {
+            market: Some(Market::Miso),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let ids: Vec<String> = page.instruments.iter().map(|i| i.id.to_string()).collect();
+    assert_eq!(
+        ids,
+        [
+            "MISO.CIN.PSI",
+            "MISO.ILLINOIS.HUB",
+            "MISO.INDIANA.HUB",
+            "MISO.ONT"
+        ]
+    );
+    assert_eq!(page.next_cursor, None);
+
+    let hubs = store
+        .search_instruments(InstrumentQuery {
+            kind: Some(LocationKind::Hub),
+            text: Some("sp15".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(hubs.instruments.len(), 1);
+    assert_eq!(hubs.instruments[0].id.as_str(), "CAISO.TH_SP15_GEN-APND");
+    // Text matches the display name too.
+    let by_name = store
+        .search_instruments(InstrumentQuery {
+            text: Some("cinergy".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_name.instruments.len(), 1);
+
+    // Pages of two, in id order, covering all six.
+    let mut cursor = None;
+    let mut seen = Vec::new();
+    loop {
+        let p = store
+            .search_instruments(InstrumentQuery {
+                limit: Some(2),
+                cursor: cursor.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert!(p.instruments.len() <= 2);
+        seen.extend(p.instruments.into_iter().map(|i| i.id.to_string()));
+        match p.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 6);
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(seen, sorted);
+}
+
+pub async fn append_and_query_round_trip(h: &dyn Harness) {
+    let store = h.open().await;
+    seed_instruments(store.as_ref()).await;
+    let v = utc("2026-07-13T18:00:00Z");
+    // MISO 2026-07-14 HE1 starts 05:00Z (EST). Components: LMP = energy + congestion + loss.
+    let c = |i: u32| Components {
+        lmp: Some(30.0 + f64::from(i)),
+        energy: Some(29.0 + f64::from(i)),
+        congestion: Some(0.75),
+        loss: Some(0.25),
+        ghg: None,
+    };
+    let start = utc("2026-07-14T05:00:00Z");
+    let batch: Vec<Observation> = (0..24)
+        .map(|i| {
+            obs(
+                "MISO.INDIANA.HUB",
+                MarketRun::Da,
+                start + Duration::hours(i64::from(i)),
+                60,
+                c(i),
+                v,
+                u64::from(i) + 1,
+            )
+        })
+        .chain((0..24).map(|i| {
+            obs(
+                "MISO.INDIANA.HUB",
+                MarketRun::Rt,
+                start + Duration::hours(i64::from(i)),
+                60,
+                lmp(40.0),
+                v,
+                100,
+            )
+        }))
+        .collect();
+    let s = store.append(batch).await.unwrap();
+    assert_eq!(
+        (s.received, s.inserted, s.unchanged, s.revisions),
+        (48, 48, 0, 0)
+    );
+
+    let mut q = PriceQuery::new(
+        vec![id("MISO.INDIANA.HUB")],
+        start,
+        start + Duration::hours(24),
+    );
+    q.market_runs = vec![MarketRun::Da];
+    let rows = all_rows(store.as_ref(), q.clone()).await;
+    assert_eq!(rows.len(), 24);
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(r.interval_start, start + Duration::hours(i as i64));
+        assert_eq!(r.interval_end, r.interval_start + Duration::hours(1));
+        assert_eq!(r.values, c(i as u32));
+        assert_eq!(r.vintage, Some(v));
+        assert_eq!(r.market_run, MarketRun::Da);
+    }
+    // Range is [start, end) on interval start.
+    q.start = start + Duration::hours(3);
+    q.end = start + Duration::hours(5);
+    q.components = vec![Component::Lmp, Component::Congestion];
+    let rows = all_rows(store.as_ref(), q.clone()).await;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].values.lmp, Some(33.0));
+    assert_eq!(rows[0].values.congestion, Some(0.75));
+    assert_eq!(rows[0].values.energy, None);
+    // All runs: DA rows sort before RT rows.
+    q.market_runs.clear();
+    q.components.clear();
+    let rows = all_rows(store.as_ref(), q).await;
+    let runs: Vec<MarketRun> = rows.iter().map(|r| r.market_run).collect();
+    assert_eq!(
+        runs,
+        [MarketRun::Da, MarketRun::Da, MarketRun::Rt, MarketRun::Rt]
+    );
+}
+
+pub async fn reappend_is_idempotent(h: &dyn Harness) {
+    let store = h.open().await;
+    seed_instruments(store.as_ref()).await;
+    let v = utc("2025-11-01T00:00:00Z");
+    let batch = hourly_by_ordinal("CAISO.TH_SP15_GEN-APND", "2025-11-01", "2025-11-02", v);
+    assert_eq!(batch.len(), 49);
+    let first = store.append(batch.clone()).await.unwrap();
+    assert_eq!(first.inserted, 49);
+    let again = store.append(batch.clone()).await.unwrap();
+    assert_eq!(
+        (again.received, again.inserted, again.unchanged),
+        (49, 0, 49)
+    );
+    // Exact duplicates inside one batch collapse.
+    let mut doubled = batch.clone();
+    doubled.extend(batch);
+    let s = store.append(doubled).await.unwrap();
+    assert_eq!((s.received, s.inserted, s.unchanged), (49, 0, 49));
+    let stats = store.series_stats(StatsFilter::default()).await.unwrap();
+    assert_eq!(stats.len(), 1);
+    assert_eq!((stats[0].rows, stats[0].versions), (49, 49));
+}
+
+pub async fn failed_batch_changes_nothing(h: &dyn Harness) {
+    let store = h.open().await;
+    seed_instruments(store.as_ref()).await;
+    let v = utc("2025-01-01T00:00:00Z");
+    let base = utc("2025-01-02T05:00:00Z");
+    let a: Vec<Observation> = (0..5)
+        .map(|i| {
+            obs(
+                "MISO.INDIANA.HUB",
+                MarketRun::Da,
+                base + Duration::hours(i),
+                60,
+                lmp(20.0),
+                v,
+                i as u64,
+            )
+        })
+        .collect();
+    store.append(a).await.unwrap();
+    let before = store.series_stats(StatsFilter::default()).await.unwrap();
+
+    // Ten rows: rows 0-3 and 5-9 are new (hours 5..14 and another instrument),
+    // row 4 restates hour 4 at the same vintage with another price.
+    let mut b: Vec<Observation> = (5..14)
+        .map(|i| {
+            obs(
+                "MISO.INDIANA.HUB",
+                MarketRun::Da,
+                base + Duration::hours(i),
+                60,
+                lmp(21.0),
+                v,
+                i as u64,
+            )
+        })
+        .collect();
+    b.insert(
+        4,
+        obs(
+            "MISO.INDIANA.HUB",
+            MarketRun::Da,
+            base + Duration::hours(4),
+            60,
+            lmp(99.0),
+            v,
+            4,
+        ),
+    );
+    b.push(obs(
+        "MISO.ILLINOIS.HUB",
+        MarketRun::Da,
+        base,
+        60,
+        lmp(22.0),
+        v,
+        1,
+    ));
+    let err = store.append(b.clone()).await.unwrap_err();
+    assert!(matches!(err, Error::VintageConflict { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("MISO.INDIANA.HUB") && msg.contains("2025-01-02T09:00:00Z"),
+        "{msg}"
+    );
+    assert!(msg.contains("nothing from this batch was stored"), "{msg}");
+    assert_eq!(
+        store.series_stats(StatsFilter::default()).await.unwrap(),
+        before
+    );
+
+    // An unknown instrument mid-batch.
+    let mut c = b.clone();
+    c.remove(4);
+    c.insert(
+        3,
+        obs("MISO.NOT.A.NODE", MarketRun::Da, base, 60, lmp(1.0), v, 7),
+    );
+    let err = store.append(c).await.unwrap_err();
+    assert!(matches!(err, Error::UnknownInstrument { .. }), "{err}");
+    assert!(err.to_string().contains("batch row 3"), "{err}");
+
+    // A non-finite value mid-batch names its row and source.
+    let mut d = b.clone();
+    d[6].values.lmp = Some(f64::INFINITY);
+    let err = store.append(d).await.unwrap_err();
+    assert!(matches!(err, Error::InvalidRow { index: 6, .. }), "{err}");
+    assert!(err.to_string().contains("conformance:"), "{err}");
+
+    // Same key twice in one batch with different values.
+    let mut e = b.clone();
+    e.remove(4);
+    let mut dup = e[0].clone();
+    dup.values = lmp(0.5);
+    e.push(dup);
+    let err = store.append(e).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("repeats the interval and vintage of batch row 0"),
+        "{err}"
+    );
+
+    assert_eq!(
+        store.series_stats(StatsFilter::default()).await.unwrap(),
+        before
+    );
+    let rows = all_rows(
+        store.as_ref(),
+        PriceQuery::new(
+            vec![id("MISO.INDIANA.HUB"), id("MISO.ILLINOIS.HUB")],
+            base,
+            base + Duration::days(1),
+        ),
+    )
+    .await;
+    assert_eq!(rows.len(), 5);
+    assert!(rows.iter().all(|r| r.values.lmp == Some(20.0)));
+}
+
+pub async fn vintages_and_as_of(h: &dyn Harness) {
+    let store = h.open().await;
+    seed_instruments(store.as_ref()).await;
+    let start = utc("2025-06-01T05:00:00Z");
+    let (t0, t1, t2) = (
+        utc("2025-06-01T12:00:00Z"),
+        utc("2025-06-02T12:00:00Z"),
+        utc("2025-06-10T12:00:00Z"),
+    );
+    let one = |v: f64, vintage| {
+        vec![obs(
+            "MISO.INDIANA.HUB",
+            MarketRun::Rt,
+            start,
+            60,
+            lmp(v),
+            vintage,
+            1,
+        )]
+    };
+    store.append(one(10.0, t1)).await.unwrap();
+    let s = store.append(one(12.0, t2)).await.unwrap();
+    assert_eq!((s.inserted, s.revisions), (1, 1));
+
+    let q = |as_of: Option<DateTime<Utc>>| {
+        let mut q = PriceQuery::new(
+            vec![id("MISO.INDIANA.HUB")],
+            start,
+            start + Duration::hours(1),
+        );
+        q.as_of = as_of;
+        q
+    };
+    let val = |rows: Vec<PriceRow>| {
+        rows.iter()
+            .map(|r| (r.values.lmp.unwrap(), r.vintage.unwrap()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(val(all_rows(store.as_ref(), q(None)).await), [(12.0, t2)]);
+    assert_eq!(
+        val(all_rows(store.as_ref(), q(Some(t1))).await),
+        [(10.0, t1)]
+    );
+    assert_eq!(
+        val(all_rows(store.as_ref(), q(Some(t2 - Duration::seconds(1)))).await),
+        [(10.0, t1)]
+    );
+    assert_eq!(
+        val(all_rows(store.as_ref(), q(Some(t2))).await),
+        [(12.0, t2)]
+    );
+    assert!(all_rows(store.as_ref(), q(Some(t0))).await.is_empty());
+
+    // An older vintage arriving late (backfill of a preliminary publication)
+    // slots into history without displacing the latest.
+    let s = store.append(one(8.0, t0)).await.unwrap();
+    assert_eq!((s.inserted, s.revisions), (1, 1));
+    assert_eq!(val(all_rows(store.as_ref(), q(None)).await), [(12.0, t2)]);
+    assert_eq!(
+        val(all_rows(store.as_ref(), q(Some(t0))).await),
+        [(8.0, t0)]
+    );
+    assert_eq!(
+        val(all_rows(store.as_ref(), q(Some(t1))).await),
+        [(10.0, t1)]
+    );
+    let stats = store.series_stats(StatsFilter::default()).await.unwrap();
+    assert_eq!(
+        (stats[0].rows, stats[0].versions, stats[0].last_vintage),
+        (1, 3, t2)
+    );
+
+    // As-of applies to resampled queries too.
+    let mut r = q(Some(t1));
+    r.resample = Some(Resample {
+        freq: Frequency::Day,
+        agg: Aggregation::Mean,
+    });
+    assert_eq!(all_rows(store.as_ref(), r).await[0].values.lmp, Some(10.0));
+}
+
+pub async fn resample_daily_on_25_hour_day(h: &dyn Harness) {
+    let store = h.open().await;
+    seed_instruments(store.as_ref()).await;
+    let sp15 = "CAISO.TH_SP15_GEN-APND";
+    // Values are the hour's ordinal in its market day: 1..24, 1..25 (fall-back), 1..24.
+    store
+        .append(hourly_by_ordinal(
+            sp15,
+            "2025-11-01",
+            "2025-11-03",
+            utc("2025-10-31T20:00:00Z"),
+        ))
+        .await
+        .unwrap();
+    let start = time::day_start(Market::Caiso, date("2025-11-01"));
+    let end = time::day_start(Market::Caiso, date("2025-11-04"));
+    let daily = |agg| {
+        let mut q = PriceQuery::new(vec![id(sp15)], start, end);
+        q.resample = Some(Resample {
+            freq: Frequency::Day,
+            agg,
+        });
+        q
+    };
+    let rows = all_rows(store.as_ref(), daily(Aggregation::Mean)).await;
+    assert_eq!(rows.len(), 3);
+    // 24-hour day: mean(1..24) = 12.5; 25-hour day: mean(1..25) = 13.
+    let got: Vec<(f64, u32)> = rows
+        .iter()
+        .map(|r| (r.values.lmp.unwrap(), r.samples.unwrap()))
+        .collect();
+    assert_eq!(got, [(12.5, 24), (13.0, 25), (12.5, 24)]);
+    assert_eq!(rows[1].interval_start, utc("2025-11-02T07:00:00Z"));
+    assert_eq!(rows[1].interval_end, utc("2025-11-03T08:00:00Z"));
+    assert_eq!(rows[1].vintage, None);
+    for (agg, want) in [
+        (Aggregation::Min, 1.0),
+        (Aggregation::Max, 25.0),
+        (Aggregation::First, 1.0),
+        (Aggregation::Last, 25.0),
+    ] {
+        let rows = all_rows(store.as_ref(), daily(agg)).await;
+        assert_eq!(rows[1].values.lmp, Some(want), "{agg}");
+    }
+}
+
+pub async fn resample_sub_daily_and_monthly(h: &dyn Harness) {
+    let store = h.open().await;
+    seed_instruments(store.as_ref()).await;
+    let hub = "MISO.ILLINOIS.HUB";
+    let v = utc("2026-10-01T06:00:00Z");
+    let t = utc("2026-10-01T05:00:00Z");
+    // Two hours of 5-minute prices: 1, 2, …, 24.
+    let five: Vec<Observation> = (0..24)
+        .map(|i| {
+            obs(
+                hub,
+                MarketRun::Rt5,
+                t + Duration::minutes(5 * i),
+                5,
+                lmp((i + 1) as f64),
+                v,
+                i as u64,
+            )
+        })
+        .collect();
+    store.append(five).await.unwrap();
+    let mut q = PriceQuery::new(vec![id(hub)], t, t + Duration::hours(2));
+    q.resample = Some(Resample {
+        freq: Frequency::Hour,
+        agg: Aggregation::Mean,
+    });
+    let rows = all_rows(store.as_ref(), q.clone()).await;
+    // mean(1..12) = 6.5, mean(13..24) = 18.5.
+    let got: Vec<(f64, u32)> = rows
+        .iter()
+        .map(|r| (r.values.lmp.unwrap(), r.samples.unwrap()))
+        .collect();
+    assert_eq!(got, [(6.5, 12), (18.5, 12)]);
+    assert_eq!(rows[0].interval_end, t + Duration::hours(1));
+    q.resample = Some(Resample {
+        freq: Frequency::Min15,
+        agg: Aggregation::Last,
+    });
+    let rows = all_rows(store.as_ref(), q.clone()).await;
+    assert_eq!(rows.len(), 8);
+    assert_eq!(rows[0].values.lmp, Some(3.0));
+    assert_eq!(rows[7].values.lmp, Some(24.0));
+    assert_eq!(rows[7].interval_start, t + Duration::minutes(105));
+
+    // Monthly buckets on the market clock: CAISO November 2025 has 721 hours and
+    // starts at 07:00Z (PDT); data for 3 days gives 24+25+24 samples.
+    let sp15 = "CAISO.TH_SP15_GEN-APND";
+    store
+        .append(hourly_by_ordinal(
+            sp15,
+            "2025-11-01",
+            "2025-11-03",
+            utc("2025-10-31T20:00:00Z"),
+        ))
+        .await
+        .unwrap();
+    let mut m = PriceQuery::new(
+        vec![id(sp15)],
+        utc("2025-10-01T00:00:00Z"),
+        utc("2026-01-01T00:00:00Z"),
+    );
+    m.resample = Some(Resample {
+        freq: Frequency::Month,
+        agg: Aggregation::Max,
+    });
+    let rows = all_rows(store.as_ref(), m).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].interval_start, utc("2025-11-01T07:00:00Z"));
+    assert_eq!(rows[0].interval_end, utc("2025-12-01T08:00:00Z"));
+    assert_eq!(
+        (rows[0].samples, rows[0].values.lmp),
+        (Some(73), Some(25.0))
+    );
+}
+
+pub async fn power_block_filters(h: &dyn Harness) {
+    let store = h.open().await;
+    seed_instruments(store.as_ref()).await;
+    let sp15 = "CAISO.TH_SP15_GEN-APND";
+    store
+        .append(hourly_by_ordinal(
+            sp15,
+            "2025-11-01",
+            "2025-11-03",
+            utc("2025-10-31T20:00:00Z"),
+        ))
+        .await
+        .unwrap();
+    let day = |d: &str, block, resample: bool| {
+        let mut q = PriceQuery::new(
+            vec![id(sp15)],
+            time::day_start(Market::Caiso, date(d)),
+            time::day_start(Market::Caiso, date(d).succ_opt().unwrap()),
+        );
+        q.block = block;
+        if resample {
+            q.resample = Some(Resample {
+                freq: Frequency::Day,
+                agg: Aggregation::Mean,
+            });
+        }
+        q
+    };
+    // Monday 2025-11-03 (24 h): on-peak HE7–22 = ordinals 7..22, mean 14.5.
+    let rows = all_rows(store.as_ref(), day("2025-11-03", Block::OnPeak, true)).await;
+    assert_eq!(
+        (rows[0].values.lmp, rows[0].samples),
+        (Some(14.5), Some(16))
+    );
+    let raw = all_rows(store.as_ref(), day("2025-11-03", Block::OnPeak, false)).await;
+    assert_eq!(raw.len(), 16);
+    assert_eq!(raw[0].interval_start, utc("2025-11-03T14:00:00Z"));
+    // Sunday 2025-11-02 (25 h) is not a CAISO peak day.
+    assert!(
+        all_rows(store.as_ref(), day("2025-11-02", Block::OnPeak, true))
+            .await
+            .is_empty()
+    );
+    // Its 2x16 hours are HE7–22, ordinals 8..23 after the repeated HE2: mean 15.5.
+    let rows = all_rows(store.as_ref(), day("2025-11-02", Block::TwoBySixteen, true)).await;
+    assert_eq!(
+        (rows[0].values.lmp, rows[0].samples),
+        (Some(15.5), Some(16))
+    );
+    // 7x8 that day has 9 hours: ordinals 1..7, 24, 25 → (28 + 49) / 9.
+    let rows = all_rows(store.as_ref(), day("2025-11-02", Block::SevenByEight, true)).await;
+    assert_eq!(rows[0].samples, Some(9));
+    assert!(close(rows[0].values.lmp.unwrap(), 77.0 / 9.0));
+    // Off-peak = everything but on-peak: all 25 hours on Sunday, 8 on Monday.
+    let rows = all_rows(store.as_ref(), day("2025-11-02", Block::OffPeak, true)).await;
+    assert_eq!(
+        (rows[0].values.lmp, rows[0].samples),
+        (Some(13.0), Some(25))
+    );
+    assert_eq!(
+        all_rows(store.as_ref(), day("2025-11-03", Block::OffPeak, false))
+            .await
+            .len(),
+        8
+    );
+    // Saturday is a CAISO (WECC 6x16) peak day: 2025-11-01 on-peak = 16 hours.
+    assert_eq!(
+        all_rows(store.as_ref(), day("2025-11-01", Block::OnPeak, false))
+            .await
+            .len(),
+        16
+    );
+
+    // MISO (EST, 5x16): Saturday 2026-07-18 is not a peak day; Tuesday 2026-07-14 HE7
+    // starts 11:00Z.
+    let hub = "MISO.INDIANA.HUB";
+    store
+        .append(hourly_by_ordinal(
+            hub,
+            "2026-07-14",
+            "2026-07-18",
+            utc("2026-07-13T20:00:00Z"),
+        ))
+        .await
+        .unwrap();
+    let mut q = PriceQuery::new(
+        vec![id(hub)],
+        utc("2026-07-14T05:00:00Z"),
+        utc("2026-07-19T05:00:00Z"),
+    );
+    q.block = Block::OnPeak;
+    let rows = all_rows(store.as_ref(), q).await;
+    assert_eq!(rows.len(), 4 * 16);
+    assert_eq!(rows[0].interval_start, utc("2026-07-14T11:00:00Z"));
+    assert_eq!(
+        rows.last().unwrap().interval_end,
+        utc("2026-07-18T03:00:00Z")
+    );
+}
+
+pub async fn cursor_pagination(h: &dyn Harness) {
+    let store = h.open().await;
+    seed_instruments(store.as_ref()).await;
+    let v = utc("2026-01-01T00:00:00Z");
+    let ids = ["MISO.INDIANA.HUB", "MISO.ILLINOIS.HUB", "MISO.CIN.PSI"];
+    for i in ids {
+        store
+            .append(hourly_by_ordinal(i, "2026-01-05", "2026-01-05", v))
+            .await
+            .unwrap();
+    }
+    let base = PriceQuery::new(
+        ids.iter().map(|i| id(i)).collect(),
+        utc("2026-01-05T05:00:00Z"),
+        utc("2026-01-06T05:00:00Z"),
+    );
+    let full = all_rows(store.as_ref(), base.clone()).await;
+    assert_eq!(full.len(), 72);
+    assert_eq!(full[0].instrument_id.as_str(), "MISO.CIN.PSI");
+    for (limit, resample) in [
+        (10, None),
+        (7, None),
+        (1, Some(Frequency::Hour)),
+        (2, Some(Frequency::Day)),
+    ] {
+        let mut q = base.clone();
+        q.limit = Some(limit);
+        q.resample = resample.map(|freq| Resample {
+            freq,
+            agg: Aggregation::Mean,
+        });
+        let mut expected_q = q.clone();
+        expected_q.limit = None;
+        let expected = all_rows(store.as_ref(), expected_q).await;
+        let mut got = Vec::new();
+        let mut pages = 0;
+        loop {
+            let page = store.query_prices(q.clone()).await.unwrap();
+            assert!(page.rows.len() <= limit);
+            pages += 1;
+            got.extend(page.rows);
+            match page.next_cursor {
+                Some(c) => q.cursor = Some(c),
+                None => break,
+            }
+        }
+        assert_eq!(got, expected, "limit {limit}");
+        assert_eq!(pages, expected.len().div_ceil(limit), "limit {limit}");
+    }
+}
+
+pub async fn bad_queries_are_typed_errors(h: &dyn Harness) {
+    let store = h.open().await;
+    seed_instruments(store.as_ref()).await;
+    let t = utc("2026-01-05T05:00:00Z");
+    let q = PriceQuery::new(vec![id("MISO.INDIANA.HUB")], t, t + Duration::days(1));
+
+    let mut bad = q.clone();
+    bad.instruments.push(id("MISO.NOWHERE"));
+    let e = store.query_prices(bad).await.unwrap_err();
+    assert!(
+        matches!(&e, Error::UnknownInstrument { id, .. } if id == "MISO.NOWHERE"),
+        "{e}"
+    );
+    assert!(e.is_user_error());
+
+    let mut bad = q.clone();
+    bad.end = bad.start;
+    let e = store.query_prices(bad).await.unwrap_err();
+    assert!(
+        matches!(e, Error::InvalidParameter { param: "start", .. }),
+        "{e}"
+    );
+
+    let mut bad = q.clone();
+    bad.limit = Some(0);
+    assert!(matches!(
+        store.query_prices(bad).await.unwrap_err(),
+        Error::InvalidParameter { param: "limit", .. }
+    ));
+
+    let mut bad = q.clone();
+    bad.cursor = Some("not-a-cursor".into());
+    assert!(matches!(
+        store.query_prices(bad).await.unwrap_err(),
+        Error::InvalidParameter {
+            param: "cursor",
+            ..
+        }
+    ));
+
+    let mut bad = q;
+    bad.instruments.clear();
+    assert!(matches!(
+        store.query_prices(bad).await.unwrap_err(),
+        Error::InvalidParameter {
+            param: "instrument",
+            ..
+        }
+    ));
+
+    // An empty store answers an empty page, not an error.
+    let q = PriceQuery::new(vec![id("CAISO.TH_NP15_GEN-APND")], t, t + Duration::days(1));
+    assert!(store.query_prices(q).await.unwrap().rows.is_empty());
+}
+
+pub async fn series_stats(h: &dyn Harness) {
+    let store = h.open().await;
+    seed_instruments(store.as_ref()).await;
+    let before = Utc::now() - Duration::seconds(5);
+    store
+        .append(hourly_by_ordinal(
+            "CAISO.TH_SP15_GEN-APND",
+            "2025-03-09",
+            "2025-03-10",
+            utc("2025-03-08T20:00:00Z"),
+        ))
+        .await
+        .unwrap();
+    store
+        .append(hourly_by_ordinal(
+            "MISO.INDIANA.HUB",
+            "2025-03-09",
+            "2025-03-09",
+            utc("2025-03-08T21:00:00Z"),
+        ))
+        .await
+        .unwrap();
+    let all = store.series_stats(StatsFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 2);
+    let caiso = &all[0];
+    assert_eq!(caiso.instrument_id.as_str(), "CAISO.TH_SP15_GEN-APND");
+    // 23-hour spring-forward day + 24-hour day.
+    assert_eq!((caiso.rows, caiso.versions), (47, 47));
+    assert_eq!(caiso.first_interval_start, utc("2025-03-09T08:00:00Z"));
+    assert_eq!(caiso.last_interval_end, utc("2025-03-11T07:00:00Z"));
+    assert_eq!(caiso.last_vintage, utc("2025-03-08T20:00:00Z"));
+    assert!(
+        caiso.last_ingested >= before && caiso.last_ingested <= Utc::now() + Duration::seconds(5)
+    );
+    let miso = store
+        .series_stats(StatsFilter {
+            market: Some(Market::Miso),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(miso.len(), 1);
+    assert_eq!(miso[0].rows, 24);
+    let one = store
+        .series_stats(StatsFilter {
+            instruments: vec![id("CAISO.TH_SP15_GEN-APND")],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(one, vec![caiso.clone()]);
+}
+
+pub async fn data_survives_reopen(h: &dyn Harness) {
+    let store = h.open().await;
+    seed_instruments(store.as_ref()).await;
+    let batch = hourly_by_ordinal(
+        "CAISO.TH_NP15_GEN-APND",
+        "2025-11-02",
+        "2025-11-02",
+        utc("2025-11-01T20:00:00Z"),
+    );
+    store.append(batch.clone()).await.unwrap();
+    let q = PriceQuery::new(
+        vec![id("CAISO.TH_NP15_GEN-APND")],
+        utc("2025-11-02T00:00:00Z"),
+        utc("2025-11-04T00:00:00Z"),
+    );
+    let before = all_rows(store.as_ref(), q.clone()).await;
+    assert_eq!(before.len(), 25);
+    let store = h.reopen(store).await;
+    assert_eq!(all_rows(store.as_ref(), q).await, before);
+    assert_eq!(
+        store
+            .instrument(&id("CAISO.TH_NP15_GEN-APND"))
+            .await
+            .unwrap()
+            .map(|i| i.kind),
+        Some(LocationKind::Hub)
+    );
+    // Still idempotent after reopening.
+    let s = store.append(batch).await.unwrap();
+    assert_eq!((s.inserted, s.unchanged), (0, 25));
+}

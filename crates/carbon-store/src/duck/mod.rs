@@ -1,0 +1,336 @@
+//! The embedded DuckDB backend: one file, `<data-dir>/carbon.duckdb`.
+//!
+//! DuckDB allows one writing process per file. Inside the process, one writer
+//! connection (behind a mutex) serialises appends; a small pool of cloned reader
+//! connections serves queries concurrently. Blocking DuckDB calls run on tokio's
+//! blocking pool, so the async API never stalls the runtime.
+
+mod query;
+mod schema;
+mod write;
+
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::{
+        Arc, Mutex, MutexGuard, RwLock,
+        atomic::{AtomicUsize, Ordering},
+    },
+};
+
+use async_trait::async_trait;
+use carbon_core::{Instrument, InstrumentId, LocationKind, Market, Observation};
+use chrono::{DateTime, Utc};
+use duckdb::{
+    Connection, OptionalExt,
+    types::{TimeUnit, Value},
+};
+
+use crate::{
+    error::{Error, Result},
+    model::{
+        AppendSummary, InstrumentPage, InstrumentQuery, PricePage, PriceQuery, SeriesStats,
+        StatsFilter, UpsertSummary,
+    },
+    store::Store,
+};
+
+/// File name of the database inside the data directory.
+pub const DB_FILE: &str = "carbon.duckdb";
+
+const READERS: usize = 4;
+
+/// The embedded DuckDB [`Store`].
+#[derive(Clone)]
+pub struct DuckdbStore {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+    /// id → (key, market): every instrument, kept in step with the table after
+    /// each committed upsert (this process is the only writer of the file).
+    instruments: RwLock<HashMap<String, (i32, Market)>>,
+}
+
+impl std::fmt::Debug for DuckdbStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DuckdbStore")
+            .field("path", &self.inner.path)
+            .finish()
+    }
+}
+
+pub(crate) fn ts(t: DateTime<Utc>) -> Value {
+    Value::Timestamp(TimeUnit::Microsecond, t.timestamp_micros())
+}
+
+pub(crate) fn from_micros(us: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(us).unwrap_or_default()
+}
+
+fn open_error(path: &Path, e: duckdb::Error) -> Error {
+    let msg = e.to_string();
+    if msg.contains("Could not set lock") || msg.contains("Conflicting lock") {
+        let holder = msg
+            .split("PID ")
+            .nth(1)
+            .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+            .filter(|p| !p.is_empty())
+            .map(|p| format!(" (pid {p})"))
+            .unwrap_or_default();
+        return Error::Busy {
+            path: path.display().to_string(),
+            holder,
+        };
+    }
+    Error::Backend(format!("cannot open {}: {msg}", path.display()))
+}
+
+impl DuckdbStore {
+    /// Opens (creating if needed) `<data_dir>/carbon.duckdb` and applies migrations.
+    pub fn open(data_dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            Error::Backend(format!(
+                "cannot create data directory {}: {e}",
+                data_dir.display()
+            ))
+        })?;
+        Self::open_file(&data_dir.join(DB_FILE))
+    }
+
+    /// Opens (creating if needed) a database file and applies migrations.
+    pub fn open_file(path: &Path) -> Result<Self> {
+        let writer = Connection::open(path).map_err(|e| open_error(path, e))?;
+        migrate(&writer, path)?;
+        let readers = (0..READERS)
+            .map(|_| writer.try_clone().map(Mutex::new))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let inner = Inner {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            readers,
+            next_reader: AtomicUsize::new(0),
+            instruments: RwLock::new(HashMap::new()),
+        };
+        inner.reload_instruments()?;
+        Ok(Self {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// Path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Applied schema version.
+    pub fn schema_version(&self) -> Result<i64> {
+        let c = self.inner.reader();
+        Ok(c.query_row(
+            "SELECT coalesce(max(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Forces a checkpoint (WAL → database file).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.inner.writer().execute_batch("CHECKPOINT")?;
+        Ok(())
+    }
+
+    async fn blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Inner) -> Result<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || f(&inner))
+            .await
+            .map_err(|e| Error::Backend(format!("storage task failed: {e}")))?
+    }
+}
+
+fn migrate(conn: &Connection, path: &Path) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version INTEGER PRIMARY KEY, description VARCHAR NOT NULL, applied_utc TIMESTAMP NOT NULL)",
+    )?;
+    let current: i64 = conn.query_row(
+        "SELECT coalesce(max(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?;
+    let known = schema::latest_version();
+    if current > known {
+        return Err(Error::SchemaTooNew {
+            path: path.display().to_string(),
+            found: current,
+            known,
+        });
+    }
+    for (version, description, sql) in schema::MIGRATIONS.iter().filter(|m| m.0 > current) {
+        let run = || -> duckdb::Result<()> {
+            conn.execute_batch("BEGIN TRANSACTION")?;
+            conn.execute_batch(sql)?;
+            conn.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                duckdb::params![version, description, ts(Utc::now())],
+            )?;
+            conn.execute_batch("COMMIT")
+        };
+        if let Err(e) = run() {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(Error::Backend(format!(
+                "migration {version} ({description}) failed: {e}"
+            )));
+        }
+        tracing::info!(version, description, "applied schema migration");
+    }
+    Ok(())
+}
+
+impl Inner {
+    fn writer(&self) -> MutexGuard<'_, Connection> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        for r in &self.readers {
+            if let Ok(g) = r.try_lock() {
+                return g;
+            }
+        }
+        let i = self.next_reader.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        self.readers[i].lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn reload_instruments(&self) -> Result<()> {
+        let c = self.reader();
+        let mut stmt = c.prepare("SELECT id, key FROM instruments")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i32>(1)?)))?;
+        let mut map = HashMap::new();
+        for row in rows {
+            let (id, key) = row?;
+            let market = InstrumentId::parse(&id)?.market();
+            map.insert(id, (key, market));
+        }
+        *self.instruments.write().unwrap_or_else(|p| p.into_inner()) = map;
+        Ok(())
+    }
+
+    /// (key, market) of an instrument, if stored.
+    fn lookup(&self, id: &str) -> Option<(i32, Market)> {
+        self.instruments
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .copied()
+    }
+
+    fn upsert(&self, instruments: Vec<Instrument>) -> Result<UpsertSummary> {
+        let mut summary = UpsertSummary::default();
+        let now = ts(Utc::now());
+        {
+            let mut conn = self.writer();
+            let tx = conn.transaction()?;
+            {
+                let mut stmt = tx.prepare(
+                    "INSERT INTO instruments (id, market, node, kind, name, created_utc, updated_utc)
+                     VALUES (?, ?, ?, ?, ?, ?, ?)
+                     ON CONFLICT (id) DO UPDATE SET
+                        kind = excluded.kind,
+                        name = coalesce(excluded.name, instruments.name),
+                        updated_utc = excluded.updated_utc",
+                )?;
+                let mut seen = std::collections::HashSet::new();
+                for i in &instruments {
+                    if !seen.insert(i.id.as_str().to_string()) {
+                        continue;
+                    }
+                    if self.lookup(i.id.as_str()).is_some() {
+                        summary.updated += 1;
+                    } else {
+                        summary.inserted += 1;
+                    }
+                    stmt.execute(duckdb::params![
+                        i.id.as_str(),
+                        i.market().code(),
+                        i.id.node(),
+                        i.kind.as_str(),
+                        i.name,
+                        now.clone(),
+                        now.clone(),
+                    ])?;
+                }
+            }
+            tx.commit()?;
+        }
+        self.reload_instruments()?;
+        Ok(summary)
+    }
+
+    fn instrument(&self, id: &InstrumentId) -> Result<Option<Instrument>> {
+        let c = self.reader();
+        let row = c
+            .query_row(
+                "SELECT kind, name FROM instruments WHERE id = ?",
+                [id.as_str()],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)),
+            )
+            .optional()?;
+        row.map(|(kind, name)| {
+            Ok(Instrument {
+                id: id.clone(),
+                kind: kind.parse::<LocationKind>()?,
+                name,
+            })
+        })
+        .transpose()
+    }
+}
+
+#[async_trait]
+impl Store for DuckdbStore {
+    fn backend(&self) -> &'static str {
+        "duckdb"
+    }
+
+    async fn upsert_instruments(&self, instruments: Vec<Instrument>) -> Result<UpsertSummary> {
+        self.blocking(move |s| s.upsert(instruments)).await
+    }
+
+    async fn instrument(&self, id: &InstrumentId) -> Result<Option<Instrument>> {
+        let id = id.clone();
+        self.blocking(move |s| s.instrument(&id)).await
+    }
+
+    async fn search_instruments(&self, query: InstrumentQuery) -> Result<InstrumentPage> {
+        self.blocking(move |s| s.search_instruments(&query)).await
+    }
+
+    async fn append(&self, batch: Vec<Observation>) -> Result<AppendSummary> {
+        self.blocking(move |s| s.append(batch)).await
+    }
+
+    async fn query_prices(&self, query: PriceQuery) -> Result<PricePage> {
+        self.blocking(move |s| s.query_prices(&query)).await
+    }
+
+    async fn series_stats(&self, filter: StatsFilter) -> Result<Vec<SeriesStats>> {
+        self.blocking(move |s| s.series_stats(&filter)).await
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.blocking(|s| {
+            s.reader()
+                .query_row("SELECT 1", [], |r| r.get::<_, i32>(0))?;
+            Ok(())
+        })
+        .await
+    }
+}

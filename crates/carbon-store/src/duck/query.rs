@@ -1,0 +1,355 @@
+//! Reads: instrument search, price queries (latest / as-of, resample, blocks,
+//! keyset pagination) and series statistics.
+//!
+//! Daily and monthly buckets and power blocks depend on each market's clock,
+//! which DuckDB (without ICU) cannot compute. So for every query that needs
+//! them, a per-connection temporary calendar is filled from `carbon-core`: one
+//! row per (market, UTC hour) in range — only the hours of the requested block —
+//! with the bucket that hour belongs to. Prices join it on their hour.
+
+use std::fmt::Write as _;
+
+use carbon_core::{
+    Aggregation, Block, Components, Frequency, Instrument, InstrumentId, LocationKind, Market,
+    MarketRun, time,
+};
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use duckdb::{Connection, params_from_iter, types::Value};
+
+use super::{Inner, from_micros, ts};
+use crate::{
+    error::{Error, Result},
+    model::{
+        Cursor, InstrumentPage, InstrumentQuery, PricePage, PriceQuery, PriceRow, SeriesStats,
+        StatsFilter,
+    },
+};
+
+/// Longest range a calendar is built for (days); protects memory on absurd queries.
+const MAX_CALENDAR_DAYS: i64 = 366 * 30;
+
+const CAL_DDL: &str = "CREATE TEMP TABLE IF NOT EXISTS cal (
+    market VARCHAR, hour_utc TIMESTAMP, bucket_start TIMESTAMP, bucket_end TIMESTAMP)";
+
+fn sql_str(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+impl Inner {
+    pub(crate) fn search_instruments(&self, q: &InstrumentQuery) -> Result<InstrumentPage> {
+        if q.limit == Some(0) {
+            return Err(Error::param("limit", "must be at least 1"));
+        }
+        let mut sql = String::from("SELECT id, kind, name FROM instruments WHERE true");
+        let mut args: Vec<Value> = Vec::new();
+        if let Some(m) = q.market {
+            sql.push_str(" AND market = ?");
+            args.push(Value::Text(m.code().to_string()));
+        }
+        if let Some(k) = q.kind {
+            sql.push_str(" AND kind = ?");
+            args.push(Value::Text(k.as_str().to_string()));
+        }
+        if let Some(t) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            sql.push_str(" AND (contains(lower(id), lower(?)) OR contains(lower(coalesce(name, '')), lower(?)))");
+            args.push(Value::Text(t.to_string()));
+            args.push(Value::Text(t.to_string()));
+        }
+        if let Some(c) = &q.cursor {
+            let c = Cursor::decode(c)?;
+            sql.push_str(" AND id > ?");
+            args.push(Value::Text(c.key));
+        }
+        sql.push_str(" ORDER BY id");
+        if let Some(n) = q.limit {
+            write!(sql, " LIMIT {}", n + 1).ok();
+        }
+        let c = self.reader();
+        let mut stmt = c.prepare(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args), |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })?;
+        let mut instruments = Vec::new();
+        for row in rows {
+            let (id, kind, name) = row?;
+            instruments.push(Instrument {
+                id: InstrumentId::parse(&id)?,
+                kind: kind.parse::<LocationKind>()?,
+                name,
+            });
+        }
+        let next_cursor = match q.limit {
+            Some(n) if instruments.len() > n => {
+                instruments.truncate(n);
+                instruments.last().map(|i| {
+                    Cursor {
+                        key: i.id.to_string(),
+                        run: String::new(),
+                        micros: 0,
+                    }
+                    .encode()
+                })
+            }
+            _ => None,
+        };
+        Ok(InstrumentPage {
+            instruments,
+            next_cursor,
+        })
+    }
+
+    pub(crate) fn query_prices(&self, q: &PriceQuery) -> Result<PricePage> {
+        q.validate()?;
+        let mut keys = Vec::with_capacity(q.instruments.len());
+        for id in &q.instruments {
+            let (key, _) = self
+                .lookup(id.as_str())
+                .ok_or_else(|| Error::UnknownInstrument {
+                    id: id.to_string(),
+                    context: String::new(),
+                })?;
+            keys.push(key);
+        }
+        let cursor = q.cursor.as_deref().map(Cursor::decode).transpose()?;
+        let freq = q.resample.map(|r| r.freq);
+        let needs_cal =
+            q.block != Block::Flat || matches!(freq, Some(Frequency::Day | Frequency::Month));
+
+        let conn = self.reader();
+        if needs_cal {
+            fill_calendar(&conn, &q.markets(), q.start, q.end, q.block, freq)?;
+        }
+
+        let mut args: Vec<Value> = vec![ts(q.start), ts(q.end)];
+        let key_list = keys
+            .iter()
+            .map(|k| k.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut filter = format!(
+            "o.instrument_key IN ({key_list}) AND o.interval_start_utc >= ? AND o.interval_start_utc < ?"
+        );
+        if !q.market_runs.is_empty() {
+            let runs = q
+                .market_runs
+                .iter()
+                .map(|r| sql_str(r.as_str()))
+                .collect::<Vec<_>>()
+                .join(",");
+            write!(filter, " AND o.market_run IN ({runs})").ok();
+        }
+        match q.as_of {
+            None => filter.push_str(" AND o.superseded_utc IS NULL"),
+            Some(t) => {
+                filter.push_str(" AND o.vintage_utc <= ? AND (o.superseded_utc IS NULL OR o.superseded_utc > ?)");
+                args.push(ts(t));
+                args.push(ts(t));
+            }
+        }
+        let cal_join = if needs_cal {
+            " JOIN temp.cal c ON c.market = i.market AND c.hour_utc = date_trunc('hour', o.interval_start_utc)"
+        } else {
+            ""
+        };
+
+        let inner = match q.resample {
+            None => format!(
+                "SELECT i.id AS id, o.market_run AS run, o.interval_start_utc AS s, o.interval_end_utc AS e,
+                        o.lmp, o.energy, o.congestion, o.loss, o.ghg, epoch_us(o.vintage_utc) AS v,
+                        NULL::BIGINT AS n
+                 FROM observations o JOIN instruments i ON i.key = o.instrument_key{cal_join}
+                 WHERE {filter}"
+            ),
+            Some(r) => {
+                let (bs, be) = match r.freq.fixed_minutes() {
+                    Some(m) => (
+                        format!("time_bucket(INTERVAL '{m} minutes', o.interval_start_utc)"),
+                        format!("time_bucket(INTERVAL '{m} minutes', o.interval_start_utc) + INTERVAL '{m} minutes'"),
+                    ),
+                    None => ("c.bucket_start".to_string(), "c.bucket_end".to_string()),
+                };
+                let agg = |col: &str| match r.agg {
+                    Aggregation::Mean => format!("avg({col})"),
+                    Aggregation::Min => format!("min({col})"),
+                    Aggregation::Max => format!("max({col})"),
+                    Aggregation::First => format!("arg_min({col}, s0) FILTER (WHERE {col} IS NOT NULL)"),
+                    Aggregation::Last => format!("arg_max({col}, s0) FILTER (WHERE {col} IS NOT NULL)"),
+                };
+                format!(
+                    "SELECT id, run, s, e, {lmp} AS lmp, {energy} AS energy, {cong} AS congestion,
+                            {loss} AS loss, {ghg} AS ghg, NULL::BIGINT AS v, count(*) AS n
+                     FROM (SELECT i.id AS id, o.market_run AS run, {bs} AS s, {be} AS e,
+                                  o.interval_start_utc AS s0, o.lmp, o.energy, o.congestion, o.loss, o.ghg
+                           FROM observations o JOIN instruments i ON i.key = o.instrument_key{cal_join}
+                           WHERE {filter})
+                     GROUP BY id, run, s, e",
+                    lmp = agg("lmp"),
+                    energy = agg("energy"),
+                    cong = agg("congestion"),
+                    loss = agg("loss"),
+                    ghg = agg("ghg"),
+                )
+            }
+        };
+
+        let mut sql = format!(
+            "SELECT id, run, epoch_us(s), epoch_us(e), lmp, energy, congestion, loss, ghg, v, n FROM ({inner}) q"
+        );
+        if let Some(c) = &cursor {
+            sql.push_str(" WHERE (id > ? OR (id = ? AND (run > ? OR (run = ? AND s > make_timestamp(?::BIGINT)))))");
+            args.push(Value::Text(c.key.clone()));
+            args.push(Value::Text(c.key.clone()));
+            args.push(Value::Text(c.run.clone()));
+            args.push(Value::Text(c.run.clone()));
+            args.push(Value::BigInt(c.micros));
+        }
+        sql.push_str(" ORDER BY id, run, s");
+        if let Some(n) = q.limit {
+            write!(sql, " LIMIT {}", n + 1).ok();
+        }
+
+        let mut stmt = conn.prepare(&sql)?;
+        let mut rows = stmt.query(params_from_iter(args))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            let run: String = r.get(1)?;
+            let values = Components {
+                lmp: r.get(4)?,
+                energy: r.get(5)?,
+                congestion: r.get(6)?,
+                loss: r.get(7)?,
+                ghg: r.get(8)?,
+            };
+            let values = if q.components.is_empty() {
+                values
+            } else {
+                values.retain(&q.components)
+            };
+            out.push(PriceRow {
+                instrument_id: InstrumentId::parse(&id)?,
+                market_run: run.parse::<MarketRun>()?,
+                interval_start: from_micros(r.get(2)?),
+                interval_end: from_micros(r.get(3)?),
+                values,
+                vintage: r.get::<_, Option<i64>>(9)?.map(from_micros),
+                samples: r
+                    .get::<_, Option<i64>>(10)?
+                    .and_then(|n| u32::try_from(n).ok()),
+            });
+        }
+        let next_cursor = match q.limit {
+            Some(n) if out.len() > n => {
+                out.truncate(n);
+                out.last().map(|r| {
+                    Cursor {
+                        key: r.instrument_id.to_string(),
+                        run: r.market_run.as_str().to_string(),
+                        micros: r.interval_start.timestamp_micros(),
+                    }
+                    .encode()
+                })
+            }
+            _ => None,
+        };
+        Ok(PricePage {
+            rows: out,
+            next_cursor,
+        })
+    }
+
+    pub(crate) fn series_stats(&self, f: &StatsFilter) -> Result<Vec<SeriesStats>> {
+        let mut sql = String::from(
+            "SELECT i.id, o.market_run,
+                    count(*) FILTER (WHERE o.superseded_utc IS NULL), count(*),
+                    epoch_us(min(o.interval_start_utc)), epoch_us(max(o.interval_end_utc)),
+                    epoch_us(max(o.vintage_utc)), epoch_us(max(o.ingested_utc))
+             FROM observations o JOIN instruments i ON i.key = o.instrument_key WHERE true",
+        );
+        let mut args: Vec<Value> = Vec::new();
+        if let Some(m) = f.market {
+            sql.push_str(" AND i.market = ?");
+            args.push(Value::Text(m.code().to_string()));
+        }
+        if !f.instruments.is_empty() {
+            let ids = f
+                .instruments
+                .iter()
+                .map(|i| sql_str(i.as_str()))
+                .collect::<Vec<_>>()
+                .join(",");
+            write!(sql, " AND i.id IN ({ids})").ok();
+        }
+        sql.push_str(" GROUP BY i.id, o.market_run ORDER BY i.id, o.market_run");
+        let c = self.reader();
+        let mut stmt = c.prepare(&sql)?;
+        let mut rows = stmt.query(params_from_iter(args))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            let run: String = r.get(1)?;
+            out.push(SeriesStats {
+                instrument_id: InstrumentId::parse(&id)?,
+                market_run: run.parse()?,
+                rows: r.get::<_, i64>(2)? as u64,
+                versions: r.get::<_, i64>(3)? as u64,
+                first_interval_start: from_micros(r.get(4)?),
+                last_interval_end: from_micros(r.get(5)?),
+                last_vintage: from_micros(r.get(6)?),
+                last_ingested: from_micros(r.get(7)?),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Fills `temp.cal` with the hours of `block` in `[start, end)` for each market,
+/// each with its bucket for `freq` (days and months on the market clock).
+fn fill_calendar(
+    conn: &Connection,
+    markets: &[Market],
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    block: Block,
+    freq: Option<Frequency>,
+) -> Result<()> {
+    if (end - start).num_days() > MAX_CALENDAR_DAYS {
+        return Err(Error::param(
+            "end",
+            format!("a blocked or daily/monthly query may span at most {MAX_CALENDAR_DAYS} days"),
+        ));
+    }
+    conn.execute_batch(CAL_DDL)?;
+    conn.execute_batch("DELETE FROM temp.cal")?;
+    let mut app = conn.appender_to_catalog_and_db("cal", "temp", "main")?;
+    let first_hour = start.duration_trunc(Duration::hours(1)).unwrap_or(start);
+    for &m in markets {
+        let mut h = first_hour;
+        // Walk market days so blocks and buckets come from carbon-core.
+        let mut date = time::market_date(m, h);
+        while time::day_start(m, date) < end {
+            let day_bucket = freq.map(|f| {
+                let (a, b) = f.calendar_bucket(date);
+                (time::day_start(m, a), time::day_start(m, b))
+            });
+            for hour in time::day_hours(m, date) {
+                if hour.start < h || hour.start >= end || !block.contains(m, &hour) {
+                    continue;
+                }
+                let (bs, be) = day_bucket.unwrap_or((hour.start, hour.end));
+                app.append_row(duckdb::params![m.code(), ts(hour.start), ts(bs), ts(be)])?;
+            }
+            h = time::day_start(m, date.succ_opt().unwrap_or(date));
+            match date.succ_opt() {
+                Some(d) => date = d,
+                None => break,
+            }
+        }
+    }
+    app.flush()?;
+    Ok(())
+}

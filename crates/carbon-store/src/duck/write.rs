@@ -1,0 +1,228 @@
+//! Atomic, idempotent appends.
+//!
+//! A batch is checked in Rust (invariants, known instruments, repeated keys),
+//! then, inside one transaction: appended to a per-connection staging table,
+//! checked against stored versions (same key with other values is a conflict),
+//! stripped of versions already stored, inserted, and — only when it revises
+//! intervals already stored — the `superseded_utc` chain of those intervals is
+//! recomputed. Any error rolls the whole batch back.
+
+use std::collections::HashMap;
+
+use carbon_core::Observation;
+use chrono::{SecondsFormat, Utc};
+use duckdb::{Transaction, params};
+
+use super::{Inner, from_micros, ts};
+use crate::{
+    error::{Error, Result},
+    model::AppendSummary,
+};
+
+const STAGE_DDL: &str = "CREATE TEMP TABLE IF NOT EXISTS stage_obs (
+    instrument_key INTEGER, market_run VARCHAR, interval_start_utc TIMESTAMP,
+    interval_end_utc TIMESTAMP, vintage_utc TIMESTAMP,
+    lmp DOUBLE, energy DOUBLE, congestion DOUBLE, loss DOUBLE, ghg DOUBLE,
+    source VARCHAR, source_row BIGINT)";
+
+/// Join condition of a staged row and a stored row of the same interval.
+const SAME_INTERVAL: &str = "o.instrument_key = s.instrument_key AND o.market_run = s.market_run \
+     AND o.interval_start_utc = s.interval_start_utc";
+
+fn source_ref(o: &Observation) -> String {
+    match o.provenance.row {
+        Some(r) => format!("{}:{}", o.provenance.source, r),
+        None => o.provenance.source.clone(),
+    }
+}
+
+fn same_version(a: &Observation, b: &Observation) -> bool {
+    a.interval_end == b.interval_end && a.values == b.values
+}
+
+impl Inner {
+    pub(crate) fn append(&self, batch: Vec<Observation>) -> Result<AppendSummary> {
+        // 1. Checks that need no database: invariants, instruments, repeated keys.
+        let mut keyed: Vec<(i32, &Observation)> = Vec::with_capacity(batch.len());
+        let mut first_of: HashMap<(i32, &str, i64, i64), usize> = HashMap::new();
+        for (index, o) in batch.iter().enumerate() {
+            o.validate().map_err(|e| Error::InvalidRow {
+                index,
+                source_ref: source_ref(o),
+                message: e.to_string(),
+            })?;
+            let (key, _) =
+                self.lookup(o.instrument_id.as_str())
+                    .ok_or_else(|| Error::UnknownInstrument {
+                        id: o.instrument_id.to_string(),
+                        context: format!(
+                            " (batch row {index}, {}); upsert it first",
+                            source_ref(o)
+                        ),
+                    })?;
+            let k = (
+                key,
+                o.market_run.as_str(),
+                o.interval_start.timestamp_micros(),
+                o.vintage.timestamp_micros(),
+            );
+            match first_of.get(&k) {
+                Some(&j) if same_version(&batch[j], o) => continue,
+                Some(&j) => {
+                    return Err(Error::InvalidRow {
+                        index,
+                        source_ref: source_ref(o),
+                        message: format!(
+                            "repeats the interval and vintage of batch row {j} ({}) with different values",
+                            source_ref(&batch[j])
+                        ),
+                    });
+                }
+                None => {
+                    first_of.insert(k, index);
+                    keyed.push((key, o));
+                }
+            }
+        }
+        let mut summary = AppendSummary {
+            received: keyed.len(),
+            ..Default::default()
+        };
+        if keyed.is_empty() {
+            return Ok(summary);
+        }
+
+        // 2. One transaction.
+        let mut conn = self.writer();
+        conn.execute_batch(STAGE_DDL)?;
+        let tx = conn.transaction()?;
+        tx.execute_batch("DELETE FROM temp.stage_obs")?;
+        {
+            let mut app = tx.appender_to_catalog_and_db("stage_obs", "temp", "main")?;
+            for (key, o) in &keyed {
+                let v = &o.values;
+                app.append_row(params![
+                    key,
+                    o.market_run.as_str(),
+                    ts(o.interval_start),
+                    ts(o.interval_end),
+                    ts(o.vintage),
+                    v.lmp,
+                    v.energy,
+                    v.congestion,
+                    v.loss,
+                    v.ghg,
+                    o.provenance.source.as_str(),
+                    o.provenance.row.and_then(|r| i64::try_from(r).ok()),
+                ])?;
+            }
+            app.flush()?;
+        }
+        // Restrict every join with stored rows to the batch's key and time span, so
+        // DuckDB prunes row groups by their min/max instead of scanning the table.
+        let (kmin, kmax) = keyed.iter().fold((i32::MAX, i32::MIN), |(a, b), (k, _)| {
+            (a.min(*k), b.max(*k))
+        });
+        let (tmin, tmax) = keyed.iter().fold((i64::MAX, i64::MIN), |(a, b), (_, o)| {
+            let t = o.interval_start.timestamp_micros();
+            (a.min(t), b.max(t))
+        });
+        let span = format!(
+            "o.instrument_key BETWEEN {kmin} AND {kmax} AND o.interval_start_utc BETWEEN \
+             make_timestamp({tmin}::BIGINT) AND make_timestamp({tmax}::BIGINT)"
+        );
+
+        check_conflicts(&tx, &span)?;
+
+        let unchanged = tx.execute(
+            &format!(
+                "DELETE FROM temp.stage_obs s WHERE EXISTS (SELECT 1 FROM observations o
+                 WHERE {span} AND {SAME_INTERVAL} AND o.vintage_utc = s.vintage_utc)"
+            ),
+            [],
+        )?;
+        summary.unchanged = unchanged;
+        summary.inserted = summary.received - unchanged;
+        if summary.inserted == 0 {
+            tx.commit()?;
+            return Ok(summary);
+        }
+        summary.revisions = tx.query_row(
+            &format!(
+                "SELECT count(*) FROM temp.stage_obs s WHERE EXISTS (SELECT 1 FROM observations o
+                 WHERE {span} AND {SAME_INTERVAL})"
+            ),
+            [],
+            |r| r.get::<_, i64>(0),
+        )? as usize;
+        tx.execute(
+            "INSERT INTO observations
+             SELECT instrument_key, market_run, interval_start_utc, interval_end_utc, vintage_utc,
+                    NULL, lmp, energy, congestion, loss, ghg, source, source_row, ?
+             FROM temp.stage_obs",
+            [ts(Utc::now())],
+        )?;
+        if summary.revisions > 0 {
+            // Recompute the version chain of every interval the batch touched.
+            tx.execute(
+                &format!(
+                    "UPDATE observations AS t SET superseded_utc = x.next_vintage
+                     FROM (
+                        SELECT o.instrument_key, o.market_run, o.interval_start_utc, o.vintage_utc,
+                               lead(o.vintage_utc) OVER (
+                                   PARTITION BY o.instrument_key, o.market_run, o.interval_start_utc
+                                   ORDER BY o.vintage_utc) AS next_vintage,
+                               o.superseded_utc AS old
+                        FROM observations o
+                        WHERE {span} AND EXISTS (SELECT 1 FROM temp.stage_obs s WHERE {SAME_INTERVAL})
+                     ) x
+                     WHERE t.instrument_key = x.instrument_key AND t.market_run = x.market_run
+                       AND t.interval_start_utc = x.interval_start_utc AND t.vintage_utc = x.vintage_utc
+                       AND x.old IS DISTINCT FROM x.next_vintage"
+                ),
+                [],
+            )?;
+        }
+        tx.commit()?;
+        Ok(summary)
+    }
+}
+
+/// Fails when a staged version exists with other values.
+fn check_conflicts(tx: &Transaction<'_>, span: &str) -> Result<()> {
+    let sql = format!(
+        "SELECT i.id, s.market_run, epoch_us(s.interval_start_utc), epoch_us(s.vintage_utc),
+                o.lmp, s.lmp, epoch_us(o.interval_end_utc), epoch_us(s.interval_end_utc)
+         FROM temp.stage_obs s
+         JOIN observations o ON {SAME_INTERVAL} AND o.vintage_utc = s.vintage_utc
+         JOIN instruments i ON i.key = s.instrument_key
+         WHERE {span} AND (
+               o.interval_end_utc <> s.interval_end_utc
+            OR o.lmp IS DISTINCT FROM s.lmp OR o.energy IS DISTINCT FROM s.energy
+            OR o.congestion IS DISTINCT FROM s.congestion OR o.loss IS DISTINCT FROM s.loss
+            OR o.ghg IS DISTINCT FROM s.ghg)
+         ORDER BY 1, 2, 3 LIMIT 1"
+    );
+    let mut stmt = tx.prepare(&sql)?;
+    let mut rows = stmt.query([])?;
+    if let Some(r) = rows.next()? {
+        let fmt = |us: i64| from_micros(us).to_rfc3339_opts(SecondsFormat::Secs, true);
+        let old_lmp: Option<f64> = r.get(4)?;
+        let new_lmp: Option<f64> = r.get(5)?;
+        let old_end: i64 = r.get(6)?;
+        let new_end: i64 = r.get(7)?;
+        let detail = if old_end != new_end {
+            format!("stored interval end {}, new {}", fmt(old_end), fmt(new_end))
+        } else {
+            format!("stored lmp {old_lmp:?}, new lmp {new_lmp:?}, or another component differs")
+        };
+        return Err(Error::VintageConflict {
+            instrument: r.get(0)?,
+            market_run: r.get(1)?,
+            interval_start: fmt(r.get(2)?),
+            vintage: fmt(r.get(3)?),
+            detail,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The test command: set-up on a fresh machine, then the whole gate —
+# formatting, clippy with warnings as errors, and every test of the workspace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+ensure_rust
+
+start=$(date +%s)
+echo "== cargo fmt --check"
+cargo fmt --all --check
+echo "== cargo clippy (-D warnings)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo test"
+cargo test --workspace --locked
+echo "== done in $(( $(date +%s) - start )) s (target dir: $CARGO_TARGET_DIR)"
