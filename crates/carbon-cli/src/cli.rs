@@ -50,6 +50,7 @@ impl Cli {
 
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum Command {
     /// Create the data directory and database, applying schema migrations (idempotent).
     Init,
@@ -64,6 +65,24 @@ pub enum Command {
         /// Query command.
         #[command(subcommand)]
         command: QueryCommand,
+    },
+    /// Load ISO data: files now; live polls and backfills with the connectors.
+    Ingest {
+        /// Ingest command.
+        #[command(subcommand)]
+        command: IngestCommand,
+    },
+    /// Data quality: quarantined rows and per-run findings.
+    Quality {
+        /// Only this run.
+        #[arg(long)]
+        run: Option<String>,
+        /// At most this many quarantined rows.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
     /// Markets, their clocks and peak conventions.
     Markets {
@@ -97,6 +116,45 @@ pub enum DbCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+}
+
+/// `carbon ingest …`
+#[derive(Debug, Subcommand)]
+pub enum IngestCommand {
+    /// Load MISO/CAISO files (CSV, JSON, ZIP, or directories of them) through the
+    /// same parse → quality → store path as live data. Idempotent.
+    File {
+        /// Files or directories.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Force the source instead of detecting it from the content.
+        #[arg(long, value_enum)]
+        source: Option<SourceArg>,
+        /// Vintage (publication time) to record instead of each file's modification time.
+        #[arg(long, value_name = "T")]
+        vintage: Option<String>,
+    },
+    /// Ingest runs, newest first.
+    Runs {
+        /// Only this connector (miso, caiso, file).
+        #[arg(long)]
+        connector: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+/// Sources a user can force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SourceArg {
+    /// MISO market reports and 5-minute JSON.
+    Miso,
+    /// CAISO OASIS.
+    Caiso,
 }
 
 /// `carbon query …`

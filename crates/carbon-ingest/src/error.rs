@@ -1,4 +1,4 @@
-//! Errors.
+//! The error type of the ingestion crate.
 
 /// A payload that cannot be read as a whole; nothing from it is stored.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -17,6 +17,44 @@ pub struct ParseError {
 impl ParseError {
     /// Builds a parse error.
     pub fn new(source: &str, line: Option<u64>, field: Option<&str>, message: String) -> Self {
-        Self { source_name: source.to_string(), line, field: field.map(str::to_string), message }
+        Self {
+            source_name: source.to_string(),
+            line,
+            field: field.map(str::to_string),
+            message,
+        }
     }
 }
+
+/// Everything ingestion can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The payload is malformed (names file, line, field).
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// OASIS answered with an XML report instead of data.
+    #[error("{source_name}: OASIS returned no data: {} {message}", code.clone().unwrap_or_default())]
+    Oasis {
+        /// URL or file.
+        source_name: String,
+        /// `ERR_CODE`.
+        code: Option<String>,
+        /// `ERR_DESC`.
+        message: String,
+    },
+    /// A recognised file this version does not ingest.
+    #[error("not ingested: {0}")]
+    Unsupported(String),
+    /// Reading a file failed.
+    #[error("cannot read {0}")]
+    Io(String),
+    /// The store refused the batch.
+    #[error(transparent)]
+    Store(#[from] carbon_store::Error),
+    /// A bug or a failed task.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Result with the ingestion [`Error`] as default.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

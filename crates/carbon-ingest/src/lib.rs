@@ -1,10 +1,22 @@
 //! # carbon-ingest — getting ISO data in
 //!
-//! Owns connectors (MISO, CAISO), their parsers, data quality and the runner
-//! that writes one atomic batch per payload. Work in progress (ingestion issue).
-#![allow(missing_docs)]
+//! Owns the parsers of ISO payloads (MISO market reports and 5-minute JSON,
+//! CAISO OASIS zips/CSVs), format detection, data quality (row checks that
+//! quarantine, batch findings), the [`runner::Runner`] that writes **one atomic
+//! batch per payload** and records an ingest run, file mode, and the
+//! [`bus::EventBus`] accepted observations are published on.
+//!
+//! It must not serve HTTP or know about users; it reaches storage only through
+//! `carbon-store`'s traits.
 
+pub mod bus;
 pub mod caiso;
+pub mod detect;
+pub mod dq;
 pub mod error;
+pub mod files;
 pub mod miso;
 pub mod parsed;
+pub mod runner;
+
+pub use error::{Error, ParseError, Result};

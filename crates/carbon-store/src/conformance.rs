@@ -16,13 +16,18 @@ use carbon_core::{
 };
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
-use crate::{Error, InstrumentQuery, PriceQuery, PriceRow, Resample, StatsFilter, Store};
+use crate::{
+    Error, IngestRun, InstrumentQuery, PriceQuery, PriceRow, QuarantinedRow, Resample, RunFilter,
+    RunLog, RunStatus, StatsFilter, Store,
+};
 
 /// What a backend supplies to run the suite.
 #[async_trait]
 pub trait Harness: Send + Sync {
     /// A new, empty store.
     async fn open(&self) -> Arc<dyn Store>;
+    /// The run log of a new, empty store.
+    async fn open_run_log(&self) -> Arc<dyn RunLog>;
     /// Closes `store` (the caller holds no other handle) and opens the same data again.
     async fn reopen(&self, store: Arc<dyn Store>) -> Arc<dyn Store>;
 }
@@ -38,6 +43,8 @@ macro_rules! conformance_tests {
             reappend_is_idempotent,
             failed_batch_changes_nothing,
             vintages_and_as_of,
+            redundant_vintage_is_not_a_revision,
+            run_log_runs_quarantine_checkpoints,
             resample_daily_on_25_hour_day,
             resample_sub_daily_and_monthly,
             power_block_filters,
@@ -939,4 +946,135 @@ pub async fn data_survives_reopen(h: &dyn Harness) {
     // Still idempotent after reopening.
     let s = store.append(batch).await.unwrap();
     assert_eq!((s.inserted, s.unchanged), (0, 25));
+}
+
+pub async fn redundant_vintage_is_not_a_revision(h: &dyn Harness) {
+    let store = h.open().await;
+    seed_instruments(store.as_ref()).await;
+    let start = utc("2025-06-01T05:00:00Z");
+    let (t1, t2, t3) = (
+        utc("2025-06-01T12:00:00Z"),
+        utc("2025-06-01T12:05:00Z"),
+        utc("2025-06-02T12:00:00Z"),
+    );
+    let one = |v: f64, vintage| {
+        vec![obs(
+            "MISO.INDIANA.HUB",
+            MarketRun::Rt,
+            start,
+            60,
+            lmp(v),
+            vintage,
+            1,
+        )]
+    };
+    store.append(one(10.0, t1)).await.unwrap();
+    // Same values re-published (or re-polled) later: nothing new.
+    let s = store.append(one(10.0, t2)).await.unwrap();
+    assert_eq!((s.inserted, s.unchanged, s.revisions), (0, 1, 0));
+    // A real correction is a revision.
+    let s = store.append(one(11.0, t3)).await.unwrap();
+    assert_eq!((s.inserted, s.revisions), (1, 1));
+    let stats = store.series_stats(StatsFilter::default()).await.unwrap();
+    assert_eq!((stats[0].rows, stats[0].versions), (1, 2));
+    let mut q = PriceQuery::new(
+        vec![id("MISO.INDIANA.HUB")],
+        start,
+        start + Duration::hours(1),
+    );
+    q.as_of = Some(t2);
+    let rows = all_rows(store.as_ref(), q).await;
+    assert_eq!(
+        (rows[0].values.lmp, rows[0].vintage),
+        (Some(10.0), Some(t1))
+    );
+}
+
+pub async fn run_log_runs_quarantine_checkpoints(h: &dyn Harness) {
+    let log = h.open_run_log().await;
+    let run = |id: &str, connector: &str, started: &str, status| IngestRun {
+        id: id.to_string(),
+        connector: connector.to_string(),
+        source: format!("/data/{id}.csv"),
+        window_start: Some(utc("2026-07-14T05:00:00Z")),
+        window_end: None,
+        started: utc(started),
+        finished: None,
+        status,
+        rows_accepted: 0,
+        rows_unchanged: 0,
+        rows_rejected: 0,
+        error: None,
+        quality: None,
+    };
+    log.save_run(run(
+        "r1",
+        "miso",
+        "2026-07-14T10:00:00Z",
+        RunStatus::Running,
+    ))
+    .await
+    .unwrap();
+    log.save_run(run(
+        "r2",
+        "caiso",
+        "2026-07-14T11:00:00Z",
+        RunStatus::Unreachable,
+    ))
+    .await
+    .unwrap();
+    // Finishing a run replaces it.
+    let mut done = run("r1", "miso", "2026-07-14T10:00:00Z", RunStatus::Partial);
+    done.finished = Some(utc("2026-07-14T10:00:03Z"));
+    done.rows_accepted = 70;
+    done.rows_rejected = 2;
+    done.quality = Some(serde_json::json!({"expected_intervals": 24, "missing_nodes": ["X"]}));
+    log.save_run(done.clone()).await.unwrap();
+    let runs = log.runs(RunFilter::default()).await.unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0].id, "r2");
+    assert_eq!(runs[1], done);
+    let miso = log
+        .runs(RunFilter {
+            connector: Some("miso".into()),
+            limit: Some(5),
+        })
+        .await
+        .unwrap();
+    assert_eq!(miso, vec![done]);
+
+    let q = QuarantinedRow {
+        run_id: "r1".into(),
+        source: "/data/r1.csv".into(),
+        source_row: Some(7),
+        instrument_id: Some("MISO.INDIANA.HUB".into()),
+        market_run: Some("da".into()),
+        interval_start: Some(utc("2026-07-14T05:00:00Z")),
+        reason: "lmp 25000 outside the sanity range -2000..20000".into(),
+        detail: Some(serde_json::json!({"lmp": 25000.0})),
+    };
+    log.quarantine(vec![q.clone()]).await.unwrap();
+    assert_eq!(
+        log.quarantined(Some("r1".into()), 10).await.unwrap(),
+        vec![q.clone()]
+    );
+    assert!(
+        log.quarantined(Some("r2".into()), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(log.quarantined(None, 10).await.unwrap().len(), 1);
+
+    assert_eq!(log.checkpoint("miso.da").await.unwrap(), None);
+    log.set_checkpoint("miso.da", serde_json::json!({"through": "2026-07-14"}))
+        .await
+        .unwrap();
+    log.set_checkpoint("miso.da", serde_json::json!({"through": "2026-07-15"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        log.checkpoint("miso.da").await.unwrap(),
+        Some(serde_json::json!({"through": "2026-07-15"}))
+    );
 }

@@ -14,6 +14,7 @@ pub mod conformance;
 mod duck;
 pub mod error;
 pub mod model;
+pub mod runlog;
 mod store;
 
 pub use crate::duck::{DB_FILE, DuckdbStore};
@@ -22,4 +23,5 @@ pub use model::{
     AppendSummary, Cursor, InstrumentPage, InstrumentQuery, PricePage, PriceQuery, PriceRow,
     Resample, SeriesStats, StatsFilter, UpsertSummary,
 };
+pub use runlog::{IngestRun, QuarantinedRow, RunFilter, RunLog, RunStatus};
 pub use store::Store;

@@ -25,7 +25,8 @@ pub struct AppendSummary {
     pub received: usize,
     /// Versions newly stored.
     pub inserted: usize,
-    /// Versions already stored with the same values (idempotent re-append).
+    /// Versions already stored with the same values (idempotent re-append), and
+    /// new vintages whose values equal the version they would follow (no revision).
     pub unchanged: usize,
     /// Of the inserted, those that are a new vintage of an interval already stored.
     pub revisions: usize,
@@ -224,7 +225,7 @@ impl Cursor {
     /// Decodes a string made by [`Cursor::encode`].
     pub fn decode(text: &str) -> Result<Self> {
         let bad = || Error::param("cursor", "not a cursor returned by this server");
-        if text.len() % 2 != 0 || text.len() > 2048 {
+        if !text.len().is_multiple_of(2) || text.len() > 2048 {
             return Err(bad());
         }
         let bytes: Vec<u8> = (0..text.len())

@@ -21,7 +21,8 @@ use crate::{
 /// - **Atomic, idempotent appends.** A batch is stored whole or not at all. The
 ///   natural key is (instrument, market run, interval start, vintage): re-appending
 ///   a stored version with the same values changes nothing; with different values
-///   it is a [`crate::Error::VintageConflict`].
+///   it is a [`crate::Error::VintageConflict`]. A new vintage whose values equal
+///   the version it would follow is not stored (it revises nothing).
 /// - **Vintages.** Queries return, per interval, the version with the newest
 ///   vintage, or with `as_of` the newest vintage `≤ as_of`.
 /// - **Market clock.** Daily and monthly buckets and power blocks are computed on

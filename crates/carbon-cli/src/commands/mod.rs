@@ -3,6 +3,7 @@
 
 mod calendar;
 mod db;
+mod ingest;
 mod query;
 
 use std::{
@@ -34,6 +35,13 @@ pub fn is_user_error(e: &anyhow::Error) -> bool {
             || c.downcast_ref::<carbon_core::Error>().is_some()
             || c.downcast_ref::<carbon_store::Error>()
                 .is_some_and(|s| s.is_user_error())
+    }) || e.chain().any(|c| {
+        c.downcast_ref::<carbon_ingest::Error>().is_some_and(|e| {
+            matches!(
+                e,
+                carbon_ingest::Error::Parse(_) | carbon_ingest::Error::Io(_)
+            )
+        })
     })
 }
 
@@ -55,6 +63,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Query {
             command: QueryCommand::Prices(args),
         } => query::prices(&config, &args),
+        Command::Ingest { command } => ingest::run(&config, command),
+        Command::Quality { run, limit, format } => ingest::quality(&config, run, limit, format),
         Command::Markets { format } => markets(format),
         Command::Calendar { command } => match command {
             CalendarCommand::Holidays { year } => calendar::holidays(year),

@@ -62,7 +62,7 @@ fn init_creates_the_database_idempotently() {
     let dir = tempfile::tempdir().unwrap();
     let o = run(carbon(dir.path()).arg("init"));
     assert_eq!(o.code, 0, "{}", o.stderr);
-    assert!(o.stdout.contains("schema version: 1"), "{}", o.stdout);
+    assert!(o.stdout.contains("schema version: 2"), "{}", o.stdout);
     assert!(dir.path().join("data/carbon.duckdb").is_file());
     let o = run(carbon(dir.path()).arg("init"));
     assert_eq!(o.code, 0, "{}", o.stderr);

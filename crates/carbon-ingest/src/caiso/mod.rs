@@ -1,2 +1,2 @@
-//! CAISO connector.
+//! CAISO: OASIS price reports.
 pub mod parse;

@@ -80,7 +80,11 @@ fn xml_tag(text: &str, tag: &str) -> Option<String> {
 }
 
 /// Reads an OASIS response: a zip (CSV or XML inside) or a bare CSV.
-pub fn parse_oasis(bytes: &[u8], source: &str, vintage: DateTime<Utc>) -> Result<OasisPayload, ParseError> {
+pub fn parse_oasis(
+    bytes: &[u8],
+    source: &str,
+    vintage: DateTime<Utc>,
+) -> Result<OasisPayload, ParseError> {
     if !bytes.starts_with(b"PK") {
         if bytes.trim_ascii_start().starts_with(b"<") {
             return Ok(xml_report(bytes));
@@ -94,7 +98,10 @@ pub fn parse_oasis(bytes: &[u8], source: &str, vintage: DateTime<Utc>) -> Result
         let mut f = zip
             .by_index(i)
             .map_err(|e| ParseError::new(source, None, None, format!("zip entry {i}: {e}")))?;
-        let name = f.name().map(|n| n.to_string()).unwrap_or_else(|_| format!("entry{i}"));
+        let name = f
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| format!("entry{i}"));
         let mut buf = Vec::new();
         f.read_to_end(&mut buf)
             .map_err(|e| ParseError::new(source, None, None, format!("zip entry {name}: {e}")))?;
@@ -104,7 +111,12 @@ pub fn parse_oasis(bytes: &[u8], source: &str, vintage: DateTime<Utc>) -> Result
         csvs.push((name, buf));
     }
     if csvs.is_empty() {
-        return Err(ParseError::new(source, None, None, "the zip holds no file".to_string()));
+        return Err(ParseError::new(
+            source,
+            None,
+            None,
+            "the zip holds no file".to_string(),
+        ));
     }
     let mut merged: Option<Parsed> = None;
     for (name, buf) in csvs {
@@ -138,25 +150,59 @@ fn xml_report(bytes: &[u8]) -> OasisPayload {
 
 /// Parses one OASIS price CSV.
 pub fn parse_csv(bytes: &[u8], source: &str, vintage: DateTime<Utc>) -> Result<Parsed, ParseError> {
-    let mut rdr = csv::ReaderBuilder::new().has_headers(true).flexible(false).from_reader(bytes);
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(bytes);
     let headers = rdr
         .byte_headers()
-        .map_err(|e| ParseError::new(source, Some(1), Some("header"), format!("unreadable header: {e}")))?
+        .map_err(|e| {
+            ParseError::new(
+                source,
+                Some(1),
+                Some("header"),
+                format!("unreadable header: {e}"),
+            )
+        })?
         .clone();
-    let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name.as_bytes()));
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.eq_ignore_ascii_case(name.as_bytes()))
+    };
     let need = |name: &'static str| {
-        col(name).ok_or_else(|| ParseError::new(source, Some(1), Some(name), format!("missing column {name}")))
+        col(name).ok_or_else(|| {
+            ParseError::new(
+                source,
+                Some(1),
+                Some(name),
+                format!("missing column {name}"),
+            )
+        })
     };
     let c_start = need("INTERVALSTARTTIME_GMT")?;
     let c_end = need("INTERVALENDTIME_GMT")?;
     let c_node = col("NODE").or_else(|| col("NODE_ID")).ok_or_else(|| {
-        ParseError::new(source, Some(1), Some("NODE"), "missing column NODE (or NODE_ID)".to_string())
+        ParseError::new(
+            source,
+            Some(1),
+            Some("NODE"),
+            "missing column NODE (or NODE_ID)".to_string(),
+        )
     })?;
     let c_run = need("MARKET_RUN_ID")?;
     let c_type = need("LMP_TYPE")?;
-    let c_price = col("MW").or_else(|| col("PRC")).or_else(|| col("VALUE")).ok_or_else(|| {
-        ParseError::new(source, Some(1), Some("MW"), "missing the price column (MW, PRC or VALUE)".to_string())
-    })?;
+    let c_price = col("MW")
+        .or_else(|| col("PRC"))
+        .or_else(|| col("VALUE"))
+        .ok_or_else(|| {
+            ParseError::new(
+                source,
+                Some(1),
+                Some("MW"),
+                "missing the price column (MW, PRC or VALUE)".to_string(),
+            )
+        })?;
     let c_oprdt = col("OPR_DT");
 
     type Key = (usize, MarketRun, i64);
@@ -174,43 +220,87 @@ pub fn parse_csv(bytes: &[u8], source: &str, vintage: DateTime<Utc>) -> Result<P
             Ok(true) => {}
             Err(e) => {
                 let l = e.position().map(|p| p.line()).unwrap_or(line + 1);
-                return Err(ParseError::new(source, Some(l), None, format!("malformed CSV row: {e}")));
+                return Err(ParseError::new(
+                    source,
+                    Some(l),
+                    None,
+                    format!("malformed CSV row: {e}"),
+                ));
             }
         }
         line = rec.position().map(|p| p.line()).unwrap_or(line + 1);
         let text = |c: usize, name: &str| -> Result<&str, ParseError> {
             rec.get(c)
                 .and_then(|b| std::str::from_utf8(b).ok())
-                .ok_or_else(|| ParseError::new(source, Some(line), Some(name), "missing or not UTF-8".to_string()))
+                .ok_or_else(|| {
+                    ParseError::new(
+                        source,
+                        Some(line),
+                        Some(name),
+                        "missing or not UTF-8".to_string(),
+                    )
+                })
         };
         let ts = |c: usize, name: &str| -> Result<DateTime<Utc>, ParseError> {
             let t = text(c, name)?;
             DateTime::parse_from_rfc3339(t.trim())
                 .map(|d| d.with_timezone(&Utc))
-                .map_err(|_| ParseError::new(source, Some(line), Some(name), format!("`{t}` is not an ISO-8601 time")))
+                .map_err(|_| {
+                    ParseError::new(
+                        source,
+                        Some(line),
+                        Some(name),
+                        format!("`{t}` is not an ISO-8601 time"),
+                    )
+                })
         };
         let start = ts(c_start, "INTERVALSTARTTIME_GMT")?;
         let end = ts(c_end, "INTERVALENDTIME_GMT")?;
         if end <= start {
-            return Err(ParseError::new(source, Some(line), Some("INTERVALENDTIME_GMT"), "interval end is not after its start".to_string()));
+            return Err(ParseError::new(
+                source,
+                Some(line),
+                Some("INTERVALENDTIME_GMT"),
+                "interval end is not after its start".to_string(),
+            ));
         }
         let run_text = text(c_run, "MARKET_RUN_ID")?;
         let run = run_of(run_text).ok_or_else(|| {
-            ParseError::new(source, Some(line), Some("MARKET_RUN_ID"), format!("unsupported market run `{run_text}` (DAM, RTPD, RTM)"))
+            ParseError::new(
+                source,
+                Some(line),
+                Some("MARKET_RUN_ID"),
+                format!("unsupported market run `{run_text}` (DAM, RTPD, RTM)"),
+            )
         })?;
         let type_text = text(c_type, "LMP_TYPE")?;
         let comp = component_of(type_text).ok_or_else(|| {
-            ParseError::new(source, Some(line), Some("LMP_TYPE"), format!("unknown LMP_TYPE `{type_text}` (LMP, MCE, MCC, MCL, MGHG)"))
+            ParseError::new(
+                source,
+                Some(line),
+                Some("LMP_TYPE"),
+                format!("unknown LMP_TYPE `{type_text}` (LMP, MCE, MCC, MCL, MGHG)"),
+            )
         })?;
         let price_name = std::str::from_utf8(&headers[c_price]).unwrap_or("MW");
         let price_text = text(c_price, price_name)?;
         let price = crate::miso::parse::number(price_text).ok_or_else(|| {
-            ParseError::new(source, Some(line), Some(price_name), format!("`{price_text}` is not a number"))
+            ParseError::new(
+                source,
+                Some(line),
+                Some(price_name),
+                format!("`{price_text}` is not a number"),
+            )
         })?;
         if let Some(c) = c_oprdt {
             let d = text(c, "OPR_DT")?;
             let day = NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| {
-                ParseError::new(source, Some(line), Some("OPR_DT"), format!("`{d}` is not YYYY-MM-DD"))
+                ParseError::new(
+                    source,
+                    Some(line),
+                    Some("OPR_DT"),
+                    format!("`{d}` is not YYYY-MM-DD"),
+                )
             })?;
             let local = time::market_date(Market::Caiso, start);
             if local != day {
@@ -218,7 +308,9 @@ pub fn parse_csv(bytes: &[u8], source: &str, vintage: DateTime<Utc>) -> Result<P
                     source,
                     Some(line),
                     Some("OPR_DT"),
-                    format!("OPR_DT {day} disagrees with the Pacific market day {local} of the GMT start"),
+                    format!(
+                        "OPR_DT {day} disagrees with the Pacific market day {local} of the GMT start"
+                    ),
                 ));
             }
             days.insert(day);
@@ -230,8 +322,9 @@ pub fn parse_csv(bytes: &[u8], source: &str, vintage: DateTime<Utc>) -> Result<P
             Some(&n) => n,
             None => {
                 let name = std::str::from_utf8(node_bytes).unwrap_or_default().trim();
-                let id = InstrumentId::new(Market::Caiso, name)
-                    .map_err(|e| ParseError::new(source, Some(line), Some("NODE"), e.to_string()))?;
+                let id = InstrumentId::new(Market::Caiso, name).map_err(|e| {
+                    ParseError::new(source, Some(line), Some("NODE"), e.to_string())
+                })?;
                 nodes.push(id);
                 node_index.insert(node_bytes.to_vec(), nodes.len() - 1);
                 nodes.len() - 1
@@ -244,14 +337,23 @@ pub fn parse_csv(bytes: &[u8], source: &str, vintage: DateTime<Utc>) -> Result<P
             (Components::default(), start, end, line)
         });
         if entry.1 != start || entry.2 != end {
-            return Err(ParseError::new(source, Some(line), Some("INTERVALENDTIME_GMT"), "interval end differs between components".to_string()));
+            return Err(ParseError::new(
+                source,
+                Some(line),
+                Some("INTERVALENDTIME_GMT"),
+                "interval end differs between components".to_string(),
+            ));
         }
         if entry.0.get(comp).is_some() {
             return Err(ParseError::new(
                 source,
                 Some(line),
                 Some("LMP_TYPE"),
-                format!("second {type_text} row for {} at {}", nodes[n], start.to_rfc3339()),
+                format!(
+                    "second {type_text} row for {} at {}",
+                    nodes[n],
+                    start.to_rfc3339()
+                ),
             ));
         }
         entry.0.set(comp, Some(price));
@@ -274,7 +376,10 @@ pub fn parse_csv(bytes: &[u8], source: &str, vintage: DateTime<Utc>) -> Result<P
     Ok(Parsed {
         market: Market::Caiso,
         market_runs: runs,
-        instruments: nodes.iter().map(|id| Instrument::new(id.clone(), node_kind(id.node()))).collect(),
+        instruments: nodes
+            .iter()
+            .map(|id| Instrument::new(id.clone(), node_kind(id.node())))
+            .collect(),
         observations,
         market_days: days,
     })

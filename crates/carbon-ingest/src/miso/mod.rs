@@ -1,2 +1,2 @@
-//! MISO connector.
+//! MISO: market reports and the public 5-minute API.
 pub mod parse;

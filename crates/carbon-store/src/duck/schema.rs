@@ -5,10 +5,11 @@
 //! edited after release: changes are new migrations.
 
 /// (version, description, SQL).
-pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "instruments, observations with vintages, prices view",
-    r#"
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "instruments, observations with vintages, prices view",
+        r#"
 CREATE SEQUENCE instrument_key_seq START 1;
 
 -- One row per priced location. `key` is the compact integer used by observations.
@@ -55,7 +56,50 @@ SELECT i.id AS instrument_id, i.market, o.market_run,
 FROM observations o JOIN instruments i ON i.key = o.instrument_key
 WHERE o.superseded_utc IS NULL;
 "#,
-)];
+    ),
+    (
+        2,
+        "ingest runs, quarantine, checkpoints",
+        r#"
+-- One row per ingest run (a payload fetched or a file read, and what became of it).
+CREATE TABLE ingest_runs (
+    id            VARCHAR PRIMARY KEY,
+    connector     VARCHAR NOT NULL,       -- 'miso', 'caiso', 'file'
+    source        VARCHAR NOT NULL,       -- URL or path
+    window_start_utc TIMESTAMP,
+    window_end_utc   TIMESTAMP,
+    started_utc   TIMESTAMP NOT NULL,
+    finished_utc  TIMESTAMP,
+    status        VARCHAR NOT NULL,       -- running, ok, partial, failed, unreachable, no_data
+    rows_accepted BIGINT NOT NULL DEFAULT 0,
+    rows_unchanged BIGINT NOT NULL DEFAULT 0,
+    rows_rejected BIGINT NOT NULL DEFAULT 0,
+    error         VARCHAR,
+    quality       VARCHAR                 -- JSON: data-quality findings
+);
+
+-- Rows rejected by data quality, with the reason; never in `observations`.
+CREATE TABLE quarantine (
+    run_id        VARCHAR NOT NULL,
+    source        VARCHAR NOT NULL,
+    source_row    BIGINT,
+    instrument_id VARCHAR,
+    market_run    VARCHAR,
+    interval_start_utc TIMESTAMP,
+    reason        VARCHAR NOT NULL,
+    detail        VARCHAR,                -- JSON: the rejected values
+    quarantined_utc TIMESTAMP NOT NULL
+);
+
+-- Resume points of connectors and backfills (JSON values).
+CREATE TABLE checkpoints (
+    name        VARCHAR PRIMARY KEY,
+    value       VARCHAR NOT NULL,
+    updated_utc TIMESTAMP NOT NULL
+);
+"#,
+    ),
+];
 
 /// The newest schema version this build knows.
 pub(crate) fn latest_version() -> i64 {

@@ -3,7 +3,8 @@
 //! A batch is checked in Rust (invariants, known instruments, repeated keys),
 //! then, inside one transaction: appended to a per-connection staging table,
 //! checked against stored versions (same key with other values is a conflict),
-//! stripped of versions already stored, inserted, and — only when it revises
+//! stripped of versions already stored and of new vintages equal to the version
+//! they would follow, inserted, and — only when it revises
 //! intervals already stored — the `superseded_utc` chain of those intervals is
 //! recomputed. Any error rolls the whole batch back.
 
@@ -141,8 +142,22 @@ impl Inner {
             ),
             [],
         )?;
-        summary.unchanged = unchanged;
-        summary.inserted = summary.received - unchanged;
+        // A new vintage equal to the version it would follow adds no information:
+        // skip it (live polls re-fetch unchanged data with a fresh fetch time).
+        let redundant = tx.execute(
+            &format!(
+                "DELETE FROM temp.stage_obs s WHERE EXISTS (SELECT 1 FROM observations o
+                 WHERE {span} AND {SAME_INTERVAL} AND o.vintage_utc < s.vintage_utc
+                   AND (o.superseded_utc IS NULL OR o.superseded_utc > s.vintage_utc)
+                   AND o.interval_end_utc = s.interval_end_utc
+                   AND o.lmp IS NOT DISTINCT FROM s.lmp AND o.energy IS NOT DISTINCT FROM s.energy
+                   AND o.congestion IS NOT DISTINCT FROM s.congestion
+                   AND o.loss IS NOT DISTINCT FROM s.loss AND o.ghg IS NOT DISTINCT FROM s.ghg)"
+            ),
+            [],
+        )?;
+        summary.unchanged = unchanged + redundant;
+        summary.inserted = summary.received - summary.unchanged;
         if summary.inserted == 0 {
             tx.commit()?;
             return Ok(summary);

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use carbon_store::{DuckdbStore, Error, Store, conformance::Harness};
+use carbon_store::{DuckdbStore, Error, RunLog, Store, conformance::Harness};
 
 /// A DuckDB store in its own temporary data directory.
 pub struct DuckHarness {
@@ -24,6 +24,10 @@ impl Harness for DuckHarness {
         Arc::new(DuckdbStore::open(self.dir.path()).unwrap())
     }
 
+    async fn open_run_log(&self) -> Arc<dyn RunLog> {
+        Arc::new(DuckdbStore::open(self.dir.path()).unwrap())
+    }
+
     async fn reopen(&self, store: Arc<dyn Store>) -> Arc<dyn Store> {
         assert_eq!(
             Arc::strong_count(&store),
@@ -41,11 +45,11 @@ carbon_store::conformance_tests!(DuckHarness::new());
 fn schema_is_migrated_once_and_versioned() {
     let dir = tempfile::tempdir().unwrap();
     let s = DuckdbStore::open(dir.path()).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 1);
+    assert_eq!(s.schema_version().unwrap(), 2);
     assert!(s.path().ends_with("carbon.duckdb"));
     drop(s);
     let s = DuckdbStore::open(dir.path()).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 1);
+    assert_eq!(s.schema_version().unwrap(), 2);
 }
 
 /// Child half of `a_second_process_gets_a_clear_busy_error`: when run with

@@ -1,0 +1,216 @@
+//! `carbon ingest file|runs` and `carbon quality`.
+
+use std::{process::ExitCode, sync::Arc};
+
+use anyhow::Result;
+use carbon_ingest::{
+    bus::InProcessBus,
+    detect::SourceHint,
+    dq::DqConfig,
+    files,
+    runner::{Outcome, Runner},
+};
+use carbon_store::{RunFilter, RunLog, RunStatus};
+use chrono::SecondsFormat;
+
+use super::{UserError, flag, open_store, output, runtime};
+use crate::{
+    cli::{Format, IngestCommand, SourceArg},
+    config::Config,
+    output::{Cell, RowWriter},
+};
+
+pub fn run(config: &Config, command: IngestCommand) -> Result<ExitCode> {
+    match command {
+        IngestCommand::File {
+            paths,
+            source,
+            vintage,
+        } => {
+            let vintage = vintage
+                .as_deref()
+                .map(|v| flag("--vintage", carbon_core::time::parse_instant(v, None)))
+                .transpose()?;
+            let hint = source.map(|s| match s {
+                SourceArg::Miso => SourceHint::Miso,
+                SourceArg::Caiso => SourceHint::Caiso,
+            });
+            file(config, &paths, hint, vintage)
+        }
+        IngestCommand::Runs {
+            connector,
+            limit,
+            format,
+        } => runs(config, connector, limit, format),
+    }
+}
+
+fn file(
+    config: &Config,
+    paths: &[std::path::PathBuf],
+    hint: Option<SourceHint>,
+    vintage: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<ExitCode> {
+    let list = files::collect(paths)?;
+    if list.is_empty() {
+        return Err(
+            UserError("no CSV, JSON, ZIP or XML files found at the given paths".into()).into(),
+        );
+    }
+    let store = Arc::new(open_store(config)?);
+    let runner = Runner::new(
+        store.clone(),
+        store.clone(),
+        Arc::new(InProcessBus::default()),
+        DqConfig::default(),
+    );
+    let rt = runtime()?;
+    let (mut accepted, mut unchanged, mut rejected, mut failed) = (0u64, 0u64, 0u64, 0usize);
+    for path in &list {
+        let payload = files::read(path, vintage)?;
+        match rt.block_on(runner.ingest("file", payload, hint))? {
+            Outcome::Skipped(why) => println!("skipped  {}: {why}", path.display()),
+            Outcome::Run(r) => {
+                accepted += r.rows_accepted;
+                unchanged += r.rows_unchanged;
+                rejected += r.rows_rejected;
+                match r.status {
+                    RunStatus::Ok | RunStatus::Partial => println!(
+                        "{:<8} {}: {} new, {} unchanged, {} quarantined (run {})",
+                        r.status.as_str(),
+                        path.display(),
+                        r.rows_accepted,
+                        r.rows_unchanged,
+                        r.rows_rejected,
+                        r.id
+                    ),
+                    RunStatus::NoData => println!(
+                        "no_data  {}: {}",
+                        path.display(),
+                        r.error.unwrap_or_default()
+                    ),
+                    _ => {
+                        failed += 1;
+                        eprintln!("failed   {}", r.error.unwrap_or_default());
+                    }
+                }
+            }
+        }
+    }
+    println!(
+        "{} file(s): {accepted} new rows, {unchanged} unchanged, {rejected} quarantined, {failed} failed",
+        list.len()
+    );
+    Ok(if failed > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn t(d: chrono::DateTime<chrono::Utc>) -> Cell {
+    Cell::Text(d.to_rfc3339_opts(SecondsFormat::Secs, true))
+}
+
+fn runs(
+    config: &Config,
+    connector: Option<String>,
+    limit: usize,
+    format: Format,
+) -> Result<ExitCode> {
+    let store = open_store(config)?;
+    let runs = runtime()?.block_on(store.runs(RunFilter {
+        connector,
+        limit: Some(limit),
+    }))?;
+    let mut w = RowWriter::new(
+        output(None)?,
+        format,
+        &[
+            "id",
+            "connector",
+            "status",
+            "started_utc",
+            "seconds",
+            "new",
+            "unchanged",
+            "quarantined",
+            "source",
+            "error",
+        ],
+    )?;
+    for r in runs {
+        let secs = r
+            .finished
+            .map(|f| (f - r.started).num_milliseconds() as f64 / 1000.0);
+        w.row(vec![
+            Cell::Text(r.id),
+            Cell::Text(r.connector),
+            Cell::Text(r.status.as_str().into()),
+            t(r.started),
+            Cell::from(secs),
+            Cell::Int(r.rows_accepted),
+            Cell::Int(r.rows_unchanged),
+            Cell::Int(r.rows_rejected),
+            Cell::Text(r.source),
+            r.error.map(Cell::Text).unwrap_or(Cell::Empty),
+        ])?;
+    }
+    w.finish()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn quality(
+    config: &Config,
+    run: Option<String>,
+    limit: usize,
+    format: Format,
+) -> Result<ExitCode> {
+    let store = open_store(config)?;
+    let rt = runtime()?;
+    if format == Format::Table {
+        let runs = rt.block_on(store.runs(RunFilter {
+            connector: None,
+            limit: Some(20),
+        }))?;
+        for r in runs
+            .iter()
+            .filter(|r| run.as_ref().is_none_or(|id| &r.id == id))
+        {
+            let q = r
+                .quality
+                .as_ref()
+                .map(|q| q.to_string())
+                .unwrap_or_default();
+            println!("{} {} {}: {q}", r.id, r.status.as_str(), r.source);
+        }
+        println!();
+    }
+    let rows = rt.block_on(store.quarantined(run, limit))?;
+    let mut w = RowWriter::new(
+        output(None)?,
+        format,
+        &[
+            "run_id",
+            "source",
+            "row",
+            "instrument_id",
+            "market_run",
+            "interval_start_utc",
+            "reason",
+        ],
+    )?;
+    for q in rows {
+        w.row(vec![
+            Cell::Text(q.run_id),
+            Cell::Text(q.source),
+            q.source_row.map(Cell::Int).unwrap_or(Cell::Empty),
+            q.instrument_id.map(Cell::Text).unwrap_or(Cell::Empty),
+            q.market_run.map(Cell::Text).unwrap_or(Cell::Empty),
+            q.interval_start.map(t).unwrap_or(Cell::Empty),
+            Cell::Text(q.reason),
+        ])?;
+    }
+    w.finish()?;
+    Ok(ExitCode::SUCCESS)
+}

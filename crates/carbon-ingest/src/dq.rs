@@ -1,0 +1,143 @@
+//! Data quality: per-row checks that quarantine, per-batch findings that inform.
+
+use std::collections::{BTreeMap, HashSet};
+
+use carbon_core::{Component, Market, MarketRun, Observation, time};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// Data-quality settings (`[quality]` in carbon.toml).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DqConfig {
+    /// Lowest credible price, $/MWh (negative prices are normal).
+    pub min_price: f64,
+    /// Highest credible price, $/MWh.
+    pub max_price: f64,
+    /// Largest accepted |LMP − (energy + congestion + loss + ghg)|, $/MWh.
+    pub sum_tolerance: f64,
+}
+
+impl Default for DqConfig {
+    fn default() -> Self {
+        Self {
+            min_price: -2000.0,
+            max_price: 20000.0,
+            sum_tolerance: 0.02,
+        }
+    }
+}
+
+/// A series whose market day is not complete in this payload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incomplete {
+    /// Instrument.
+    pub instrument_id: String,
+    /// Market run.
+    pub market_run: MarketRun,
+    /// Market day.
+    pub market_day: NaiveDate,
+    /// Intervals a full day has (23/24/25 hours × intervals per hour).
+    pub expected: usize,
+    /// Intervals present.
+    pub found: usize,
+}
+
+/// Batch-level findings, stored with the run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Findings {
+    /// Rows checked.
+    pub rows: usize,
+    /// Rows quarantined.
+    pub rejected: usize,
+    /// Exact duplicate rows in the payload (kept once).
+    pub duplicates: usize,
+    /// Series × days with fewer or more intervals than the day has (at most 50 listed).
+    pub incomplete: Vec<Incomplete>,
+    /// Number of incomplete series × days in all.
+    pub incomplete_total: usize,
+}
+
+/// Result of checking a batch.
+#[derive(Debug, Clone, Default)]
+pub struct Checked {
+    /// Rows that pass.
+    pub accepted: Vec<Observation>,
+    /// Rows that fail, with the reason.
+    pub rejected: Vec<(Observation, String)>,
+    /// Findings.
+    pub findings: Findings,
+}
+
+/// Checks one row; `Err(reason)` quarantines it.
+pub fn check_row(o: &Observation, cfg: &DqConfig) -> Result<(), String> {
+    for (c, v) in o.values.iter() {
+        if !v.is_finite() {
+            return Err(format!("{c} is not a finite number"));
+        }
+        if c == Component::Lmp && !(cfg.min_price..=cfg.max_price).contains(&v) {
+            return Err(format!(
+                "lmp {v} outside the sanity range {}..{} $/MWh",
+                cfg.min_price, cfg.max_price
+            ));
+        }
+    }
+    let v = &o.values;
+    if let (Some(lmp), Some(_), Some(r)) = (v.lmp, v.energy, v.residual())
+        && r.abs() > cfg.sum_tolerance
+    {
+        return Err(format!(
+            "components do not sum to the LMP: lmp {lmp} − (energy + congestion + loss + ghg) = {r:.5} (tolerance {})",
+            cfg.sum_tolerance
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a parsed batch.
+pub fn check(market: Market, observations: Vec<Observation>, cfg: &DqConfig) -> Checked {
+    let mut out = Checked::default();
+    out.findings.rows = observations.len();
+    let mut seen: HashSet<(String, MarketRun, i64, i64)> = HashSet::new();
+    let mut counts: BTreeMap<(String, MarketRun, NaiveDate), usize> = BTreeMap::new();
+    for o in observations {
+        let key = (
+            o.instrument_id.to_string(),
+            o.market_run,
+            o.interval_start.timestamp(),
+            o.vintage.timestamp_micros(),
+        );
+        if !seen.insert(key) {
+            out.findings.duplicates += 1;
+            continue;
+        }
+        match check_row(&o, cfg) {
+            Ok(()) => {
+                let day = time::market_date(market, o.interval_start);
+                *counts
+                    .entry((o.instrument_id.to_string(), o.market_run, day))
+                    .or_default() += 1;
+                out.accepted.push(o);
+            }
+            Err(reason) => out.rejected.push((o, reason)),
+        }
+    }
+    out.findings.rejected = out.rejected.len();
+    for ((id, run, day), found) in counts {
+        let per_hour = (60 / run.interval_minutes().max(1)) as usize;
+        let expected = time::hours_in_day(market, day) as usize * per_hour;
+        if found != expected {
+            out.findings.incomplete_total += 1;
+            if out.findings.incomplete.len() < 50 {
+                out.findings.incomplete.push(Incomplete {
+                    instrument_id: id,
+                    market_run: run,
+                    market_day: day,
+                    expected,
+                    found,
+                });
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,222 @@
+//! The runner: payload → parse → data quality → one atomic batch → bus → run record.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
+
+use carbon_store::{IngestRun, QuarantinedRow, RunLog, RunStatus, Store};
+use chrono::{DateTime, Utc};
+
+use crate::{
+    bus::{BusEvent, EventBus},
+    caiso::parse::{OasisPayload, parse_oasis},
+    detect::{Detected, Format, SourceHint, detect},
+    dq::{self, DqConfig},
+    error::{Error, Result},
+    miso::parse::{parse_five_minute_json, parse_market_report},
+    parsed::Parsed,
+};
+
+/// Bytes fetched from a source, with where and when.
+#[derive(Debug, Clone)]
+pub struct Payload {
+    /// URL or file path.
+    pub source: String,
+    /// The raw bytes.
+    pub bytes: Vec<u8>,
+    /// When it was fetched or read.
+    pub fetched_at: DateTime<Utc>,
+    /// When the ISO published it (HTTP `Last-Modified`, file modification time), if known.
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+impl Payload {
+    /// The vintage its observations get: publication time, else fetch time.
+    pub fn vintage(&self) -> DateTime<Utc> {
+        self.published_at.unwrap_or(self.fetched_at)
+    }
+}
+
+/// What happened to one payload.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Recorded as an ingest run (ok, partial, failed, no data).
+    Run(IngestRun),
+    /// Recognised but not ingested by this version; nothing recorded.
+    Skipped(String),
+}
+
+/// Runs payloads into the store.
+#[derive(Clone)]
+pub struct Runner {
+    store: Arc<dyn Store>,
+    log: Arc<dyn RunLog>,
+    bus: Arc<dyn EventBus>,
+    dq: DqConfig,
+}
+
+static RUN_SEQ: AtomicU64 = AtomicU64::new(0);
+
+fn run_id(connector: &str, t: DateTime<Utc>) -> String {
+    let n = RUN_SEQ.fetch_add(1, Ordering::Relaxed);
+    format!(
+        "{connector}-{}-{}-{n}",
+        t.format("%Y%m%dT%H%M%S%.6fZ"),
+        std::process::id()
+    )
+}
+
+impl Runner {
+    /// A runner over a store, its run log and a bus.
+    pub fn new(
+        store: Arc<dyn Store>,
+        log: Arc<dyn RunLog>,
+        bus: Arc<dyn EventBus>,
+        dq: DqConfig,
+    ) -> Self {
+        Self {
+            store,
+            log,
+            bus,
+            dq,
+        }
+    }
+
+    /// Parses a payload with the detected (or forced) format.
+    pub fn parse(payload: &Payload, hint: Option<SourceHint>) -> Result<Option<Parsed>> {
+        let vintage = payload.vintage();
+        let src = payload.source.as_str();
+        let format = match detect(src, &payload.bytes, hint)? {
+            Detected::Format(f) => f,
+            Detected::Unsupported(why) => return Err(Error::Unsupported(why)),
+        };
+        Ok(Some(match format {
+            Format::MisoReport => parse_market_report(&payload.bytes, src, vintage)?,
+            Format::MisoFiveMinJson => parse_five_minute_json(&payload.bytes, src, vintage)?,
+            Format::CaisoOasis => match parse_oasis(&payload.bytes, src, vintage)? {
+                OasisPayload::Prices(p) => p,
+                OasisPayload::Report { code, message } => {
+                    return Err(Error::Oasis {
+                        source_name: payload.source.clone(),
+                        code,
+                        message,
+                    });
+                }
+            },
+        }))
+    }
+
+    /// Ingests one payload: every outcome (but `Skipped`) is recorded as a run.
+    /// Store failures are returned as errors after the run is recorded as failed.
+    pub async fn ingest(
+        &self,
+        connector: &str,
+        payload: Payload,
+        hint: Option<SourceHint>,
+    ) -> Result<Outcome> {
+        let started = Utc::now();
+        let mut run = IngestRun {
+            id: run_id(connector, started),
+            connector: connector.to_string(),
+            source: payload.source.clone(),
+            window_start: None,
+            window_end: None,
+            started,
+            finished: None,
+            status: RunStatus::Running,
+            rows_accepted: 0,
+            rows_unchanged: 0,
+            rows_rejected: 0,
+            error: None,
+            quality: None,
+        };
+        let parsed = {
+            let p = payload.clone();
+            tokio::task::spawn_blocking(move || Self::parse(&p, hint))
+                .await
+                .map_err(|e| Error::Internal(format!("parser task failed: {e}")))?
+        };
+        let parsed = match parsed {
+            Ok(Some(p)) => p,
+            Ok(None) => return Ok(Outcome::Skipped("empty".into())),
+            Err(Error::Unsupported(why)) => return Ok(Outcome::Skipped(why)),
+            Err(Error::Oasis { code, message, .. }) => {
+                let no_data = code.as_deref() == Some("1000");
+                run.status = if no_data {
+                    RunStatus::NoData
+                } else {
+                    RunStatus::Failed
+                };
+                run.error = Some(format!("OASIS {}: {message}", code.unwrap_or_default()));
+                run.finished = Some(Utc::now());
+                self.log.save_run(run.clone()).await?;
+                return Ok(Outcome::Run(run));
+            }
+            Err(e) => {
+                run.status = RunStatus::Failed;
+                run.error = Some(e.to_string());
+                run.finished = Some(Utc::now());
+                self.log.save_run(run.clone()).await?;
+                return Ok(Outcome::Run(run));
+            }
+        };
+        run.window_start = parsed.observations.iter().map(|o| o.interval_start).min();
+        run.window_end = parsed.observations.iter().map(|o| o.interval_end).max();
+        self.log.save_run(run.clone()).await?;
+
+        let checked = dq::check(parsed.market, parsed.observations, &self.dq);
+        let result = async {
+            self.store.upsert_instruments(parsed.instruments).await?;
+            let accepted = checked.accepted.clone();
+            let summary = self.store.append(checked.accepted).await?;
+            Ok::<_, carbon_store::Error>((summary, accepted))
+        }
+        .await;
+        let (summary, accepted) = match result {
+            Ok(x) => x,
+            Err(e) => {
+                run.status = RunStatus::Failed;
+                run.error = Some(e.to_string());
+                run.finished = Some(Utc::now());
+                self.log.save_run(run.clone()).await?;
+                return Err(e.into());
+            }
+        };
+        let quarantined: Vec<QuarantinedRow> = checked
+            .rejected
+            .iter()
+            .map(|(o, reason)| QuarantinedRow {
+                run_id: run.id.clone(),
+                source: o.provenance.source.clone(),
+                source_row: o.provenance.row,
+                instrument_id: Some(o.instrument_id.to_string()),
+                market_run: Some(o.market_run.to_string()),
+                interval_start: Some(o.interval_start),
+                reason: reason.clone(),
+                detail: serde_json::to_value(o.values).ok(),
+            })
+            .collect();
+        self.log.quarantine(quarantined).await?;
+        if summary.inserted > 0 {
+            self.bus.publish(Arc::new(BusEvent {
+                run_id: run.id.clone(),
+                observations: accepted,
+            }));
+        }
+        run.rows_accepted = summary.inserted as u64;
+        run.rows_unchanged = summary.unchanged as u64;
+        run.rows_rejected = checked.rejected.len() as u64;
+        run.status = if checked.rejected.is_empty() {
+            RunStatus::Ok
+        } else {
+            RunStatus::Partial
+        };
+        run.quality = serde_json::to_value(&checked.findings).ok();
+        run.finished = Some(Utc::now());
+        self.log.save_run(run.clone()).await?;
+        tracing::info!(run = %run.id, source = %run.source, accepted = run.rows_accepted,
+            unchanged = run.rows_unchanged, rejected = run.rows_rejected, "ingested");
+        Ok(Outcome::Run(run))
+    }
+}
