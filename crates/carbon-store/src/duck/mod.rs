@@ -117,7 +117,7 @@ impl DuckdbStore {
             next_reader: AtomicUsize::new(0),
             instruments: RwLock::new(HashMap::new()),
         };
-        inner.reload_instruments()?;
+        inner.reload_instruments(None)?;
         Ok(Self {
             inner: Arc::new(inner),
         })
@@ -210,17 +210,34 @@ impl Inner {
         self.readers[i].lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn reload_instruments(&self) -> Result<()> {
+    /// Refreshes the id → key cache: every instrument (`ids = None`, at open) or
+    /// only those just upserted, so an ingest poll does not rescan the table.
+    fn reload_instruments(&self, ids: Option<&[String]>) -> Result<()> {
         let c = self.reader();
-        let mut stmt = c.prepare("SELECT id, key FROM instruments")?;
+        let mut sql = String::from("SELECT id, key FROM instruments");
+        if let Some(ids) = ids {
+            if ids.is_empty() {
+                return Ok(());
+            }
+            let list: Vec<String> = ids
+                .iter()
+                .map(|i| format!("'{}'", i.replace('\'', "''")))
+                .collect();
+            sql.push_str(&format!(" WHERE id IN ({})", list.join(",")));
+        }
+        let mut stmt = c.prepare(&sql)?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i32>(1)?)))?;
-        let mut map = HashMap::new();
+        let mut found = Vec::new();
         for row in rows {
             let (id, key) = row?;
             let market = InstrumentId::parse(&id)?.market();
-            map.insert(id, (key, market));
+            found.push((id, (key, market)));
         }
-        *self.instruments.write().unwrap_or_else(|p| p.into_inner()) = map;
+        let mut map = self.instruments.write().unwrap_or_else(|p| p.into_inner());
+        if ids.is_none() {
+            map.clear();
+        }
+        map.extend(found);
         Ok(())
     }
 
@@ -236,6 +253,7 @@ impl Inner {
     fn upsert(&self, instruments: Vec<Instrument>) -> Result<UpsertSummary> {
         let mut summary = UpsertSummary::default();
         let now = ts(Utc::now());
+        let ids: Vec<String> = instruments.iter().map(|i| i.id.to_string()).collect();
         {
             let mut conn = self.writer();
             let tx = conn.transaction()?;
@@ -271,7 +289,7 @@ impl Inner {
             }
             tx.commit()?;
         }
-        self.reload_instruments()?;
+        self.reload_instruments(Some(&ids))?;
         Ok(summary)
     }
 

@@ -82,20 +82,11 @@ impl Inner {
                 name,
             });
         }
-        let next_cursor = match q.limit {
-            Some(n) if instruments.len() > n => {
-                instruments.truncate(n);
-                instruments.last().map(|i| {
-                    Cursor {
-                        key: i.id.to_string(),
-                        run: String::new(),
-                        micros: 0,
-                    }
-                    .encode()
-                })
-            }
-            _ => None,
-        };
+        let next_cursor = next_page(&mut instruments, q.limit, |i| Cursor {
+            key: i.id.to_string(),
+            run: String::new(),
+            micros: 0,
+        });
         Ok(InstrumentPage {
             instruments,
             next_cursor,
@@ -242,20 +233,11 @@ impl Inner {
                     .and_then(|n| u32::try_from(n).ok()),
             });
         }
-        let next_cursor = match q.limit {
-            Some(n) if out.len() > n => {
-                out.truncate(n);
-                out.last().map(|r| {
-                    Cursor {
-                        key: r.instrument_id.to_string(),
-                        run: r.market_run.as_str().to_string(),
-                        micros: r.interval_start.timestamp_micros(),
-                    }
-                    .encode()
-                })
-            }
-            _ => None,
-        };
+        let next_cursor = next_page(&mut out, q.limit, |r| Cursor {
+            key: r.instrument_id.to_string(),
+            run: r.market_run.as_str().to_string(),
+            micros: r.interval_start.timestamp_micros(),
+        });
         Ok(PricePage {
             rows: out,
             next_cursor,
@@ -305,6 +287,21 @@ impl Inner {
         }
         Ok(out)
     }
+}
+
+/// Keyset paging: queries fetch `limit + 1` rows; when the extra row came back,
+/// drop it and return the cursor of the last row kept.
+fn next_page<T>(
+    rows: &mut Vec<T>,
+    limit: Option<usize>,
+    key: impl Fn(&T) -> Cursor,
+) -> Option<String> {
+    let n = limit?;
+    if rows.len() <= n {
+        return None;
+    }
+    rows.truncate(n);
+    rows.last().map(|r| key(r).encode())
 }
 
 /// Fills `temp.cal` with the hours of `block` in `[start, end)` for each market,
