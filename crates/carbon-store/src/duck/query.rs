@@ -325,22 +325,20 @@ fn fill_calendar(
     let mut app = conn.appender_to_catalog_and_db("cal", "temp", "main")?;
     let first_hour = start.duration_trunc(Duration::hours(1)).unwrap_or(start);
     for &m in markets {
-        let mut h = first_hour;
         // Walk market days so blocks and buckets come from carbon-core.
-        let mut date = time::market_date(m, h);
+        let mut date = time::market_date(m, first_hour);
         while time::day_start(m, date) < end {
             let day_bucket = freq.map(|f| {
                 let (a, b) = f.calendar_bucket(date);
                 (time::day_start(m, a), time::day_start(m, b))
             });
             for hour in time::day_hours(m, date) {
-                if hour.start < h || hour.start >= end || !block.contains(m, &hour) {
+                if hour.start < first_hour || hour.start >= end || !block.contains(m, &hour) {
                     continue;
                 }
                 let (bs, be) = day_bucket.unwrap_or((hour.start, hour.end));
                 app.append_row(duckdb::params![m.code(), ts(hour.start), ts(bs), ts(be)])?;
             }
-            h = time::day_start(m, date.succ_opt().unwrap_or(date));
             match date.succ_opt() {
                 Some(d) => date = d,
                 None => break,
