@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Runs the benchmarks. They use the dev profile, in which DuckDB's C++ and the
 # hot Rust crates are compiled with -O3 (see Cargo.toml), so no second DuckDB
-# build is needed. Usage: scripts/bench.sh [store]
+# build is needed. Usage: scripts/bench.sh [store|ingest]
+#   store   carbon-store: append, range query, daily resample (synthetic)
+#   ingest  parse + validate + store of synthetic MISO-layout reports, and the
+#           same files parsed by pandas (a venv from PyPI); prints the ratio
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -9,5 +12,25 @@ ensure_rust
 which="${1:-store}"
 case "$which" in
   store) cargo bench --locked --profile dev -p carbon-store --bench store ;;
-  *) echo "unknown benchmark: $which (known: store)" >&2; exit 2 ;;
+  ingest)
+    work="${CARBON_BENCH_WORK:-$HOME/.cache/carbon/bench-ingest}"
+    mkdir -p "$work/files"
+    venv="$HOME/.cache/carbon/venv-bench"
+    if [ ! -x "$venv/bin/python" ]; then
+      python3 -m venv "$venv"
+      "$venv/bin/pip" install -q "pandas==2.2.3"
+    fi
+    ours="$(CARBON_BENCH_DIR="$work/files" cargo bench --locked --profile dev -p carbon-ingest --bench ingest | tee /dev/stderr)"
+    peer="$("$venv/bin/python" scripts/bench/pandas_miso.py "$work/files" | tee /dev/stderr)"
+    val() { printf '%s\n' "$1" | sed -n "s/^$2=//p"; }
+    python3 - "$(val "$ours" CARBON_VALUES)" "$(val "$ours" CARBON_E2E_SECS)" "$(val "$ours" CARBON_PARSE_SECS)" \
+      "$(val "$peer" PANDAS_VALUES)" "$(val "$peer" PANDAS_SECS)" <<'PY'
+import sys
+v, e2e, parse, pv, ps = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
+assert v == pv, f"value counts differ: carbon {v}, pandas {pv}"
+print(f"ratio, carbon end to end (parse+validate+DuckDB) vs pandas parse only: {ps / e2e:.1f}x (goal >= 20x)")
+print(f"ratio, carbon parse+validate vs pandas parse: {ps / parse:.1f}x")
+PY
+    ;;
+  *) echo "unknown benchmark: $which (known: store, ingest)" >&2; exit 2 ;;
 esac

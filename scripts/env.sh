@@ -33,3 +33,12 @@ use_ccache() {
     export CC="${CC:-ccache cc}" CXX="${CXX:-ccache c++}"
   fi
 }
+
+# Set the compiler variables as soon as this file is sourced: cargo fingerprints
+# CC/CXX for build scripts, so a build without them would re-run DuckDB's
+# build script (a full C++ compile) even with everything else unchanged.
+if command -v ccache >/dev/null 2>&1; then
+  export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/carbon/ccache}"
+  export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
+  export CC="${CC:-ccache cc}" CXX="${CXX:-ccache c++}"
+fi

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # The run command: builds `carbon` and starts the platform on its embedded
-# default (a DuckDB file under ./data, or $CARBON_DATA_DIR).
+# default (a DuckDB file under ./data, or $CARBON_DATA_DIR): `carbon serve`
+# polls the live MISO and CAISO endpoints on the configured schedule, after a
+# first-start backfill of the hubs' last 7 days. Offline (or with --offline) it
+# keeps running and records the sources as unreachable. Extra arguments go to
+# `carbon serve` (e.g. --offline). Stop with Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -9,6 +13,5 @@ ensure_rust
 cargo build --locked -p carbon-cli --bin carbon
 carbon="$CARGO_TARGET_DIR/debug/carbon"
 "$carbon" init
-"$carbon" db stats
-echo
 echo "carbon is at $carbon — try: $carbon --help"
+exec "$carbon" --log "${CARBON_LOG:-info}" serve "$@"

@@ -32,6 +32,9 @@ pub struct Cli {
     /// Log format [default: text].
     #[arg(long, global = true, env = "CARBON_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
+    /// Make no outbound requests (live sources report as unreachable).
+    #[arg(long, global = true, env = "CARBON_OFFLINE", value_parser = clap::builder::BoolishValueParser::new(), num_args = 0..=1, default_missing_value = "true")]
+    pub offline: Option<bool>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -44,6 +47,7 @@ impl Cli {
             data_dir: self.data_dir.clone(),
             log_level: self.log.clone(),
             log_format: self.log_format,
+            offline: self.offline,
         }
     }
 }
@@ -71,6 +75,25 @@ pub enum Command {
         /// Ingest command.
         #[command(subcommand)]
         command: IngestCommand,
+    },
+    /// Fetch past market days from a live source (resumable: run it again to continue).
+    Backfill(BackfillArgs),
+    /// Run one scheduled poll job once (for cron, Airflow, Kubernetes).
+    Poll {
+        /// Connector: miso or caiso.
+        connector: String,
+        /// Job: day_ahead, real_time_hourly, fifteen_minute, five_minute.
+        job: String,
+    },
+    /// Run the platform: the scheduled polls (and, as they land, the API and hub)
+    /// until interrupted. Backfills the hubs' last days on first start.
+    Serve {
+        /// Do not poll (serve stored data only).
+        #[arg(long)]
+        no_schedule: bool,
+        /// Stop after this many seconds (tests, demos).
+        #[arg(long, value_name = "SECS", hide = true)]
+        exit_after: Option<u64>,
     },
     /// Data quality: quarantined rows and per-run findings.
     Quality {
@@ -104,9 +127,40 @@ pub enum Command {
     },
 }
 
+/// `carbon backfill`
+#[derive(Debug, Args)]
+pub struct BackfillArgs {
+    /// Connector: miso or caiso.
+    pub connector: String,
+    /// First market day (YYYY-MM-DD), inclusive.
+    #[arg(long, value_name = "DATE")]
+    pub from: String,
+    /// Last market day (YYYY-MM-DD), inclusive [default: --from].
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+    /// Market run(s) [default: the connector's configured runs].
+    #[arg(long = "market-run", value_delimiter = ',', value_name = "RUN")]
+    pub market_runs: Vec<String>,
+    /// Only these nodes (ISO names, comma-separated) instead of the configured ones.
+    #[arg(long, value_delimiter = ',', value_name = "NODE")]
+    pub nodes: Vec<String>,
+    /// Only hubs.
+    #[arg(long)]
+    pub hubs_only: bool,
+    /// Fetch again what was already ingested.
+    #[arg(long)]
+    pub force: bool,
+    /// No progress bar (one line per request instead).
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
 /// `carbon db …`
 #[derive(Debug, Subcommand)]
 pub enum DbCommand {
+    /// Rewrite stored data in series order so per-instrument queries read less
+    /// (months changed since the last compaction only). `carbon serve` runs it nightly.
+    Compact,
     /// Per-series statistics: rows, versions, first/last interval, last vintage and ingest.
     Stats {
         /// Only this market (MISO, CAISO, …).

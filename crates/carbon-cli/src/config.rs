@@ -9,6 +9,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use carbon_ingest::{
+    connector::{ConnectorConfig, PollJob},
+    dq::DqConfig,
+    http::HttpConfig,
+};
 use serde::{Deserialize, Serialize};
 
 /// Everything `carbon` can be configured with.
@@ -18,15 +23,87 @@ pub struct Config {
     /// Directory holding the database (`carbon.duckdb`) and other state.
     /// Env `CARBON_DATA_DIR`, flag `--data-dir`. Default `./data`.
     pub data_dir: PathBuf,
+    /// No outbound requests at all: live sources show as unreachable.
+    /// Env `CARBON_OFFLINE`, flag `--offline`. Default `false`.
+    pub offline: bool,
     /// Logging.
     pub log: LogConfig,
+    /// The HTTP client of the live connectors (timeouts, retries).
+    pub http: HttpConfig,
+    /// Data-quality thresholds.
+    pub quality: DqConfig,
+    /// Live sources (`[[connectors]]` tables, `type = "miso" | "caiso"`).
+    /// Default: MISO (all nodes) and CAISO (the three trading hubs).
+    pub connectors: Vec<ConnectorConfig>,
+    /// What `carbon serve` polls and when.
+    pub schedule: ScheduleConfig,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("data"),
+            offline: false,
             log: LogConfig::default(),
+            http: HttpConfig::default(),
+            quality: DqConfig::default(),
+            connectors: ConnectorConfig::defaults(),
+            schedule: ScheduleConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// The HTTP settings with the global offline switch applied.
+    pub fn http_config(&self) -> HttpConfig {
+        let mut h = self.http.clone();
+        h.offline = h.offline || self.offline;
+        h
+    }
+}
+
+/// `[schedule]`: the polls of `carbon serve`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScheduleConfig {
+    /// Poll at all.
+    pub enabled: bool,
+    /// On the first start (empty database), backfill this many days for the hubs.
+    pub first_start_backfill_days: u32,
+    /// The jobs.
+    pub jobs: Vec<JobConfig>,
+}
+
+/// One scheduled job: a connector's poll job every so many seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobConfig {
+    /// Connector name (`miso`, `caiso`).
+    pub connector: String,
+    /// `day_ahead`, `real_time_hourly`, `fifteen_minute` or `five_minute`.
+    pub job: PollJob,
+    /// Seconds between runs.
+    pub every_secs: u64,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        let job = |connector: &str, job, every_secs| JobConfig {
+            connector: connector.to_string(),
+            job,
+            every_secs,
+        };
+        Self {
+            enabled: true,
+            first_start_backfill_days: 7,
+            jobs: vec![
+                job("miso", PollJob::FiveMinute, 300),
+                job("miso", PollJob::DayAhead, 1800),
+                job("miso", PollJob::RealTimeHourly, 3600),
+                job("caiso", PollJob::FifteenMinute, 900),
+                job("caiso", PollJob::FiveMinute, 900),
+                job("caiso", PollJob::DayAhead, 3600),
+            ],
         }
     }
 }
@@ -70,6 +147,8 @@ pub struct Overrides {
     pub log_level: Option<String>,
     /// `--log-format` / `CARBON_LOG_FORMAT`.
     pub log_format: Option<LogFormat>,
+    /// `--offline` / `CARBON_OFFLINE`.
+    pub offline: Option<bool>,
 }
 
 impl Config {
@@ -77,6 +156,33 @@ impl Config {
     pub fn from_toml(text: &str, origin: &Path) -> Result<Self> {
         toml::from_str(text)
             .with_context(|| format!("invalid configuration file {}", origin.display()))
+    }
+
+    /// Checks what serde cannot: schedule jobs name configured connectors.
+    pub fn validate(&self) -> Result<()> {
+        let mut names = std::collections::HashSet::new();
+        for c in &self.connectors {
+            if !names.insert(c.name()) {
+                anyhow::bail!(crate::commands::UserError(format!(
+                    "connectors: {} is configured twice",
+                    c.name()
+                )));
+            }
+        }
+        for (i, j) in self.schedule.jobs.iter().enumerate() {
+            if !names.contains(j.connector.as_str()) {
+                anyhow::bail!(crate::commands::UserError(format!(
+                    "schedule.jobs[{i}].connector: {:?} is not a configured connector",
+                    j.connector
+                )));
+            }
+            if j.every_secs == 0 {
+                anyhow::bail!(crate::commands::UserError(format!(
+                    "schedule.jobs[{i}].every_secs: must be at least 1"
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Builds the effective configuration: defaults, then the file (explicit path
@@ -103,6 +209,10 @@ impl Config {
         if let Some(f) = overrides.log_format {
             cfg.log.format = f;
         }
+        if let Some(o) = overrides.offline {
+            cfg.offline = o;
+        }
+        cfg.validate()?;
         Ok((cfg, path))
     }
 }

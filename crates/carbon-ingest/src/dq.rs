@@ -56,6 +56,65 @@ pub struct Findings {
     pub incomplete: Vec<Incomplete>,
     /// Number of incomplete series × days in all.
     pub incomplete_total: usize,
+    /// For a connector's request: the answer against what the window should hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<WindowCheck>,
+}
+
+/// A connector's answer checked against its request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct WindowCheck {
+    /// Intervals a complete series has in the window.
+    pub expected_per_node: usize,
+    /// Nodes with data in the answer.
+    pub nodes: usize,
+    /// Nodes with fewer intervals than expected (the window may still be filling).
+    pub short_series: usize,
+    /// Nodes asked for — or live right before the window — that are absent (at most 50 listed).
+    pub missing_nodes: Vec<String>,
+    /// Number of absent nodes in all.
+    pub missing_nodes_total: usize,
+}
+
+/// Checks accepted rows of one request against its window and expected nodes.
+/// `live_before`: instrument ids whose series ran up to the window's start.
+pub fn check_window(
+    market: Market,
+    accepted: &[Observation],
+    run: MarketRun,
+    start: chrono::DateTime<chrono::Utc>,
+    end: chrono::DateTime<chrono::Utc>,
+    expected: &crate::connector::Expected,
+    live_before: &[String],
+) -> WindowCheck {
+    let mut per_node: BTreeMap<&str, usize> = BTreeMap::new();
+    for o in accepted {
+        if o.market_run == run && o.interval_start >= start && o.interval_start < end {
+            *per_node.entry(o.instrument_id.as_str()).or_default() += 1;
+        }
+    }
+    let present: HashSet<&str> = accepted.iter().map(|o| o.instrument_id.as_str()).collect();
+    let wanted: Vec<String> = match &expected.nodes {
+        Some(nodes) => nodes
+            .iter()
+            .map(|n| format!("{}.{n}", market.code()))
+            .collect(),
+        None => live_before.to_vec(),
+    };
+    let missing: Vec<String> = wanted
+        .into_iter()
+        .filter(|id| !present.contains(id.as_str()))
+        .collect();
+    WindowCheck {
+        expected_per_node: expected.intervals_per_node,
+        nodes: per_node.len(),
+        short_series: per_node
+            .values()
+            .filter(|n| **n < expected.intervals_per_node)
+            .count(),
+        missing_nodes_total: missing.len(),
+        missing_nodes: missing.into_iter().take(50).collect(),
+    }
 }
 
 /// Result of checking a batch.

@@ -42,6 +42,12 @@ pub enum Error {
         /// `ERR_DESC`.
         message: String,
     },
+    /// Fetching from a live source failed.
+    #[error(transparent)]
+    Fetch(#[from] crate::http::FetchError),
+    /// A backfill or poll cannot be planned as asked (names the parameter).
+    #[error("{0}")]
+    Plan(String),
     /// A recognised file this version does not ingest.
     #[error("not ingested: {0}")]
     Unsupported(String),

@@ -11,12 +11,15 @@
 
 pub mod bus;
 pub mod caiso;
+pub mod connector;
 pub mod detect;
 pub mod dq;
 pub mod error;
 pub mod files;
+pub mod http;
 pub mod miso;
 pub mod parsed;
 pub mod runner;
+pub mod sync;
 
 pub use error::{Error, ParseError, Result};

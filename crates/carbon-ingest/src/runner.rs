@@ -11,9 +11,11 @@ use chrono::{DateTime, Utc};
 use crate::{
     bus::{BusEvent, EventBus},
     caiso::parse::{OasisPayload, parse_oasis},
+    connector::{Connector, Request},
     detect::{Detected, Format, SourceHint, detect},
     dq::{self, DqConfig},
     error::{Error, Result},
+    http::{FetchError, FetchErrorKind},
     miso::parse::{parse_five_minute_json, parse_market_report},
     parsed::Parsed,
 };
@@ -115,6 +117,65 @@ impl Runner {
         payload: Payload,
         hint: Option<SourceHint>,
     ) -> Result<Outcome> {
+        self.ingest_inner(connector, payload, hint, None).await
+    }
+
+    /// Ingests the answer to a connector's request: restricted to what the
+    /// connector is configured for, and checked against what the request
+    /// should contain (intervals per node, nodes asked for or seen the day before).
+    pub async fn ingest_request(
+        &self,
+        connector: Arc<dyn Connector>,
+        request: &Request,
+        payload: Payload,
+    ) -> Result<Outcome> {
+        let name = connector.name().to_string();
+        let hint = Some(connector.hint());
+        self.ingest_inner(&name, payload, hint, Some((connector, request)))
+            .await
+    }
+
+    /// Records a fetch that failed (nothing was parsed or stored).
+    pub async fn record_fetch_failure(
+        &self,
+        connector: &str,
+        request: &Request,
+        error: &FetchError,
+    ) -> Result<IngestRun> {
+        let now = Utc::now();
+        let status = match error.kind {
+            FetchErrorKind::Offline | FetchErrorKind::Unreachable | FetchErrorKind::Timeout => {
+                RunStatus::Unreachable
+            }
+            FetchErrorKind::NotFound => RunStatus::NoData,
+            _ => RunStatus::Failed,
+        };
+        let run = IngestRun {
+            id: run_id(connector, now),
+            connector: connector.to_string(),
+            source: request.full_url(),
+            window_start: Some(request.window_start),
+            window_end: Some(request.window_end),
+            started: now,
+            finished: Some(now),
+            status,
+            rows_accepted: 0,
+            rows_unchanged: 0,
+            rows_rejected: 0,
+            error: Some(error.to_string()),
+            quality: None,
+        };
+        self.log.save_run(run.clone()).await?;
+        Ok(run)
+    }
+
+    async fn ingest_inner(
+        &self,
+        connector: &str,
+        payload: Payload,
+        hint: Option<SourceHint>,
+        request: Option<(Arc<dyn Connector>, &Request)>,
+    ) -> Result<Outcome> {
         let started = Utc::now();
         let mut run = IngestRun {
             id: run_id(connector, started),
@@ -138,7 +199,12 @@ impl Runner {
                 .map_err(|e| Error::Internal(format!("parser task failed: {e}")))?
         };
         let parsed = match parsed {
-            Ok(Some(p)) => p,
+            Ok(Some(mut p)) => {
+                if let Some((c, _)) = &request {
+                    c.restrict(&mut p);
+                }
+                p
+            }
             Ok(None) => return Ok(Outcome::Skipped("empty".into())),
             Err(Error::Unsupported(why)) => return Ok(Outcome::Skipped(why)),
             Err(Error::Oasis { code, message, .. }) => {
@@ -161,11 +227,37 @@ impl Runner {
                 return Ok(Outcome::Run(run));
             }
         };
-        run.window_start = parsed.observations.iter().map(|o| o.interval_start).min();
-        run.window_end = parsed.observations.iter().map(|o| o.interval_end).max();
+        match &request {
+            Some((_, r)) => {
+                run.window_start = Some(r.window_start);
+                run.window_end = Some(r.window_end);
+            }
+            None => {
+                run.window_start = parsed.observations.iter().map(|o| o.interval_start).min();
+                run.window_end = parsed.observations.iter().map(|o| o.interval_end).max();
+            }
+        }
         self.log.save_run(run.clone()).await?;
 
-        let checked = dq::check(parsed.market, parsed.observations, &self.dq);
+        let seen_before = match &request {
+            Some((_, r)) if r.expected.nodes.is_none() => {
+                self.nodes_live_at(parsed.market, r.market_run, r.window_start)
+                    .await?
+            }
+            _ => Vec::new(),
+        };
+        let mut checked = dq::check(parsed.market, parsed.observations, &self.dq);
+        if let Some((_, r)) = &request {
+            checked.findings.window = Some(dq::check_window(
+                parsed.market,
+                &checked.accepted,
+                r.market_run,
+                r.window_start,
+                r.window_end,
+                &r.expected,
+                &seen_before,
+            ));
+        }
         let result = async {
             self.store.upsert_instruments(parsed.instruments).await?;
             let accepted = checked.accepted.clone();
@@ -212,11 +304,39 @@ impl Runner {
         } else {
             RunStatus::Partial
         };
+        if run.status == RunStatus::Ok && summary.inserted == 0 && summary.unchanged == 0 {
+            run.status = RunStatus::NoData;
+        }
         run.quality = serde_json::to_value(&checked.findings).ok();
         run.finished = Some(Utc::now());
         self.log.save_run(run.clone()).await?;
         tracing::info!(run = %run.id, source = %run.source, accepted = run.rows_accepted,
             unchanged = run.rows_unchanged, rejected = run.rows_rejected, "ingested");
         Ok(Outcome::Run(run))
+    }
+
+    /// Nodes of `market` whose `run` series has data on both sides of `at`
+    /// (live right before the window starts): a full-market payload for the
+    /// window should hold them all.
+    async fn nodes_live_at(
+        &self,
+        market: carbon_core::Market,
+        run: carbon_core::MarketRun,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<String>> {
+        let stats = self
+            .store
+            .series_stats(carbon_store::StatsFilter {
+                market: Some(market),
+                ..Default::default()
+            })
+            .await?;
+        Ok(stats
+            .into_iter()
+            .filter(|s| {
+                s.market_run == run && s.first_interval_start < at && s.last_interval_end >= at
+            })
+            .map(|s| s.instrument_id.to_string())
+            .collect())
     }
 }

@@ -51,7 +51,8 @@ macro_rules! conformance_tests {
             cursor_pagination,
             bad_queries_are_typed_errors,
             series_stats,
-            data_survives_reopen
+            data_survives_reopen,
+            compaction_keeps_content
         );
     };
     (@each $make:expr; $($name:ident),+) => {
@@ -1077,4 +1078,92 @@ pub async fn run_log_runs_quarantine_checkpoints(h: &dyn Harness) {
         log.checkpoint("miso.da").await.unwrap(),
         Some(serde_json::json!({"through": "2026-07-15"}))
     );
+}
+
+/// Compaction changes no query answer (latest, as-of, resampled), keeps every
+/// version, is a no-op when nothing changed, and appends after it still revise.
+pub async fn compaction_keeps_content(h: &dyn Harness) {
+    let store = h.open().await;
+    seed_instruments(store.as_ref()).await;
+    let (v1, v2) = (utc("2025-01-01T00:00:00Z"), utc("2025-02-15T00:00:00Z"));
+    // Two months of three series, time-major like real ingestion, then a
+    // revision of a few late-January intervals.
+    for inst in [
+        "MISO.INDIANA.HUB",
+        "MISO.ILLINOIS.HUB",
+        "CAISO.TH_SP15_GEN-APND",
+    ] {
+        store
+            .append(hourly_by_ordinal(inst, "2025-01-20", "2025-02-10", v1))
+            .await
+            .unwrap();
+    }
+    let mut revised = hourly_by_ordinal("MISO.ILLINOIS.HUB", "2025-01-31", "2025-01-31", v2);
+    for o in &mut revised {
+        o.values.lmp = o.values.lmp.map(|v| v + 100.0);
+    }
+    store.append(revised).await.unwrap();
+
+    let ids = vec![
+        id("MISO.INDIANA.HUB"),
+        id("MISO.ILLINOIS.HUB"),
+        id("CAISO.TH_SP15_GEN-APND"),
+    ];
+    let (start, end) = (utc("2025-01-15T00:00:00Z"), utc("2025-02-20T00:00:00Z"));
+    let queries = {
+        let latest = PriceQuery::new(ids.clone(), start, end);
+        let mut as_of = latest.clone();
+        as_of.as_of = Some(v1);
+        let mut daily = latest.clone();
+        daily.resample = Some(Resample {
+            freq: Frequency::Day,
+            agg: Aggregation::Max,
+        });
+        vec![latest, as_of, daily]
+    };
+    let mut before = Vec::new();
+    for q in &queries {
+        before.push(all_rows(store.as_ref(), q.clone()).await);
+    }
+    let stats_before = store.series_stats(StatsFilter::default()).await.unwrap();
+    assert!(before[0].len() > 1000);
+    assert_ne!(before[0], before[1], "the revision must be visible");
+
+    let first = store.compact().await.unwrap();
+    for (q, b) in queries.iter().zip(&before) {
+        assert_eq!(&all_rows(store.as_ref(), q.clone()).await, b);
+    }
+    assert_eq!(
+        store.series_stats(StatsFilter::default()).await.unwrap(),
+        stats_before
+    );
+    if first.partitions > 0 {
+        // A backend that compacts reports the versions it moved: all of them.
+        let versions: u64 = stats_before.iter().map(|s| s.versions).sum();
+        assert_eq!(first.rows, versions);
+        assert_eq!(
+            store.compact().await.unwrap(),
+            crate::CompactSummary::default()
+        );
+    }
+
+    // Appends after compaction still idempotent and still revise.
+    let again = hourly_by_ordinal("MISO.INDIANA.HUB", "2025-02-01", "2025-02-01", v1);
+    assert_eq!(store.append(again).await.unwrap().inserted, 0);
+    let mut late = hourly_by_ordinal("MISO.INDIANA.HUB", "2025-02-01", "2025-02-01", v2);
+    for o in &mut late {
+        o.values.lmp = Some(-1.0);
+    }
+    let s = store.append(late).await.unwrap();
+    assert_eq!((s.inserted, s.revisions), (24, 24));
+    let rows = all_rows(store.as_ref(), queries[0].clone()).await;
+    assert_eq!(
+        rows.iter().filter(|r| r.values.lmp == Some(-1.0)).count(),
+        24
+    );
+    store.compact().await.unwrap();
+    assert_eq!(all_rows(store.as_ref(), queries[0].clone()).await, rows);
+    let mut as_of = queries[0].clone();
+    as_of.as_of = Some(v1);
+    assert_eq!(all_rows(store.as_ref(), as_of).await, before[1]);
 }

@@ -20,8 +20,8 @@ mod store;
 pub use crate::duck::{DB_FILE, DuckdbStore};
 pub use error::{Error, Result};
 pub use model::{
-    AppendSummary, Cursor, InstrumentPage, InstrumentQuery, PricePage, PriceQuery, PriceRow,
-    Resample, SeriesStats, StatsFilter, UpsertSummary,
+    AppendSummary, CompactSummary, Cursor, InstrumentPage, InstrumentQuery, PricePage, PriceQuery,
+    PriceRow, Resample, SeriesStats, StatsFilter, UpsertSummary,
 };
 pub use runlog::{IngestRun, QuarantinedRow, RunFilter, RunLog, RunStatus};
 pub use store::Store;

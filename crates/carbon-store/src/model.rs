@@ -32,6 +32,15 @@ pub struct AppendSummary {
     pub revisions: usize,
 }
 
+/// Outcome of [`crate::Store::compact`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CompactSummary {
+    /// Time partitions (UTC months for DuckDB) rewritten.
+    pub partitions: usize,
+    /// Observation versions rewritten.
+    pub rows: u64,
+}
+
 /// Resampling request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resample {

@@ -54,6 +54,14 @@ pub trait Store: Send + Sync + 'static {
     /// Per-series statistics.
     async fn series_stats(&self, filter: StatsFilter) -> Result<Vec<SeriesStats>>;
 
+    /// Reorganises storage for reads (what ClickHouse calls a merge and
+    /// PostgreSQL `CLUSTER`). The logical content — every version, vintage and
+    /// provenance — is unchanged; only the physical order is. Safe to run at
+    /// any time; returns quickly when there is nothing to do.
+    async fn compact(&self) -> Result<crate::CompactSummary> {
+        Ok(crate::CompactSummary::default())
+    }
+
     /// Checks the backend is reachable.
     async fn ping(&self) -> Result<()> {
         Ok(())

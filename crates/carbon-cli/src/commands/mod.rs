@@ -4,6 +4,7 @@
 mod calendar;
 mod db;
 mod ingest;
+mod live;
 mod query;
 
 use std::{
@@ -60,6 +61,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Db {
             command: DbCommand::Stats { market, format },
         } => db::stats(&config, market.as_deref(), format),
+        Command::Db {
+            command: DbCommand::Compact,
+        } => live::compact(&config),
+        Command::Backfill(args) => live::backfill(&config, &args),
+        Command::Poll { connector, job } => live::poll(&config, &connector, &job),
+        Command::Serve {
+            no_schedule,
+            exit_after,
+        } => live::serve(&config, no_schedule, exit_after),
         Command::Query {
             command: QueryCommand::Prices(args),
         } => query::prices(&config, &args),

@@ -7,7 +7,8 @@ pub fn carbon(dir: &Path) -> Command {
     c.current_dir(dir)
         .env_remove("CARBON_DATA_DIR")
         .env_remove("CARBON_CONFIG")
-        .env_remove("CARBON_LOG");
+        .env_remove("CARBON_LOG")
+        .env_remove("CARBON_OFFLINE");
     c
 }
 
@@ -62,7 +63,7 @@ fn init_creates_the_database_idempotently() {
     let dir = tempfile::tempdir().unwrap();
     let o = run(carbon(dir.path()).arg("init"));
     assert_eq!(o.code, 0, "{}", o.stderr);
-    assert!(o.stdout.contains("schema version: 2"), "{}", o.stdout);
+    assert!(o.stdout.contains("schema version: 3"), "{}", o.stdout);
     assert!(dir.path().join("data/carbon.duckdb").is_file());
     let o = run(carbon(dir.path()).arg("init"));
     assert_eq!(o.code, 0, "{}", o.stderr);

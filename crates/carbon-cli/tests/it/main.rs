@@ -3,5 +3,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod cli;
+mod crash;
 mod ingest;
+mod live;
 mod query;

@@ -1,2 +1,3 @@
 //! CAISO: OASIS price reports.
+pub mod connector;
 pub mod parse;

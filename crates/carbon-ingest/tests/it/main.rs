@@ -5,6 +5,7 @@
 
 mod dst;
 mod golden;
+mod live;
 mod properties;
 mod runner;
 

@@ -5,6 +5,7 @@
 //! connections serves queries concurrently. Blocking DuckDB calls run on tokio's
 //! blocking pool, so the async API never stalls the runtime.
 
+mod compact;
 mod query;
 mod runlog;
 mod schema;
@@ -30,8 +31,8 @@ use duckdb::{
 use crate::{
     error::{Error, Result},
     model::{
-        AppendSummary, InstrumentPage, InstrumentQuery, PricePage, PriceQuery, SeriesStats,
-        StatsFilter, UpsertSummary,
+        AppendSummary, CompactSummary, InstrumentPage, InstrumentQuery, PricePage, PriceQuery,
+        SeriesStats, StatsFilter, UpsertSummary,
     },
     store::Store,
 };
@@ -342,6 +343,10 @@ impl Store for DuckdbStore {
 
     async fn series_stats(&self, filter: StatsFilter) -> Result<Vec<SeriesStats>> {
         self.blocking(move |s| s.series_stats(&filter)).await
+    }
+
+    async fn compact(&self) -> Result<CompactSummary> {
+        self.blocking(|s| s.compact()).await
     }
 
     async fn ping(&self) -> Result<()> {

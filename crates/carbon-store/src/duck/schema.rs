@@ -99,6 +99,21 @@ CREATE TABLE checkpoints (
 );
 "#,
     ),
+    (
+        3,
+        "compaction bookkeeping",
+        r#"
+-- UTC months of `observations` rewritten in series order (instrument, run,
+-- interval, vintage), and what they held then; a month whose row count or
+-- newest ingest time has changed since is compacted again.
+CREATE TABLE compactions (
+    period_start_utc TIMESTAMP PRIMARY KEY,
+    rows             BIGINT NOT NULL,
+    max_ingested_utc TIMESTAMP NOT NULL,
+    compacted_utc    TIMESTAMP NOT NULL
+);
+"#,
+    ),
 ];
 
 /// The newest schema version this build knows.

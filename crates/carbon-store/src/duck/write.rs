@@ -1,30 +1,43 @@
 //! Atomic, idempotent appends.
 //!
-//! A batch is checked in Rust (invariants, known instruments, repeated keys),
-//! then, inside one transaction: appended to a per-connection staging table,
-//! checked against stored versions (same key with other values is a conflict),
-//! stripped of versions already stored and of new vintages equal to the version
-//! they would follow, inserted, and — only when it revises
-//! intervals already stored — the `superseded_utc` chain of those intervals is
-//! recomputed. Any error rolls the whole batch back.
+//! A batch is checked in Rust (invariants, known instruments, repeated keys)
+//! and turned into one Arrow record batch. Then, inside one transaction:
+//!
+//! - **fresh span** (no stored row has an instrument key and interval start
+//!   inside the batch's bounding box — the normal case for new market days):
+//!   the record batch is appended straight into `observations`;
+//! - **otherwise** it goes to a per-connection staging table, is checked against
+//!   stored versions (same key with other values is a conflict), stripped of
+//!   versions already stored and of new vintages equal to the version they
+//!   would follow, inserted, and — only when it revises intervals already
+//!   stored — the `superseded_utc` chain of those intervals is recomputed.
+//!
+//! Any error rolls the whole batch back.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use carbon_core::Observation;
 use chrono::{SecondsFormat, Utc};
-use duckdb::{Transaction, params};
+use duckdb::{
+    Transaction,
+    arrow::{
+        array::{
+            ArrayRef, Float64Array, Int32Array, Int64Array, StringArray, TimestampMicrosecondArray,
+        },
+        record_batch::RecordBatch,
+    },
+};
 
-use super::{Inner, from_micros, ts};
+use super::{Inner, from_micros};
 use crate::{
     error::{Error, Result},
     model::AppendSummary,
 };
 
-const STAGE_DDL: &str = "CREATE TEMP TABLE IF NOT EXISTS stage_obs (
-    instrument_key INTEGER, market_run VARCHAR, interval_start_utc TIMESTAMP,
-    interval_end_utc TIMESTAMP, vintage_utc TIMESTAMP,
-    lmp DOUBLE, energy DOUBLE, congestion DOUBLE, loss DOUBLE, ghg DOUBLE,
-    source VARCHAR, source_row BIGINT)";
+/// Same columns, in the same order, as `observations`, so one record batch
+/// fits both and `INSERT … SELECT *` moves staged rows.
+const STAGE_DDL: &str = "CREATE TEMP TABLE IF NOT EXISTS stage_obs AS
+    SELECT * FROM main.observations LIMIT 0";
 
 /// Join condition of a staged row and a stored row of the same interval.
 const SAME_INTERVAL: &str = "o.instrument_key = s.instrument_key AND o.market_run = s.market_run \
@@ -94,33 +107,8 @@ impl Inner {
         }
 
         // 2. One transaction.
-        let mut conn = self.writer();
-        conn.execute_batch(STAGE_DDL)?;
-        let tx = conn.transaction()?;
-        tx.execute_batch("DELETE FROM temp.stage_obs")?;
-        {
-            let mut app = tx.appender_to_catalog_and_db("stage_obs", "temp", "main")?;
-            for (key, o) in &keyed {
-                let v = &o.values;
-                app.append_row(params![
-                    key,
-                    o.market_run.as_str(),
-                    ts(o.interval_start),
-                    ts(o.interval_end),
-                    ts(o.vintage),
-                    v.lmp,
-                    v.energy,
-                    v.congestion,
-                    v.loss,
-                    v.ghg,
-                    o.provenance.source.as_str(),
-                    o.provenance.row.and_then(|r| i64::try_from(r).ok()),
-                ])?;
-            }
-            app.flush()?;
-        }
-        // Restrict every join with stored rows to the batch's key and time span, so
-        // DuckDB prunes row groups by their min/max instead of scanning the table.
+        // Every join with stored rows is restricted to the batch's key and time
+        // span, so DuckDB prunes row groups by their min/max.
         let (kmin, kmax) = keyed.iter().fold((i32::MAX, i32::MIN), |(a, b), (k, _)| {
             (a.min(*k), b.max(*k))
         });
@@ -132,6 +120,34 @@ impl Inner {
             "o.instrument_key BETWEEN {kmin} AND {kmax} AND o.interval_start_utc BETWEEN \
              make_timestamp({tmin}::BIGINT) AND make_timestamp({tmax}::BIGINT)"
         );
+
+        let mut conn = self.writer();
+        // Ingest time is read under the writer lock, so it never precedes a
+        // compaction that ran while this batch waited (see compact.rs).
+        let rows = to_record_batch(&keyed, Utc::now().timestamp_micros())?;
+        conn.execute_batch(STAGE_DDL)?;
+        let tx = conn.transaction()?;
+        let overlaps: bool = tx.query_row(
+            &format!("SELECT EXISTS (SELECT 1 FROM observations o WHERE {span})"),
+            [],
+            |r| r.get(0),
+        )?;
+        if !overlaps {
+            {
+                let mut app = tx.appender("observations")?;
+                app.append_record_batch(rows)?;
+                app.flush()?;
+            }
+            tx.commit()?;
+            summary.inserted = summary.received;
+            return Ok(summary);
+        }
+        tx.execute_batch("DELETE FROM temp.stage_obs")?;
+        {
+            let mut app = tx.appender_to_catalog_and_db("stage_obs", "temp", "main")?;
+            app.append_record_batch(rows)?;
+            app.flush()?;
+        }
 
         check_conflicts(&tx, &span)?;
 
@@ -170,13 +186,7 @@ impl Inner {
             [],
             |r| r.get::<_, i64>(0),
         )? as usize;
-        tx.execute(
-            "INSERT INTO observations
-             SELECT instrument_key, market_run, interval_start_utc, interval_end_utc, vintage_utc,
-                    NULL, lmp, energy, congestion, loss, ghg, source, source_row, ?
-             FROM temp.stage_obs",
-            [ts(Utc::now())],
-        )?;
+        tx.execute("INSERT INTO observations SELECT * FROM temp.stage_obs", [])?;
         if summary.revisions > 0 {
             // Recompute the version chain of every interval the batch touched.
             tx.execute(
@@ -201,6 +211,68 @@ impl Inner {
         tx.commit()?;
         Ok(summary)
     }
+}
+
+/// The rows as one record batch in the column order of `observations`
+/// (`superseded_utc` NULL: the chain is fixed after insertion when needed).
+fn to_record_batch(rows: &[(i32, &Observation)], ingested_us: i64) -> Result<RecordBatch> {
+    fn col<T>(rows: &[(i32, &Observation)], f: impl Fn(&Observation) -> T) -> Vec<T> {
+        rows.iter().map(|(_, o)| f(o)).collect()
+    }
+    let n = rows.len();
+    let micros = |f: fn(&Observation) -> i64| {
+        Arc::new(TimestampMicrosecondArray::from(col(rows, f))) as ArrayRef
+    };
+    let value =
+        |f: fn(&Observation) -> Option<f64>| Arc::new(Float64Array::from(col(rows, f))) as ArrayRef;
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        (
+            "instrument_key",
+            Arc::new(Int32Array::from_iter_values(rows.iter().map(|(k, _)| *k))),
+        ),
+        (
+            "market_run",
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|(_, o)| o.market_run.as_str()),
+            )),
+        ),
+        (
+            "interval_start_utc",
+            micros(|o| o.interval_start.timestamp_micros()),
+        ),
+        (
+            "interval_end_utc",
+            micros(|o| o.interval_end.timestamp_micros()),
+        ),
+        ("vintage_utc", micros(|o| o.vintage.timestamp_micros())),
+        (
+            "superseded_utc",
+            Arc::new(TimestampMicrosecondArray::new_null(n)),
+        ),
+        ("lmp", value(|o| o.values.lmp)),
+        ("energy", value(|o| o.values.energy)),
+        ("congestion", value(|o| o.values.congestion)),
+        ("loss", value(|o| o.values.loss)),
+        ("ghg", value(|o| o.values.ghg)),
+        (
+            "source",
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|(_, o)| o.provenance.source.as_str()),
+            )),
+        ),
+        (
+            "source_row",
+            Arc::new(Int64Array::from(col(rows, |o| {
+                o.provenance.row.and_then(|r| i64::try_from(r).ok())
+            }))),
+        ),
+        (
+            "ingested_utc",
+            Arc::new(TimestampMicrosecondArray::from_value(ingested_us, n)),
+        ),
+    ];
+    RecordBatch::try_from_iter(columns)
+        .map_err(|e| Error::Backend(format!("building the append batch: {e}")))
 }
 
 /// Fails when a staged version exists with other values.

@@ -1,0 +1,396 @@
+//! `carbon backfill`, `carbon poll`, `carbon serve` and `carbon db compact`:
+//! the live connectors driven from the command line and the scheduler.
+
+use std::{
+    collections::HashMap,
+    process::ExitCode,
+    sync::Arc,
+    time::{Duration as StdDuration, Instant},
+};
+
+use anyhow::Result;
+use carbon_core::{Market, MarketRun, time};
+use carbon_ingest::{
+    bus::InProcessBus,
+    caiso::connector::CAISO_HUBS,
+    connector::{Connector, ConnectorConfig, PollJob, Request},
+    runner::Runner,
+    sync::{self, Step, SyncReport},
+};
+use carbon_store::{DuckdbStore, RunLog, Store};
+use chrono::{Duration, NaiveDate, Utc};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::{UserError, flag, open_store, runtime};
+use crate::{cli::BackfillArgs, config::Config};
+
+struct Parts {
+    store: Arc<DuckdbStore>,
+    log: Arc<dyn RunLog>,
+    runner: Runner,
+}
+
+fn parts(config: &Config) -> Result<Parts> {
+    let store = Arc::new(open_store(config)?);
+    let log: Arc<dyn RunLog> = store.clone();
+    let runner = Runner::new(
+        store.clone(),
+        log.clone(),
+        Arc::new(InProcessBus::default()),
+        config.quality,
+    );
+    Ok(Parts { store, log, runner })
+}
+
+fn connector_config(config: &Config, name: &str) -> Result<ConnectorConfig> {
+    config
+        .connectors
+        .iter()
+        .find(|c| c.name() == name.to_ascii_lowercase())
+        .cloned()
+        .ok_or_else(|| {
+            let known: Vec<&str> = config.connectors.iter().map(|c| c.name()).collect();
+            UserError(format!(
+                "connector {name:?} is not configured; configured: {}",
+                known.join(", ")
+            ))
+            .into()
+        })
+}
+
+/// The hub-only variant of a connector (first-start backfill).
+fn hubs_only(c: &ConnectorConfig) -> ConnectorConfig {
+    match c.clone() {
+        ConnectorConfig::Miso(mut m) => {
+            m.hubs_only = true;
+            ConnectorConfig::Miso(m)
+        }
+        ConnectorConfig::Caiso(mut k) => {
+            k.all_nodes = false;
+            k.nodes = CAISO_HUBS.iter().map(|s| s.to_string()).collect();
+            ConnectorConfig::Caiso(k)
+        }
+    }
+}
+
+fn describe(step: &Step) -> String {
+    match step {
+        Step::Done(run) => format!("already ingested (run {run})"),
+        Step::Skipped(why) => format!("not ingested: {why}"),
+        Step::Ran(r) => match &r.error {
+            Some(e) => format!("{}: {e}", r.status.as_str()),
+            None => format!(
+                "{}: {} new, {} unchanged, {} quarantined",
+                r.status.as_str(),
+                r.rows_accepted,
+                r.rows_unchanged,
+                r.rows_rejected
+            ),
+        },
+    }
+}
+
+fn summary_line(name: &str, r: &SyncReport) -> String {
+    format!(
+        "{name}: {} request(s): {} ingested, {} already done, {} no data yet, {} unreachable, {} failed, {} not attempted; {} rows stored, {} quarantined",
+        r.requests,
+        r.ingested,
+        r.already_done,
+        r.no_data,
+        r.unreachable,
+        r.failed,
+        r.not_attempted,
+        r.rows_accepted,
+        r.rows_rejected
+    )
+}
+
+async fn run_requests(
+    p: &Parts,
+    connector: Arc<dyn Connector>,
+    requests: Vec<Request>,
+    force: bool,
+    progress: bool,
+) -> Result<SyncReport> {
+    let bar = if progress {
+        let bar = ProgressBar::new(requests.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{prefix} [{bar:30}] {pos}/{len} {elapsed_precise} eta {eta} {wide_msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar.set_prefix(connector.name().to_string());
+        Some(bar)
+    } else {
+        None
+    };
+    let report = sync::execute(
+        &p.runner,
+        &p.log,
+        connector.clone(),
+        requests,
+        force,
+        |req, step| match &bar {
+            Some(b) => {
+                b.set_message(format!("{} {}", req.key, describe(step)));
+                b.inc(1);
+            }
+            None => println!("{} {}", req.key, describe(step)),
+        },
+    )
+    .await?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    Ok(report)
+}
+
+fn parse_date(flag_name: &str, s: &str) -> Result<NaiveDate> {
+    flag(
+        flag_name,
+        NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+            .map_err(|e| format!("{s:?}: {e} (expected YYYY-MM-DD)")),
+    )
+}
+
+pub fn backfill(config: &Config, args: &BackfillArgs) -> Result<ExitCode> {
+    let mut cc = connector_config(config, &args.connector)?;
+    let from = parse_date("--from", &args.from)?;
+    let to = match &args.to {
+        Some(t) => parse_date("--to", t)?,
+        None => from,
+    };
+    if to < from {
+        return Err(UserError(format!("--to {to} is before --from {from}")).into());
+    }
+    let runs = args
+        .market_runs
+        .iter()
+        .map(|r| flag("--market-run", r.parse::<MarketRun>()))
+        .collect::<Result<Vec<_>>>()?;
+    if args.hubs_only {
+        cc = hubs_only(&cc);
+    }
+    if !args.nodes.is_empty() {
+        match &mut cc {
+            ConnectorConfig::Miso(m) => m.nodes = args.nodes.clone(),
+            ConnectorConfig::Caiso(k) => {
+                k.all_nodes = false;
+                k.nodes = args.nodes.clone();
+            }
+        }
+    }
+    let connector = cc.build(&config.http_config());
+    let requests = connector
+        .plan_backfill(from, to, &runs)
+        .map_err(|e| UserError(e.to_string()))?;
+    let p = parts(config)?;
+    let rt = runtime()?;
+    let progress = !args.no_progress && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let report = rt.block_on(run_requests(
+        &p,
+        connector.clone(),
+        requests,
+        args.force,
+        progress,
+    ))?;
+    println!("{}", summary_line(connector.name(), &report));
+    if report.unreachable + report.failed + report.not_attempted > 0 {
+        eprintln!("some requests did not complete; run the same command again to resume");
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn poll(config: &Config, connector: &str, job: &str) -> Result<ExitCode> {
+    let cc = connector_config(config, connector)?;
+    let job: PollJob = flag("job", job.parse())?;
+    let connector = cc.build(&config.http_config());
+    let requests = connector.plan_poll(job, Utc::now());
+    if requests.is_empty() {
+        return Err(UserError(format!("{} has no {} job", connector.name(), job.as_str())).into());
+    }
+    let p = parts(config)?;
+    let report =
+        runtime()?.block_on(run_requests(&p, connector.clone(), requests, false, false))?;
+    println!("{}", summary_line(connector.name(), &report));
+    Ok(if report.unreachable + report.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+pub fn compact(config: &Config) -> Result<ExitCode> {
+    let store = open_store(config)?;
+    let t = Instant::now();
+    let s = runtime()?.block_on(store.compact())?;
+    println!(
+        "compacted {} month(s), {} rows in {:.1} s",
+        s.partitions,
+        s.rows,
+        t.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+const FIRST_START: &str = "serve/first-start-backfill";
+
+/// The hubs' recent days, until one such backfill has completed (so a first
+/// start without network retries on the next start). Returns whether it completed.
+async fn first_start_backfill(p: &Parts, config: &Config) -> Result<bool> {
+    let days = i64::from(config.schedule.first_start_backfill_days);
+    if days == 0 || p.log.checkpoint(FIRST_START).await?.is_some() {
+        return Ok(false);
+    }
+    let mut complete = true;
+    for cc in &config.connectors {
+        let hub = hubs_only(cc);
+        let connector = hub.build(&config.http_config());
+        let market = connector.market();
+        let today = time::market_date(market, Utc::now());
+        let from = today - Duration::days(days);
+        // Hourly runs only: 5-minute history is not served for past days.
+        let runs: Vec<MarketRun> = connector
+            .market_runs()
+            .into_iter()
+            .filter(|r| *r != MarketRun::Rt5 || market != Market::Miso)
+            .collect();
+        let requests = match connector.plan_backfill(from, today, &runs) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(connector = connector.name(), error = %e, "first-start backfill not planned");
+                continue;
+            }
+        };
+        eprintln!(
+            "first start: backfilling {} hubs {from}..{today} ({} requests)",
+            connector.name(),
+            requests.len()
+        );
+        let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let report = run_requests(p, connector, requests, false, progress).await?;
+        eprintln!("{}", summary_line(cc.name(), &report));
+        complete &= report.unreachable + report.not_attempted + report.failed == 0;
+    }
+    if complete {
+        let value = serde_json::json!({ "completed_utc": Utc::now().to_rfc3339() });
+        p.log.set_checkpoint(FIRST_START, value).await?;
+    }
+    Ok(true)
+}
+
+async fn scheduler(p: Arc<Parts>, config: Config) {
+    let http = config.http_config();
+    // One connector (and so one spaced HTTP client) per source, shared by its jobs.
+    let mut connectors: HashMap<String, Arc<dyn Connector>> = HashMap::new();
+    for c in &config.connectors {
+        connectors.insert(c.name().to_string(), c.build(&http));
+    }
+    let mut tasks = Vec::new();
+    for (name, connector) in connectors {
+        let jobs: Vec<(PollJob, StdDuration)> = config
+            .schedule
+            .jobs
+            .iter()
+            .filter(|j| j.connector == name)
+            .map(|j| (j.job, StdDuration::from_secs(j.every_secs)))
+            .collect();
+        if jobs.is_empty() {
+            continue;
+        }
+        let p = p.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut due: Vec<Instant> = jobs.iter().map(|_| Instant::now()).collect();
+            loop {
+                let (i, at) = due
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(_, t)| **t)
+                    .map(|(i, t)| (i, *t))
+                    .unwrap_or((0, Instant::now()));
+                tokio::time::sleep_until(at.into()).await;
+                let (job, every) = jobs[i];
+                due[i] = Instant::now() + every;
+                let requests = connector.plan_poll(job, Utc::now());
+                match sync::execute(&p.runner, &p.log, connector.clone(), requests, false, |_, _| {})
+                    .await
+                {
+                    Ok(r) => tracing::info!(connector = %name, job = job.as_str(), "{}", summary_line(&name, &r)),
+                    Err(e) => tracing::error!(connector = %name, job = job.as_str(), error = %e, "poll failed"),
+                }
+            }
+        }));
+    }
+    // Nightly compaction keeps per-instrument reads fast as data arrives.
+    let store = p.store.clone();
+    tasks.push(tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(StdDuration::from_secs(24 * 3600)).await;
+            if let Err(e) = store.compact().await {
+                tracing::error!(error = %e, "compaction failed");
+            }
+        }
+    }));
+    for t in tasks {
+        let _ = t.await;
+    }
+}
+
+pub fn serve(config: &Config, no_schedule: bool, exit_after: Option<u64>) -> Result<ExitCode> {
+    let p = Arc::new(parts(config)?);
+    let rt = runtime()?;
+    let polling = config.schedule.enabled && !no_schedule;
+    println!(
+        "carbon serve: data {} ({}), {} connector(s), polling {}{}",
+        config.data_dir.display(),
+        p.store.backend(),
+        config.connectors.len(),
+        if polling { "on" } else { "off" },
+        if config.offline || config.http.offline {
+            " (offline: live sources will show as unreachable)"
+        } else {
+            ""
+        }
+    );
+    rt.block_on(async {
+        if polling && first_start_backfill(&p, config).await? {
+            p.store.compact().await?;
+        }
+        let sched = if polling {
+            Some(tokio::spawn(scheduler(p.clone(), config.clone())))
+        } else {
+            None
+        };
+        let stop = async {
+            match exit_after {
+                Some(s) => tokio::time::sleep(StdDuration::from_secs(s)).await,
+                None => shutdown_signal().await,
+            }
+        };
+        stop.await;
+        if let Some(s) = sched {
+            s.abort();
+        }
+        println!("carbon serve: stopped");
+        Ok::<_, anyhow::Error>(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,231 @@
+//! The connector SDK.
+//!
+//! A connector is built from its serde config ([`ConnectorConfig::build`], the
+//! pattern of vector's `SourceConfig::build`) and turns *what to fetch* into
+//! [`Request`]s: a backfill plans requests for market days, a poll job plans the
+//! few requests that may hold new data now. Each request knows its URL, its
+//! window, what a complete answer should contain ([`Expected`]) and whether the
+//! answer is final (so a resumed backfill or the next poll skips it). Fetching
+//! goes through the shared [`HttpClient`]; parsing, data quality, the atomic
+//! store write and the bus are the [`crate::runner::Runner`]'s job.
+
+use std::{sync::Arc, time::Duration};
+
+use carbon_core::{Instrument, InstrumentId, LocationKind, Market, MarketRun};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    caiso::connector::{CaisoConfig, CaisoConnector},
+    detect::SourceHint,
+    error::Result,
+    http::{FetchError, HttpClient, HttpConfig},
+    miso::connector::{MisoConfig, MisoConnector},
+    parsed::Parsed,
+    runner::Payload,
+};
+
+/// What a complete answer to a request holds, per node and market run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expected {
+    /// Intervals per node and run (e.g. 24 for a DA day, 23 on spring-forward).
+    pub intervals_per_node: usize,
+    /// The nodes asked for, when the request names them (`None`: every node).
+    pub nodes: Option<Vec<String>>,
+}
+
+/// One fetch a connector wants made.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    /// Stable identity, used as checkpoint name once the answer is final
+    /// (`miso/da/2026-10-01`, `caiso/rtpd/2026-10-01T07:00Z/…`).
+    pub key: String,
+    /// Base URL.
+    pub url: String,
+    /// Query parameters.
+    pub query: Vec<(String, String)>,
+    /// Market run asked for.
+    pub market_run: MarketRun,
+    /// UTC window asked for, `[start, end)`.
+    pub window_start: DateTime<Utc>,
+    /// End of the window.
+    pub window_end: DateTime<Utc>,
+    /// What a complete answer holds.
+    pub expected: Expected,
+    /// Whether a successful answer is final for this key (a published daily
+    /// report) rather than growing (today's 5-minute prices).
+    pub settles: bool,
+}
+
+impl Request {
+    /// A query parameter's value (empty when absent).
+    pub fn query_value(&self, name: &str) -> &str {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+
+    /// The full URL.
+    pub fn full_url(&self) -> String {
+        let q: Vec<(&str, String)> = self
+            .query
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        crate::http::with_query(&self.url, &q)
+    }
+}
+
+/// The scheduled jobs a connector offers (`carbon poll <job>` runs one once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PollJob {
+    /// Day-ahead prices for today and tomorrow (after publication).
+    DayAhead,
+    /// Hourly real-time reports of recent days (MISO prelim and final).
+    RealTimeHourly,
+    /// 15-minute real-time pre-dispatch (CAISO RTPD), recent hours.
+    FifteenMinute,
+    /// 5-minute real-time prices, recent intervals.
+    FiveMinute,
+}
+
+impl PollJob {
+    /// Every job.
+    pub const ALL: [PollJob; 4] = [
+        PollJob::DayAhead,
+        PollJob::RealTimeHourly,
+        PollJob::FifteenMinute,
+        PollJob::FiveMinute,
+    ];
+
+    /// Name in config and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PollJob::DayAhead => "day_ahead",
+            PollJob::RealTimeHourly => "real_time_hourly",
+            PollJob::FifteenMinute => "fifteen_minute",
+            PollJob::FiveMinute => "five_minute",
+        }
+    }
+}
+
+impl std::str::FromStr for PollJob {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        PollJob::ALL
+            .into_iter()
+            .find(|j| j.as_str() == s.replace('-', "_"))
+            .ok_or_else(|| {
+                format!(
+                    "unknown job {s:?}; expected one of {}",
+                    PollJob::ALL.map(|j| j.as_str()).join(", ")
+                )
+            })
+    }
+}
+
+/// A source of ISO prices.
+pub trait Connector: Send + Sync {
+    /// Name (`miso`, `caiso`), used in runs and checkpoints.
+    fn name(&self) -> &str;
+    /// The market.
+    fn market(&self) -> Market;
+    /// Format hint for parsing its payloads.
+    fn hint(&self) -> SourceHint;
+    /// Locations it is configured for (hub-only modes name them; otherwise the
+    /// hubs it knows — more are discovered from payloads as they arrive).
+    fn locations(&self) -> Vec<Instrument>;
+    /// Market runs it can fetch.
+    fn market_runs(&self) -> Vec<MarketRun>;
+    /// Requests covering market days `from..=to` for `runs` (empty: its default runs).
+    fn plan_backfill(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        runs: &[MarketRun],
+    ) -> Result<Vec<Request>>;
+    /// Requests of a poll job at `now` (empty when the job is not its own).
+    fn plan_poll(&self, job: PollJob, now: DateTime<Utc>) -> Vec<Request>;
+    /// Fetches one request (blocking; spaced and retried by the HTTP client).
+    fn fetch(&self, request: &Request) -> Result<Payload, FetchError>;
+    /// Keeps only what the connector is configured for (hub-only modes).
+    fn restrict(&self, parsed: &mut Parsed);
+}
+
+/// Any connector's config, tagged by `type` (a `[[connectors]]` table).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ConnectorConfig {
+    /// MISO market reports and the 5-minute API.
+    Miso(MisoConfig),
+    /// CAISO OASIS.
+    Caiso(CaisoConfig),
+}
+
+impl ConnectorConfig {
+    /// The connector, fetching through a client built from `http`.
+    pub fn build(&self, http: &HttpConfig) -> Arc<dyn Connector> {
+        match self {
+            ConnectorConfig::Miso(c) => Arc::new(MisoConnector::new(
+                c.clone(),
+                Arc::new(HttpClient::new(
+                    http.clone(),
+                    Duration::from_secs_f64(c.spacing_secs),
+                )),
+            )),
+            ConnectorConfig::Caiso(c) => Arc::new(CaisoConnector::new(
+                c.clone(),
+                Arc::new(HttpClient::new(
+                    http.clone(),
+                    Duration::from_secs_f64(c.spacing_secs),
+                )),
+            )),
+        }
+    }
+
+    /// The connector's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ConnectorConfig::Miso(_) => "miso",
+            ConnectorConfig::Caiso(_) => "caiso",
+        }
+    }
+
+    /// The default connectors: MISO (all nodes) and CAISO (hub-only pilot).
+    pub fn defaults() -> Vec<ConnectorConfig> {
+        vec![
+            ConnectorConfig::Miso(MisoConfig::default()),
+            ConnectorConfig::Caiso(CaisoConfig::default()),
+        ]
+    }
+}
+
+/// Keeps the observations (and instruments) of the listed nodes.
+pub(crate) fn keep_nodes(parsed: &mut Parsed, market: Market, nodes: &[String]) {
+    let ids: std::collections::HashSet<String> = nodes
+        .iter()
+        .filter_map(|n| InstrumentId::new(market, n).ok())
+        .map(|i| i.to_string())
+        .collect();
+    parsed
+        .observations
+        .retain(|o| ids.contains(o.instrument_id.as_str()));
+    parsed.instruments.retain(|i| ids.contains(i.id.as_str()));
+}
+
+/// Keeps the observations of hubs only.
+pub(crate) fn keep_hubs(parsed: &mut Parsed) {
+    let hubs: std::collections::HashSet<String> = parsed
+        .instruments
+        .iter()
+        .filter(|i| i.kind == LocationKind::Hub)
+        .map(|i| i.id.to_string())
+        .collect();
+    parsed
+        .observations
+        .retain(|o| hubs.contains(o.instrument_id.as_str()));
+    parsed.instruments.retain(|i| i.kind == LocationKind::Hub);
+}

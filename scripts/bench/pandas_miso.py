@@ -1,0 +1,53 @@
+"""Peer for the ingest benchmark: parse MISO day-ahead reports with pandas into
+the same normalised long rows (UTC interval start/end; lmp, energy,
+congestion, loss per node and hour) and time it. Usage: pandas_miso.py DIR.
+Prints PANDAS_VALUES=… and PANDAS_SECS=… for scripts/bench.sh."""
+import glob
+import os
+import sys
+import time
+
+import pandas as pd
+
+
+def parse(path):
+    with open(path) as f:
+        f.readline()
+        day = pd.to_datetime(f.readline().strip().strip(","), format="%m/%d/%Y")
+    df = pd.read_csv(path, skiprows=4)
+    he = [c for c in df.columns if c.startswith("HE ")]
+    long = df.melt(id_vars=["Node", "Type", "Value"], value_vars=he, var_name="he", value_name="v")
+    wide = long.pivot_table(index=["Node", "he"], columns="Value", values="v", aggfunc="first").reset_index()
+    hours = wide["he"].str.slice(3).astype(int) - 1
+    # MISO reports in EST, fixed UTC-5.
+    start = day + pd.to_timedelta(hours, unit="h") + pd.Timedelta(hours=5)
+    out = pd.DataFrame(
+        {
+            "instrument_id": "MISO." + wide["Node"],
+            "interval_start_utc": start,
+            "interval_end_utc": start + pd.Timedelta(hours=1),
+            "lmp": wide["LMP"],
+            "congestion": wide["MCC"],
+            "loss": wide["MLC"],
+        }
+    )
+    out["energy"] = (out["lmp"] - out["congestion"] - out["loss"]).round(6)
+    return out
+
+
+def main():
+    files = sorted(glob.glob(os.path.join(sys.argv[1], "*_da_expost_lmp.csv")))
+    t = time.perf_counter()
+    values = 0
+    for p in files:
+        out = parse(p)
+        values += int(out[["lmp", "energy", "congestion", "loss"]].notna().sum().sum())
+    secs = time.perf_counter() - t
+    print(f"pandas {pd.__version__}: {len(files)} files, {values} component values in {secs:.2f} s "
+          f"-> {values / secs / 1e6:.3f} M values/s (parse only, nothing stored)")
+    print(f"PANDAS_VALUES={values}")
+    print(f"PANDAS_SECS={secs:.6f}")
+
+
+if __name__ == "__main__":
+    main()
