@@ -22,6 +22,11 @@ pub trait EventBus: Send + Sync + 'static {
     fn publish(&self, event: Arc<BusEvent>);
     /// A receiver of every event published after this call.
     fn subscribe(&self) -> broadcast::Receiver<Arc<BusEvent>>;
+    /// Whether anyone would receive a publication now (publishers may skip
+    /// building events nobody reads). Buses that cannot tell say `true`.
+    fn has_subscribers(&self) -> bool {
+        true
+    }
 }
 
 /// The embedded bus: a tokio broadcast channel. A subscriber that falls more
@@ -54,5 +59,9 @@ impl EventBus for InProcessBus {
 
     fn subscribe(&self) -> broadcast::Receiver<Arc<BusEvent>> {
         self.tx.subscribe()
+    }
+
+    fn has_subscribers(&self) -> bool {
+        self.tx.receiver_count() > 0
     }
 }

@@ -1,6 +1,6 @@
 //! Data quality: per-row checks that quarantine, per-batch findings that inform.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use carbon_core::{Component, Market, MarketRun, Observation, time};
 use chrono::NaiveDate;
@@ -157,28 +157,49 @@ pub fn check_row(o: &Observation, cfg: &DqConfig) -> Result<(), String> {
 pub fn check(market: Market, observations: Vec<Observation>, cfg: &DqConfig) -> Checked {
     let mut out = Checked::default();
     out.findings.rows = observations.len();
-    let mut seen: HashSet<(String, MarketRun, i64, i64)> = HashSet::new();
-    let mut counts: BTreeMap<(String, MarketRun, NaiveDate), usize> = BTreeMap::new();
-    for o in observations {
-        let key = (
-            o.instrument_id.to_string(),
-            o.market_run,
-            o.interval_start.timestamp(),
-            o.vintage.timestamp_micros(),
-        );
-        if !seen.insert(key) {
-            out.findings.duplicates += 1;
-            continue;
-        }
-        match check_row(&o, cfg) {
-            Ok(()) => {
-                let day = time::market_date(market, o.interval_start);
-                *counts
-                    .entry((o.instrument_id.to_string(), o.market_run, day))
-                    .or_default() += 1;
-                out.accepted.push(o);
+    // Pass 1 (borrowing): duplicates, row verdicts, intervals per series-day.
+    let mut verdicts: Vec<Option<Result<(), String>>> = Vec::with_capacity(observations.len());
+    let mut counts: HashMap<(&str, MarketRun, NaiveDate), usize> = HashMap::new();
+    {
+        let mut seen: HashSet<(&str, MarketRun, i64, i64)> =
+            HashSet::with_capacity(observations.len());
+        // Market day per interval start: rows of one payload share few distinct hours.
+        let mut day_of: HashMap<i64, NaiveDate> = HashMap::new();
+        for o in &observations {
+            let key = (
+                o.instrument_id.as_str(),
+                o.market_run,
+                o.interval_start.timestamp(),
+                o.vintage.timestamp_micros(),
+            );
+            if !seen.insert(key) {
+                verdicts.push(None);
+                continue;
             }
-            Err(reason) => out.rejected.push((o, reason)),
+            let verdict = check_row(o, cfg);
+            if verdict.is_ok() {
+                let day = *day_of
+                    .entry(o.interval_start.timestamp())
+                    .or_insert_with(|| time::market_date(market, o.interval_start));
+                *counts
+                    .entry((o.instrument_id.as_str(), o.market_run, day))
+                    .or_default() += 1;
+            }
+            verdicts.push(Some(verdict));
+        }
+    }
+    let mut counts: Vec<((String, MarketRun, NaiveDate), usize)> = counts
+        .into_iter()
+        .map(|((id, run, day), n)| ((id.to_string(), run, day), n))
+        .collect();
+    counts.sort();
+    // Pass 2 (moving): split.
+    out.accepted.reserve(observations.len());
+    for (o, verdict) in observations.into_iter().zip(verdicts) {
+        match verdict {
+            None => out.findings.duplicates += 1,
+            Some(Ok(())) => out.accepted.push(o),
+            Some(Err(reason)) => out.rejected.push((o, reason)),
         }
     }
     out.findings.rejected = out.rejected.len();

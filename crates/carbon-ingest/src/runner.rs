@@ -260,7 +260,12 @@ impl Runner {
         }
         let result = async {
             self.store.upsert_instruments(parsed.instruments).await?;
-            let accepted = checked.accepted.clone();
+            // Copy for the bus only when someone listens (file loads usually not).
+            let accepted = if self.bus.has_subscribers() {
+                checked.accepted.clone()
+            } else {
+                Vec::new()
+            };
             let summary = self.store.append(checked.accepted).await?;
             Ok::<_, carbon_store::Error>((summary, accepted))
         }
@@ -290,7 +295,7 @@ impl Runner {
             })
             .collect();
         self.log.quarantine(quarantined).await?;
-        if summary.inserted > 0 {
+        if summary.inserted > 0 && !accepted.is_empty() {
             self.bus.publish(Arc::new(BusEvent {
                 run_id: run.id.clone(),
                 observations: accepted,

@@ -254,22 +254,27 @@ impl Inner {
     fn upsert(&self, instruments: Vec<Instrument>) -> Result<UpsertSummary> {
         let mut summary = UpsertSummary::default();
         let now = ts(Utc::now());
-        let ids: Vec<String> = instruments.iter().map(|i| i.id.to_string()).collect();
+        // Keys never change, so only new ids need their key read back.
+        let new_ids: Vec<String> = instruments
+            .iter()
+            .filter(|i| self.lookup(i.id.as_str()).is_none())
+            .map(|i| i.id.to_string())
+            .collect();
         {
+            // One statement for the whole batch (a payload names thousands of
+            // nodes): stage, then insert new ids and update changed ones only.
             let mut conn = self.writer();
+            conn.execute_batch(
+                "CREATE TEMP TABLE IF NOT EXISTS stage_inst (
+                    id VARCHAR, market VARCHAR, node VARCHAR, kind VARCHAR, name VARCHAR)",
+            )?;
             let tx = conn.transaction()?;
+            tx.execute_batch("DELETE FROM temp.stage_inst")?;
             {
-                let mut stmt = tx.prepare(
-                    "INSERT INTO instruments (id, market, node, kind, name, created_utc, updated_utc)
-                     VALUES (?, ?, ?, ?, ?, ?, ?)
-                     ON CONFLICT (id) DO UPDATE SET
-                        kind = excluded.kind,
-                        name = coalesce(excluded.name, instruments.name),
-                        updated_utc = excluded.updated_utc",
-                )?;
+                let mut app = tx.appender_to_catalog_and_db("stage_inst", "temp", "main")?;
                 let mut seen = std::collections::HashSet::new();
                 for i in &instruments {
-                    if !seen.insert(i.id.as_str().to_string()) {
+                    if !seen.insert(i.id.as_str()) {
                         continue;
                     }
                     if self.lookup(i.id.as_str()).is_some() {
@@ -277,20 +282,31 @@ impl Inner {
                     } else {
                         summary.inserted += 1;
                     }
-                    stmt.execute(duckdb::params![
+                    app.append_row(duckdb::params![
                         i.id.as_str(),
                         i.market().code(),
                         i.id.node(),
                         i.kind.as_str(),
                         i.name,
-                        now.clone(),
-                        now.clone(),
                     ])?;
                 }
+                app.flush()?;
             }
+            tx.execute(
+                "INSERT INTO instruments (id, market, node, kind, name, created_utc, updated_utc)
+                 SELECT s.id, s.market, s.node, s.kind, s.name, ?, ?
+                 FROM temp.stage_inst s LEFT JOIN instruments i ON i.id = s.id
+                 WHERE i.id IS NULL OR i.kind <> s.kind
+                    OR (s.name IS NOT NULL AND i.name IS DISTINCT FROM s.name)
+                 ON CONFLICT (id) DO UPDATE SET
+                    kind = excluded.kind,
+                    name = coalesce(excluded.name, instruments.name),
+                    updated_utc = excluded.updated_utc",
+                duckdb::params![now.clone(), now],
+            )?;
             tx.commit()?;
         }
-        self.reload_instruments(Some(&ids))?;
+        self.reload_instruments(Some(&new_ids))?;
         Ok(summary)
     }
 
