@@ -149,8 +149,17 @@ pub trait Connector: Send + Sync {
     ) -> Result<Vec<Request>>;
     /// Requests of a poll job at `now` (empty when the job is not its own).
     fn plan_poll(&self, job: PollJob, now: DateTime<Utc>) -> Vec<Request>;
+    /// The client it fetches through.
+    fn http(&self) -> &HttpClient;
     /// Fetches one request (blocking; spaced and retried by the HTTP client).
-    fn fetch(&self, request: &Request) -> Result<Payload, FetchError>;
+    fn fetch(&self, request: &Request) -> Result<Payload, FetchError> {
+        let q: Vec<(&str, String)> = request
+            .query
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        self.http().get(&request.url, &q)
+    }
     /// Keeps only what the connector is configured for (hub-only modes).
     fn restrict(&self, parsed: &mut Parsed);
 }

@@ -22,9 +22,8 @@ use crate::{
     connector::{Connector, Expected, PollJob, Request, keep_nodes},
     detect::SourceHint,
     error::{Error, Result},
-    http::{FetchError, HttpClient},
+    http::HttpClient,
     parsed::Parsed,
-    runner::Payload,
 };
 
 /// The CAISO trading hubs of the hub-only pilot.
@@ -265,13 +264,8 @@ impl Connector for CaisoConnector {
         }
     }
 
-    fn fetch(&self, request: &Request) -> Result<Payload, FetchError> {
-        let q: Vec<(&str, String)> = request
-            .query
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.clone()))
-            .collect();
-        self.http.get(&request.url, &q)
+    fn http(&self) -> &HttpClient {
+        &self.http
     }
 
     fn restrict(&self, parsed: &mut Parsed) {

@@ -17,9 +17,8 @@ use crate::{
     connector::{Connector, Expected, PollJob, Request, keep_hubs, keep_nodes},
     detect::SourceHint,
     error::{Error, Result},
-    http::{FetchError, HttpClient},
+    http::HttpClient,
     parsed::Parsed,
-    runner::Payload,
 };
 
 /// The eight MISO trading hubs.
@@ -254,13 +253,8 @@ impl Connector for MisoConnector {
         }
     }
 
-    fn fetch(&self, request: &Request) -> Result<Payload, FetchError> {
-        let q: Vec<(&str, String)> = request
-            .query
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.clone()))
-            .collect();
-        self.http.get(&request.url, &q)
+    fn http(&self) -> &HttpClient {
+        &self.http
     }
 
     fn restrict(&self, parsed: &mut Parsed) {

@@ -34,6 +34,29 @@ struct Env {
     runner: Runner,
 }
 
+impl Env {
+    /// Runs a plan to the end; the report and every step.
+    fn execute(
+        &self,
+        connector: Arc<dyn carbon_ingest::connector::Connector>,
+        plan: Vec<carbon_ingest::connector::Request>,
+        force: bool,
+    ) -> (sync::SyncReport, Vec<Step>) {
+        let mut steps = Vec::new();
+        let report = rt()
+            .block_on(sync::execute(
+                &self.runner,
+                &self.log,
+                connector,
+                plan,
+                force,
+                |_, s| steps.push(s.clone()),
+            ))
+            .unwrap();
+        (report, steps)
+    }
+}
+
 fn env() -> Env {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(DuckdbStore::open(dir.path()).unwrap());
@@ -72,6 +95,21 @@ fn caiso(server: &HttpServer, nodes: &[&str], spacing: f64) -> CaisoConfig {
         spacing_secs: spacing,
         ..Default::default()
     }
+}
+
+/// MISO against `server`; empty `runs` keeps the default runs.
+fn miso(server: &HttpServer, runs: Vec<MarketRun>, nodes: Vec<String>) -> MisoConfig {
+    let mut cfg = MisoConfig {
+        reports_url: server.url("/marketreports"),
+        api_url: server.url("/api"),
+        nodes,
+        spacing_secs: 0.0,
+        ..Default::default()
+    };
+    if !runs.is_empty() {
+        cfg.market_runs = runs;
+    }
+    cfg
 }
 
 fn date(s: &str) -> NaiveDate {
@@ -119,16 +157,8 @@ fn caiso_dam_backfill_sends_oasis_parameters_stores_and_resumes() {
     assert_eq!(plan.len(), 1);
     let rt = rt();
     let mut steps = Vec::new();
-    let report = rt
-        .block_on(sync::execute(
-            &e.runner,
-            &e.log,
-            connector.clone(),
-            plan.clone(),
-            false,
-            |_, s| steps.push(s.clone()),
-        ))
-        .unwrap();
+    let (report, s) = e.execute(connector.clone(), plan.clone(), false);
+    steps.extend(s);
     assert_eq!(report.ingested, 1, "{steps:?}");
     let run = run_of(&steps[0]);
     assert_eq!(run.status, RunStatus::Ok, "{run:?}");
@@ -177,28 +207,10 @@ fn caiso_dam_backfill_sends_oasis_parameters_stores_and_resumes() {
     assert_eq!(window["window"]["short_series"], 0);
 
     // Resume: the settled window is not fetched again; --force fetches it.
-    let report = rt
-        .block_on(sync::execute(
-            &e.runner,
-            &e.log,
-            connector.clone(),
-            plan.clone(),
-            false,
-            |_, _| {},
-        ))
-        .unwrap();
+    let report = e.execute(connector.clone(), plan.clone(), false).0;
     assert_eq!((report.already_done, report.ingested), (1, 0));
     assert_eq!(server.hits().len(), 1);
-    let report = rt
-        .block_on(sync::execute(
-            &e.runner,
-            &e.log,
-            connector,
-            plan,
-            true,
-            |_, _| {},
-        ))
-        .unwrap();
+    let report = e.execute(connector, plan, true).0;
     assert_eq!(report.ingested, 1);
     assert_eq!(report.rows_accepted, 0, "re-fetch changes nothing");
     assert_eq!(server.hits().len(), 2);
@@ -273,7 +285,6 @@ fn oasis_xml_error_zip_is_reported_with_its_message() {
         }
     });
     let e = env();
-    let rt = rt();
     for (node, status, text) in [
         ("NO_DATA_NODE", RunStatus::NoData, "No data returned"),
         ("OTHER_NODE", RunStatus::Failed, "Invalid date range"),
@@ -283,10 +294,8 @@ fn oasis_xml_error_zip_is_reported_with_its_message() {
             .plan_backfill(date("2025-06-01"), date("2025-06-01"), &[])
             .unwrap();
         let mut steps = Vec::new();
-        rt.block_on(sync::execute(&e.runner, &e.log, c, plan, false, |_, s| {
-            steps.push(s.clone())
-        }))
-        .unwrap();
+        let (_, s) = e.execute(c, plan, false);
+        steps.extend(s);
         let run = run_of(&steps[0]);
         assert_eq!(run.status, status);
         assert!(run.error.as_deref().unwrap().contains(text), "{run:?}");
@@ -315,10 +324,8 @@ fn too_many_requests_is_retried_after_retry_after_with_spacing_kept() {
     plan.push(second);
     let mut steps = Vec::new();
     let t = Instant::now();
-    rt().block_on(sync::execute(&e.runner, &e.log, c1, plan, false, |_, s| {
-        steps.push(s.clone())
-    }))
-    .unwrap();
+    let (_, s) = e.execute(c1, plan, false);
+    steps.extend(s);
     assert_eq!(run_of(&steps[0]).status, RunStatus::Ok);
     let hits = server.hits();
     assert_eq!(hits.len(), 3, "429, retry, second request");
@@ -349,11 +356,8 @@ fn a_reply_slower_than_the_timeout_fails_as_unreachable_and_stops_the_plan() {
     assert_eq!(plan.len(), 3);
     let t = Instant::now();
     let mut steps = Vec::new();
-    let report = rt()
-        .block_on(sync::execute(&e.runner, &e.log, c, plan, false, |_, s| {
-            steps.push(s.clone())
-        }))
-        .unwrap();
+    let (report, s) = e.execute(c, plan, false);
+    steps.extend(s);
     assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
     let run = run_of(&steps[0]);
     assert_eq!(run.status, RunStatus::Unreachable);
@@ -386,10 +390,8 @@ fn a_truncated_body_is_never_parsed() {
         .unwrap();
     let mut steps = Vec::new();
     let rt = rt();
-    rt.block_on(sync::execute(&e.runner, &e.log, c, plan, false, |_, s| {
-        steps.push(s.clone())
-    }))
-    .unwrap();
+    let (_, s) = e.execute(c, plan, false);
+    steps.extend(s);
     let run = run_of(&steps[0]);
     assert_eq!(run.status, RunStatus::Failed);
     assert!(
@@ -416,25 +418,18 @@ fn miso_reports_404_is_no_data_and_named_nodes_are_checked() {
         }
     });
     let e = env();
-    let cfg = MisoConfig {
-        reports_url: server.url("/marketreports"),
-        api_url: server.url("/api"),
-        market_runs: vec![MarketRun::Da],
-        nodes: vec!["INDIANA.HUB".into(), "MINN.HUB".into(), "NOT.A.NODE".into()],
-        spacing_secs: 0.0,
-        ..Default::default()
-    };
+    let cfg = miso(
+        &server,
+        vec![MarketRun::Da],
+        vec!["INDIANA.HUB".into(), "MINN.HUB".into(), "NOT.A.NODE".into()],
+    );
     let c = ConnectorConfig::Miso(cfg).build(&http(5.0));
     let plan = c
         .plan_backfill(date("2026-09-30"), date("2026-10-01"), &[])
         .unwrap();
     let mut steps = Vec::new();
-    let rt = rt();
-    let report = rt
-        .block_on(sync::execute(&e.runner, &e.log, c, plan, false, |_, s| {
-            steps.push(s.clone())
-        }))
-        .unwrap();
+    let (report, s) = e.execute(c, plan, false);
+    steps.extend(s);
     assert_eq!((report.no_data, report.ingested), (1, 1));
     assert_eq!(run_of(&steps[0]).status, RunStatus::NoData);
     let run = run_of(&steps[1]);
@@ -468,12 +463,7 @@ fn miso_five_minute_poll_reads_previous_and_current() {
         }
     });
     let e = env();
-    let cfg = MisoConfig {
-        reports_url: server.url("/marketreports"),
-        api_url: server.url("/api"),
-        spacing_secs: 0.0,
-        ..Default::default()
-    };
+    let cfg = miso(&server, vec![], vec![]);
     let c = ConnectorConfig::Miso(cfg).build(&http(5.0));
     // 12:00 EST on 2026-10-02: previous market day is 2026-10-01.
     let plan = c.plan_poll(PollJob::FiveMinute, "2026-10-02T17:00:00Z".parse().unwrap());
@@ -481,10 +471,8 @@ fn miso_five_minute_poll_reads_previous_and_current() {
     assert!(plan[0].settles && !plan[1].settles);
     assert_eq!(plan[0].expected.intervals_per_node, 288);
     let mut steps = Vec::new();
-    rt().block_on(sync::execute(&e.runner, &e.log, c, plan, false, |_, s| {
-        steps.push(s.clone())
-    }))
-    .unwrap();
+    let (_, s) = e.execute(c, plan, false);
+    steps.extend(s);
     let prev = run_of(&steps[0]);
     assert_eq!((prev.status, prev.rows_accepted), (RunStatus::Ok, 66));
     assert_eq!(run_of(&steps[1]).status, RunStatus::NoData);
@@ -507,9 +495,7 @@ fn offline_makes_no_request_and_reports_unreachable() {
     let c = ConnectorConfig::Caiso(caiso(&server, &["X"], 0.0)).build(&h);
     let plan = c.plan_poll(PollJob::DayAhead, Utc::now());
     assert_eq!(plan.len(), 2);
-    let report = rt()
-        .block_on(sync::execute(&e.runner, &e.log, c, plan, false, |_, _| {}))
-        .unwrap();
+    let report = e.execute(c, plan, false).0;
     assert_eq!((report.unreachable, report.not_attempted), (1, 1));
     assert!(server.hits().is_empty());
     let runs = rt().block_on(e.log.runs(Default::default())).unwrap();
@@ -537,22 +523,14 @@ fn nodes_live_the_day_before_but_absent_are_reported() {
         _ => Reply::status(404),
     });
     let e = env();
-    let cfg = MisoConfig {
-        reports_url: server.url("/marketreports"),
-        api_url: server.url("/api"),
-        market_runs: vec![MarketRun::Da],
-        spacing_secs: 0.0,
-        ..Default::default()
-    };
+    let cfg = miso(&server, vec![MarketRun::Da], vec![]);
     let c = ConnectorConfig::Miso(cfg).build(&http(5.0));
     let plan = c
         .plan_backfill(date("2026-10-01"), date("2026-10-02"), &[])
         .unwrap();
     let mut steps = Vec::new();
-    rt().block_on(sync::execute(&e.runner, &e.log, c, plan, false, |_, s| {
-        steps.push(s.clone())
-    }))
-    .unwrap();
+    let (_, s) = e.execute(c, plan, false);
+    steps.extend(s);
     let first = run_of(&steps[0]).quality.unwrap();
     assert_eq!(first["window"]["missing_nodes_total"], 0);
     assert_eq!(first["window"]["nodes"], 22);

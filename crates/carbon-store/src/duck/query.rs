@@ -128,23 +128,7 @@ impl Inner {
         let mut filter = format!(
             "o.instrument_key IN ({key_list}) AND o.interval_start_utc >= ? AND o.interval_start_utc < ?"
         );
-        if !q.market_runs.is_empty() {
-            let runs = q
-                .market_runs
-                .iter()
-                .map(|r| sql_str(r.as_str()))
-                .collect::<Vec<_>>()
-                .join(",");
-            write!(filter, " AND o.market_run IN ({runs})").ok();
-        }
-        match q.as_of {
-            None => filter.push_str(" AND o.superseded_utc IS NULL"),
-            Some(t) => {
-                filter.push_str(" AND o.vintage_utc <= ? AND (o.superseded_utc IS NULL OR o.superseded_utc > ?)");
-                args.push(ts(t));
-                args.push(ts(t));
-            }
-        }
+        filter.push_str(&run_and_vintage_filter(q));
         let cal_join = if needs_cal {
             " JOIN temp.cal c ON c.market = i.market AND c.hour_utc = date_trunc('hour', o.interval_start_utc)"
         } else {
@@ -213,13 +197,7 @@ impl Inner {
         while let Some(r) = rows.next()? {
             let id: String = r.get(0)?;
             let run: String = r.get(1)?;
-            let values = Components {
-                lmp: r.get(4)?,
-                energy: r.get(5)?,
-                congestion: r.get(6)?,
-                loss: r.get(7)?,
-                ghg: r.get(8)?,
-            };
+            let values = components_at(r, 4)?;
             let values = if q.components.is_empty() {
                 values
             } else {
@@ -237,11 +215,7 @@ impl Inner {
                     .and_then(|n| u32::try_from(n).ok()),
             });
         }
-        let next_cursor = next_page(&mut out, q.limit, |r| Cursor {
-            key: r.instrument_id.to_string(),
-            run: r.market_run.as_str().to_string(),
-            micros: r.interval_start.timestamp_micros(),
-        });
+        let next_cursor = next_page(&mut out, q.limit, price_cursor);
         Ok(PricePage {
             rows: out,
             next_cursor,
@@ -282,7 +256,6 @@ impl Inner {
             .map(|(_, k)| k.to_string())
             .collect::<Vec<_>>()
             .join(",");
-        let us = |t: DateTime<Utc>| format!("make_timestamp({}::BIGINT)", t.timestamp_micros());
         let mut sql = format!(
             "SELECT {rank} AS r, o.market_run, epoch_us(o.interval_start_utc),
                     epoch_us(o.interval_end_utc), o.lmp, o.energy, o.congestion, o.loss, o.ghg,
@@ -290,27 +263,10 @@ impl Inner {
              FROM observations o
              WHERE o.instrument_key IN ({key_list})
                AND o.interval_start_utc >= {} AND o.interval_start_utc < {}",
-            us(q.start),
-            us(q.end)
+            micros_sql(q.start),
+            micros_sql(q.end)
         );
-        if !q.market_runs.is_empty() {
-            let runs = q
-                .market_runs
-                .iter()
-                .map(|r| sql_str(r.as_str()))
-                .collect::<Vec<_>>()
-                .join(",");
-            write!(sql, " AND o.market_run IN ({runs})").ok();
-        }
-        match q.as_of {
-            None => sql.push_str(" AND o.superseded_utc IS NULL"),
-            Some(t) => write!(
-                sql,
-                " AND o.vintage_utc <= {t} AND (o.superseded_utc IS NULL OR o.superseded_utc > {t})",
-                t = us(t)
-            )
-            .unwrap_or(()),
-        }
+        sql.push_str(&run_and_vintage_filter(q));
         if let Some(c) = cursor {
             // Rank of the cursor's instrument among the requested ones (ids
             // not requested sort where they would).
@@ -345,13 +301,7 @@ impl Inner {
         while let Some(r) = rows.next()? {
             let rank: i32 = r.get(0)?;
             let run: String = r.get(1)?;
-            let values = Components {
-                lmp: r.get(4)?,
-                energy: r.get(5)?,
-                congestion: r.get(6)?,
-                loss: r.get(7)?,
-                ghg: r.get(8)?,
-            };
+            let values = components_at(r, 4)?;
             out.push((
                 rank,
                 PriceRow {
@@ -384,11 +334,7 @@ impl Inner {
             });
         }
         let mut out: Vec<PriceRow> = out.into_iter().map(|(_, r)| r).collect();
-        let next_cursor = next_page(&mut out, q.limit, |r| Cursor {
-            key: r.instrument_id.to_string(),
-            run: r.market_run.as_str().to_string(),
-            micros: r.interval_start.timestamp_micros(),
-        });
+        let next_cursor = next_page(&mut out, q.limit, price_cursor);
         Ok(PricePage {
             rows: out,
             next_cursor,
@@ -438,6 +384,58 @@ impl Inner {
         }
         Ok(out)
     }
+}
+
+/// Where the next page of prices starts.
+fn price_cursor(r: &PriceRow) -> Cursor {
+    Cursor {
+        key: r.instrument_id.to_string(),
+        run: r.market_run.as_str().to_string(),
+        micros: r.interval_start.timestamp_micros(),
+    }
+}
+
+/// The five component columns starting at column `first`.
+fn components_at(r: &duckdb::Row<'_>, first: usize) -> duckdb::Result<Components> {
+    Ok(Components {
+        lmp: r.get(first)?,
+        energy: r.get(first + 1)?,
+        congestion: r.get(first + 2)?,
+        loss: r.get(first + 3)?,
+        ghg: r.get(first + 4)?,
+    })
+}
+
+/// ` AND …` conditions on market runs and on the version visible (latest, or as of).
+fn run_and_vintage_filter(q: &PriceQuery) -> String {
+    let mut f = String::new();
+    if !q.market_runs.is_empty() {
+        let runs = q
+            .market_runs
+            .iter()
+            .map(|r| sql_str(r.as_str()))
+            .collect::<Vec<_>>()
+            .join(",");
+        write!(f, " AND o.market_run IN ({runs})").ok();
+    }
+    match q.as_of {
+        None => f.push_str(" AND o.superseded_utc IS NULL"),
+        Some(t) => {
+            let t = micros_sql(t);
+            write!(
+                f,
+                " AND o.vintage_utc <= {t} AND (o.superseded_utc IS NULL OR o.superseded_utc > {t})"
+            )
+            .ok();
+        }
+    }
+    f
+}
+
+/// A UTC instant as a DuckDB constant expression (folded at planning, so it
+/// prunes row groups like a literal).
+fn micros_sql(t: DateTime<Utc>) -> String {
+    format!("make_timestamp({}::BIGINT)", t.timestamp_micros())
 }
 
 /// Keyset paging: queries fetch `limit + 1` rows; when the extra row came back,
