@@ -40,17 +40,17 @@ impl Inner {
             let tx = conn.transaction()?;
             tx.execute(
                 "CREATE OR REPLACE TEMP TABLE compact_buf AS
-                 SELECT * FROM main.observations
+                 SELECT * FROM observations
                  WHERE interval_start_utc >= ? AND interval_start_utc < ?
                  ORDER BY instrument_key, market_run, interval_start_utc, vintage_utc",
                 params![ts(start), ts(end)],
             )?;
             tx.execute(
-                "DELETE FROM main.observations WHERE interval_start_utc >= ? AND interval_start_utc < ?",
+                "DELETE FROM observations WHERE interval_start_utc >= ? AND interval_start_utc < ?",
                 params![ts(start), ts(end)],
             )?;
             let moved = tx.execute(
-                "INSERT INTO main.observations SELECT * FROM temp.compact_buf",
+                "INSERT INTO observations SELECT * FROM temp.compact_buf",
                 [],
             )?;
             tx.execute(

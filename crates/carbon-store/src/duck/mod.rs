@@ -92,6 +92,12 @@ fn open_error(path: &Path, e: duckdb::Error) -> Error {
     Error::Backend(format!("cannot open {}: {msg}", path.display()))
 }
 
+/// Catalog name of the attached database file.
+pub(crate) const CATALOG: &str = "carbon";
+
+/// Rows per row group of newly written data (a multiple of DuckDB's 2,048-row vector).
+const ROW_GROUP_SIZE: usize = 16_384;
+
 impl DuckdbStore {
     /// Opens (creating if needed) `<data_dir>/carbon.duckdb` and applies migrations.
     pub fn open(data_dir: &Path) -> Result<Self> {
@@ -106,11 +112,25 @@ impl DuckdbStore {
 
     /// Opens (creating if needed) a database file and applies migrations.
     pub fn open_file(path: &Path) -> Result<Self> {
-        let writer = Connection::open(path).map_err(|e| open_error(path, e))?;
+        // The file is attached to an in-memory instance rather than opened
+        // directly, because only ATTACH takes storage options: row groups of
+        // ROW_GROUP_SIZE rows (DuckDB's default is 122,880) give min/max
+        // pruning 7.5× finer grain for per-instrument reads (ARCHITECTURE.md).
+        let writer = Connection::open_in_memory()?;
+        let target = path.display().to_string().replace('\'', "''");
+        writer
+            .execute_batch(&format!(
+                "ATTACH '{target}' AS {CATALOG} (ROW_GROUP_SIZE {ROW_GROUP_SIZE}); USE {CATALOG};"
+            ))
+            .map_err(|e| open_error(path, e))?;
         migrate(&writer, path)?;
         let readers = (0..READERS)
-            .map(|_| writer.try_clone().map(Mutex::new))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
+            .map(|_| {
+                let c = writer.try_clone()?;
+                c.execute_batch(&format!("USE {CATALOG};"))?;
+                Ok(Mutex::new(c))
+            })
+            .collect::<std::result::Result<Vec<_>, duckdb::Error>>()?;
         let inner = Inner {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),

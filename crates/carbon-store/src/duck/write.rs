@@ -37,7 +37,7 @@ use crate::{
 /// Same columns, in the same order, as `observations`, so one record batch
 /// fits both and `INSERT … SELECT *` moves staged rows.
 const STAGE_DDL: &str = "CREATE TEMP TABLE IF NOT EXISTS stage_obs AS
-    SELECT * FROM main.observations LIMIT 0";
+    SELECT * FROM observations LIMIT 0";
 
 /// Join condition of a staged row and a stored row of the same interval.
 const SAME_INTERVAL: &str = "o.instrument_key = s.instrument_key AND o.market_run = s.market_run \
@@ -134,7 +134,8 @@ impl Inner {
         )?;
         if !overlaps {
             {
-                let mut app = tx.appender("observations")?;
+                let mut app =
+                    tx.appender_to_catalog_and_db("observations", super::CATALOG, "main")?;
                 app.append_record_batch(rows)?;
                 app.flush()?;
             }
