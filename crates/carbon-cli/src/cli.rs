@@ -88,6 +88,9 @@ pub enum Command {
     /// Run the platform: the scheduled polls (and, as they land, the API and hub)
     /// until interrupted. Backfills the hubs' last days on first start.
     Serve {
+        /// Address the API listens on [default: 127.0.0.1:8080; port 0 picks a free one].
+        #[arg(long, env = "CARBON_BIND", value_name = "ADDR")]
+        bind: Option<String>,
         /// Do not poll (serve stored data only).
         #[arg(long)]
         no_schedule: bool,

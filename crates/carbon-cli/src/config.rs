@@ -26,6 +26,8 @@ pub struct Config {
     /// No outbound requests at all: live sources show as unreachable.
     /// Env `CARBON_OFFLINE`, flag `--offline`. Default `false`.
     pub offline: bool,
+    /// Address `carbon serve` listens on. Env `CARBON_BIND`, flag `--bind`.
+    pub bind: String,
     /// Logging.
     pub log: LogConfig,
     /// The HTTP client of the live connectors (timeouts, retries).
@@ -44,6 +46,7 @@ impl Default for Config {
         Self {
             data_dir: PathBuf::from("data"),
             offline: false,
+            bind: "127.0.0.1:8080".to_string(),
             log: LogConfig::default(),
             http: HttpConfig::default(),
             quality: DqConfig::default(),

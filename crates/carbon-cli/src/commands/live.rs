@@ -339,9 +339,27 @@ async fn scheduler(p: Arc<Parts>, config: Config) {
     }
 }
 
-pub fn serve(config: &Config, no_schedule: bool, exit_after: Option<u64>) -> Result<ExitCode> {
+pub fn serve(
+    config: &Config,
+    bind: Option<&str>,
+    no_schedule: bool,
+    exit_after: Option<u64>,
+) -> Result<ExitCode> {
     let p = Arc::new(parts(config)?);
     let rt = runtime()?;
+    let bind = bind.unwrap_or(&config.bind);
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind(bind))
+        .map_err(|e| UserError(format!("--bind {bind}: cannot listen: {e}")))?;
+    let addr = listener.local_addr()?;
+    let app = carbon_api::create_app(carbon_api::AppState {
+        store: p.store.clone(),
+        log: p.log.clone(),
+    });
+    let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
+    let api = rt.spawn(carbon_api::serve(listener, app, async {
+        let _ = api_stopped.await;
+    }));
     let polling = config.schedule.enabled && !no_schedule;
     println!(
         "carbon serve: data {} ({}), {} connector(s), polling {}{}",
@@ -355,6 +373,7 @@ pub fn serve(config: &Config, no_schedule: bool, exit_after: Option<u64>) -> Res
             ""
         }
     );
+    println!("listening on http://{addr} (try http://{addr}/ready)");
     rt.block_on(async {
         if polling && first_start_backfill(&p, config).await? {
             p.store.compact().await?;
@@ -373,6 +392,10 @@ pub fn serve(config: &Config, no_schedule: bool, exit_after: Option<u64>) -> Res
         stop.await;
         if let Some(s) = sched {
             s.abort();
+        }
+        let _ = stop_api.send(());
+        if let Ok(Err(e)) = api.await {
+            tracing::error!(error = %e, "API server failed");
         }
         println!("carbon serve: stopped");
         Ok::<_, anyhow::Error>(())

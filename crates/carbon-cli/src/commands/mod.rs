@@ -67,9 +67,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Backfill(args) => live::backfill(&config, &args),
         Command::Poll { connector, job } => live::poll(&config, &connector, &job),
         Command::Serve {
+            bind,
             no_schedule,
             exit_after,
-        } => live::serve(&config, no_schedule, exit_after),
+        } => live::serve(&config, bind.as_deref(), no_schedule, exit_after),
         Command::Query {
             command: QueryCommand::Prices(args),
         } => query::prices(&config, &args),

@@ -180,13 +180,84 @@ fn poll_runs_one_job_once() {
     assert!(o.stderr.contains("unknown job"), "{}", o.stderr);
 }
 
+/// A plain HTTP/1.1 GET over a TCP socket: (status, body).
+fn http_get(url: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap();
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let status = text[9..12].parse().unwrap();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|x| x.1.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
 #[test]
-fn serve_offline_keeps_running_and_reports_sources_unreachable() {
+fn serve_offline_answers_the_api_and_reports_sources_unreachable() {
+    use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
-    let o = run(carbon(dir.path()).args(["serve", "--offline", "--exit-after", "3"]));
-    assert_eq!(o.code, 0, "{}{}", o.stdout, o.stderr);
-    assert!(o.stdout.contains("offline"), "{}", o.stdout);
-    assert!(o.stdout.contains("carbon serve: stopped"), "{}", o.stdout);
+    let mut child = carbon(dir.path())
+        .args([
+            "serve",
+            "--offline",
+            "--bind",
+            "127.0.0.1:0",
+            "--exit-after",
+            "4",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let base = loop {
+        let line = lines.next().expect("serve printed its address").unwrap();
+        seen.push(line.clone());
+        if let Some(rest) = line.strip_prefix("listening on ") {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    assert!(seen.iter().any(|l| l.contains("offline")), "{seen:?}");
+    let (status, body) = http_get(&format!("{base}/health"));
+    assert_eq!(status, 200, "{body}");
+    // Give the offline polls a moment to record their runs.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let (status, body) = http_get(&format!("{base}/ready"));
+    assert_eq!(status, 200, "{body}");
+    let ready: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(ready["ready"], true);
+    let sources = ready["sources"].as_array().unwrap();
+    for name in ["miso", "caiso"] {
+        let s = sources
+            .iter()
+            .find(|s| s["connector"] == name)
+            .unwrap_or_else(|| panic!("{name}: {body}"));
+        assert_eq!(s["last_status"], "unreachable", "{body}");
+        assert!(
+            s["last_error"].as_str().unwrap().contains("offline"),
+            "{body}"
+        );
+    }
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(
+        rest.iter().any(|l| l.contains("carbon serve: stopped")),
+        "{rest:?}"
+    );
+    assert!(child.wait().unwrap().success());
+
     let o = run(carbon(dir.path()).args(["ingest", "runs", "--format", "csv"]));
     for source in ["miso", "caiso"] {
         assert!(

@@ -1,0 +1,46 @@
+//! # carbon-api — the front door
+//!
+//! The REST API over the [`carbon_store::Store`] (axum). This first part serves
+//! health and readiness, markets, instrument search and the price query
+//! (latest or as-of, resampled, blocked, paginated, JSON or CSV, any output
+//! time zone). Every error is `application/problem+json` naming the parameter
+//! at fault; bad input is never a 5xx; every response carries `X-Request-Id`.
+//! Identity, entitlements, rate limits, streaming and OpenAPI follow (issue 4).
+//!
+//! It must not parse ISO files or write data: it reads through the store's traits.
+
+pub mod error;
+mod params;
+mod routes;
+
+use std::{future::Future, sync::Arc};
+
+use axum::Router;
+use carbon_store::{RunLog, Store};
+
+pub use error::ApiError;
+
+/// What handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// Prices and instruments.
+    pub store: Arc<dyn Store>,
+    /// Ingest runs (readiness, freshness).
+    pub log: Arc<dyn RunLog>,
+}
+
+/// The application: every route, the request-id layer and the problem+json fallback.
+pub fn create_app(state: AppState) -> Router {
+    routes::router(state)
+}
+
+/// Serves `app` on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,282 @@
+//! The query API on a real socket: the real MISO day-ahead fixture ingested
+//! into a real DuckDB file, requests over HTTP with ureq.
+
+use std::{path::Path, sync::Arc};
+
+use carbon_api::{AppState, create_app};
+use carbon_ingest::{bus::InProcessBus, dq::DqConfig, files, runner::Runner};
+use carbon_store::DuckdbStore;
+use serde_json::Value;
+
+const REPORT: &str = "miso/da_expost_lmp_20261001_hubs_interfaces_subset.csv";
+
+struct Server {
+    base: String,
+    _dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn start() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(DuckdbStore::open(dir.path()).unwrap());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/iso")
+        .join(REPORT);
+    let runner = Runner::new(
+        store.clone(),
+        store.clone(),
+        Arc::new(InProcessBus::default()),
+        DqConfig::default(),
+    );
+    rt.block_on(runner.ingest("file", files::read(&path, None).unwrap(), None))
+        .unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = create_app(AppState {
+        store: store.clone(),
+        log: store,
+    });
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        rt.block_on(carbon_api::serve(listener, app, async {
+            let _ = rx.await;
+        }))
+        .unwrap();
+    });
+    Server {
+        base,
+        _dir: dir,
+        stop: Some(tx),
+        thread: Some(thread),
+    }
+}
+
+struct Resp {
+    status: u16,
+    content_type: String,
+    request_id: Option<String>,
+    body: String,
+}
+
+impl Resp {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+}
+
+fn get(s: &Server, path: &str) -> Resp {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut r = agent.get(&format!("{}{path}", s.base)).call().unwrap();
+    let header = |n: &str| {
+        r.headers()
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let (content_type, request_id) = (
+        header("content-type").unwrap_or_default(),
+        header("x-request-id"),
+    );
+    Resp {
+        status: r.status().as_u16(),
+        content_type,
+        request_id,
+        body: r.body_mut().read_to_string().unwrap(),
+    }
+}
+
+const DAY: &str = "/api/v1/prices?instrument_id=MISO.INDIANA.HUB&start=2026-10-01&end=2026-10-02";
+
+#[test]
+fn health_ready_markets_and_instruments() {
+    let s = start();
+    let h = get(&s, "/health");
+    assert_eq!((h.status, h.json()["status"].as_str()), (200, Some("ok")));
+    assert!(h.request_id.is_some());
+    let r = get(&s, "/ready").json();
+    assert_eq!(r["ready"], true);
+    assert_eq!(r["sources"][0]["connector"], "file");
+    assert_eq!(r["sources"][0]["last_status"], "ok");
+    let m = get(&s, "/api/v1/markets").json();
+    let miso = &m["data"][0];
+    assert_eq!(
+        (miso["code"].as_str(), miso["zone"].as_str()),
+        (Some("MISO"), Some("Etc/GMT+5"))
+    );
+
+    let i = get(&s, "/api/v1/instruments?market=MISO&kind=hub").json();
+    let ids: Vec<&str> = i["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 11, "{ids:?}");
+    assert!(ids.contains(&"MISO.INDIANA.HUB"));
+    // Pages of 4 stitch to the same list.
+    let mut paged = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = get(
+            &s,
+            &format!("/api/v1/instruments?market=MISO&kind=hub&limit=4{cursor}"),
+        )
+        .json();
+        paged.extend(
+            page["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x["id"].as_str().unwrap().to_string()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(paged, ids);
+    let t = get(&s, "/api/v1/instruments?q=indiana").json();
+    assert_eq!(t["data"][0]["id"], "MISO.INDIANA.HUB");
+}
+
+#[test]
+fn prices_json_match_the_raw_report_and_csv_and_pages_agree() {
+    let s = start();
+    let j = get(&s, DAY);
+    assert_eq!(j.status, 200, "{}", j.body);
+    let rows = j.json()["data"].as_array().unwrap().clone();
+    assert_eq!(rows.len(), 24);
+    // HE 1 of the raw file: LMP 39.52, MCC .7, MLC 1.61 → energy 37.21.
+    let first = &rows[0];
+    assert_eq!(first["interval_start"], "2026-10-01T00:00:00-05:00");
+    assert_eq!(first["interval_start_utc"], "2026-10-01T05:00:00Z");
+    assert_eq!(first["lmp"], 39.52);
+    assert_eq!(first["congestion"], 0.7);
+    assert_eq!(first["loss"], 1.61);
+    assert_eq!(first["energy"], 37.21);
+
+    // CSV carries the same numbers in the documented columns.
+    let c = get(&s, &format!("{DAY}&format=csv"));
+    assert!(c.content_type.starts_with("text/csv"), "{}", c.content_type);
+    let lines: Vec<&str> = c.body.lines().collect();
+    assert_eq!(
+        lines[0],
+        "instrument_id,market_run,interval_start_utc,interval_end_utc,lmp,energy,congestion,loss,ghg"
+    );
+    assert_eq!(lines.len(), 25);
+    for (line, row) in lines[1..].iter().zip(&rows) {
+        let f: Vec<&str> = line.split(',').collect();
+        assert_eq!(f[2], row["interval_start_utc"].as_str().unwrap());
+        assert_eq!(f[4].parse::<f64>().unwrap(), row["lmp"].as_f64().unwrap());
+        assert_eq!(
+            f[5].parse::<f64>().unwrap(),
+            row["energy"].as_f64().unwrap()
+        );
+    }
+
+    // Pages of 5 stitch to the full answer.
+    let mut stitched = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = get(&s, &format!("{DAY}&limit=5{cursor}")).json();
+        stitched.extend(page["data"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(stitched, rows);
+
+    // UTC output, and the on-peak daily mean: HE7–HE22 of a Thursday.
+    let u = get(&s, &format!("{DAY}&timezone=UTC")).json();
+    assert_eq!(u["data"][0]["interval_start"], "2026-10-01T05:00:00Z");
+    let d = get(&s, &format!("{DAY}&resample=1d&agg=mean&block=onpeak")).json();
+    let expected: f64 = rows[6..22]
+        .iter()
+        .map(|r| r["lmp"].as_f64().unwrap())
+        .sum::<f64>()
+        / 16.0;
+    let got = d["data"][0]["lmp"].as_f64().unwrap();
+    assert!((got - expected).abs() < 1e-9, "{got} vs {expected}");
+    assert_eq!(d["data"][0]["samples"], 16);
+}
+
+#[test]
+fn bad_input_is_a_problem_naming_the_parameter_never_5xx() {
+    let s = start();
+    for (path, status, param) in [
+        (
+            "/api/v1/prices?start=2026-10-01&end=2026-10-02",
+            400,
+            "instrument_id",
+        ),
+        (
+            "/api/v1/prices?instrument_id=MISO.INDIANA.HUB&end=2026-10-02",
+            400,
+            "start",
+        ),
+        (&format!("{DAY}&resample=2h"), 400, "resample"),
+        (&format!("{DAY}&agg=median&resample=1h"), 400, "agg"),
+        (&format!("{DAY}&block=5x8"), 400, "block"),
+        (&format!("{DAY}&market_run=dayahead"), 400, "market_run"),
+        (&format!("{DAY}&limit=0"), 400, "limit"),
+        (&format!("{DAY}&format=xml"), 400, "format"),
+        (&format!("{DAY}&timezone=Mars/Olympus"), 400, "timezone"),
+        (&format!("{DAY}&cursor=zzz"), 400, "cursor"),
+        (&format!("{DAY}&colour=red"), 400, "colour"),
+        (
+            "/api/v1/prices?instrument_id=MISO.INDIANA.HUB&start=2026-10-02&end=2026-10-01",
+            400,
+            "end",
+        ),
+        (
+            "/api/v1/prices?instrument_id=INDIANA&start=2026-10-01&end=2026-10-02",
+            400,
+            "instrument_id",
+        ),
+        (
+            "/api/v1/prices?instrument_id=MISO.NOWHERE&start=2026-10-01&end=2026-10-02",
+            404,
+            "instrument_id",
+        ),
+        ("/api/v1/instruments?market=XYZ", 400, "market"),
+        ("/api/v1/instruments?kind=hubb", 400, "kind"),
+        ("/api/v1/prices?instrument_id=%ZZ", 400, "query"),
+    ] {
+        let r = get(&s, path);
+        assert_eq!(r.status, status, "{path}: {}", r.body);
+        assert_eq!(r.content_type, "application/problem+json", "{path}");
+        let p = r.json();
+        assert_eq!(p["param"], param, "{path}: {}", r.body);
+        assert_eq!(p["status"], status);
+        assert!(!p["detail"].as_str().unwrap().is_empty());
+        assert!(r.request_id.is_some());
+    }
+    let r = get(&s, "/api/v1/nothing");
+    assert_eq!(
+        (r.status, r.content_type.as_str()),
+        (404, "application/problem+json")
+    );
+}
