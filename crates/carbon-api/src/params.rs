@@ -11,33 +11,9 @@ use crate::error::ApiError;
 pub struct Params(Vec<(String, String)>);
 
 fn decode(s: &str) -> Result<String, ApiError> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' => {
-                let hex = b
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or_else(|| {
-                        ApiError::param("query", format!("bad percent-encoding in `{s}`"))
-                    })?;
-                out.push(hex);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).map_err(|_| ApiError::param("query", format!("`{s}` is not UTF-8")))
+    carbon_core::text::percent_decode(s).ok_or_else(|| {
+        ApiError::param("query", format!("`{s}`: bad percent-encoding or not UTF-8"))
+    })
 }
 
 impl Params {

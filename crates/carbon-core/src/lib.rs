@@ -18,6 +18,7 @@ pub mod market;
 pub mod observation;
 pub mod resample;
 pub mod series;
+pub mod text;
 pub mod time;
 
 pub use calendar::{Block, Holiday, is_nerc_holiday, is_peak_day, nerc_holidays};
