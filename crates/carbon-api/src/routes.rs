@@ -13,7 +13,9 @@ use axum::{
 use carbon_core::{
     Aggregation, Block, Component, Frequency, InstrumentId, LocationKind, Market, MarketRun, time,
 };
-use carbon_store::{InstrumentQuery, PriceQuery, PriceRow, Resample, RunFilter, RunStatus};
+use carbon_store::{
+    InstrumentQuery, PriceQuery, PriceRow, Resample, RunFilter, RunStatus, StatsFilter,
+};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde_json::{Value, json};
@@ -31,6 +33,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/markets", get(markets))
         .route("/api/v1/instruments", get(instruments))
         .route("/api/v1/prices", get(prices))
+        .route("/api/v1/prices/latest", get(latest))
+        .route("/api/v1/prices/spread", get(spread))
+        .route("/api/v1/ingest/runs", get(ingest_runs))
+        .route("/api/v1/quality", get(quality))
         .fallback(not_found)
         .layer(middleware::from_fn(request_id))
         .with_state(state)
@@ -405,4 +411,256 @@ async fn prices(State(s): State<AppState>, uri: Uri) -> Result<Response, ApiErro
     }
     let data: Vec<Value> = page.rows.iter().map(|r| row_json(r, clock)).collect();
     Ok(Json(json!({ "data": data, "next_cursor": page.next_cursor })).into_response())
+}
+
+/// Ingest runs, newest first.
+async fn ingest_runs(State(s): State<AppState>, uri: Uri) -> Result<Json<Value>, ApiError> {
+    let p = Params::parse(uri.query(), &["connector", "limit"])?;
+    let runs = s
+        .log
+        .runs(RunFilter {
+            connector: p.one("connector").map(str::to_string),
+            limit: Some(limit(&p, 50, 1000)?),
+        })
+        .await?;
+    Ok(Json(json!({ "data": runs })))
+}
+
+/// Data quality: per-run findings and quarantined rows (`run_id`), and
+/// freshness per series (`market`).
+async fn quality(State(s): State<AppState>, uri: Uri) -> Result<Json<Value>, ApiError> {
+    let p = Params::parse(uri.query(), &["run_id", "market", "limit"])?;
+    let n = limit(&p, 100, 10_000)?;
+    let run_id = p.one("run_id").map(str::to_string);
+    let runs: Vec<Value> = match &run_id {
+        Some(id) => {
+            let all = s
+                .log
+                .runs(RunFilter {
+                    connector: None,
+                    limit: Some(10_000),
+                })
+                .await?;
+            let run = all
+                .into_iter()
+                .find(|r| &r.id == id)
+                .ok_or_else(|| ApiError::not_found(format!("no ingest run {id}")))?;
+            vec![
+                json!({ "run_id": run.id, "status": run.status.as_str(), "findings": run.quality }),
+            ]
+        }
+        None => s
+            .log
+            .runs(RunFilter {
+                connector: None,
+                limit: Some(n.min(1000)),
+            })
+            .await?
+            .into_iter()
+            .map(|r| json!({ "run_id": r.id, "status": r.status.as_str(), "findings": r.quality }))
+            .collect(),
+    };
+    let quarantined = s.log.quarantined(run_id, n).await?;
+    let now = Utc::now();
+    let freshness: Vec<Value> = s
+        .store
+        .series_stats(StatsFilter {
+            market: p.parsed::<Market>("market")?,
+            instruments: Vec::new(),
+        })
+        .await?
+        .into_iter()
+        .map(|x| {
+            json!({
+                "instrument_id": x.instrument_id.as_str(),
+                "market_run": x.market_run.as_str(),
+                "last_interval_end_utc": rfc3339(x.last_interval_end),
+                "last_ingested_utc": rfc3339(x.last_ingested),
+                "data_age_seconds": (now - x.last_interval_end).num_seconds(),
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({ "runs": runs, "quarantined": quarantined, "freshness": freshness }),
+    ))
+}
+
+/// The newest interval of each requested instrument and market run
+/// (`instrument_id` and/or `market`; looks back `lookback_days`, default 7).
+async fn latest(State(s): State<AppState>, uri: Uri) -> Result<Json<Value>, ApiError> {
+    let p = Params::parse(
+        uri.query(),
+        &[
+            "instrument_id",
+            "market",
+            "market_run",
+            "lookback_days",
+            "timezone",
+        ],
+    )?;
+    let mut ids = p.parsed_all::<InstrumentId>("instrument_id")?;
+    if let Some(m) = p.parsed::<Market>("market")? {
+        let page = s
+            .store
+            .search_instruments(InstrumentQuery {
+                market: Some(m),
+                limit: Some(10_000),
+                ..Default::default()
+            })
+            .await?;
+        ids.extend(page.instruments.into_iter().map(|i| i.id));
+    }
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return Err(ApiError::param(
+            "instrument_id",
+            "give `instrument_id` or `market`",
+        ));
+    }
+    let days = p.parsed::<i64>("lookback_days")?.unwrap_or(7);
+    if !(1..=366).contains(&days) {
+        return Err(ApiError::param("lookback_days", "between 1 and 366"));
+    }
+    let clock = clock(&p)?;
+    let end = Utc::now() + chrono::Duration::days(2);
+    let mut q = PriceQuery::new(ids, end - chrono::Duration::days(days + 2), end);
+    q.market_runs = p.parsed_all::<MarketRun>("market_run")?;
+    let rows = s.store.query_prices(q).await?.rows;
+    // Rows are ordered by (instrument, run, start): keep the last of each series.
+    let mut data: Vec<Value> = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        let next_same = rows
+            .get(i + 1)
+            .is_some_and(|n| n.instrument_id == r.instrument_id && n.market_run == r.market_run);
+        if !next_same {
+            data.push(row_json(r, clock));
+        }
+    }
+    Ok(Json(json!({ "data": data })))
+}
+
+/// `a − b` per interval (or bucket) where both exist: DA−RT (same node, two
+/// runs) or node−hub basis (two nodes, one run). Takes the price query's time,
+/// resample, block and format parameters.
+async fn spread(State(s): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
+    let p = Params::parse(
+        uri.query(),
+        &[
+            "a",
+            "b",
+            "a_market_run",
+            "b_market_run",
+            "component",
+            "start",
+            "end",
+            "as_of",
+            "resample",
+            "agg",
+            "block",
+            "timezone",
+            "format",
+        ],
+    )?;
+    let a = p
+        .parsed::<InstrumentId>("a")?
+        .ok_or_else(|| ApiError::param("a", "`a` (an instrument id) is required"))?;
+    let b = p.parsed::<InstrumentId>("b")?.unwrap_or_else(|| a.clone());
+    let run_a = p
+        .parsed::<MarketRun>("a_market_run")?
+        .unwrap_or(MarketRun::Da);
+    let run_b = p.parsed::<MarketRun>("b_market_run")?.unwrap_or(run_a);
+    if a == b && run_a == run_b {
+        return Err(ApiError::param(
+            "b",
+            "a spread needs two instruments or two market runs (b_market_run)",
+        ));
+    }
+    let component = p
+        .parsed::<Component>("component")?
+        .unwrap_or(Component::Lmp);
+    let format = p.one("format").unwrap_or("json");
+    if !matches!(format, "json" | "csv") {
+        return Err(ApiError::param(
+            "format",
+            format!("`{format}`: expected json or csv"),
+        ));
+    }
+    let mut markets = vec![a.market(), b.market()];
+    markets.dedup();
+    let clock = clock(&p)?;
+    let start = read_time("start", p.required("start")?, clock, &markets)?;
+    let end = read_time("end", p.required("end")?, clock, &markets)?;
+    if start >= end {
+        return Err(ApiError::param("end", "end must be after start"));
+    }
+    let side = |id: &InstrumentId, run: MarketRun| -> Result<PriceQuery, ApiError> {
+        let mut q = PriceQuery::new(vec![id.clone()], start, end);
+        q.market_runs = vec![run];
+        q.as_of = p
+            .one("as_of")
+            .map(|t| read_time("as_of", t, clock, &markets))
+            .transpose()?;
+        q.block = p.parsed::<Block>("block")?.unwrap_or(Block::Flat);
+        let agg = p.parsed::<Aggregation>("agg")?;
+        q.resample = p.parsed::<Frequency>("resample")?.map(|freq| Resample {
+            freq,
+            agg: agg.unwrap_or(Aggregation::Mean),
+        });
+        q.limit = Some(MAX_LIMIT);
+        Ok(q)
+    };
+    let qa = side(&a, run_a)?;
+    let qb = side(&b, run_b)?;
+    let (ra, rb) = (
+        s.store.query_prices(qa).await?.rows,
+        s.store.query_prices(qb).await?.rows,
+    );
+    let by_start: std::collections::HashMap<_, _> =
+        rb.iter().map(|r| (r.interval_start, r)).collect();
+    let mut rows: Vec<(DateTime<Utc>, DateTime<Utc>, f64, f64)> = Vec::new();
+    for x in &ra {
+        if let Some(y) = by_start.get(&x.interval_start)
+            && let (Some(va), Some(vb)) = (x.values.get(component), y.values.get(component))
+        {
+            rows.push((x.interval_start, x.interval_end, va, vb));
+        }
+    }
+    if format == "csv" {
+        let mut out = String::from("interval_start_utc,interval_end_utc,a,b,spread\n");
+        for (s0, e0, va, vb) in &rows {
+            out.push_str(&format!(
+                "{},{},{va},{vb},{}\n",
+                rfc3339(*s0),
+                rfc3339(*e0),
+                va - vb
+            ));
+        }
+        let mut resp = (StatusCode::OK, out).into_response();
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/csv; charset=utf-8"),
+        );
+        return Ok(resp);
+    }
+    let m = a.market();
+    let data: Vec<Value> = rows
+        .iter()
+        .map(|(s0, e0, va, vb)| {
+            json!({
+                "interval_start": show(*s0, clock, m),
+                "interval_end": show(*e0, clock, m),
+                "interval_start_utc": rfc3339(*s0),
+                "interval_end_utc": rfc3339(*e0),
+                "a": va, "b": vb, "spread": va - vb,
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "a": { "instrument_id": a.as_str(), "market_run": run_a.as_str() },
+        "b": { "instrument_id": b.as_str(), "market_run": run_b.as_str() },
+        "component": component.as_str(),
+        "data": data,
+    }))
+    .into_response())
 }

@@ -169,9 +169,22 @@ pub async fn instruments_upsert_get_search(h: &dyn Harness) {
     assert_eq!((s.inserted, s.updated), (1, 1));
     assert_eq!(
         store.instrument(&id("MISO.CIN.PSI")).await.unwrap(),
-        Some(psi)
+        Some(psi.clone())
     );
     assert_eq!(store.instrument(&id("MISO.NOPE")).await.unwrap(), None);
+    // A source that does not type its nodes (kind `node`, no name) neither
+    // downgrades the kind nor erases the name.
+    store
+        .upsert_instruments(vec![Instrument::new(
+            id("MISO.CIN.PSI"),
+            LocationKind::Node,
+        )])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.instrument(&id("MISO.CIN.PSI")).await.unwrap(),
+        Some(psi)
+    );
 
     let page = store
         .search_instruments(InstrumentQuery {

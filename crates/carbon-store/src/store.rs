@@ -32,7 +32,9 @@ pub trait Store: Send + Sync + 'static {
     /// Short backend name (`duckdb`).
     fn backend(&self) -> &'static str;
 
-    /// Inserts new instruments and refreshes kind/name of existing ones.
+    /// Inserts new instruments and refreshes kind/name of existing ones. The
+    /// generic kind `node` (what a source that does not type its nodes says)
+    /// never replaces a more specific kind, and a missing name never erases one.
     async fn upsert_instruments(
         &self,
         instruments: Vec<Instrument>,

@@ -9,6 +9,8 @@ use carbon_store::DuckdbStore;
 use serde_json::Value;
 
 const REPORT: &str = "miso/da_expost_lmp_20261001_hubs_interfaces_subset.csv";
+const FIVE_MINUTE: &str =
+    "miso/api_GetRealTimeFiveMinExPost_Previous_20261001_first3intervals.json";
 
 struct Server {
     base: String,
@@ -36,17 +38,17 @@ fn start() -> Server {
         .enable_all()
         .build()
         .unwrap();
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/iso")
-        .join(REPORT);
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/iso");
     let runner = Runner::new(
         store.clone(),
         store.clone(),
         Arc::new(InProcessBus::default()),
         DqConfig::default(),
     );
-    rt.block_on(runner.ingest("file", files::read(&path, None).unwrap(), None))
-        .unwrap();
+    for f in [REPORT, FIVE_MINUTE] {
+        rt.block_on(runner.ingest("file", files::read(&fixtures.join(f), None).unwrap(), None))
+            .unwrap();
+    }
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
@@ -107,7 +109,8 @@ fn get(s: &Server, path: &str) -> Resp {
     }
 }
 
-const DAY: &str = "/api/v1/prices?instrument_id=MISO.INDIANA.HUB&start=2026-10-01&end=2026-10-02";
+const DAY: &str =
+    "/api/v1/prices?instrument_id=MISO.INDIANA.HUB&start=2026-10-01&end=2026-10-02&market_run=da";
 
 #[test]
 fn health_ready_markets_and_instruments() {
@@ -279,4 +282,106 @@ fn bad_input_is_a_problem_naming_the_parameter_never_5xx() {
         (r.status, r.content_type.as_str()),
         (404, "application/problem+json")
     );
+}
+
+fn fixture_json() -> Value {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/iso")
+        .join(FIVE_MINUTE);
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+#[test]
+fn spreads_latest_runs_and_quality() {
+    let s = start();
+    // Node − hub basis on the DA report: HE 1 INDIANA.HUB 39.52 − ILLINOIS.HUB (raw file).
+    let raw = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/fixtures/iso")
+            .join(REPORT),
+    )
+    .unwrap();
+    let illinois_he1: f64 = raw
+        .lines()
+        .find(|l| l.starts_with("ILLINOIS.HUB,Hub,LMP,"))
+        .unwrap()
+        .split(',')
+        .nth(3)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let b = get(
+        &s,
+        "/api/v1/prices/spread?a=MISO.INDIANA.HUB&b=MISO.ILLINOIS.HUB&start=2026-10-01&end=2026-10-02",
+    );
+    assert_eq!(b.status, 200, "{}", b.body);
+    let b = b.json();
+    assert_eq!(b["data"].as_array().unwrap().len(), 24);
+    let first = &b["data"][0];
+    assert_eq!(first["a"], 39.52);
+    assert_eq!(first["b"], illinois_he1);
+    assert!((first["spread"].as_f64().unwrap() - (39.52 - illinois_he1)).abs() < 1e-9);
+
+    // DA − RT (5-minute, hourly mean): only hour 1 has both; RT from the raw JSON.
+    let doc = fixture_json();
+    let rt: Vec<f64> = doc["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r[1] == "INDIANA.HUB")
+        .map(|r| r[2].as_str().unwrap().parse::<f64>().unwrap())
+        .collect();
+    assert_eq!(rt.len(), 3);
+    let rt_mean = rt.iter().sum::<f64>() / 3.0;
+    let d = get(
+        &s,
+        "/api/v1/prices/spread?a=MISO.INDIANA.HUB&b_market_run=rt5&start=2026-10-01&end=2026-10-02&resample=1h",
+    )
+    .json();
+    let rows = d["data"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{d}");
+    assert!((rows[0]["b"].as_f64().unwrap() - rt_mean).abs() < 1e-9);
+    assert!((rows[0]["spread"].as_f64().unwrap() - (39.52 - rt_mean)).abs() < 1e-9);
+    let same = get(
+        &s,
+        "/api/v1/prices/spread?a=MISO.INDIANA.HUB&start=2026-10-01&end=2026-10-02",
+    );
+    assert_eq!(
+        (same.status, same.json()["param"].as_str()),
+        (400, Some("b"))
+    );
+
+    // Latest interval per series.
+    let l = get(
+        &s,
+        "/api/v1/prices/latest?instrument_id=MISO.INDIANA.HUB&lookback_days=120&timezone=UTC",
+    )
+    .json();
+    let data = l["data"].as_array().unwrap();
+    let da = data.iter().find(|r| r["market_run"] == "da").unwrap();
+    assert_eq!(da["interval_start"], "2026-10-02T04:00:00Z");
+    let rt5 = data.iter().find(|r| r["market_run"] == "rt5").unwrap();
+    assert_eq!(rt5["interval_start"], "2026-10-01T05:10:00Z");
+    let all = get(
+        &s,
+        "/api/v1/prices/latest?market=MISO&market_run=da&lookback_days=120",
+    )
+    .json();
+    assert_eq!(all["data"].as_array().unwrap().len(), 22);
+
+    // Runs and quality.
+    let runs = get(&s, "/api/v1/ingest/runs").json();
+    let runs = runs["data"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    assert!(runs.iter().all(|r| r["status"] == "ok"));
+    let id = runs[0]["id"].as_str().unwrap();
+    let q = get(&s, &format!("/api/v1/quality?run_id={id}")).json();
+    assert_eq!(q["runs"][0]["run_id"], id);
+    assert!(q["quarantined"].as_array().unwrap().is_empty());
+    let fresh = get(&s, "/api/v1/quality?market=MISO").json();
+    assert!(fresh["freshness"].as_array().unwrap().iter().any(|f| {
+        f["instrument_id"] == "MISO.INDIANA.HUB"
+            && f["last_interval_end_utc"] == "2026-10-02T05:00:00Z"
+    }));
+    assert_eq!(get(&s, "/api/v1/quality?run_id=nope").status, 404);
 }

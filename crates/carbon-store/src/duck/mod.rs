@@ -316,10 +316,11 @@ impl Inner {
                 "INSERT INTO instruments (id, market, node, kind, name, created_utc, updated_utc)
                  SELECT s.id, s.market, s.node, s.kind, s.name, ?, ?
                  FROM temp.stage_inst s LEFT JOIN instruments i ON i.id = s.id
-                 WHERE i.id IS NULL OR i.kind <> s.kind
+                 WHERE i.id IS NULL OR (i.kind <> s.kind AND s.kind <> 'node')
                     OR (s.name IS NOT NULL AND i.name IS DISTINCT FROM s.name)
                  ON CONFLICT (id) DO UPDATE SET
-                    kind = excluded.kind,
+                    kind = CASE WHEN excluded.kind = 'node' THEN instruments.kind
+                                ELSE excluded.kind END,
                     name = coalesce(excluded.name, instruments.name),
                     updated_utc = excluded.updated_utc",
                 duckdb::params![now.clone(), now],
