@@ -10,6 +10,7 @@
 //! It must not parse ISO files or write data: it reads through the store's traits.
 
 pub mod error;
+mod metrics;
 mod params;
 mod routes;
 
@@ -27,6 +28,18 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Ingest runs (readiness, freshness).
     pub log: Arc<dyn RunLog>,
+    metrics: Arc<metrics::Metrics>,
+}
+
+impl AppState {
+    /// State over a store and its run log.
+    pub fn new(store: Arc<dyn Store>, log: Arc<dyn RunLog>) -> Self {
+        Self {
+            store,
+            log,
+            metrics: Arc::default(),
+        }
+    }
 }
 
 /// The application: every route, the request-id layer and the problem+json fallback.

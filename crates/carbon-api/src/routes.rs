@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::{
     Json, Router,
-    extract::{Request, State},
+    extract::{MatchedPath, Request, State},
     http::{HeaderValue, StatusCode, Uri, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -30,6 +30,7 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
         .route("/api/v1/markets", get(markets))
         .route("/api/v1/instruments", get(instruments))
         .route("/api/v1/prices", get(prices))
@@ -38,6 +39,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/ingest/runs", get(ingest_runs))
         .route("/api/v1/quality", get(quality))
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(middleware::from_fn(request_id))
         .with_state(state)
 }
@@ -63,6 +65,84 @@ async fn request_id(req: Request, next: Next) -> Response {
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
     }
+    resp
+}
+
+/// Counts every request by route template and status, and times it.
+async fn observe(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let method = req.method().as_str().to_string();
+    let t = std::time::Instant::now();
+    let resp = next.run(req).await;
+    s.metrics
+        .observe(&method, &route, resp.status().as_u16(), t.elapsed());
+    resp
+}
+
+/// Prometheus text exposition.
+async fn metrics(State(s): State<AppState>) -> Response {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    s.metrics.render(&mut out);
+    let up = u8::from(s.store.ping().await.is_ok());
+    out.push_str(
+        "# HELP carbon_store_up Whether the store answers.\n# TYPE carbon_store_up gauge\n",
+    );
+    let _ = writeln!(
+        out,
+        "carbon_store_up{{backend=\"{}\"}} {up}",
+        s.store.backend()
+    );
+    let runs = s
+        .log
+        .runs(RunFilter {
+            connector: None,
+            limit: Some(500),
+        })
+        .await
+        .unwrap_or_default();
+    out.push_str("# HELP carbon_ingest_last_run_timestamp_seconds End of the newest ingest run per connector and status.\n# TYPE carbon_ingest_last_run_timestamp_seconds gauge\n");
+    let mut seen = std::collections::BTreeSet::new();
+    for r in &runs {
+        if let Some(f) = r.finished
+            && seen.insert((r.connector.clone(), r.status.as_str()))
+        {
+            let _ = writeln!(
+                out,
+                "carbon_ingest_last_run_timestamp_seconds{{connector=\"{}\",status=\"{}\"}} {}",
+                crate::metrics::label(&r.connector),
+                r.status.as_str(),
+                f.timestamp()
+            );
+        }
+    }
+    out.push_str("# HELP carbon_ingest_rows_accepted Versions stored by the newest runs (up to 500).\n# TYPE carbon_ingest_rows_accepted gauge\n");
+    let mut per: std::collections::BTreeMap<&str, (u64, u64)> = Default::default();
+    for r in &runs {
+        let e = per.entry(r.connector.as_str()).or_default();
+        e.0 += r.rows_accepted;
+        e.1 += r.rows_rejected;
+    }
+    for (c, (acc, rej)) in &per {
+        let c = crate::metrics::label(c);
+        let _ = writeln!(
+            out,
+            "carbon_ingest_rows_accepted{{connector=\"{c}\"}} {acc}"
+        );
+        let _ = writeln!(
+            out,
+            "carbon_ingest_rows_rejected{{connector=\"{c}\"}} {rej}"
+        );
+    }
+    let mut resp = (StatusCode::OK, out).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
     resp
 }
 

@@ -53,10 +53,7 @@ fn start() -> Server {
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = create_app(AppState {
-        store: store.clone(),
-        log: store,
-    });
+    let app = create_app(AppState::new(store.clone(), store));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::spawn(move || {
         rt.block_on(carbon_api::serve(listener, app, async {
@@ -384,4 +381,45 @@ fn spreads_latest_runs_and_quality() {
             && f["last_interval_end_utc"] == "2026-10-02T05:00:00Z"
     }));
     assert_eq!(get(&s, "/api/v1/quality?run_id=nope").status, 404);
+}
+
+#[test]
+fn metrics_count_requests_by_route_and_report_store_and_ingest() {
+    let s = start();
+    get(&s, "/health");
+    get(&s, "/health");
+    get(&s, DAY);
+    get(&s, &format!("{DAY}&limit=0"));
+    get(&s, "/nowhere");
+    let m = get(&s, "/metrics");
+    assert_eq!(m.status, 200);
+    assert!(
+        m.content_type.starts_with("text/plain; version=0.0.4"),
+        "{}",
+        m.content_type
+    );
+    for line in [
+        "carbon_http_requests_total{method=\"GET\",route=\"/health\",status=\"200\"} 2",
+        "carbon_http_requests_total{method=\"GET\",route=\"/api/v1/prices\",status=\"200\"} 1",
+        "carbon_http_requests_total{method=\"GET\",route=\"/api/v1/prices\",status=\"400\"} 1",
+        "carbon_http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"} 1",
+        "carbon_http_request_duration_seconds_count{route=\"/health\"} 2",
+        "carbon_store_up{backend=\"duckdb\"} 1",
+        "carbon_ingest_rows_accepted{connector=\"file\"} 594",
+    ] {
+        assert!(
+            m.body.lines().any(|l| l == line),
+            "missing `{line}` in\n{}",
+            m.body
+        );
+    }
+    assert!(
+        m.body.contains(
+            "carbon_http_request_duration_seconds_bucket{route=\"/health\",le=\"+Inf\"} 2"
+        )
+    );
+    assert!(
+        m.body
+            .contains("carbon_ingest_last_run_timestamp_seconds{connector=\"file\",status=\"ok\"}")
+    );
 }

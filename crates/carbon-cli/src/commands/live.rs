@@ -352,10 +352,7 @@ pub fn serve(
         .block_on(tokio::net::TcpListener::bind(bind))
         .map_err(|e| UserError(format!("--bind {bind}: cannot listen: {e}")))?;
     let addr = listener.local_addr()?;
-    let app = carbon_api::create_app(carbon_api::AppState {
-        store: p.store.clone(),
-        log: p.log.clone(),
-    });
+    let app = carbon_api::create_app(carbon_api::AppState::new(p.store.clone(), p.log.clone()));
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
     let api = rt.spawn(carbon_api::serve(listener, app, async {
         let _ = api_stopped.await;
