@@ -31,6 +31,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .route("/docs", get(docs))
         .route("/api/v1/markets", get(markets))
         .route("/api/v1/instruments", get(instruments))
         .route("/api/v1/prices", get(prices))
@@ -81,6 +83,22 @@ async fn observe(State(s): State<AppState>, req: Request, next: Next) -> Respons
     s.metrics
         .observe(&method, &route, resp.status().as_u16(), t.elapsed());
     resp
+}
+
+/// The OpenAPI document (kept beside the code; a test checks it lists every route).
+pub(crate) const OPENAPI: &str = include_str!("../assets/openapi.json");
+
+async fn openapi() -> Response {
+    let mut resp = (StatusCode::OK, OPENAPI).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+async fn docs() -> axum::response::Html<&'static str> {
+    axum::response::Html(include_str!("../assets/docs.html"))
 }
 
 /// Prometheus text exposition.
