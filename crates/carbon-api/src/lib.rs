@@ -13,6 +13,7 @@ pub mod error;
 mod metrics;
 mod params;
 mod routes;
+mod stream;
 
 use std::{future::Future, sync::Arc};
 
@@ -29,6 +30,8 @@ pub struct AppState {
     /// Ingest runs (readiness, freshness).
     pub log: Arc<dyn RunLog>,
     metrics: Arc<metrics::Metrics>,
+    bus: Option<Arc<dyn carbon_ingest::bus::EventBus>>,
+    stream_queue: usize,
 }
 
 impl AppState {
@@ -38,7 +41,22 @@ impl AppState {
             store,
             log,
             metrics: Arc::default(),
+            bus: None,
+            stream_queue: 4096,
         }
+    }
+
+    /// Streams what `bus` publishes (WebSocket and SSE).
+    pub fn with_bus(mut self, bus: Arc<dyn carbon_ingest::bus::EventBus>) -> Self {
+        self.bus = Some(bus);
+        self
+    }
+
+    /// Messages a stream connection may have queued before it counts as a
+    /// slow consumer and is dropped (default 4,096).
+    pub fn with_stream_queue(mut self, n: usize) -> Self {
+        self.stream_queue = n.max(1);
+        self
     }
 }
 

@@ -40,6 +40,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/prices/spread", get(spread))
         .route("/api/v1/ingest/runs", get(ingest_runs))
         .route("/api/v1/quality", get(quality))
+        .route("/api/v1/stream", get(crate::stream::websocket))
+        .route("/api/v1/stream/sse", get(crate::stream::sse))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(middleware::from_fn(request_id))

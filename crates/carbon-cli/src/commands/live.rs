@@ -27,19 +27,21 @@ use crate::{cli::BackfillArgs, config::Config};
 struct Parts {
     store: Arc<DuckdbStore>,
     log: Arc<dyn RunLog>,
+    bus: Arc<InProcessBus>,
     runner: Runner,
 }
 
 fn parts(config: &Config) -> Result<Parts> {
     let store = Arc::new(open_store(config)?);
     let log: Arc<dyn RunLog> = store.clone();
-    let runner = Runner::new(
-        store.clone(),
-        log.clone(),
-        Arc::new(InProcessBus::default()),
-        config.quality,
-    );
-    Ok(Parts { store, log, runner })
+    let bus = Arc::new(InProcessBus::default());
+    let runner = Runner::new(store.clone(), log.clone(), bus.clone(), config.quality);
+    Ok(Parts {
+        store,
+        log,
+        bus,
+        runner,
+    })
 }
 
 fn connector_config(config: &Config, name: &str) -> Result<ConnectorConfig> {
@@ -352,7 +354,9 @@ pub fn serve(
         .block_on(tokio::net::TcpListener::bind(bind))
         .map_err(|e| UserError(format!("--bind {bind}: cannot listen: {e}")))?;
     let addr = listener.local_addr()?;
-    let app = carbon_api::create_app(carbon_api::AppState::new(p.store.clone(), p.log.clone()));
+    let app = carbon_api::create_app(
+        carbon_api::AppState::new(p.store.clone(), p.log.clone()).with_bus(p.bus.clone()),
+    );
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
     let api = rt.spawn(carbon_api::serve(listener, app, async {
         let _ = api_stopped.await;
