@@ -48,6 +48,14 @@ fn payload(source: &str, bytes: Vec<u8>) -> Payload {
     }
 }
 
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 fn runner(s: &Server, bus: &Arc<InProcessBus>) -> Runner {
     Runner::new(
         s.store.clone(),
@@ -95,11 +103,7 @@ async fn send(ws: &mut Ws, v: Value) {
 fn websocket_subscribe_receives_ingested_ticks_only_for_its_instruments() {
     let bus = Arc::new(InProcessBus::new(1024));
     let s = start_with(Some(bus.clone()), 4096);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
         let mut ws = connect(&s, None).await;
         send(
@@ -183,11 +187,7 @@ fn websocket_subscribe_receives_ingested_ticks_only_for_its_instruments() {
 fn a_slow_consumer_is_dropped_without_slowing_the_publisher_or_others() {
     let bus = Arc::new(InProcessBus::new(1024));
     let s = start_with(Some(bus.clone()), 64);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = runtime();
     rt.block_on(async {
         // The slow client also shrinks its receive buffer, so the kernel cannot
         // absorb the backlog on its behalf.
