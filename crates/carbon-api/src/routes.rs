@@ -117,14 +117,7 @@ async fn metrics(State(s): State<AppState>) -> Response {
         "carbon_store_up{{backend=\"{}\"}} {up}",
         s.store.backend()
     );
-    let runs = s
-        .log
-        .runs(RunFilter {
-            connector: None,
-            limit: Some(500),
-        })
-        .await
-        .unwrap_or_default();
+    let runs = recent_runs(&s).await;
     out.push_str("# HELP carbon_ingest_last_run_timestamp_seconds End of the newest ingest run per connector and status.\n# TYPE carbon_ingest_last_run_timestamp_seconds gauge\n");
     let mut seen = std::collections::BTreeSet::new();
     for r in &runs {
@@ -166,6 +159,43 @@ async fn metrics(State(s): State<AppState>) -> Response {
     resp
 }
 
+/// The newest ingest runs, for readiness and metrics (an unreadable run log
+/// reports no sources rather than failing the probe).
+async fn recent_runs(s: &AppState) -> Vec<carbon_store::IngestRun> {
+    s.log
+        .runs(RunFilter {
+            limit: Some(500),
+            ..Default::default()
+        })
+        .await
+        .unwrap_or_default()
+}
+
+/// `format`: `json` (default) or `csv`; true for CSV.
+fn wants_csv(p: &Params) -> Result<bool, ApiError> {
+    match p.one("format").unwrap_or("json") {
+        "json" => Ok(false),
+        "csv" => Ok(true),
+        other => Err(ApiError::param(
+            "format",
+            format!("`{other}`: expected json or csv"),
+        )),
+    }
+}
+
+/// A CSV body, with the next page's cursor in `X-Next-Cursor` when there is one.
+fn csv_response(body: String, next_cursor: Option<&str>) -> Response {
+    let mut resp = (StatusCode::OK, body).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Some(c) = next_cursor.and_then(|c| HeaderValue::from_str(c).ok()) {
+        resp.headers_mut().insert("x-next-cursor", c);
+    }
+    resp
+}
+
 async fn not_found(uri: Uri) -> ApiError {
     ApiError::not_found(format!("no route {}", uri.path()))
 }
@@ -182,14 +212,7 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 /// how far behind it is.
 async fn ready(State(s): State<AppState>) -> Response {
     let store_ok = s.store.ping().await;
-    let runs = s
-        .log
-        .runs(RunFilter {
-            connector: None,
-            limit: Some(500),
-        })
-        .await
-        .unwrap_or_default();
+    let runs = recent_runs(&s).await;
     let now = Utc::now();
     let mut sources: Vec<Value> = Vec::new();
     let mut seen: Vec<String> = Vec::new();
@@ -467,16 +490,10 @@ fn csv_cell(v: Option<f64>) -> String {
 
 async fn prices(State(s): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
     let p = Params::parse(uri.query(), &PRICE_PARAMS)?;
-    let format = p.one("format").unwrap_or("json");
-    if !matches!(format, "json" | "csv") {
-        return Err(ApiError::param(
-            "format",
-            format!("`{format}`: expected json or csv"),
-        ));
-    }
+    let csv = wants_csv(&p)?;
     let (q, clock) = price_query(&p)?;
     let page = s.store.query_prices(q).await?;
-    if format == "csv" {
+    if csv {
         let mut out = String::with_capacity(64 * (page.rows.len() + 1));
         out.push_str(CSV_COLUMNS);
         out.push('\n');
@@ -495,19 +512,7 @@ async fn prices(State(s): State<AppState>, uri: Uri) -> Result<Response, ApiErro
                 csv_cell(v.ghg),
             ));
         }
-        let mut resp = (StatusCode::OK, out).into_response();
-        resp.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/csv; charset=utf-8"),
-        );
-        if let Some(c) = page
-            .next_cursor
-            .as_deref()
-            .and_then(|c| HeaderValue::from_str(c).ok())
-        {
-            resp.headers_mut().insert("x-next-cursor", c);
-        }
-        return Ok(resp);
+        return Ok(csv_response(out, page.next_cursor.as_deref()));
     }
     let data: Vec<Value> = page.rows.iter().map(|r| row_json(r, clock)).collect();
     Ok(Json(json!({ "data": data, "next_cursor": page.next_cursor })).into_response())
@@ -521,6 +526,7 @@ async fn ingest_runs(State(s): State<AppState>, uri: Uri) -> Result<Json<Value>,
         .runs(RunFilter {
             connector: p.one("connector").map(str::to_string),
             limit: Some(limit(&p, 50, 1000)?),
+            ..Default::default()
         })
         .await?;
     Ok(Json(json!({ "data": runs })))
@@ -532,34 +538,23 @@ async fn quality(State(s): State<AppState>, uri: Uri) -> Result<Json<Value>, Api
     let p = Params::parse(uri.query(), &["run_id", "market", "limit"])?;
     let n = limit(&p, 100, 10_000)?;
     let run_id = p.one("run_id").map(str::to_string);
-    let runs: Vec<Value> = match &run_id {
-        Some(id) => {
-            let all = s
-                .log
-                .runs(RunFilter {
-                    connector: None,
-                    limit: Some(10_000),
-                })
-                .await?;
-            let run = all
-                .into_iter()
-                .find(|r| &r.id == id)
-                .ok_or_else(|| ApiError::not_found(format!("no ingest run {id}")))?;
-            vec![
-                json!({ "run_id": run.id, "status": run.status.as_str(), "findings": run.quality }),
-            ]
-        }
-        None => s
-            .log
-            .runs(RunFilter {
-                connector: None,
-                limit: Some(n.min(1000)),
-            })
-            .await?
-            .into_iter()
-            .map(|r| json!({ "run_id": r.id, "status": r.status.as_str(), "findings": r.quality }))
-            .collect(),
-    };
+    let runs = s
+        .log
+        .runs(RunFilter {
+            id: run_id.clone(),
+            limit: Some(n.min(1000)),
+            ..Default::default()
+        })
+        .await?;
+    if let Some(id) = &run_id
+        && runs.is_empty()
+    {
+        return Err(ApiError::not_found(format!("no ingest run {id}")));
+    }
+    let runs: Vec<Value> = runs
+        .into_iter()
+        .map(|r| json!({ "run_id": r.id, "status": r.status.as_str(), "findings": r.quality }))
+        .collect();
     let quarantined = s.log.quarantined(run_id, n).await?;
     let now = Utc::now();
     let freshness: Vec<Value> = s
@@ -679,13 +674,7 @@ async fn spread(State(s): State<AppState>, uri: Uri) -> Result<Response, ApiErro
     let component = p
         .parsed::<Component>("component")?
         .unwrap_or(Component::Lmp);
-    let format = p.one("format").unwrap_or("json");
-    if !matches!(format, "json" | "csv") {
-        return Err(ApiError::param(
-            "format",
-            format!("`{format}`: expected json or csv"),
-        ));
-    }
+    let csv = wants_csv(&p)?;
     let mut markets = vec![a.market(), b.market()];
     markets.dedup();
     let clock = clock(&p)?;
@@ -726,7 +715,7 @@ async fn spread(State(s): State<AppState>, uri: Uri) -> Result<Response, ApiErro
             rows.push((x.interval_start, x.interval_end, va, vb));
         }
     }
-    if format == "csv" {
+    if csv {
         let mut out = String::from("interval_start_utc,interval_end_utc,a,b,spread\n");
         for (s0, e0, va, vb) in &rows {
             out.push_str(&format!(
@@ -736,12 +725,7 @@ async fn spread(State(s): State<AppState>, uri: Uri) -> Result<Response, ApiErro
                 va - vb
             ));
         }
-        let mut resp = (StatusCode::OK, out).into_response();
-        resp.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/csv; charset=utf-8"),
-        );
-        return Ok(resp);
+        return Ok(csv_response(out, None));
     }
     let m = a.market();
     let data: Vec<Value> = rows

@@ -67,14 +67,17 @@ impl Request {
             .unwrap_or("")
     }
 
-    /// The full URL.
-    pub fn full_url(&self) -> String {
-        let q: Vec<(&str, String)> = self
-            .query
+    /// Query parameters as the HTTP client takes them.
+    pub fn query_pairs(&self) -> Vec<(&str, String)> {
+        self.query
             .iter()
             .map(|(k, v)| (k.as_str(), v.clone()))
-            .collect();
-        crate::http::with_query(&self.url, &q)
+            .collect()
+    }
+
+    /// The full URL.
+    pub fn full_url(&self) -> String {
+        crate::http::with_query(&self.url, &self.query_pairs())
     }
 }
 
@@ -153,12 +156,7 @@ pub trait Connector: Send + Sync {
     fn http(&self) -> &HttpClient;
     /// Fetches one request (blocking; spaced and retried by the HTTP client).
     fn fetch(&self, request: &Request) -> Result<Payload, FetchError> {
-        let q: Vec<(&str, String)> = request
-            .query
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.clone()))
-            .collect();
-        self.http().get(&request.url, &q)
+        self.http().get(&request.url, &request.query_pairs())
     }
     /// Keeps only what the connector is configured for (hub-only modes).
     fn restrict(&self, parsed: &mut Parsed);

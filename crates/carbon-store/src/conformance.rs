@@ -1052,10 +1052,19 @@ pub async fn run_log_runs_quarantine_checkpoints(h: &dyn Harness) {
         .runs(RunFilter {
             connector: Some("miso".into()),
             limit: Some(5),
+            ..Default::default()
         })
         .await
         .unwrap();
-    assert_eq!(miso, vec![done]);
+    assert_eq!(miso, vec![done.clone()]);
+    let by_id = log
+        .runs(RunFilter {
+            id: Some(done.id.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_id, vec![done]);
 
     let q = QuarantinedRow {
         run_id: "r1".into(),

@@ -111,6 +111,8 @@ pub struct QuarantinedRow {
 /// Filter for [`RunLog::runs`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunFilter {
+    /// Only the run with this id.
+    pub id: Option<String>,
     /// Only this connector.
     pub connector: Option<String>,
     /// Newest first, at most this many (default 50).

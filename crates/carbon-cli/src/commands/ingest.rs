@@ -122,6 +122,7 @@ fn runs(
     let runs = runtime()?.block_on(store.runs(RunFilter {
         connector,
         limit: Some(limit),
+        ..Default::default()
     }))?;
     let mut w = RowWriter::new(
         output(None)?,
@@ -170,13 +171,11 @@ pub fn quality(
     let rt = runtime()?;
     if format == Format::Table {
         let runs = rt.block_on(store.runs(RunFilter {
-            connector: None,
+            id: run.clone(),
             limit: Some(20),
+            ..Default::default()
         }))?;
-        for r in runs
-            .iter()
-            .filter(|r| run.as_ref().is_none_or(|id| &r.id == id))
-        {
+        for r in &runs {
             let q = r
                 .quality
                 .as_ref()

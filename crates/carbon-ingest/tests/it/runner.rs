@@ -94,6 +94,7 @@ async fn every_fixture_loads_and_reloading_five_times_changes_nothing() {
         .runs(RunFilter {
             connector: Some("file".into()),
             limit: Some(100),
+            ..Default::default()
         })
         .await
         .unwrap();

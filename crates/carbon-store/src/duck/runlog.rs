@@ -54,10 +54,15 @@ impl RunLog for DuckdbStore {
                 "SELECT id, connector, source, epoch_us(window_start_utc), epoch_us(window_end_utc),
                         epoch_us(started_utc), epoch_us(finished_utc), status, rows_accepted,
                         rows_unchanged, rows_rejected, error, quality
-                 FROM ingest_runs WHERE (? IS NULL OR connector = ?)
+                 FROM ingest_runs WHERE (? IS NULL OR connector = ?) AND (? IS NULL OR id = ?)
                  ORDER BY started_utc DESC, id DESC LIMIT {limit}"
             ))?;
-            let mut rows = stmt.query(params![filter.connector, filter.connector])?;
+            let mut rows = stmt.query(params![
+                filter.connector,
+                filter.connector,
+                filter.id,
+                filter.id
+            ])?;
             let mut out = Vec::new();
             while let Some(r) = rows.next()? {
                 let status: String = r.get(7)?;
