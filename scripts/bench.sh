@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs the benchmarks. They use the dev profile, in which DuckDB's C++ and the
 # hot Rust crates are compiled with -O3 (see Cargo.toml), so no second DuckDB
-# build is needed. Usage: scripts/bench.sh [store|ingest]
+# build is needed. Usage: scripts/bench.sh [store|ingest|api]
 #   store   carbon-store: append, range query, daily resample (synthetic)
 #   ingest  parse + validate + store of synthetic MISO-layout reports, and the
 #           same files parsed by pandas (a venv from PyPI); prints the ratio
+#   api     carbon-api under load on 127.0.0.1: 500 req/s price queries,
+#           a 100-node year resample, 200 WebSocket clients (synthetic data)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -32,5 +34,6 @@ print(f"ratio, carbon end to end (parse+validate+DuckDB) vs pandas parse only: {
 print(f"ratio, carbon parse+validate vs pandas parse: {ps / parse:.1f}x")
 PY
     ;;
-  *) echo "unknown benchmark: $which (known: store, ingest)" >&2; exit 2 ;;
+  api) cargo bench --locked --profile dev -p carbon-api --bench load ;;
+  *) echo "unknown benchmark: $which (known: store, ingest, api)" >&2; exit 2 ;;
 esac

@@ -33,6 +33,26 @@ impl ApiError {
         }
     }
 
+    /// 401.
+    pub fn unauthenticated(detail: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            code: "unauthenticated",
+            detail: detail.into(),
+            param: None,
+        }
+    }
+
+    /// 403.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            code: "forbidden",
+            detail: detail.into(),
+            param: None,
+        }
+    }
+
     /// 404.
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self {
@@ -68,6 +88,37 @@ impl From<carbon_store::Error> for ApiError {
     }
 }
 
+impl From<carbon_auth::Error> for ApiError {
+    fn from(e: carbon_auth::Error) -> Self {
+        use carbon_auth::Error as E;
+        match e {
+            E::Unauthenticated(d) => ApiError::unauthenticated(d),
+            E::Forbidden(d) => ApiError::forbidden(d),
+            E::Invalid { field, message } => ApiError::param(field, message),
+            E::NotFound(d) => ApiError::not_found(d),
+            E::Provider(d) => {
+                tracing::warn!(error = %d, "identity provider unavailable");
+                ApiError {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    code: "identity_provider_unavailable",
+                    detail: format!("the identity provider cannot be reached: {d}"),
+                    param: None,
+                }
+            }
+            E::Store(e) => e.into(),
+            E::Crypto(d) => {
+                tracing::error!(error = %d, "crypto failure");
+                ApiError {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    code: "internal",
+                    detail: "internal error".into(),
+                    param: None,
+                }
+            }
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct Problem<'a> {
     #[serde(rename = "type")]
@@ -95,6 +146,12 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if self.status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"carbon\""),
+            );
+        }
         resp
     }
 }

@@ -1,26 +1,72 @@
 //! # carbon-api — the front door
 //!
-//! The REST API over the [`carbon_store::Store`] (axum). This first part serves
-//! health and readiness, markets, instrument search and the price query
-//! (latest or as-of, resampled, blocked, paginated, JSON or CSV, any output
-//! time zone). Every error is `application/problem+json` naming the parameter
-//! at fault; bad input is never a 5xx; every response carries `X-Request-Id`.
-//! Identity, entitlements, rate limits, streaming and OpenAPI follow (issue 4).
+//! The REST and streaming API over the [`carbon_store::Store`] (axum): health
+//! and readiness, metrics, OpenAPI, markets, instrument search, the price
+//! query (latest or as-of, resampled, blocked, paginated, JSON, CSV or
+//! Parquet, any output time zone), spreads, exports, ingest runs and quality,
+//! the WebSocket/SSE stream, login and the admin API.
+//!
+//! Every `/api/v1` route but login needs credentials ([`carbon_auth`]); each
+//! asks the entitlement policy with the channel the credential implies, and
+//! counts against the caller's rate limit. Every error is
+//! `application/problem+json` naming the parameter at fault; bad input is
+//! never a 5xx; every response carries `X-Request-Id`.
 //!
 //! It must not parse ISO files or write data: it reads through the store's traits.
 
+mod auth;
 pub mod error;
 mod metrics;
 mod params;
+pub mod ratelimit;
 mod routes;
 mod stream;
 
-use std::{future::Future, sync::Arc};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use axum::Router;
+use carbon_auth::Access;
 use carbon_store::{RunLog, Store};
+use serde::{Deserialize, Serialize};
 
+pub use auth::SESSION_COOKIE;
 pub use error::ApiError;
+pub use ratelimit::RateLimits;
+
+/// `[api]` settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiSettings {
+    /// Requests per second per caller.
+    pub rate_limits: RateLimits,
+    /// Origins allowed to call the API from a browser (`*` for any); empty
+    /// means same-origin only.
+    pub cors_origins: Vec<String>,
+    /// Largest request body, bytes.
+    pub body_limit_bytes: usize,
+    /// Longest a request (not a stream) may take, seconds.
+    pub request_timeout_seconds: u64,
+    /// Mark the session cookie `Secure` (when served over HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        Self {
+            rate_limits: RateLimits::default(),
+            cors_origins: Vec::new(),
+            body_limit_bytes: 1 << 20,
+            request_timeout_seconds: 30,
+            secure_cookies: false,
+        }
+    }
+}
+
+impl ApiSettings {
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_seconds.max(1))
+    }
+}
 
 /// What handlers share.
 #[derive(Clone)]
@@ -29,21 +75,36 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Ingest runs (readiness, freshness).
     pub log: Arc<dyn RunLog>,
+    /// Identity, entitlements and audit.
+    pub access: Arc<Access>,
     metrics: Arc<metrics::Metrics>,
     bus: Option<Arc<dyn carbon_ingest::bus::EventBus>>,
     stream_queue: usize,
+    settings: Arc<ApiSettings>,
+    limiter: Arc<ratelimit::Limiter>,
 }
 
 impl AppState {
-    /// State over a store and its run log.
-    pub fn new(store: Arc<dyn Store>, log: Arc<dyn RunLog>) -> Self {
+    /// State over a store, its run log and the access layer, with default settings.
+    pub fn new(store: Arc<dyn Store>, log: Arc<dyn RunLog>, access: Arc<Access>) -> Self {
+        let settings = ApiSettings::default();
         Self {
             store,
             log,
+            access,
             metrics: Arc::default(),
             bus: None,
             stream_queue: 4096,
+            limiter: Arc::new(ratelimit::Limiter::new(settings.rate_limits.clone())),
+            settings: Arc::new(settings),
         }
+    }
+
+    /// Rate limits, CORS, body size and timeouts.
+    pub fn with_settings(mut self, settings: ApiSettings) -> Self {
+        self.limiter = Arc::new(ratelimit::Limiter::new(settings.rate_limits.clone()));
+        self.settings = Arc::new(settings);
+        self
     }
 
     /// Streams what `bus` publishes (WebSocket and SSE).
@@ -71,7 +132,10 @@ pub async fn serve(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -3,13 +3,14 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::{
-    Json, Router,
-    extract::{MatchedPath, Request, State},
-    http::{HeaderValue, StatusCode, Uri, header},
+    Extension, Json, Router,
+    extract::{DefaultBodyLimit, MatchedPath, Request, State},
+    http::{HeaderValue, Method, StatusCode, Uri, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::get,
+    routing::{delete, get, patch, post},
 };
+use carbon_auth::{Ask, Principal, Transport};
 use carbon_core::{
     Aggregation, Block, Component, Frequency, InstrumentId, LocationKind, Market, MarketRun, time,
 };
@@ -20,7 +21,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde_json::{Value, json};
 
-use crate::{AppState, error::ApiError, params::Params};
+use crate::{AppState, auth, error::ApiError, params::Params};
 
 /// Rows per price page unless `limit` says otherwise, and the most a page may hold.
 const DEFAULT_LIMIT: usize = 10_000;
@@ -42,8 +43,46 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/quality", get(quality))
         .route("/api/v1/stream", get(crate::stream::websocket))
         .route("/api/v1/stream/sse", get(crate::stream::sse))
+        .route("/api/v1/exports/prices", get(export_prices))
+        .route("/.well-known/jwks.json", get(auth::jwks))
+        .route("/api/v1/auth/login", post(auth::login))
+        .route("/api/v1/auth/logout", post(auth::logout))
+        .route("/api/v1/auth/config", get(auth::auth_config))
+        .route("/api/v1/auth/me", get(auth::me))
+        .route("/api/v1/keys", get(auth::my_keys).post(auth::create_my_key))
+        .route("/api/v1/keys/{id}", delete(auth::revoke_my_key))
+        .route(
+            "/api/v1/admin/tenants",
+            get(auth::admin_tenants).post(auth::admin_tenants),
+        )
+        .route(
+            "/api/v1/admin/users",
+            get(auth::admin_users).post(auth::admin_users),
+        )
+        .route(
+            "/api/v1/admin/users/{username}",
+            patch(auth::admin_user_patch),
+        )
+        .route(
+            "/api/v1/admin/keys",
+            get(auth::admin_keys).post(auth::admin_keys),
+        )
+        .route("/api/v1/admin/keys/{id}", delete(auth::admin_revoke_key))
+        .route(
+            "/api/v1/admin/entitlements",
+            get(auth::admin_grants).post(auth::admin_grants),
+        )
+        .route(
+            "/api/v1/admin/entitlements/{id}",
+            delete(auth::admin_remove_grant),
+        )
+        .route("/api/v1/admin/audit", get(auth::admin_audit))
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), auth::gate))
+        .layer(middleware::from_fn_with_state(state.clone(), limits))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(middleware::from_fn_with_state(state.clone(), cors))
+        .layer(DefaultBodyLimit::max(state.settings.body_limit_bytes))
         .layer(middleware::from_fn(request_id))
         .with_state(state)
 }
@@ -68,6 +107,99 @@ async fn request_id(req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
+}
+
+/// Body size (by `Content-Length`; longer streamed bodies are cut by the
+/// body limit) and the request timeout (not for streams). A timeout is a 503:
+/// the request was acceptable, the platform was too slow.
+async fn limits(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > s.settings.body_limit_bytes) {
+        return ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "body_too_large",
+            detail: format!(
+                "request bodies are limited to {} bytes",
+                s.settings.body_limit_bytes
+            ),
+            param: None,
+        }
+        .into_response();
+    }
+    if req.uri().path().starts_with("/api/v1/stream") {
+        return next.run(req).await;
+    }
+    match tokio::time::timeout(s.settings.timeout(), next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "timeout",
+            detail: format!(
+                "the request took longer than {} s; narrow the query or page through it",
+                s.settings.request_timeout_seconds
+            ),
+            param: None,
+        }
+        .into_response(),
+    }
+}
+
+/// CORS for the configured origins (none by default: same origin only).
+async fn cors(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let allowed = origin.as_ref().filter(|o| {
+        s.settings
+            .cors_origins
+            .iter()
+            .any(|a| a == "*" || a.eq_ignore_ascii_case(o))
+    });
+    let preflight = req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let mut resp = if preflight {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(req).await
+    };
+    if let Some(o) = allowed.and_then(|o| HeaderValue::from_str(o).ok()) {
+        let h = resp.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
+        h.insert(header::VARY, HeaderValue::from_static("Origin"));
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static(
+                "x-request-id, x-next-cursor, ratelimit-limit, ratelimit-remaining, ratelimit-reset, retry-after",
+            ),
+        );
+        if preflight {
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static("GET, POST, PATCH, DELETE, OPTIONS"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static("authorization, content-type, x-api-key, x-request-id"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static("600"),
+            );
+        }
     }
     resp
 }
@@ -171,16 +303,40 @@ async fn recent_runs(s: &AppState) -> Vec<carbon_store::IngestRun> {
         .unwrap_or_default()
 }
 
+/// Output encodings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Csv,
+    Parquet,
+}
+
+fn format(p: &Params, default: Format, allowed: &[Format]) -> Result<Format, ApiError> {
+    let f = match p.one("format") {
+        None => default,
+        Some("json") => Format::Json,
+        Some("csv") => Format::Csv,
+        Some("parquet") => Format::Parquet,
+        Some(other) => {
+            return Err(ApiError::param(
+                "format",
+                format!("`{other}`: expected json, csv or parquet"),
+            ));
+        }
+    };
+    if allowed.contains(&f) {
+        Ok(f)
+    } else {
+        Err(ApiError::param(
+            "format",
+            format!("{f:?} is not offered here").to_lowercase(),
+        ))
+    }
+}
+
 /// `format`: `json` (default) or `csv`; true for CSV.
 fn wants_csv(p: &Params) -> Result<bool, ApiError> {
-    match p.one("format").unwrap_or("json") {
-        "json" => Ok(false),
-        "csv" => Ok(true),
-        other => Err(ApiError::param(
-            "format",
-            format!("`{other}`: expected json or csv"),
-        )),
-    }
+    Ok(format(p, Format::Json, &[Format::Json, Format::Csv])? == Format::Csv)
 }
 
 /// A CSV body, with the next page's cursor in `X-Next-Cursor` when there is one.
@@ -248,9 +404,25 @@ async fn ready(State(s): State<AppState>) -> Response {
     (status, Json(body)).into_response()
 }
 
-async fn markets() -> Json<Value> {
-    let data: Vec<_> = Market::ALL.iter().map(|m| m.info()).collect();
-    Json(json!({ "data": data }))
+/// The markets the caller is entitled to on its channel.
+async fn markets(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+) -> Result<Json<Value>, ApiError> {
+    let scope = s
+        .scope(&who, None, None, Transport::Rest, "/api/v1/markets")
+        .await?;
+    let data: Vec<_> = Market::ALL
+        .iter()
+        .filter(|m| scope.sees_market(**m))
+        .map(|m| m.info())
+        .collect();
+    Ok(Json(json!({ "data": data })))
+}
+
+/// Market of a connector's runs (`file` runs and others: none).
+fn connector_market(connector: &str) -> Option<Market> {
+    connector.parse::<Market>().ok()
 }
 
 fn limit(p: &Params, default: usize, max: usize) -> Result<usize, ApiError> {
@@ -262,7 +434,11 @@ fn limit(p: &Params, default: usize, max: usize) -> Result<usize, ApiError> {
     }
 }
 
-async fn instruments(State(s): State<AppState>, uri: Uri) -> Result<Json<Value>, ApiError> {
+async fn instruments(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+    uri: Uri,
+) -> Result<Json<Value>, ApiError> {
     let p = Params::parse(
         uri.query(),
         &["market", "kind", "product", "q", "limit", "cursor"],
@@ -275,18 +451,42 @@ async fn instruments(State(s): State<AppState>, uri: Uri) -> Result<Json<Value>,
             format!("`{product}`: only `lmp` instruments exist so far"),
         ));
     }
-    let page = s
-        .store
-        .search_instruments(InstrumentQuery {
-            market: p.parsed::<Market>("market")?,
-            kind: p.parsed::<LocationKind>("kind")?,
-            text: p.one("q").map(str::to_string),
-            limit: Some(limit(&p, 1000, 10_000)?),
-            cursor: p.one("cursor").map(str::to_string),
-        })
+    let market = p.parsed::<Market>("market")?;
+    let route = "/api/v1/instruments";
+    let scope = s
+        .scope(&who, market, Some("lmp"), Transport::Rest, route)
         .await?;
-    let data: Vec<Value> = page
-        .instruments
+    let want = limit(&p, 1000, 10_000)?;
+    // Store pages are filtered to what the caller may see; a caller entitled
+    // to a few listed instruments gets them without paging through the rest.
+    let mut visible = Vec::new();
+    let mut cursor = p.one("cursor").map(str::to_string);
+    let mut next_cursor;
+    let mut rounds = 0;
+    loop {
+        let page = s
+            .store
+            .search_instruments(InstrumentQuery {
+                market,
+                kind: p.parsed::<LocationKind>("kind")?,
+                text: p.one("q").map(str::to_string),
+                limit: Some(want),
+                cursor: cursor.clone(),
+            })
+            .await?;
+        next_cursor = page.next_cursor.clone();
+        for i in page.instruments {
+            if visible.len() < want && scope.sees(i.market(), i.id.as_str(), None) {
+                visible.push(i);
+            }
+        }
+        rounds += 1;
+        if visible.len() >= want || next_cursor.is_none() || rounds >= 50 {
+            break;
+        }
+        cursor = next_cursor.clone();
+    }
+    let data: Vec<Value> = visible
         .iter()
         .map(|i| {
             json!({
@@ -298,9 +498,7 @@ async fn instruments(State(s): State<AppState>, uri: Uri) -> Result<Json<Value>,
             })
         })
         .collect();
-    Ok(Json(
-        json!({ "data": data, "next_cursor": page.next_cursor }),
-    ))
+    Ok(Json(json!({ "data": data, "next_cursor": next_cursor })))
 }
 
 /// The clock naive times are read on and results are shown in.
@@ -488,39 +686,158 @@ fn csv_cell(v: Option<f64>) -> String {
     v.map(|x| x.to_string()).unwrap_or_default()
 }
 
-async fn prices(State(s): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
+/// Asks the policy for each instrument of a price query over its range.
+async fn entitle_query(
+    s: &AppState,
+    who: &Principal,
+    q: &PriceQuery,
+    transport: Transport,
+    route: &str,
+) -> Result<(), ApiError> {
+    let channel = who.channel(transport);
+    for id in &q.instruments {
+        s.entitle(
+            who,
+            &Ask {
+                market: id.market(),
+                product: "lmp",
+                channel,
+                instrument: Some(id.as_str()),
+                range: Some((q.start, q.end)),
+            },
+            route,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+fn csv_body(rows: &[PriceRow]) -> String {
+    let mut out = String::with_capacity(64 * (rows.len() + 1));
+    out.push_str(CSV_COLUMNS);
+    out.push('\n');
+    for r in rows {
+        let v = &r.values;
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{}\n",
+            r.instrument_id.as_str(),
+            r.market_run.as_str(),
+            rfc3339(r.interval_start),
+            rfc3339(r.interval_end),
+            csv_cell(v.lmp),
+            csv_cell(v.energy),
+            csv_cell(v.congestion),
+            csv_cell(v.loss),
+            csv_cell(v.ghg),
+        ));
+    }
+    out
+}
+
+async fn parquet_response(
+    rows: Vec<PriceRow>,
+    next_cursor: Option<&str>,
+) -> Result<Response, ApiError> {
+    let bytes = tokio::task::spawn_blocking(move || carbon_store::export::prices_parquet(&rows))
+        .await
+        .map_err(|e| ApiError::from(carbon_store::Error::Backend(e.to_string())))??;
+    let mut resp = (StatusCode::OK, bytes).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/vnd.apache.parquet"),
+    );
+    if let Some(c) = next_cursor.and_then(|c| HeaderValue::from_str(c).ok()) {
+        resp.headers_mut().insert("x-next-cursor", c);
+    }
+    Ok(resp)
+}
+
+async fn prices(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
     let p = Params::parse(uri.query(), &PRICE_PARAMS)?;
-    let csv = wants_csv(&p)?;
+    let fmt = format(
+        &p,
+        Format::Json,
+        &[Format::Json, Format::Csv, Format::Parquet],
+    )?;
     let (q, clock) = price_query(&p)?;
+    entitle_query(&s, &who, &q, Transport::Rest, "/api/v1/prices").await?;
     let page = s.store.query_prices(q).await?;
-    if csv {
-        let mut out = String::with_capacity(64 * (page.rows.len() + 1));
-        out.push_str(CSV_COLUMNS);
-        out.push('\n');
-        for r in &page.rows {
-            let v = &r.values;
-            out.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{}\n",
-                r.instrument_id.as_str(),
-                r.market_run.as_str(),
-                rfc3339(r.interval_start),
-                rfc3339(r.interval_end),
-                csv_cell(v.lmp),
-                csv_cell(v.energy),
-                csv_cell(v.congestion),
-                csv_cell(v.loss),
-                csv_cell(v.ghg),
-            ));
-        }
-        return Ok(csv_response(out, page.next_cursor.as_deref()));
+    if fmt == Format::Parquet {
+        return parquet_response(page.rows, page.next_cursor.as_deref()).await;
+    }
+    if fmt == Format::Csv {
+        return Ok(csv_response(
+            csv_body(&page.rows),
+            page.next_cursor.as_deref(),
+        ));
     }
     let data: Vec<Value> = page.rows.iter().map(|r| row_json(r, clock)).collect();
     Ok(Json(json!({ "data": data, "next_cursor": page.next_cursor })).into_response())
 }
 
+/// `GET /api/v1/exports/prices`: the price query as a file (CSV by default,
+/// or Parquet) — channel `downloads`, rate class `exports`, audited.
+async fn export_prices(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let p = Params::parse(uri.query(), &PRICE_PARAMS)?;
+    let fmt = format(&p, Format::Csv, &[Format::Csv, Format::Parquet])?;
+    let (q, _) = price_query(&p)?;
+    let route = "/api/v1/exports/prices";
+    entitle_query(&s, &who, &q, Transport::Download, route).await?;
+    let ids: Vec<&str> = q.instruments.iter().map(|i| i.as_str()).collect();
+    let detail = json!({
+        "instruments": ids, "start": rfc3339(q.start), "end": rfc3339(q.end),
+        "format": format!("{fmt:?}").to_lowercase(),
+    });
+    let page = s.store.query_prices(q).await?;
+    s.access
+        .audit(
+            &who.actor(),
+            Some(&who.tenant),
+            "export",
+            Some(route),
+            "ok",
+            {
+                let mut d = detail;
+                d["rows"] = json!(page.rows.len());
+                d
+            },
+        )
+        .await;
+    let (mut resp, name) = if fmt == Format::Parquet {
+        (
+            parquet_response(page.rows, page.next_cursor.as_deref()).await?,
+            "prices.parquet",
+        )
+    } else {
+        (
+            csv_response(csv_body(&page.rows), page.next_cursor.as_deref()),
+            "prices.csv",
+        )
+    };
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
+}
+
 /// Ingest runs, newest first.
-async fn ingest_runs(State(s): State<AppState>, uri: Uri) -> Result<Json<Value>, ApiError> {
+async fn ingest_runs(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+    uri: Uri,
+) -> Result<Json<Value>, ApiError> {
     let p = Params::parse(uri.query(), &["connector", "limit"])?;
+    let scope = s
+        .scope(&who, None, None, Transport::Rest, "/api/v1/ingest/runs")
+        .await?;
     let runs = s
         .log
         .runs(RunFilter {
@@ -529,13 +846,33 @@ async fn ingest_runs(State(s): State<AppState>, uri: Uri) -> Result<Json<Value>,
             ..Default::default()
         })
         .await?;
+    // A run is visible with its market; runs of no one market (files) to
+    // callers who see every market.
+    let runs: Vec<_> = runs
+        .into_iter()
+        .filter(|r| match connector_market(&r.connector) {
+            Some(m) => scope.sees_market(m),
+            None => scope.sees_everything() || who.is_admin(),
+        })
+        .collect();
     Ok(Json(json!({ "data": runs })))
 }
 
 /// Data quality: per-run findings and quarantined rows (`run_id`), and
 /// freshness per series (`market`).
-async fn quality(State(s): State<AppState>, uri: Uri) -> Result<Json<Value>, ApiError> {
+async fn quality(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+    uri: Uri,
+) -> Result<Json<Value>, ApiError> {
     let p = Params::parse(uri.query(), &["run_id", "market", "limit"])?;
+    let scope = s
+        .scope(&who, None, None, Transport::Rest, "/api/v1/quality")
+        .await?;
+    let run_visible = |connector: &str| match connector_market(connector) {
+        Some(m) => scope.sees_market(m),
+        None => scope.sees_everything() || who.is_admin(),
+    };
     let n = limit(&p, 100, 10_000)?;
     let run_id = p.one("run_id").map(str::to_string);
     let runs = s
@@ -553,9 +890,21 @@ async fn quality(State(s): State<AppState>, uri: Uri) -> Result<Json<Value>, Api
     }
     let runs: Vec<Value> = runs
         .into_iter()
+        .filter(|r| run_visible(&r.connector))
         .map(|r| json!({ "run_id": r.id, "status": r.status.as_str(), "findings": r.quality }))
         .collect();
-    let quarantined = s.log.quarantined(run_id, n).await?;
+    let quarantined: Vec<_> = s
+        .log
+        .quarantined(run_id, n)
+        .await?
+        .into_iter()
+        .filter(
+            |q| match q.instrument_id.as_deref().map(InstrumentId::parse) {
+                Some(Ok(id)) => scope.sees(id.market(), id.as_str(), None),
+                _ => scope.sees_everything() || who.is_admin(),
+            },
+        )
+        .collect();
     let now = Utc::now();
     let freshness: Vec<Value> = s
         .store
@@ -565,6 +914,7 @@ async fn quality(State(s): State<AppState>, uri: Uri) -> Result<Json<Value>, Api
         })
         .await?
         .into_iter()
+        .filter(|x| scope.sees(x.instrument_id.market(), x.instrument_id.as_str(), None))
         .map(|x| {
             json!({
                 "instrument_id": x.instrument_id.as_str(),
@@ -582,7 +932,12 @@ async fn quality(State(s): State<AppState>, uri: Uri) -> Result<Json<Value>, Api
 
 /// The newest interval of each requested instrument and market run
 /// (`instrument_id` and/or `market`; looks back `lookback_days`, default 7).
-async fn latest(State(s): State<AppState>, uri: Uri) -> Result<Json<Value>, ApiError> {
+async fn latest(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+    uri: Uri,
+) -> Result<Json<Value>, ApiError> {
+    let route = "/api/v1/prices/latest";
     let p = Params::parse(
         uri.query(),
         &[
@@ -594,7 +949,25 @@ async fn latest(State(s): State<AppState>, uri: Uri) -> Result<Json<Value>, ApiE
         ],
     )?;
     let mut ids = p.parsed_all::<InstrumentId>("instrument_id")?;
+    let channel = who.channel(Transport::Rest);
+    for id in &ids {
+        s.entitle(
+            &who,
+            &Ask {
+                market: id.market(),
+                product: "lmp",
+                channel,
+                instrument: Some(id.as_str()),
+                range: None,
+            },
+            route,
+        )
+        .await?;
+    }
     if let Some(m) = p.parsed::<Market>("market")? {
+        let scope = s
+            .scope(&who, Some(m), Some("lmp"), Transport::Rest, route)
+            .await?;
         let page = s
             .store
             .search_instruments(InstrumentQuery {
@@ -603,7 +976,12 @@ async fn latest(State(s): State<AppState>, uri: Uri) -> Result<Json<Value>, ApiE
                 ..Default::default()
             })
             .await?;
-        ids.extend(page.instruments.into_iter().map(|i| i.id));
+        ids.extend(
+            page.instruments
+                .into_iter()
+                .filter(|i| scope.sees(m, i.id.as_str(), None))
+                .map(|i| i.id),
+        );
     }
     ids.sort();
     ids.dedup();
@@ -638,7 +1016,11 @@ async fn latest(State(s): State<AppState>, uri: Uri) -> Result<Json<Value>, ApiE
 /// `a − b` per interval (or bucket) where both exist: DA−RT (same node, two
 /// runs) or node−hub basis (two nodes, one run). Takes the price query's time,
 /// resample, block and format parameters.
-async fn spread(State(s): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
+async fn spread(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
     let p = Params::parse(
         uri.query(),
         &[
@@ -701,6 +1083,9 @@ async fn spread(State(s): State<AppState>, uri: Uri) -> Result<Response, ApiErro
     };
     let qa = side(&a, run_a)?;
     let qb = side(&b, run_b)?;
+    for q in [&qa, &qb] {
+        entitle_query(&s, &who, q, Transport::Rest, "/api/v1/prices/spread").await?;
+    }
     let (ra, rb) = (
         s.store.query_prices(qa).await?.rows,
         s.store.query_prices(qb).await?.rows,

@@ -11,6 +11,13 @@
 //!   `{"type":"error","code","message"}`, `{"type":"heartbeat","time_utc"}`,
 //!   `{"type":"pong"}`.
 //!
+//! Entitlements: the connection needs some `lmp` grant on its channel
+//! (`hub` for a web-hub session, `stream` for programs) or the upgrade is a
+//! 403; subscribing to an instrument or market outside the grants answers
+//! `{"type":"error","code":"forbidden"}` (audited) and adds nothing; and
+//! every tick is checked against the policy again on its way out, so a
+//! market subscription carries only the entitled instruments of that market.
+//!
 //! Every connection has a bounded queue. A consumer that lets it fill (or falls
 //! behind the bus) gets `{"type":"error","code":"slow_consumer"}` and is
 //! disconnected; a send that cannot complete within a few seconds drops the
@@ -39,7 +46,27 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
 
+use carbon_auth::{Access, Principal, Transport};
+
 use crate::{AppState, error::ApiError, params::Params};
+
+/// Who is listening, for the per-tick policy check.
+#[derive(Clone)]
+struct Listener {
+    access: Arc<Access>,
+    who: Principal,
+}
+
+impl Listener {
+    fn scope(&self) -> carbon_auth::Scope {
+        self.access.scope(
+            &self.who,
+            None,
+            Some("lmp"),
+            self.who.channel(Transport::Stream),
+        )
+    }
+}
 
 /// What a connection wants.
 #[derive(Debug, Default, Clone)]
@@ -90,6 +117,7 @@ const QUEUE_GRACE: Duration = Duration::from_secs(2);
 /// last message, and the reason is left in `reason`.
 fn fan_out(
     mut bus: broadcast::Receiver<Arc<carbon_ingest::bus::BusEvent>>,
+    listener: Listener,
     sub: Arc<RwLock<Subscription>>,
     tx: mpsc::Sender<String>,
     reason: Arc<std::sync::Mutex<Option<String>>>,
@@ -109,12 +137,21 @@ fn fan_out(
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             };
+            // Grants are read per event, so a revoked grant stops the flow.
+            let scope = listener.scope();
             let wanted: Vec<String> = {
                 let s = sub.read().unwrap_or_else(|p| p.into_inner());
                 event
                     .observations
                     .iter()
-                    .filter(|o| s.wants(o))
+                    .filter(|o| {
+                        s.wants(o)
+                            && scope.sees(
+                                o.instrument_id.market(),
+                                o.instrument_id.as_str(),
+                                Some(o.interval_start),
+                            )
+                    })
                     .map(tick)
                     .collect()
             };
@@ -141,6 +178,27 @@ struct ClientMsg {
     instruments: Vec<String>,
     #[serde(default)]
     markets: Vec<String>,
+}
+
+/// Instruments and markets of a subscribe the caller may not see.
+fn refused(listener: &Listener, msg: &ClientMsg) -> Vec<String> {
+    let scope = listener.scope();
+    let mut out = Vec::new();
+    for i in &msg.instruments {
+        if let Ok(id) = InstrumentId::parse(i)
+            && !scope.sees(id.market(), id.as_str(), None)
+        {
+            out.push(id.to_string());
+        }
+    }
+    for m in &msg.markets {
+        if let Ok(market) = m.parse::<Market>()
+            && !scope.sees_market(market)
+        {
+            out.push(market.code().to_string());
+        }
+    }
+    out
 }
 
 /// Applies a subscribe/unsubscribe; `Err` is a message for the client.
@@ -177,7 +235,21 @@ fn apply(sub: &RwLock<Subscription>, msg: &ClientMsg, add: bool) -> Result<(), S
     Ok(())
 }
 
-pub(crate) async fn websocket(State(s): State<AppState>, ws: WebSocketUpgrade) -> Response {
+pub(crate) async fn websocket(
+    State(s): State<AppState>,
+    axum::Extension(who): axum::Extension<Principal>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if let Err(e) = s
+        .scope(&who, None, Some("lmp"), Transport::Stream, "/api/v1/stream")
+        .await
+    {
+        return e.into_response();
+    }
+    let listener = Listener {
+        access: s.access.clone(),
+        who,
+    };
     let Some(bus) = s.bus.clone() else {
         return ApiError {
             status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
@@ -188,7 +260,7 @@ pub(crate) async fn websocket(State(s): State<AppState>, ws: WebSocketUpgrade) -
         .into_response();
     };
     let queue = s.stream_queue;
-    ws.on_upgrade(move |socket| session(socket, bus.subscribe(), queue))
+    ws.on_upgrade(move |socket| session(socket, bus.subscribe(), listener, queue))
 }
 
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
@@ -197,18 +269,35 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
 async fn session(
     mut socket: WebSocket,
     bus: broadcast::Receiver<Arc<carbon_ingest::bus::BusEvent>>,
+    listener: Listener,
     queue: usize,
 ) {
     let sub = Arc::new(RwLock::new(Subscription::default()));
     let (tx, mut rx) = mpsc::channel::<String>(queue.max(1));
     let reason = Arc::new(std::sync::Mutex::new(None));
-    let forward = fan_out(bus, sub.clone(), tx, reason.clone());
+    let forward = fan_out(bus, listener.clone(), sub.clone(), tx, reason.clone());
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     heartbeat.tick().await;
     loop {
         let out: Option<String> = tokio::select! {
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => Some(match serde_json::from_str::<ClientMsg>(&text) {
+                    Ok(m) if m.op == "subscribe" && !refused(&listener, &m).is_empty() => {
+                        let no = refused(&listener, &m);
+                        let why = format!("not entitled to {}; nothing was subscribed", no.join(", "));
+                        listener
+                            .access
+                            .audit(
+                                &listener.who.actor(),
+                                Some(&listener.who.tenant),
+                                "access_denied",
+                                Some("/api/v1/stream"),
+                                "denied",
+                                json!({ "reason": why }),
+                            )
+                            .await;
+                        error("forbidden", &why)
+                    }
                     Ok(m) if m.op == "subscribe" || m.op == "unsubscribe" => {
                         let add = m.op == "subscribe";
                         match apply(&sub, &m, add) {
@@ -258,7 +347,14 @@ async fn session(
 
 /// SSE twin: `GET /api/v1/stream/sse?instruments=…&markets=…`; events `tick`
 /// (and `error` before a slow consumer is dropped), keep-alive comments.
-pub(crate) async fn sse(State(s): State<AppState>, uri: Uri) -> Result<Response, ApiError> {
+pub(crate) async fn sse(
+    State(s): State<AppState>,
+    axum::Extension(who): axum::Extension<Principal>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let route = "/api/v1/stream/sse";
+    s.scope(&who, None, Some("lmp"), Transport::Stream, route)
+        .await?;
     let p = Params::parse(uri.query(), &["instruments", "markets"])?;
     let msg = ClientMsg {
         op: "subscribe".into(),
@@ -274,6 +370,16 @@ pub(crate) async fn sse(State(s): State<AppState>, uri: Uri) -> Result<Response,
             "instruments",
             "give `instruments` and/or `markets`",
         ));
+    }
+    let listener = Listener {
+        access: s.access.clone(),
+        who: who.clone(),
+    };
+    let no = refused(&listener, &msg);
+    if !no.is_empty() {
+        let why = format!("not entitled to {}", no.join(", "));
+        s.deny(&who, route, &why).await;
+        return Err(ApiError::forbidden(why));
     }
     let sub = Arc::new(RwLock::new(Subscription::default()));
     apply(&sub, &msg, true).map_err(|e| {
@@ -292,7 +398,7 @@ pub(crate) async fn sse(State(s): State<AppState>, uri: Uri) -> Result<Response,
     })?;
     let (tx, rx) = mpsc::channel::<String>(s.stream_queue.max(1));
     let reason = Arc::new(std::sync::Mutex::new(None));
-    let forward = fan_out(bus.subscribe(), sub, tx, reason.clone());
+    let forward = fan_out(bus.subscribe(), listener, sub, tx, reason.clone());
     let stream =
         futures_util::stream::unfold((rx, forward, false), move |(mut rx, forward, done)| {
             let reason = reason.clone();

@@ -128,6 +128,185 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Tenants, users, API keys and entitlements (with the server stopped;
+    /// while it runs, use the admin API).
+    Admin {
+        /// Admin command.
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// The security audit log.
+    Audit {
+        /// Audit command.
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+/// `carbon admin …`
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Tenants.
+    Tenant {
+        /// Tenant command.
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Users of the built-in identity.
+    User {
+        /// User command.
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// API keys.
+    Key {
+        /// Key command.
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Entitlement grants (tenant × market × product × channels × instruments × dates).
+    Entitlement {
+        /// Entitlement command.
+        #[command(subcommand)]
+        command: EntitlementCommand,
+    },
+}
+
+/// `carbon admin tenant …`
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant.
+    Create {
+        /// Id (letters, digits, `_`, `-`, `.`).
+        id: String,
+        /// Display name [default: the id].
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// List tenants.
+    List,
+}
+
+/// `carbon admin user …`
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user, or reset an existing user's password and roles.
+    Add {
+        /// Username.
+        username: String,
+        /// Tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Password (at least 10 characters) [default: a generated one, printed once].
+        #[arg(long, env = "CARBON_USER_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        /// Role (repeatable); `admin` manages the platform.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+    },
+    /// List users.
+    List {
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Stop a user from signing in (their sessions end at once).
+    Disable {
+        /// Username.
+        username: String,
+    },
+    /// Let a disabled user sign in again.
+    Enable {
+        /// Username.
+        username: String,
+    },
+}
+
+/// `carbon admin key …`
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create an API key; the key is printed once and only its hash is kept.
+    Create {
+        /// Tenant.
+        #[arg(long)]
+        tenant: String,
+        /// What it is for.
+        #[arg(long)]
+        name: String,
+        /// The user it belongs to (inherits their roles).
+        #[arg(long)]
+        owner: Option<String>,
+    },
+    /// List keys (never their secrets).
+    List {
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Revoke a key by id.
+    Revoke {
+        /// Key id (the 12 hex digits after `ck_`).
+        id: String,
+    },
+}
+
+/// `carbon admin entitlement …`
+#[derive(Debug, Subcommand)]
+pub enum EntitlementCommand {
+    /// Grant a tenant access.
+    Grant {
+        /// Tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Market (MISO, CAISO, …) or `*`.
+        #[arg(long)]
+        market: String,
+        /// Product (lmp, curves, fundamentals, research) or `*`.
+        #[arg(long, default_value = "lmp")]
+        product: String,
+        /// Channels, comma-separated: hub, api, stream, downloads, reports.
+        #[arg(long, value_delimiter = ',', required = true)]
+        channels: Vec<String>,
+        /// Only these instruments (comma-separated ids, e.g. CAISO.TH_SP15_GEN-APND).
+        #[arg(long, value_delimiter = ',')]
+        instruments: Vec<String>,
+        /// First date of data visible (YYYY-MM-DD, UTC).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last date of data visible (YYYY-MM-DD, UTC, inclusive).
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// List grants.
+    List {
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Remove a grant by id.
+    Revoke {
+        /// Grant id.
+        id: String,
+    },
+}
+
+/// `carbon audit …`
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the hash chain; exit 1 and name every altered or deleted event.
+    Verify,
+    /// Events, oldest first.
+    List {
+        /// Only events after this sequence number.
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
 }
 
 /// `carbon backfill`

@@ -39,6 +39,10 @@ pub struct Config {
     pub connectors: Vec<ConnectorConfig>,
     /// What `carbon serve` polls and when.
     pub schedule: ScheduleConfig,
+    /// The API: rate limits, CORS, body size, timeouts.
+    pub api: carbon_api::ApiSettings,
+    /// Identity: session tokens and the optional external OIDC provider.
+    pub auth: carbon_auth::AuthConfig,
 }
 
 impl Default for Config {
@@ -52,6 +56,8 @@ impl Default for Config {
             quality: DqConfig::default(),
             connectors: ConnectorConfig::defaults(),
             schedule: ScheduleConfig::default(),
+            api: carbon_api::ApiSettings::default(),
+            auth: carbon_auth::AuthConfig::default(),
         }
     }
 }

@@ -28,6 +28,8 @@ pub trait Harness: Send + Sync {
     async fn open(&self) -> Arc<dyn Store>;
     /// The run log of a new, empty store.
     async fn open_run_log(&self) -> Arc<dyn RunLog>;
+    /// The access-control directory of a new, empty store.
+    async fn open_directory(&self) -> Arc<dyn crate::Directory>;
     /// Closes `store` (the caller holds no other handle) and opens the same data again.
     async fn reopen(&self, store: Arc<dyn Store>) -> Arc<dyn Store>;
 }
@@ -52,7 +54,8 @@ macro_rules! conformance_tests {
             bad_queries_are_typed_errors,
             series_stats,
             data_survives_reopen,
-            compaction_keeps_content
+            compaction_keeps_content,
+            directory_records_and_audit_chain
         );
     };
     (@each $make:expr; $($name:ident),+) => {
@@ -1188,4 +1191,127 @@ pub async fn compaction_keeps_content(h: &dyn Harness) {
     let mut as_of = queries[0].clone();
     as_of.as_of = Some(v1);
     assert_eq!(all_rows(store.as_ref(), as_of).await, before[1]);
+}
+
+pub async fn directory_records_and_audit_chain(h: &dyn Harness) {
+    use crate::{ApiKey, Grant, NewAuditEvent, SigningKey, Tenant, User, verify_chain};
+    let d = h.open_directory().await;
+    let now = utc("2026-11-27T12:00:00Z");
+    // Tenants: created once; a second create of the same id is a user error.
+    d.create_tenant(Tenant {
+        id: "t1".into(),
+        name: "One".into(),
+        created: now,
+    })
+    .await
+    .unwrap();
+    let dup = d
+        .create_tenant(Tenant {
+            id: "t1".into(),
+            name: "Again".into(),
+            created: now,
+        })
+        .await
+        .unwrap_err();
+    assert!(dup.is_user_error(), "{dup}");
+    assert_eq!(d.tenants().await.unwrap().len(), 1);
+    // Users need their tenant; put replaces.
+    let user = |name: &str, tenant: &str| User {
+        username: name.into(),
+        tenant: tenant.into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        roles: vec!["admin".into()],
+        disabled: false,
+        created: now,
+    };
+    assert!(
+        d.put_user(user("u", "nope"))
+            .await
+            .unwrap_err()
+            .is_user_error()
+    );
+    d.put_user(user("u", "t1")).await.unwrap();
+    let mut u = user("u", "t1");
+    u.disabled = true;
+    d.put_user(u.clone()).await.unwrap();
+    assert_eq!(d.user("u").await.unwrap(), Some(u));
+    assert_eq!(d.users(Some("t1".into())).await.unwrap().len(), 1);
+    assert!(d.user("ghost").await.unwrap().is_none());
+    // Keys: stored with their hash, revoked once.
+    let key = ApiKey {
+        id: "0123456789ab".into(),
+        tenant: "t1".into(),
+        owner: Some("u".into()),
+        name: "ci".into(),
+        secret_hash: "ff".repeat(32),
+        created: now,
+        revoked: None,
+    };
+    d.create_api_key(key.clone()).await.unwrap();
+    assert_eq!(d.api_key("0123456789ab").await.unwrap(), Some(key));
+    assert!(d.revoke_api_key("0123456789ab", now).await.unwrap());
+    assert!(!d.revoke_api_key("0123456789ab", now).await.unwrap());
+    assert_eq!(
+        d.api_key("0123456789ab").await.unwrap().unwrap().revoked,
+        Some(now)
+    );
+    // Grants round-trip every field, including lists and dates.
+    let g = Grant {
+        id: "g1".into(),
+        tenant: "t1".into(),
+        market: "CAISO".into(),
+        product: "lmp".into(),
+        channels: vec!["hub".into(), "downloads".into()],
+        instruments: Some(vec!["CAISO.TH_SP15_GEN-APND".into()]),
+        start: Some(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()),
+        end: Some(NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()),
+        created: now,
+    };
+    d.add_grant(g.clone()).await.unwrap();
+    assert_eq!(d.grants(Some("t1".into())).await.unwrap(), vec![g]);
+    assert!(d.remove_grant("g1").await.unwrap());
+    assert!(!d.remove_grant("g1").await.unwrap());
+    // Signing keys: newest first.
+    for (kid, t) in [("k1", now), ("k2", now + Duration::hours(1))] {
+        d.add_signing_key(SigningKey {
+            kid: kid.into(),
+            alg: "ES256".into(),
+            private_pem: "pem".into(),
+            public_jwk: serde_json::json!({ "kid": kid }),
+            created: t,
+        })
+        .await
+        .unwrap();
+    }
+    assert_eq!(d.signing_keys().await.unwrap()[0].kid, "k2");
+    // Audit: a gap-free chain whose head is the last event, verifiable.
+    assert_eq!(d.audit_head().await.unwrap(), None);
+    for i in 0..5 {
+        let e = d
+            .audit(NewAuditEvent {
+                actor: "cli".into(),
+                tenant: Some("t1".into()),
+                action: "grant_added".into(),
+                target: Some(format!("g{i}")),
+                outcome: "ok".into(),
+                detail: serde_json::json!({ "i": i, "x": 1.5 }),
+            })
+            .await
+            .unwrap();
+        assert_eq!(e.seq, i + 1);
+    }
+    let all = d.audit_events(0, 100).await.unwrap();
+    assert_eq!(all.len(), 5);
+    let head = d.audit_head().await.unwrap();
+    assert_eq!(head, Some((5, all[4].hash.clone())));
+    assert!(verify_chain(&all, head.clone()).intact());
+    assert_eq!(d.audit_events(3, 100).await.unwrap().len(), 2);
+    // Verification itself catches edits, deletions and truncation.
+    let mut edited = all.clone();
+    edited[2].event.outcome = "denied".into();
+    assert!(!verify_chain(&edited, head.clone()).intact());
+    let mut deleted = all.clone();
+    deleted.remove(1);
+    assert!(!verify_chain(&deleted, head.clone()).intact());
+    assert!(!verify_chain(&all[..4], head).intact());
 }

@@ -7,17 +7,25 @@
 //! [`DuckdbStore`] (one DuckDB file under the data directory, schema migrations
 //! versioned in code).
 //!
-//! It must not know about HTTP, connectors or users: callers speak in
-//! `carbon-core` types and [`model`] requests, never in SQL.
+//! It also keeps the access-control records ([`Directory`]: tenants, users,
+//! API keys, grants, signing keys, the hash-chained audit log) without deciding
+//! anything about them. It must not know about HTTP or connectors: callers
+//! speak in `carbon-core` types and [`model`] requests, never in SQL.
 
 pub mod conformance;
+pub mod directory;
 mod duck;
 pub mod error;
+pub mod export;
 pub mod model;
 pub mod runlog;
 mod store;
 
 pub use crate::duck::{DB_FILE, DuckdbStore};
+pub use directory::{
+    ApiKey, AuditEvent, ChainReport, Directory, Grant, NewAuditEvent, SigningKey, Tenant, User,
+    verify_chain,
+};
 pub use error::{Error, Result};
 pub use model::{
     AppendSummary, CompactSummary, Cursor, InstrumentPage, InstrumentQuery, PricePage, PriceQuery,

@@ -3,7 +3,8 @@
 
 use std::{path::Path, sync::Arc};
 
-use carbon_api::{AppState, create_app};
+use carbon_api::{ApiSettings, AppState, create_app};
+use carbon_auth::{Access, AuthConfig};
 use carbon_ingest::{bus::InProcessBus, dq::DqConfig, files, runner::Runner};
 use carbon_store::DuckdbStore;
 use serde_json::Value;
@@ -15,6 +16,10 @@ const FIVE_MINUTE: &str =
 pub struct Server {
     pub base: String,
     pub store: Arc<DuckdbStore>,
+    /// An API key of the `platform` tenant (every market, every channel).
+    pub key: String,
+    /// Passwords of the first-start accounts: (user, password).
+    pub accounts: Vec<(String, String)>,
     _dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -31,13 +36,24 @@ impl Drop for Server {
     }
 }
 
-fn start() -> Server {
+pub fn start() -> Server {
     start_with(None, 4096)
 }
 
 /// A server over a store holding the real DA report and 5-minute JSON; with a
 /// bus, it streams what that bus publishes.
 pub fn start_with(bus: Option<Arc<InProcessBus>>, queue: usize) -> Server {
+    start_full(bus, queue, ApiSettings::default(), AuthConfig::default())
+}
+
+/// [`start_with`] with API and auth settings. First start runs (admin and the
+/// two pilots), and an API key of the `platform` tenant is made for the tests.
+pub fn start_full(
+    bus: Option<Arc<InProcessBus>>,
+    queue: usize,
+    settings: ApiSettings,
+    auth: AuthConfig,
+) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(DuckdbStore::open(dir.path()).unwrap());
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -60,7 +76,19 @@ pub fn start_with(bus: Option<Arc<InProcessBus>>, queue: usize) -> Server {
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let mut state = AppState::new(store.clone(), store.clone()).with_stream_queue(queue);
+    let access = Arc::new(rt.block_on(Access::open(store.clone(), &auth)).unwrap());
+    let boot = rt.block_on(access.bootstrap()).unwrap().unwrap();
+    let accounts = boot
+        .accounts
+        .iter()
+        .map(|(u, _, p)| (u.clone(), p.clone()))
+        .collect();
+    let (_, key) = rt
+        .block_on(access.create_key("test", "platform", None, "tests"))
+        .unwrap();
+    let mut state = AppState::new(store.clone(), store.clone(), access.clone())
+        .with_stream_queue(queue)
+        .with_settings(settings);
     if let Some(b) = bus {
         state = state.with_bus(b);
     }
@@ -75,31 +103,68 @@ pub fn start_with(bus: Option<Arc<InProcessBus>>, queue: usize) -> Server {
     Server {
         base,
         store,
+        key,
+        accounts,
         _dir: dir,
         stop: Some(tx),
         thread: Some(thread),
     }
 }
 
-struct Resp {
-    status: u16,
-    content_type: String,
-    request_id: Option<String>,
-    body: String,
+pub struct Resp {
+    pub status: u16,
+    pub content_type: String,
+    pub request_id: Option<String>,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Resp {
-    fn json(&self) -> Value {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
     }
 }
 
-fn get(s: &Server, path: &str) -> Resp {
+/// GET with the platform key.
+pub fn get(s: &Server, path: &str) -> Resp {
+    request(s, "GET", path, &[("x-api-key", &s.key)], None)
+}
+
+/// Any request, with these headers and an optional JSON body.
+pub fn request(
+    s: &Server,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> Resp {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
         .into();
-    let mut r = agent.get(&format!("{}{path}", s.base)).call().unwrap();
+    let url = format!("{}{path}", s.base);
+    let mut b = ureq::http::Request::builder().method(method).uri(&url);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    let mut r = match body {
+        Some(j) => agent
+            .run(
+                b.header("content-type", "application/json")
+                    .body(j.to_string())
+                    .unwrap(),
+            )
+            .unwrap(),
+        None => agent.run(b.body(()).unwrap()).unwrap(),
+    };
     let header = |n: &str| {
         r.headers()
             .get(n)
@@ -110,11 +175,19 @@ fn get(s: &Server, path: &str) -> Resp {
         header("content-type").unwrap_or_default(),
         header("x-request-id"),
     );
+    let headers = r
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let bytes = r.body_mut().read_to_vec().unwrap();
     Resp {
         status: r.status().as_u16(),
         content_type,
         request_id,
-        body: r.body_mut().read_to_string().unwrap(),
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+        bytes,
     }
 }
 
@@ -449,8 +522,9 @@ fn openapi_documents_what_the_server_does_and_docs_render_it() {
     let paths = spec["paths"].as_object().unwrap();
     assert!(paths.len() >= 12);
     for (path, item) in paths {
-        if path.starts_with("/api/v1/stream") {
-            // Long-lived streams: covered by tests/it/stream.rs.
+        if path.starts_with("/api/v1/stream") || item.get("get").is_none() {
+            // Long-lived streams: covered by tests/it/stream.rs; POST, PATCH
+            // and DELETE routes: by tests/it/access.rs.
             continue;
         }
         let params = item["get"]["parameters"]

@@ -12,11 +12,11 @@ use carbon_ingest::{
 };
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
 
 use super::api::{Server, start_with};
 
-fn fixture(rel: &str) -> Vec<u8> {
+pub fn fixture(rel: &str) -> Vec<u8> {
     std::fs::read(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../../shared/fixtures/iso")
@@ -27,7 +27,7 @@ fn fixture(rel: &str) -> Vec<u8> {
 
 /// The real DA report with INDIANA.HUB's hour-ending 1 revised (LMP and MCC
 /// up by 1, energy unchanged): a new version of one interval.
-fn revised_report() -> Vec<u8> {
+pub fn revised_report() -> Vec<u8> {
     String::from_utf8(fixture(
         "miso/da_expost_lmp_20261001_hubs_interfaces_subset.csv",
     ))
@@ -37,7 +37,7 @@ fn revised_report() -> Vec<u8> {
     .into_bytes()
 }
 
-fn payload(source: &str, bytes: Vec<u8>) -> Payload {
+pub fn payload(source: &str, bytes: Vec<u8>) -> Payload {
     // Later than any file time, so it is the newest vintage.
     let t = "2030-01-01T00:00:00Z".parse().unwrap();
     Payload {
@@ -76,7 +76,10 @@ async fn connect(s: &Server, recv_buffer: Option<u32>) -> Ws {
     }
     let addr: std::net::SocketAddr = s.base.trim_start_matches("http://").parse().unwrap();
     let url = format!("{}/api/v1/stream", s.base.replace("http://", "ws://"));
-    tokio_tungstenite::client_async(url.as_str(), sock.connect(addr).await.unwrap())
+    let mut req = url.as_str().into_client_request().unwrap();
+    req.headers_mut()
+        .insert("x-api-key", s.key.parse().unwrap());
+    tokio_tungstenite::client_async(req, sock.connect(addr).await.unwrap())
         .await
         .unwrap()
         .0
@@ -261,12 +264,15 @@ fn sse_twin_streams_the_same_ticks() {
     use std::io::{BufRead, BufReader};
     let bus = Arc::new(InProcessBus::new(1024));
     let s = start_with(Some(bus.clone()), 4096);
-    let bad = ureq::get(&format!("{}/api/v1/stream/sse", s.base)).call();
+    let bad = ureq::get(&format!("{}/api/v1/stream/sse", s.base))
+        .header("x-api-key", &s.key)
+        .call();
     assert!(matches!(bad, Err(ureq::Error::StatusCode(400))));
     let mut resp = ureq::get(&format!(
         "{}/api/v1/stream/sse?instruments=MISO.INDIANA.HUB",
         s.base
     ))
+    .header("x-api-key", &s.key)
     .call()
     .unwrap();
     assert!(

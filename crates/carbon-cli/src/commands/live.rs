@@ -354,8 +354,15 @@ pub fn serve(
         .block_on(tokio::net::TcpListener::bind(bind))
         .map_err(|e| UserError(format!("--bind {bind}: cannot listen: {e}")))?;
     let addr = listener.local_addr()?;
+    let access = rt.block_on(async {
+        let access = super::admin::open_access(config, p.store.clone()).await?;
+        super::admin::bootstrap(&access, &config.data_dir).await?;
+        Ok::<_, anyhow::Error>(access)
+    })?;
     let app = carbon_api::create_app(
-        carbon_api::AppState::new(p.store.clone(), p.log.clone()).with_bus(p.bus.clone()),
+        carbon_api::AppState::new(p.store.clone(), p.log.clone(), access)
+            .with_bus(p.bus.clone())
+            .with_settings(config.api.clone()),
     );
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
     let api = rt.spawn(carbon_api::serve(listener, app, async {

@@ -1,6 +1,7 @@
 //! Command implementations. Each takes the effective [`Config`] and its
 //! arguments and returns an exit code; errors bubble up as `anyhow` with context.
 
+mod admin;
 mod calendar;
 mod db;
 mod ingest;
@@ -85,6 +86,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 format,
             } => calendar::hours(&market, year, format),
         },
+        Command::Admin { command } => admin::admin(&config, command),
+        Command::Audit { command } => admin::audit(&config, command),
         Command::Config {
             command: ConfigCommand::Show,
         } => {
@@ -139,7 +142,11 @@ pub(crate) fn output(path: Option<&Path>) -> Result<Box<dyn Write>> {
 }
 
 fn init(config: &Config) -> Result<ExitCode> {
-    let store = open_store(config)?;
+    let store = std::sync::Arc::new(open_store(config)?);
+    runtime()?.block_on(async {
+        let access = admin::open_access(config, store.clone()).await?;
+        admin::bootstrap(&access, &config.data_dir).await
+    })?;
     store.checkpoint()?;
     println!("data directory: {}", config.data_dir.display());
     println!("database:       {}", store.path().display());

@@ -43,6 +43,10 @@ fn every_command_has_help() {
         vec!["calendar", "hours", "--help"],
         vec!["config", "--help"],
         vec!["config", "show", "--help"],
+        vec!["admin", "--help"],
+        vec!["admin", "key", "create", "--help"],
+        vec!["admin", "entitlement", "grant", "--help"],
+        vec!["audit", "verify", "--help"],
     ] {
         let o = run(carbon(dir.path()).args(&args));
         assert_eq!(o.code, 0, "{args:?}: {}", o.stderr);
@@ -63,10 +67,17 @@ fn init_creates_the_database_idempotently() {
     let dir = tempfile::tempdir().unwrap();
     let o = run(carbon(dir.path()).arg("init"));
     assert_eq!(o.code, 0, "{}", o.stderr);
-    assert!(o.stdout.contains("schema version: 3"), "{}", o.stdout);
+    assert!(o.stdout.contains("schema version: 4"), "{}", o.stdout);
     assert!(dir.path().join("data/carbon.duckdb").is_file());
+    // First start: the admin and the two pilots' demo users, passwords once.
+    for user in ["admin", "miso_demo", "caiso_demo"] {
+        assert!(o.stdout.contains(user), "{}", o.stdout);
+    }
+    let creds = std::fs::read_to_string(dir.path().join("data/initial-credentials.txt")).unwrap();
+    assert_eq!(creds.lines().filter(|l| !l.starts_with('#')).count(), 3);
     let o = run(carbon(dir.path()).arg("init"));
     assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(!o.stdout.contains("first start"), "{}", o.stdout);
     // --data-dir and CARBON_DATA_DIR choose another place.
     let o = run(carbon(dir.path()).args(["--data-dir", "elsewhere", "init"]));
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -141,4 +152,161 @@ fn calendars_and_markets() {
     assert_eq!(v[0]["market"], "MISO");
     assert_eq!(v[0]["zone"], "Etc/GMT+5");
     assert_eq!(v[1]["peak_days"], "Mon-Sat");
+}
+
+#[test]
+fn admin_commands_manage_access_and_audit_verify_catches_tampering() {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = |args: &[&str]| {
+        let o = run(carbon(dir.path()).args(args));
+        assert_eq!(o.code, 0, "{args:?}: {}{}", o.stdout, o.stderr);
+        o.stdout
+    };
+    ok(&["init"]);
+    ok(&["admin", "tenant", "create", "acme", "--name", "Acme Power"]);
+    assert!(ok(&["admin", "tenant", "list"]).contains("Acme Power"));
+    let out = ok(&["admin", "user", "add", "ann", "--tenant", "acme"]);
+    assert!(out.contains("password (shown once):"), "{out}");
+    ok(&[
+        "admin",
+        "entitlement",
+        "grant",
+        "--tenant",
+        "acme",
+        "--market",
+        "MISO",
+        "--channels",
+        "api,stream",
+        "--instruments",
+        "MISO.INDIANA.HUB",
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-12-31",
+    ]);
+    let grants = ok(&["admin", "entitlement", "list", "--tenant", "acme"]);
+    assert!(
+        grants.contains("MISO.INDIANA.HUB") && grants.contains("2026-12-31"),
+        "{grants}"
+    );
+    let out = ok(&[
+        "admin", "key", "create", "--tenant", "acme", "--name", "etl",
+    ]);
+    let key = out
+        .lines()
+        .find(|l| l.starts_with("ck_"))
+        .unwrap()
+        .to_string();
+    let id = &key[3..15];
+    let list = ok(&["admin", "key", "list", "--tenant", "acme"]);
+    assert!(list.contains(id) && !list.contains(&key[16..]), "{list}");
+    ok(&["admin", "key", "revoke", id]);
+    // Bad input: exit 2, naming what is wrong; nothing stored.
+    for (args, says) in [
+        (
+            vec![
+                "admin",
+                "entitlement",
+                "grant",
+                "--tenant",
+                "acme",
+                "--market",
+                "MISO",
+                "--channels",
+                "fax",
+            ],
+            "channels",
+        ),
+        (
+            vec![
+                "admin",
+                "entitlement",
+                "grant",
+                "--tenant",
+                "nope",
+                "--market",
+                "MISO",
+                "--channels",
+                "api",
+            ],
+            "nope",
+        ),
+        (
+            vec![
+                "admin",
+                "entitlement",
+                "grant",
+                "--tenant",
+                "acme",
+                "--market",
+                "MISO",
+                "--channels",
+                "api",
+                "--from",
+                "2026-13-01",
+            ],
+            "--from",
+        ),
+        (
+            vec![
+                "admin",
+                "user",
+                "add",
+                "bob",
+                "--tenant",
+                "acme",
+                "--password",
+                "short",
+            ],
+            "password",
+        ),
+        (
+            vec![
+                "admin",
+                "key",
+                "create",
+                "--tenant",
+                "pilot_caiso",
+                "--name",
+                "x",
+            ],
+            "api",
+        ),
+        (vec!["admin", "key", "revoke", "000000000000"], "no API key"),
+    ] {
+        let o = run(carbon(dir.path()).args(&args));
+        assert_eq!(o.code, 2, "{args:?}: {}{}", o.stdout, o.stderr);
+        assert!(o.stderr.contains(says), "{args:?}: {}", o.stderr);
+    }
+    assert_eq!(
+        ok(&["admin", "entitlement", "list", "--tenant", "acme"])
+            .lines()
+            .count(),
+        2
+    );
+    let out = ok(&["audit", "verify"]);
+    assert!(out.contains("intact"), "{out}");
+    let events = ok(&["audit", "list", "--limit", "1000", "--format", "csv"]);
+    for action in [
+        "tenant_created",
+        "user_saved",
+        "grant_added",
+        "key_created",
+        "key_revoked",
+    ] {
+        assert!(events.contains(action), "{action}: {events}");
+    }
+    // Alter one recorded event in the file itself: verify names it and exits 1.
+    {
+        let c = duckdb::Connection::open(dir.path().join("data/carbon.duckdb")).unwrap();
+        c.execute_batch("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 3")
+            .unwrap();
+    }
+    let o = run(carbon(dir.path()).args(["audit", "verify"]));
+    assert_eq!(o.code, 1, "{}", o.stdout);
+    assert!(
+        o.stdout.contains("ALTERED") && o.stdout.contains("event 3:"),
+        "{}",
+        o.stdout
+    );
 }

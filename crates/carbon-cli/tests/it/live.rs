@@ -180,8 +180,8 @@ fn poll_runs_one_job_once() {
     assert!(o.stderr.contains("unknown job"), "{}", o.stderr);
 }
 
-/// A plain HTTP/1.1 GET over a TCP socket: (status, body).
-fn http_get(url: &str) -> (u16, String) {
+/// A plain HTTP/1.1 request over a TCP socket, with a JSON body when given: (status, body).
+fn http(method: &str, url: &str, json: Option<&str>) -> (u16, String) {
     use std::io::{Read, Write};
     let rest = url.strip_prefix("http://").unwrap();
     let (host, path) = rest
@@ -189,9 +189,18 @@ fn http_get(url: &str) -> (u16, String) {
         .map(|(h, p)| (h, format!("/{p}")))
         .unwrap();
     let mut s = std::net::TcpStream::connect(host).unwrap();
+    let body = json.unwrap_or("");
+    let typed = if json.is_some() {
+        format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        )
+    } else {
+        String::new()
+    };
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{typed}Connection: close\r\n\r\n{body}"
     )
     .unwrap();
     let mut text = String::new();
@@ -202,6 +211,14 @@ fn http_get(url: &str) -> (u16, String) {
         .map(|x| x.1.to_string())
         .unwrap_or_default();
     (status, body)
+}
+
+fn http_get(url: &str) -> (u16, String) {
+    http("GET", url, None)
+}
+
+fn http_post(url: &str, json: &str) -> (u16, String) {
+    http("POST", url, Some(json))
 }
 
 #[test]
@@ -231,6 +248,20 @@ fn serve_offline_answers_the_api_and_reports_sources_unreachable() {
         }
     };
     assert!(seen.iter().any(|l| l.contains("offline")), "{seen:?}");
+    // First start printed the admin's password; it signs in.
+    let admin = seen
+        .iter()
+        .find(|l| l.trim_start().starts_with("admin "))
+        .unwrap_or_else(|| panic!("{seen:?}"));
+    let password = admin.split_whitespace().last().unwrap();
+    let (status, body) = http_post(
+        &format!("{base}/api/v1/auth/login"),
+        &serde_json::json!({ "username": "admin", "password": password }).to_string(),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("access_token"), "{body}");
+    let (status, _) = http_get(&format!("{base}/api/v1/markets"));
+    assert_eq!(status, 401);
     let (status, body) = http_get(&format!("{base}/health"));
     assert_eq!(status, 200, "{body}");
     // Give the offline polls a moment to record their runs.

@@ -114,6 +114,81 @@ CREATE TABLE compactions (
 );
 "#,
     ),
+    (
+        4,
+        "identity, entitlements, signing keys, audit log",
+        r#"
+CREATE TABLE tenants (
+    id          VARCHAR PRIMARY KEY,
+    name        VARCHAR NOT NULL,
+    created_utc TIMESTAMP NOT NULL
+);
+
+-- Built-in identity. password_hash is an argon2id PHC string.
+CREATE TABLE users (
+    username      VARCHAR PRIMARY KEY,
+    tenant        VARCHAR NOT NULL,
+    password_hash VARCHAR NOT NULL,
+    roles         VARCHAR NOT NULL,       -- JSON array
+    disabled      BOOLEAN NOT NULL,
+    created_utc   TIMESTAMP NOT NULL
+);
+
+-- API keys: only the SHA-256 of the secret is kept.
+CREATE TABLE api_keys (
+    id          VARCHAR PRIMARY KEY,
+    tenant      VARCHAR NOT NULL,
+    owner       VARCHAR,
+    name        VARCHAR NOT NULL,
+    secret_hash VARCHAR NOT NULL,
+    created_utc TIMESTAMP NOT NULL,
+    revoked_utc TIMESTAMP
+);
+
+-- Entitlements: tenant x market x product x channels x instruments x dates.
+CREATE TABLE grants (
+    id          VARCHAR PRIMARY KEY,
+    tenant      VARCHAR NOT NULL,
+    market      VARCHAR NOT NULL,         -- code or '*'
+    product     VARCHAR NOT NULL,         -- lmp, curves, ... or '*'
+    channels    VARCHAR NOT NULL,         -- JSON array
+    instruments VARCHAR,                  -- JSON array, NULL = all
+    start_date  DATE,
+    end_date    DATE,
+    created_utc TIMESTAMP NOT NULL
+);
+
+-- Keys the server signs session tokens with (published as JWKS).
+CREATE TABLE signing_keys (
+    kid         VARCHAR PRIMARY KEY,
+    alg         VARCHAR NOT NULL,
+    private_pem VARCHAR NOT NULL,
+    public_jwk  VARCHAR NOT NULL,
+    created_utc TIMESTAMP NOT NULL
+);
+
+-- Append-only security events, hash-chained (see directory.rs).
+CREATE TABLE audit_log (
+    seq       BIGINT PRIMARY KEY,
+    time_utc  TIMESTAMP NOT NULL,
+    actor     VARCHAR NOT NULL,
+    tenant    VARCHAR,
+    action    VARCHAR NOT NULL,
+    target    VARCHAR,
+    outcome   VARCHAR NOT NULL,
+    detail    VARCHAR NOT NULL,           -- JSON
+    prev_hash VARCHAR NOT NULL,
+    hash      VARCHAR NOT NULL
+);
+
+-- The newest (seq, hash) of audit_log, so a truncated tail is detected.
+CREATE TABLE audit_head (
+    id   INTEGER PRIMARY KEY,
+    seq  BIGINT NOT NULL,
+    hash VARCHAR NOT NULL
+);
+"#,
+    ),
 ];
 
 /// The newest schema version this build knows.

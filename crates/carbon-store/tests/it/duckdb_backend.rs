@@ -28,6 +28,10 @@ impl Harness for DuckHarness {
         Arc::new(DuckdbStore::open(self.dir.path()).unwrap())
     }
 
+    async fn open_directory(&self) -> Arc<dyn carbon_store::Directory> {
+        Arc::new(DuckdbStore::open(self.dir.path()).unwrap())
+    }
+
     async fn reopen(&self, store: Arc<dyn Store>) -> Arc<dyn Store> {
         assert_eq!(
             Arc::strong_count(&store),
@@ -45,11 +49,11 @@ carbon_store::conformance_tests!(DuckHarness::new());
 fn schema_is_migrated_once_and_versioned() {
     let dir = tempfile::tempdir().unwrap();
     let s = DuckdbStore::open(dir.path()).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 3);
+    assert_eq!(s.schema_version().unwrap(), 4);
     assert!(s.path().ends_with("carbon.duckdb"));
     drop(s);
     let s = DuckdbStore::open(dir.path()).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 3);
+    assert_eq!(s.schema_version().unwrap(), 4);
 }
 
 /// Child half of `a_second_process_gets_a_clear_busy_error`: when run with
@@ -96,4 +100,59 @@ fn a_second_process_gets_a_clear_busy_error() {
     assert!(!e.is_user_error());
     // Once the other process is gone the store opens.
     assert!(DuckdbStore::open(dir.path()).is_ok());
+}
+
+/// Tampering with the audit log in the DuckDB file itself — editing an event,
+/// deleting one, truncating the tail — is caught by verification.
+#[test]
+fn audit_tampering_in_the_file_is_detected() {
+    use carbon_store::{Directory, NewAuditEvent, verify_chain};
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let verify = |dir: &std::path::Path| {
+        let s = DuckdbStore::open(dir).unwrap();
+        rt.block_on(async {
+            let all = s.audit_events(0, 1000).await.unwrap();
+            verify_chain(&all, s.audit_head().await.unwrap())
+        })
+    };
+    {
+        let s = DuckdbStore::open(dir.path()).unwrap();
+        rt.block_on(async {
+            for i in 0..6 {
+                s.audit(NewAuditEvent {
+                    actor: "admin".into(),
+                    tenant: None,
+                    action: "login".into(),
+                    target: None,
+                    outcome: "ok".into(),
+                    detail: serde_json::json!({ "n": i }),
+                })
+                .await
+                .unwrap();
+            }
+        });
+    }
+    assert!(verify(dir.path()).intact());
+    let sql = |stmt: &str| {
+        let c = duckdb::Connection::open(dir.path().join(carbon_store::DB_FILE)).unwrap();
+        c.execute_batch(stmt).unwrap();
+    };
+    sql("UPDATE audit_log SET outcome = 'failed' WHERE seq = 2");
+    let r = verify(dir.path());
+    assert!(
+        r.problems.iter().any(|p| p.starts_with("event 2:")),
+        "{r:?}"
+    );
+    sql("UPDATE audit_log SET outcome = 'ok' WHERE seq = 2");
+    assert!(verify(dir.path()).intact());
+    sql("DELETE FROM audit_log WHERE seq = 4");
+    let r = verify(dir.path());
+    assert!(r.problems.iter().any(|p| p.contains("event 5")), "{r:?}");
+    sql("DELETE FROM audit_log WHERE seq >= 4");
+    let r = verify(dir.path());
+    assert!(
+        r.problems.iter().any(|p| p.contains("were deleted")),
+        "{r:?}"
+    );
 }

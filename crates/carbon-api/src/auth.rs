@@ -1,0 +1,593 @@
+//! Authentication, rate limiting and entitlement plumbing for the routes, and
+//! the identity endpoints: login/logout/me, JWKS, self-service API keys and
+//! the admin API.
+//!
+//! Credentials, in order: `X-API-Key`; `Authorization: Bearer` (an API key,
+//! a session token or an OIDC access token); the `carbon_session` cookie that
+//! login sets for the web hub. Every `/api/v1` route except login requires
+//! one; the routes then ask the policy with the channel the credential implies.
+
+use std::{net::SocketAddr, time::Instant};
+
+use axum::{
+    Extension, Json,
+    body::Bytes,
+    extract::{ConnectInfo, MatchedPath, Path, Request, State},
+    http::{HeaderMap, HeaderValue, StatusCode, Uri, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use carbon_auth::{Ask, Credential, GrantSpec, Principal, Scope, Transport};
+use carbon_core::Market;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::{
+    AppState,
+    error::ApiError,
+    params::Params,
+    ratelimit::{Class, Verdict},
+};
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "carbon_session";
+
+/// Routes that need no credentials.
+fn is_public(path: &str) -> bool {
+    !path.starts_with("/api/v1/") || path == "/api/v1/auth/login" || path == "/api/v1/auth/config"
+}
+
+fn class_of(route: &str) -> Class {
+    match route {
+        "/api/v1/exports/prices" => Class::Exports,
+        "/api/v1/prices"
+        | "/api/v1/prices/latest"
+        | "/api/v1/prices/spread"
+        | "/api/v1/stream"
+        | "/api/v1/stream/sse" => Class::Data,
+        _ => Class::General,
+    }
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn credential(headers: &HeaderMap) -> Option<Credential<'_>> {
+    if let Some(k) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+        return Some(Credential::ApiKey(k.trim()));
+    }
+    if let Some(a) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        let (scheme, value) = a.trim().split_once(' ').unwrap_or((a, ""));
+        if scheme.eq_ignore_ascii_case("bearer") {
+            let v = value.trim();
+            return Some(if v.starts_with("ck_") {
+                Credential::ApiKey(v)
+            } else {
+                Credential::Token(v)
+            });
+        }
+    }
+    cookie(headers, SESSION_COOKIE).map(Credential::Token)
+}
+
+fn rate_headers(resp: &mut Response, v: &Verdict, class: Class) {
+    let h = resp.headers_mut();
+    for (name, value) in [
+        ("ratelimit-limit", v.limit.to_string()),
+        ("ratelimit-remaining", v.remaining.to_string()),
+        ("ratelimit-reset", v.reset_seconds.to_string()),
+        (
+            "ratelimit-policy",
+            format!("{};w=1;name=\"{}\"", v.limit, class.as_str()),
+        ),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    }
+}
+
+fn too_many(v: &Verdict, class: Class) -> Response {
+    let mut resp = ApiError {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        code: "rate_limited",
+        detail: format!(
+            "more than {} {} requests per second; retry in {} s",
+            v.limit,
+            class.as_str(),
+            v.reset_seconds
+        ),
+        param: None,
+    }
+    .into_response();
+    rate_headers(&mut resp, v, class);
+    if let Ok(r) = HeaderValue::from_str(&v.reset_seconds.to_string()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, r);
+    }
+    resp
+}
+
+/// Authenticates `/api/v1` requests, puts the [`Principal`] in the request's
+/// extensions, and applies the caller's rate limit.
+pub(crate) async fn gate(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| path.clone());
+    let class = class_of(&route);
+    let now = Instant::now();
+    if is_public(&path) {
+        if !path.starts_with("/api/v1/") {
+            return next.run(req).await;
+        }
+        // Login is keyed by client address.
+        let ip = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        let v = s.limiter.check(&format!("ip:{ip}"), class, now);
+        if !v.allowed {
+            return too_many(&v, class);
+        }
+        let mut resp = next.run(req).await;
+        rate_headers(&mut resp, &v, class);
+        return resp;
+    }
+    let Some(cred) = credential(req.headers()) else {
+        return ApiError::unauthenticated(
+            "credentials required: an `X-API-Key` header, `Authorization: Bearer …`, or a session from POST /api/v1/auth/login",
+        )
+        .into_response();
+    };
+    let principal = match s.access.authenticate(cred).await {
+        Ok(p) => p,
+        Err(e) => {
+            if matches!(e, carbon_auth::Error::Unauthenticated(_)) {
+                s.access
+                    .audit(
+                        "anonymous",
+                        None,
+                        "authentication",
+                        Some(&path),
+                        "failed",
+                        json!({ "reason": e.to_string() }),
+                    )
+                    .await;
+            }
+            return ApiError::from(e).into_response();
+        }
+    };
+    let v = s.limiter.check(&principal.rate_key(), class, now);
+    if !v.allowed {
+        return too_many(&v, class);
+    }
+    req.extensions_mut().insert(principal);
+    let mut resp = next.run(req).await;
+    rate_headers(&mut resp, &v, class);
+    resp
+}
+
+impl AppState {
+    /// Asks the policy; a denial is audited and becomes a 403.
+    pub(crate) async fn entitle(
+        &self,
+        who: &Principal,
+        ask: &Ask<'_>,
+        route: &str,
+    ) -> Result<(), ApiError> {
+        match self.access.decide(who, ask) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.deny(who, route, &e.to_string()).await;
+                Err(ApiError::from(e))
+            }
+        }
+    }
+
+    /// Audits a denial.
+    pub(crate) async fn deny(&self, who: &Principal, route: &str, reason: &str) {
+        self.access
+            .audit(
+                &who.actor(),
+                Some(&who.tenant),
+                "access_denied",
+                Some(route),
+                "denied",
+                json!({ "reason": reason }),
+            )
+            .await;
+    }
+
+    /// What `who` may see through `transport` (product `None` = any). A caller
+    /// with nothing at all on that channel gets a 403 (audited).
+    pub(crate) async fn scope(
+        &self,
+        who: &Principal,
+        market: Option<Market>,
+        product: Option<&str>,
+        transport: Transport,
+        route: &str,
+    ) -> Result<Scope, ApiError> {
+        let channel = who.channel(transport);
+        let scope = self.access.scope(who, market, product, channel);
+        if scope.is_empty() {
+            let why = format!(
+                "tenant `{}` has no entitlement{} on the `{channel}` channel",
+                who.tenant,
+                market
+                    .map(|m| format!(" to {}", m.code()))
+                    .unwrap_or_default()
+            );
+            self.deny(who, route, &why).await;
+            return Err(ApiError::forbidden(why));
+        }
+        Ok(scope)
+    }
+}
+
+fn body<T: for<'de> Deserialize<'de>>(bytes: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| ApiError {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        code: "invalid_body",
+        detail: format!("request body: {e}"),
+        param: None,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Login {
+    username: String,
+    password: String,
+}
+
+/// `POST /api/v1/auth/login`: a session token (also set as an HttpOnly cookie
+/// for the web hub).
+pub(crate) async fn login(State(s): State<AppState>, bytes: Bytes) -> Result<Response, ApiError> {
+    let l: Login = body(&bytes)?;
+    let (token, exp, user) = s.access.login(&l.username, &l.password).await?;
+    let ttl = (exp - chrono::Utc::now()).num_seconds().max(0);
+    let mut resp = Json(json!({
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": ttl,
+        "username": user.username,
+        "tenant": user.tenant,
+        "roles": user.roles,
+    }))
+    .into_response();
+    let cookie = format!(
+        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={ttl}{}",
+        if s.settings.secure_cookies {
+            "; Secure"
+        } else {
+            ""
+        }
+    );
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+/// `POST /api/v1/auth/logout`: clears the session cookie.
+pub(crate) async fn logout() -> Response {
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("carbon_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+    );
+    resp
+}
+
+/// `GET /api/v1/auth/config`: how to sign in (built-in; OIDC issuer and client).
+pub(crate) async fn auth_config(State(s): State<AppState>) -> Json<Value> {
+    let oidc = s
+        .access
+        .oidc()
+        .map(|o| json!({ "issuer": o.config().issuer, "client_id": o.config().client_id }));
+    Json(json!({ "builtin": true, "oidc": oidc }))
+}
+
+/// `GET /api/v1/auth/me`: who the caller is and what it is entitled to.
+pub(crate) async fn me(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> Json<Value> {
+    let grants: Vec<Value> = s
+        .access
+        .grants()
+        .iter()
+        .filter(|g| g.tenant == p.tenant)
+        .map(|g| serde_json::to_value(g).unwrap_or_default())
+        .collect();
+    Json(json!({
+        "subject": p.subject,
+        "tenant": p.tenant,
+        "roles": p.roles,
+        "method": p.method,
+        "admin": p.is_admin(),
+        "channels": {
+            "rest": p.channel(Transport::Rest).as_str(),
+            "stream": p.channel(Transport::Stream).as_str(),
+        },
+        "grants": grants,
+    }))
+}
+
+/// `GET /.well-known/jwks.json`: the public keys of session tokens.
+pub(crate) async fn jwks(State(s): State<AppState>) -> Json<Value> {
+    Json(s.access.signer().jwks().clone())
+}
+
+fn need_admin(p: &Principal) -> Result<(), ApiError> {
+    if p.is_admin() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("this needs the `admin` role"))
+    }
+}
+
+async fn admin_gate(s: &AppState, p: &Principal, route: &str) -> Result<(), ApiError> {
+    if let Err(e) = need_admin(p) {
+        s.deny(p, route, &e.detail).await;
+        return Err(e);
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewKey {
+    name: String,
+    #[serde(default)]
+    tenant: Option<String>,
+}
+
+fn key_json(k: &carbon_store::ApiKey) -> Value {
+    json!({
+        "id": k.id, "tenant": k.tenant, "owner": k.owner, "name": k.name,
+        "created": k.created, "revoked": k.revoked,
+    })
+}
+
+/// `GET /api/v1/keys`: the caller's tenant's keys (never their secrets).
+pub(crate) async fn my_keys(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> Result<Json<Value>, ApiError> {
+    let keys = s
+        .access
+        .directory()
+        .api_keys(Some(p.tenant.clone()))
+        .await?;
+    Ok(Json(
+        json!({ "data": keys.iter().map(key_json).collect::<Vec<_>>() }),
+    ))
+}
+
+/// `POST /api/v1/keys {"name"}`: a key for the caller's tenant, shown once.
+pub(crate) async fn create_my_key(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let k: NewKey = body(&bytes)?;
+    if k.tenant.as_ref().is_some_and(|t| *t != p.tenant) {
+        return Err(ApiError::param(
+            "tenant",
+            "only your own tenant here; admins use /api/v1/admin/keys",
+        ));
+    }
+    let owner = matches!(
+        p.method,
+        carbon_auth::Method::Session | carbon_auth::Method::Oidc
+    )
+    .then_some(p.subject.as_str());
+    let (rec, full) = s
+        .access
+        .create_key(&p.actor(), &p.tenant, owner, &k.name)
+        .await?;
+    let mut v = key_json(&rec);
+    v["key"] = json!(full);
+    Ok((StatusCode::CREATED, Json(v)).into_response())
+}
+
+/// `DELETE /api/v1/keys/{id}`: revokes one of the caller's tenant's keys.
+pub(crate) async fn revoke_my_key(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    s.access
+        .revoke_key(&p.actor(), &id, Some(&p.tenant))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewTenant {
+    id: String,
+    #[serde(default)]
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewUser {
+    username: String,
+    tenant: String,
+    password: String,
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+fn tenant_filter(uri: &Uri) -> Result<Option<String>, ApiError> {
+    let p = Params::parse(uri.query(), &["tenant"])?;
+    Ok(p.one("tenant").map(str::to_string))
+}
+
+/// `GET|POST /api/v1/admin/tenants`.
+pub(crate) async fn admin_tenants(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    method: axum::http::Method,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    admin_gate(&s, &p, "/api/v1/admin/tenants").await?;
+    if method == axum::http::Method::POST {
+        let t: NewTenant = body(&bytes)?;
+        let t = s.access.create_tenant(&p.actor(), &t.id, &t.name).await?;
+        return Ok((StatusCode::CREATED, Json(json!(t))).into_response());
+    }
+    let t = s.access.directory().tenants().await?;
+    Ok(Json(json!({ "data": t })).into_response())
+}
+
+/// `GET|POST /api/v1/admin/users`.
+pub(crate) async fn admin_users(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    method: axum::http::Method,
+    uri: Uri,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    admin_gate(&s, &p, "/api/v1/admin/users").await?;
+    if method == axum::http::Method::POST {
+        let u: NewUser = body(&bytes)?;
+        let u = s
+            .access
+            .put_user(&p.actor(), &u.username, &u.tenant, &u.password, u.roles)
+            .await?;
+        return Ok((StatusCode::CREATED, Json(json!(u))).into_response());
+    }
+    let users = s.access.directory().users(tenant_filter(&uri)?).await?;
+    Ok(Json(json!({ "data": users })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserPatch {
+    disabled: bool,
+}
+
+/// `PATCH /api/v1/admin/users/{username}` `{"disabled": bool}`.
+pub(crate) async fn admin_user_patch(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(username): Path<String>,
+    bytes: Bytes,
+) -> Result<StatusCode, ApiError> {
+    admin_gate(&s, &p, "/api/v1/admin/users/{username}").await?;
+    let patch: UserPatch = body(&bytes)?;
+    s.access
+        .set_user_disabled(&p.actor(), &username, patch.disabled)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET|POST /api/v1/admin/keys`.
+pub(crate) async fn admin_keys(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    method: axum::http::Method,
+    uri: Uri,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    admin_gate(&s, &p, "/api/v1/admin/keys").await?;
+    if method == axum::http::Method::POST {
+        let k: NewKey = body(&bytes)?;
+        let tenant = k
+            .tenant
+            .ok_or_else(|| ApiError::param("tenant", "`tenant` is required"))?;
+        let (rec, full) = s
+            .access
+            .create_key(&p.actor(), &tenant, None, &k.name)
+            .await?;
+        let mut v = key_json(&rec);
+        v["key"] = json!(full);
+        return Ok((StatusCode::CREATED, Json(v)).into_response());
+    }
+    let keys = s.access.directory().api_keys(tenant_filter(&uri)?).await?;
+    Ok(Json(json!({ "data": keys.iter().map(key_json).collect::<Vec<_>>() })).into_response())
+}
+
+/// `DELETE /api/v1/admin/keys/{id}`.
+pub(crate) async fn admin_revoke_key(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    admin_gate(&s, &p, "/api/v1/admin/keys/{id}").await?;
+    s.access.revoke_key(&p.actor(), &id, None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET|POST /api/v1/admin/entitlements`.
+pub(crate) async fn admin_grants(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    method: axum::http::Method,
+    uri: Uri,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    admin_gate(&s, &p, "/api/v1/admin/entitlements").await?;
+    if method == axum::http::Method::POST {
+        let spec: GrantSpec = body(&bytes)?;
+        let g = s.access.add_grant(&p.actor(), spec).await?;
+        return Ok((StatusCode::CREATED, Json(json!(g))).into_response());
+    }
+    let t = tenant_filter(&uri)?;
+    let grants: Vec<_> = s
+        .access
+        .grants()
+        .iter()
+        .filter(|g| t.as_ref().is_none_or(|t| *t == g.tenant))
+        .cloned()
+        .collect();
+    Ok(Json(json!({ "data": grants })).into_response())
+}
+
+/// `DELETE /api/v1/admin/entitlements/{id}`.
+pub(crate) async fn admin_remove_grant(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    admin_gate(&s, &p, "/api/v1/admin/entitlements/{id}").await?;
+    s.access.remove_grant(&p.actor(), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/v1/admin/audit?after&limit`: events oldest first, and whether
+/// the chain verifies.
+pub(crate) async fn admin_audit(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    uri: Uri,
+) -> Result<Json<Value>, ApiError> {
+    admin_gate(&s, &p, "/api/v1/admin/audit").await?;
+    let q = Params::parse(uri.query(), &["after", "limit"])?;
+    let after = q.parsed::<u64>("after")?.unwrap_or(0);
+    let limit = q.parsed::<usize>("limit")?.unwrap_or(1000).clamp(1, 10_000);
+    let events = s.access.directory().audit_events(after, limit).await?;
+    let next = (events.len() == limit)
+        .then(|| events.last().map(|e| e.seq))
+        .flatten();
+    Ok(Json(json!({ "data": events, "next_after": next })))
+}

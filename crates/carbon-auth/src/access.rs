@@ -1,0 +1,775 @@
+//! [`Access`]: authentication, the entitlement policy over cached grants, and
+//! the administrative operations — each of which writes an audit event.
+//!
+//! Grants and API keys are read on every request, so they are cached in
+//! memory; every change made through `Access` refreshes the cache at once.
+//! (The embedded store has one writer process, so no change can come from
+//! elsewhere while a server runs; a scale-out deployment would add a short
+//! time-to-live here.)
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+};
+
+use carbon_store::{ApiKey, AuditEvent, Directory, Grant, NewAuditEvent, Tenant, User};
+use chrono::{NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::{
+    error::{Error, Result},
+    oidc::{OidcConfig, OidcVerifier},
+    policy::{self, Ask, Channel, PRODUCTS, Scope},
+    secret,
+    token::Signer,
+};
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Method {
+    /// A session token from logging in (the web hub).
+    Session,
+    /// An API key.
+    ApiKey {
+        /// The key's id.
+        id: String,
+    },
+    /// An access token of the external OIDC provider.
+    Oidc,
+}
+
+/// How a request moves data; with [`Method`] it decides the [`Channel`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// A REST call.
+    Rest,
+    /// WebSocket or SSE.
+    Stream,
+    /// A file export.
+    Download,
+    /// A report.
+    Report,
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Principal {
+    /// Username, `key:<id>` or the OIDC `sub`.
+    pub subject: String,
+    /// Tenant.
+    pub tenant: String,
+    /// Roles.
+    pub roles: Vec<String>,
+    /// How they authenticated.
+    pub method: Method,
+}
+
+impl Principal {
+    /// The channel a request of this caller over `transport` uses. A session
+    /// is `hub` for REST and the stream alike; programs (API key, OIDC) are
+    /// `api` for REST and `stream` for WebSocket/SSE; exports and reports are
+    /// `downloads` and `reports` whoever asks.
+    pub fn channel(&self, transport: Transport) -> Channel {
+        match (transport, &self.method) {
+            (Transport::Download, _) => Channel::Downloads,
+            (Transport::Report, _) => Channel::Reports,
+            (_, Method::Session) => Channel::Hub,
+            (Transport::Rest, _) => Channel::Api,
+            (Transport::Stream, _) => Channel::Stream,
+        }
+    }
+
+    /// Platform administrator (role `admin`).
+    pub fn is_admin(&self) -> bool {
+        self.roles.iter().any(|r| r == "admin")
+    }
+
+    /// What the audit log calls this caller.
+    pub fn actor(&self) -> String {
+        match &self.method {
+            Method::ApiKey { id } => format!("key:{id}"),
+            Method::Oidc => format!("oidc:{}", self.subject),
+            Method::Session => self.subject.clone(),
+        }
+    }
+
+    /// The key rate limits are counted under: the API key, or the user.
+    pub fn rate_key(&self) -> String {
+        self.actor()
+    }
+}
+
+/// Credentials as presented.
+#[derive(Debug, Clone, Copy)]
+pub enum Credential<'a> {
+    /// `X-API-Key`, or a Bearer value shaped like a key.
+    ApiKey(&'a str),
+    /// A Bearer JWT (session or OIDC) or the session cookie.
+    Token(&'a str),
+}
+
+/// `[auth]` settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// `iss` of session tokens.
+    pub issuer: String,
+    /// Session lifetime, minutes.
+    pub session_minutes: i64,
+    /// External OIDC provider, if any.
+    pub oidc: Option<OidcConfig>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            issuer: "carbon".into(),
+            session_minutes: 60,
+            oidc: None,
+        }
+    }
+}
+
+/// A new grant as asked for (CLI or admin API).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantSpec {
+    /// Tenant.
+    pub tenant: String,
+    /// Market code or `*`.
+    pub market: String,
+    /// Product or `*`.
+    pub product: String,
+    /// Channels.
+    pub channels: Vec<String>,
+    /// Instrument allow-list.
+    #[serde(default)]
+    pub instruments: Option<Vec<String>>,
+    /// First date.
+    #[serde(default)]
+    pub start: Option<NaiveDate>,
+    /// Last date.
+    #[serde(default)]
+    pub end: Option<NaiveDate>,
+}
+
+/// What first start created (printed once).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Bootstrap {
+    /// (username, tenant, password) of each account made.
+    pub accounts: Vec<(String, String, String)>,
+}
+
+/// Authentication, policy and administration over a [`Directory`].
+pub struct Access {
+    dir: Arc<dyn Directory>,
+    signer: Signer,
+    oidc: Option<OidcVerifier>,
+    grants: RwLock<Arc<Vec<Grant>>>,
+    keys: RwLock<HashMap<String, ApiKey>>,
+}
+
+fn valid_id(field: &'static str, s: &str) -> Result<()> {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            field,
+            format!("`{s}`: 1–64 letters, digits, `_`, `-` or `.`"),
+        ))
+    }
+}
+
+impl Access {
+    /// Opens over `dir`: loads (or makes) the signing key and the grants.
+    pub async fn open(dir: Arc<dyn Directory>, cfg: &AuthConfig) -> Result<Access> {
+        let signer = Signer::load_or_create(
+            dir.as_ref(),
+            &cfg.issuer,
+            chrono::Duration::minutes(cfg.session_minutes.max(1)),
+        )
+        .await?;
+        let grants = dir.grants(None).await?;
+        Ok(Access {
+            signer,
+            oidc: cfg.oidc.clone().map(OidcVerifier::new),
+            grants: RwLock::new(Arc::new(grants)),
+            keys: RwLock::new(HashMap::new()),
+            dir,
+        })
+    }
+
+    /// The directory underneath.
+    pub fn directory(&self) -> &Arc<dyn Directory> {
+        &self.dir
+    }
+
+    /// The session-token signer (JWKS, TTL).
+    pub fn signer(&self) -> &Signer {
+        &self.signer
+    }
+
+    /// The OIDC verifier, when configured.
+    pub fn oidc(&self) -> Option<&OidcVerifier> {
+        self.oidc.as_ref()
+    }
+
+    /// Records a security event. A failure to record is logged, not raised:
+    /// the request it describes has already been decided.
+    pub async fn audit(
+        &self,
+        actor: &str,
+        tenant: Option<&str>,
+        action: &str,
+        target: Option<&str>,
+        outcome: &str,
+        detail: Value,
+    ) -> Option<AuditEvent> {
+        let r = self
+            .dir
+            .audit(NewAuditEvent {
+                actor: actor.to_string(),
+                tenant: tenant.map(str::to_string),
+                action: action.to_string(),
+                target: target.map(str::to_string),
+                outcome: outcome.to_string(),
+                detail,
+            })
+            .await;
+        match r {
+            Ok(e) => Some(e),
+            Err(e) => {
+                tracing::error!(error = %e, action, "could not write the audit log");
+                None
+            }
+        }
+    }
+
+    /// Who presented `cred`.
+    pub async fn authenticate(&self, cred: Credential<'_>) -> Result<Principal> {
+        match cred {
+            Credential::ApiKey(k) => self.check_key(k).await,
+            Credential::Token(t) => {
+                let kid = jsonwebtoken::decode_header(t)
+                    .map_err(|e| Error::Unauthenticated(format!("invalid token: {e}")))?
+                    .kid;
+                if kid.as_deref().is_some_and(|k| self.signer.owns(k)) || self.oidc.is_none() {
+                    let c = self.signer.verify(t)?;
+                    // A disabled or deleted user's session ends now, not at expiry.
+                    match self.dir.user(&c.sub).await? {
+                        Some(u) if !u.disabled && u.tenant == c.tenant => Ok(Principal {
+                            subject: u.username,
+                            tenant: u.tenant,
+                            roles: u.roles,
+                            method: Method::Session,
+                        }),
+                        _ => Err(Error::Unauthenticated(format!(
+                            "user `{}` can no longer sign in",
+                            c.sub
+                        ))),
+                    }
+                } else if let Some(o) = &self.oidc {
+                    let id = o.verify(t).await?;
+                    Ok(Principal {
+                        subject: id.subject,
+                        tenant: id.tenant,
+                        roles: id.roles,
+                        method: Method::Oidc,
+                    })
+                } else {
+                    Err(Error::Unauthenticated("invalid token".into()))
+                }
+            }
+        }
+    }
+
+    async fn check_key(&self, presented: &str) -> Result<Principal> {
+        let bad = || Error::Unauthenticated("invalid API key".into());
+        let (id, secret_part) = secret::parse_api_key(presented).ok_or_else(bad)?;
+        let cached = self
+            .keys
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned();
+        let key = match cached {
+            Some(k) => k,
+            None => {
+                let k = self.dir.api_key(id).await?.ok_or_else(bad)?;
+                self.keys
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(id.to_string(), k.clone());
+                k
+            }
+        };
+        if key.revoked.is_some() {
+            return Err(Error::Unauthenticated(format!("API key {id} was revoked")));
+        }
+        if !secret::same(&secret::sha256_hex(secret_part), &key.secret_hash) {
+            return Err(bad());
+        }
+        let roles = match &key.owner {
+            Some(u) => self
+                .dir
+                .user(u)
+                .await?
+                .filter(|u| !u.disabled)
+                .map(|u| u.roles)
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+        Ok(Principal {
+            subject: format!("key:{}", key.id),
+            tenant: key.tenant,
+            roles,
+            method: Method::ApiKey { id: key.id },
+        })
+    }
+
+    /// Password login: a session token and its expiry. Audited either way.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<(String, chrono::DateTime<Utc>, User)> {
+        let user = self.dir.user(username).await?;
+        let ok = match &user {
+            Some(u) if !u.disabled => {
+                let (pw, hash) = (password.to_string(), u.password_hash.clone());
+                tokio::task::spawn_blocking(move || secret::verify_password(&pw, &hash))
+                    .await
+                    .unwrap_or(false)
+            }
+            _ => {
+                // Spend the same time as a real check, so timing does not tell
+                // which usernames exist.
+                let pw = password.to_string();
+                let _ = tokio::task::spawn_blocking(move || {
+                    secret::verify_password(&pw, DUMMY_HASH.as_str())
+                })
+                .await;
+                false
+            }
+        };
+        let tenant = user.as_ref().map(|u| u.tenant.clone());
+        match (ok, user) {
+            (true, Some(u)) => {
+                let (token, exp) = self.signer.issue(&u)?;
+                self.audit(username, tenant.as_deref(), "login", None, "ok", json!({}))
+                    .await;
+                Ok((token, exp, u))
+            }
+            _ => {
+                self.audit(
+                    username,
+                    tenant.as_deref(),
+                    "login",
+                    None,
+                    "failed",
+                    json!({}),
+                )
+                .await;
+                Err(Error::Unauthenticated(
+                    "wrong username or password".to_string(),
+                ))
+            }
+        }
+    }
+
+    /// The grants now in force.
+    pub fn grants(&self) -> Arc<Vec<Grant>> {
+        self.grants
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    async fn reload_grants(&self) -> Result<()> {
+        let g = self.dir.grants(None).await?;
+        *self.grants.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(g);
+        Ok(())
+    }
+
+    /// The policy's answer for `who` asking `ask`.
+    pub fn decide(&self, who: &Principal, ask: &Ask<'_>) -> Result<()> {
+        policy::decide(&self.grants(), &who.tenant, ask).map_err(Error::Forbidden)
+    }
+
+    /// What `who` may see of a market (or all) × product through a channel.
+    pub fn scope(
+        &self,
+        who: &Principal,
+        market: Option<carbon_core::Market>,
+        product: Option<&str>,
+        channel: Channel,
+    ) -> Scope {
+        Scope::of(&self.grants(), &who.tenant, market, product, channel)
+    }
+
+    // ---- administration (each change audited) ----
+
+    /// Creates a tenant.
+    pub async fn create_tenant(&self, actor: &str, id: &str, name: &str) -> Result<Tenant> {
+        valid_id("tenant", id)?;
+        let t = Tenant {
+            id: id.into(),
+            name: if name.is_empty() {
+                id.into()
+            } else {
+                name.into()
+            },
+            created: Utc::now(),
+        };
+        self.dir.create_tenant(t.clone()).await?;
+        self.audit(
+            actor,
+            Some(id),
+            "tenant_created",
+            Some(id),
+            "ok",
+            json!({"name": t.name}),
+        )
+        .await;
+        Ok(t)
+    }
+
+    /// Creates or replaces a user with a password (hashed here).
+    pub async fn put_user(
+        &self,
+        actor: &str,
+        username: &str,
+        tenant: &str,
+        password: &str,
+        roles: Vec<String>,
+    ) -> Result<User> {
+        valid_id("username", username)?;
+        for r in &roles {
+            valid_id("roles", r)?;
+        }
+        let pw = password.to_string();
+        let hash = tokio::task::spawn_blocking(move || secret::hash_password(&pw))
+            .await
+            .map_err(|e| Error::Crypto(e.to_string()))??;
+        let existed = self.dir.user(username).await?;
+        let u = User {
+            username: username.into(),
+            tenant: tenant.into(),
+            password_hash: hash,
+            roles,
+            disabled: false,
+            created: existed.map(|u| u.created).unwrap_or_else(Utc::now),
+        };
+        self.dir.put_user(u.clone()).await?;
+        self.audit(
+            actor,
+            Some(tenant),
+            "user_saved",
+            Some(username),
+            "ok",
+            json!({"roles": u.roles}),
+        )
+        .await;
+        Ok(u)
+    }
+
+    /// Disables or re-enables a user.
+    pub async fn set_user_disabled(
+        &self,
+        actor: &str,
+        username: &str,
+        disabled: bool,
+    ) -> Result<()> {
+        let mut u = self
+            .dir
+            .user(username)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no user `{username}`")))?;
+        u.disabled = disabled;
+        let tenant = u.tenant.clone();
+        self.dir.put_user(u).await?;
+        self.audit(
+            actor,
+            Some(&tenant),
+            if disabled {
+                "user_disabled"
+            } else {
+                "user_enabled"
+            },
+            Some(username),
+            "ok",
+            json!({}),
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Creates an API key; returns its record and the full key (shown once).
+    pub async fn create_key(
+        &self,
+        actor: &str,
+        tenant: &str,
+        owner: Option<&str>,
+        name: &str,
+    ) -> Result<(ApiKey, String)> {
+        // A key is how programs read (channels `api`, `stream`): a tenant
+        // without either would hold a key that opens nothing.
+        let programmatic = self
+            .grants()
+            .iter()
+            .any(|g| g.tenant == tenant && g.channels.iter().any(|c| c == "api" || c == "stream"));
+        if !programmatic {
+            self.audit(
+                actor,
+                Some(tenant),
+                "key_created",
+                None,
+                "denied",
+                json!({"name": name}),
+            )
+            .await;
+            return Err(Error::Forbidden(format!(
+                "tenant `{tenant}` has no `api` or `stream` channel, so it cannot have API keys"
+            )));
+        }
+        let (id, full, hash) = secret::new_api_key();
+        let k = ApiKey {
+            id,
+            tenant: tenant.into(),
+            owner: owner.map(str::to_string),
+            name: name.into(),
+            secret_hash: hash,
+            created: Utc::now(),
+            revoked: None,
+        };
+        self.dir.create_api_key(k.clone()).await?;
+        self.audit(
+            actor,
+            Some(tenant),
+            "key_created",
+            Some(&k.id),
+            "ok",
+            json!({"name": name, "owner": owner}),
+        )
+        .await;
+        Ok((k, full))
+    }
+
+    /// Revokes a key. `tenant` limits it to that tenant's keys (non-admins).
+    pub async fn revoke_key(&self, actor: &str, id: &str, tenant: Option<&str>) -> Result<()> {
+        let k = self
+            .dir
+            .api_key(id)
+            .await?
+            .filter(|k| tenant.is_none_or(|t| t == k.tenant))
+            .ok_or_else(|| Error::NotFound(format!("no API key `{id}`")))?;
+        if !self.dir.revoke_api_key(id, Utc::now()).await? {
+            return Err(Error::NotFound(format!(
+                "API key `{id}` is already revoked"
+            )));
+        }
+        self.keys
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+        self.audit(
+            actor,
+            Some(&k.tenant),
+            "key_revoked",
+            Some(id),
+            "ok",
+            json!({}),
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Adds a grant after checking every field.
+    pub async fn add_grant(&self, actor: &str, spec: GrantSpec) -> Result<Grant> {
+        valid_id("tenant", &spec.tenant)?;
+        if spec.market != "*" {
+            spec.market
+                .parse::<carbon_core::Market>()
+                .map_err(|e| Error::invalid("market", e.to_string()))?;
+        }
+        if spec.product != "*" && !PRODUCTS.contains(&spec.product.as_str()) {
+            return Err(Error::invalid(
+                "product",
+                format!("`{}`: one of {} or `*`", spec.product, PRODUCTS.join(", ")),
+            ));
+        }
+        if spec.channels.is_empty() {
+            return Err(Error::invalid("channels", "at least one channel"));
+        }
+        for c in &spec.channels {
+            if Channel::parse(c).is_none() {
+                return Err(Error::invalid(
+                    "channels",
+                    format!("`{c}`: one of hub, api, stream, downloads, reports"),
+                ));
+            }
+        }
+        if let Some(list) = &spec.instruments {
+            if list.is_empty() {
+                return Err(Error::invalid(
+                    "instruments",
+                    "an empty list would grant nothing; omit it for all instruments",
+                ));
+            }
+            for i in list {
+                let id = carbon_core::InstrumentId::parse(i)
+                    .map_err(|e| Error::invalid("instruments", e.to_string()))?;
+                if spec.market != "*" && !id.market().code().eq_ignore_ascii_case(&spec.market) {
+                    return Err(Error::invalid(
+                        "instruments",
+                        format!("`{i}` is not in market {}", spec.market),
+                    ));
+                }
+            }
+        }
+        if let (Some(s), Some(e)) = (spec.start, spec.end)
+            && e < s
+        {
+            return Err(Error::invalid("end", format!("{e} is before start {s}")));
+        }
+        let g = Grant {
+            id: format!("g_{}", &secret::random_token(9)),
+            tenant: spec.tenant.clone(),
+            market: spec.market.to_ascii_uppercase(),
+            product: spec.product,
+            channels: spec.channels,
+            instruments: spec.instruments,
+            start: spec.start,
+            end: spec.end,
+            created: Utc::now(),
+        };
+        self.dir.add_grant(g.clone()).await?;
+        self.reload_grants().await?;
+        self.audit(
+            actor,
+            Some(&g.tenant),
+            "grant_added",
+            Some(&g.id),
+            "ok",
+            serde_json::to_value(&g).unwrap_or_default(),
+        )
+        .await;
+        Ok(g)
+    }
+
+    /// Removes a grant.
+    pub async fn remove_grant(&self, actor: &str, id: &str) -> Result<()> {
+        let g = self
+            .grants()
+            .iter()
+            .find(|g| g.id == id)
+            .cloned()
+            .ok_or_else(|| Error::NotFound(format!("no grant `{id}`")))?;
+        self.dir.remove_grant(id).await?;
+        self.reload_grants().await?;
+        self.audit(
+            actor,
+            Some(&g.tenant),
+            "grant_removed",
+            Some(id),
+            "ok",
+            serde_json::to_value(&g).unwrap_or_default(),
+        )
+        .await;
+        Ok(())
+    }
+
+    /// First start: when no tenant exists, creates the platform tenant with an
+    /// `admin` user and a grant to everything, and the two pilot tenants of the
+    /// original contracts with one demo user each. Passwords are random and
+    /// returned once. Does nothing (returns `None`) when tenants exist.
+    pub async fn bootstrap(&self) -> Result<Option<Bootstrap>> {
+        if !self.dir.tenants().await?.is_empty() {
+            return Ok(None);
+        }
+        let actor = "bootstrap";
+        let all: Vec<String> = Channel::ALL.iter().map(|c| c.as_str().into()).collect();
+        let mut accounts = Vec::new();
+        self.create_tenant(actor, "platform", "Platform administration")
+            .await?;
+        self.add_grant(
+            actor,
+            GrantSpec {
+                tenant: "platform".into(),
+                market: "*".into(),
+                product: "*".into(),
+                channels: all.clone(),
+                instruments: None,
+                start: None,
+                end: None,
+            },
+        )
+        .await?;
+        let pw = secret::random_password();
+        self.put_user(actor, "admin", "platform", &pw, vec!["admin".into()])
+            .await?;
+        accounts.push(("admin".into(), "platform".into(), pw));
+        for (tenant, name, user, spec) in demo_pilots(&all) {
+            self.create_tenant(actor, tenant, name).await?;
+            self.add_grant(actor, spec).await?;
+            let pw = secret::random_password();
+            self.put_user(actor, user, tenant, &pw, Vec::new()).await?;
+            accounts.push((user.into(), tenant.into(), pw));
+        }
+        Ok(Some(Bootstrap { accounts }))
+    }
+}
+
+/// The three CAISO trading hubs of the CAISO pilot.
+pub const CAISO_PILOT_HUBS: [&str; 3] = [
+    "CAISO.TH_SP15_GEN-APND",
+    "CAISO.TH_NP15_GEN-APND",
+    "CAISO.TH_ZP26_GEN-APND",
+];
+
+/// (tenant, name, demo user, grant) of the two pilots in BRIEF: pilot_miso
+/// reads everything of MISO on every channel; pilot_caiso reads the three
+/// CAISO hubs' LMPs through the hub and downloads only.
+fn demo_pilots(all: &[String]) -> Vec<(&'static str, &'static str, &'static str, GrantSpec)> {
+    vec![
+        (
+            "pilot_miso",
+            "MISO pilot",
+            "miso_demo",
+            GrantSpec {
+                tenant: "pilot_miso".into(),
+                market: "MISO".into(),
+                product: "*".into(),
+                channels: all.to_vec(),
+                instruments: None,
+                start: None,
+                end: None,
+            },
+        ),
+        (
+            "pilot_caiso",
+            "CAISO pilot",
+            "caiso_demo",
+            GrantSpec {
+                tenant: "pilot_caiso".into(),
+                market: "CAISO".into(),
+                product: "lmp".into(),
+                channels: vec!["hub".into(), "downloads".into()],
+                instruments: Some(CAISO_PILOT_HUBS.iter().map(|s| s.to_string()).collect()),
+                start: None,
+                end: None,
+            },
+        ),
+    ]
+}
+
+/// A valid argon2 hash of a random password, for equal-time failed logins.
+static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    secret::hash_password(&secret::random_password()).unwrap_or_default()
+});

@@ -1,0 +1,242 @@
+//! The one entitlement policy. Every channel asks [`decide`] (or [`Scope`],
+//! its per-instrument form for listings and stream fan-out); nothing else
+//! grants access.
+//!
+//! A request is allowed when at least one grant of the caller's tenant matches
+//! all of: market (or `*`), product (or `*`), the channel, the instrument (when
+//! the grant lists instruments) and the dates asked for (when the grant is
+//! bounded: every day of the requested range must lie within `[start, end]`,
+//! UTC dates, both inclusive). No matching grant is a denial that says which
+//! part did not match.
+
+use std::fmt;
+
+use carbon_core::Market;
+use carbon_store::Grant;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// How data leaves the platform. Derived from how the caller authenticated and
+/// which route it called — never from a request parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// The web hub (a browser session made by logging in).
+    Hub,
+    /// Programs calling REST (API key or OIDC token).
+    Api,
+    /// Programs on the WebSocket/SSE stream.
+    Stream,
+    /// File exports.
+    Downloads,
+    /// Reports.
+    Reports,
+}
+
+impl Channel {
+    /// Every channel.
+    pub const ALL: [Channel; 5] = [
+        Channel::Hub,
+        Channel::Api,
+        Channel::Stream,
+        Channel::Downloads,
+        Channel::Reports,
+    ];
+
+    /// Canonical name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Hub => "hub",
+            Channel::Api => "api",
+            Channel::Stream => "stream",
+            Channel::Downloads => "downloads",
+            Channel::Reports => "reports",
+        }
+    }
+
+    /// Parses a canonical name.
+    pub fn parse(s: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Products a grant can name.
+pub const PRODUCTS: [&str; 4] = ["lmp", "curves", "fundamentals", "research"];
+
+/// What a request asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct Ask<'a> {
+    /// Market of the data.
+    pub market: Market,
+    /// Product (`lmp`, …).
+    pub product: &'a str,
+    /// Channel the caller uses.
+    pub channel: Channel,
+    /// The instrument, when one is named.
+    pub instrument: Option<&'a str>,
+    /// The time range of the data, when bounded (`[start, end)`).
+    pub range: Option<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+fn market_matches(g: &Grant, m: Market) -> bool {
+    g.market == "*" || g.market.eq_ignore_ascii_case(m.code())
+}
+
+fn product_matches(g: &Grant, p: &str) -> bool {
+    g.product == "*" || g.product == p
+}
+
+fn channel_matches(g: &Grant, c: Channel) -> bool {
+    g.channels.iter().any(|x| x == c.as_str())
+}
+
+fn instrument_matches(g: &Grant, i: Option<&str>) -> bool {
+    match (&g.instruments, i) {
+        (None, _) => true,
+        (Some(list), Some(i)) => list.iter().any(|x| x == i),
+        // A listed grant does not cover "the whole market".
+        (Some(_), None) => false,
+    }
+}
+
+fn dates_match(g: &Grant, range: Option<(DateTime<Utc>, DateTime<Utc>)>) -> bool {
+    let Some((start, end)) = range else {
+        return g.start.is_none() && g.end.is_none();
+    };
+    let first = start.date_naive();
+    // `end` is exclusive: the last day touched is that of end − 1 µs.
+    let last = (end - chrono::Duration::microseconds(1)).date_naive();
+    g.start.is_none_or(|s| first >= s) && g.end.is_none_or(|e| last <= e)
+}
+
+fn dates_of(g: &Grant) -> String {
+    let d = |x: Option<NaiveDate>| x.map(|d| d.to_string()).unwrap_or_else(|| "…".into());
+    format!("{}..{}", d(g.start), d(g.end))
+}
+
+/// Allowed, or denied with the reason (for the 403 and the audit log).
+pub fn decide(grants: &[Grant], tenant: &str, ask: &Ask<'_>) -> Result<(), String> {
+    let mine: Vec<&Grant> = grants.iter().filter(|g| g.tenant == tenant).collect();
+    let what = || match ask.instrument {
+        Some(i) => format!("`{i}`"),
+        None => format!("{} data", ask.market.code()),
+    };
+    let m: Vec<&&Grant> = mine
+        .iter()
+        .filter(|g| market_matches(g, ask.market) && product_matches(g, ask.product))
+        .collect();
+    if m.is_empty() {
+        return Err(format!(
+            "tenant `{tenant}` is not entitled to {} {} data",
+            ask.market.code(),
+            ask.product
+        ));
+    }
+    let c: Vec<&&&Grant> = m
+        .iter()
+        .filter(|g| channel_matches(g, ask.channel))
+        .collect();
+    if c.is_empty() {
+        return Err(format!(
+            "tenant `{tenant}` may not read {} {} data through the `{}` channel",
+            ask.market.code(),
+            ask.product,
+            ask.channel
+        ));
+    }
+    let i: Vec<&&&&Grant> = c
+        .iter()
+        .filter(|g| instrument_matches(g, ask.instrument))
+        .collect();
+    if i.is_empty() {
+        return Err(format!(
+            "tenant `{tenant}` is not entitled to {} through the `{}` channel",
+            what(),
+            ask.channel
+        ));
+    }
+    if i.iter().any(|g| dates_match(g, ask.range)) {
+        return Ok(());
+    }
+    let windows: Vec<String> = i.iter().map(|g| dates_of(g)).collect();
+    Err(format!(
+        "tenant `{tenant}` is entitled to {} only for dates {}",
+        what(),
+        windows.join(", ")
+    ))
+}
+
+/// What one tenant may see of one market × product through one channel: the
+/// per-instrument form of [`decide`] for listings and stream fan-out.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    grants: Vec<Grant>,
+}
+
+impl Scope {
+    /// The grants of `tenant` that match `market` (any when `None`),
+    /// `product` (any when `None`) and `channel`.
+    pub fn of(
+        grants: &[Grant],
+        tenant: &str,
+        market: Option<Market>,
+        product: Option<&str>,
+        channel: Channel,
+    ) -> Scope {
+        Scope {
+            grants: grants
+                .iter()
+                .filter(|g| {
+                    g.tenant == tenant
+                        && market.is_none_or(|m| market_matches(g, m))
+                        && product.is_none_or(|p| product_matches(g, p))
+                        && channel_matches(g, channel)
+                })
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// Nothing at all is visible.
+    pub fn is_empty(&self) -> bool {
+        self.grants.is_empty()
+    }
+
+    /// Whether a market is visible at all (some instrument of it).
+    pub fn sees_market(&self, m: Market) -> bool {
+        self.grants.iter().any(|g| market_matches(g, m))
+    }
+
+    /// Whether every market is visible in full (a `*` grant without an
+    /// instrument list): what sees data of no single market, such as file runs.
+    pub fn sees_everything(&self) -> bool {
+        self.grants
+            .iter()
+            .any(|g| g.market == "*" && g.instruments.is_none())
+    }
+
+    /// Whether the whole market is visible (a grant without an instrument list).
+    pub fn sees_all_of(&self, m: Market) -> bool {
+        self.grants
+            .iter()
+            .any(|g| market_matches(g, m) && g.instruments.is_none())
+    }
+
+    /// Whether `instrument` (of `market`) is visible at `time` (any time when `None`).
+    pub fn sees(&self, market: Market, instrument: &str, time: Option<DateTime<Utc>>) -> bool {
+        self.grants.iter().any(|g| {
+            market_matches(g, market)
+                && instrument_matches(g, Some(instrument))
+                && time.is_none_or(|t| {
+                    let d = t.date_naive();
+                    g.start.is_none_or(|s| d >= s) && g.end.is_none_or(|e| d <= e)
+                })
+        })
+    }
+}

@@ -1,0 +1,191 @@
+//! Session tokens: short-lived ES256 JWTs the server signs with its own key,
+//! issued by `POST /api/v1/auth/login` and published at
+//! `/.well-known/jwks.json`.
+//!
+//! The private key is generated on first use and kept in the [`Directory`] (so
+//! several API nodes over one PostgreSQL share it). Tokens carry `chn: "hub"`:
+//! logging in with a password is the web hub's way in, and a session is
+//! channel `hub` whatever it is used for.
+
+use base64::Engine as _;
+use carbon_store::{Directory, SigningKey, User};
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use p256::{
+    elliptic_curve::sec1::ToEncodedPoint,
+    pkcs8::{EncodePrivateKey, LineEnding},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::error::{Error, Result};
+
+/// Audience of session tokens.
+pub const SESSION_AUDIENCE: &str = "carbon-hub";
+
+/// Claims of a session token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionClaims {
+    /// Issuer (the server's configured issuer name).
+    pub iss: String,
+    /// Audience ([`SESSION_AUDIENCE`]).
+    pub aud: String,
+    /// Username.
+    pub sub: String,
+    /// Tenant.
+    pub tenant: String,
+    /// Roles.
+    pub roles: Vec<String>,
+    /// Channel of the session (`hub`).
+    pub chn: String,
+    /// Issued at (seconds).
+    pub iat: i64,
+    /// Not before (seconds).
+    pub nbf: i64,
+    /// Expiry (seconds).
+    pub exp: i64,
+}
+
+/// Signs and checks session tokens.
+pub struct Signer {
+    kid: String,
+    encoding: EncodingKey,
+    /// Every stored key may verify (tokens signed before a rotation stay valid
+    /// until they expire).
+    verifying: Vec<(String, DecodingKey)>,
+    jwks: serde_json::Value,
+    issuer: String,
+    ttl: chrono::Duration,
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn crypto(e: impl std::fmt::Display) -> Error {
+    Error::Crypto(e.to_string())
+}
+
+/// A new P-256 key as stored.
+pub fn generate_signing_key() -> Result<SigningKey> {
+    let secret = p256::SecretKey::random(&mut rand::rngs::OsRng);
+    let pem = secret.to_pkcs8_pem(LineEnding::LF).map_err(crypto)?;
+    let point = secret.public_key().to_encoded_point(false);
+    let (Some(x), Some(y)) = (point.x(), point.y()) else {
+        return Err(Error::Crypto("P-256 public key without coordinates".into()));
+    };
+    let kid = crate::secret::sha256_hex(&format!("{}{}", b64(x), b64(y)))[..16].to_string();
+    Ok(SigningKey {
+        kid: kid.clone(),
+        alg: "ES256".into(),
+        private_pem: pem.to_string(),
+        public_jwk: json!({
+            "kty": "EC", "crv": "P-256", "x": b64(x), "y": b64(y),
+            "kid": kid, "alg": "ES256", "use": "sig",
+        }),
+        created: Utc::now(),
+    })
+}
+
+impl Signer {
+    /// The newest stored signing key, creating one when there is none.
+    pub async fn load_or_create(
+        dir: &dyn Directory,
+        issuer: &str,
+        ttl: chrono::Duration,
+    ) -> Result<Signer> {
+        let mut keys = dir.signing_keys().await?;
+        if keys.is_empty() {
+            dir.add_signing_key(generate_signing_key()?).await?;
+            keys = dir.signing_keys().await?;
+        }
+        let newest = keys
+            .first()
+            .ok_or_else(|| Error::Crypto("no signing key".into()))?;
+        let encoding = EncodingKey::from_ec_pem(newest.private_pem.as_bytes()).map_err(crypto)?;
+        let mut verifying = Vec::new();
+        for k in &keys {
+            let (Some(x), Some(y)) = (k.public_jwk["x"].as_str(), k.public_jwk["y"].as_str())
+            else {
+                return Err(Error::Crypto(format!("signing key {} has no x/y", k.kid)));
+            };
+            verifying.push((
+                k.kid.clone(),
+                DecodingKey::from_ec_components(x, y).map_err(crypto)?,
+            ));
+        }
+        Ok(Signer {
+            kid: newest.kid.clone(),
+            encoding,
+            verifying,
+            jwks: json!({ "keys": keys.iter().map(|k| k.public_jwk.clone()).collect::<Vec<_>>() }),
+            issuer: issuer.to_string(),
+            ttl,
+        })
+    }
+
+    /// A session token for `user`, and when it expires.
+    pub fn issue(&self, user: &User) -> Result<(String, DateTime<Utc>)> {
+        let now = Utc::now();
+        let exp = now + self.ttl;
+        let claims = SessionClaims {
+            iss: self.issuer.clone(),
+            aud: SESSION_AUDIENCE.into(),
+            sub: user.username.clone(),
+            tenant: user.tenant.clone(),
+            roles: user.roles.clone(),
+            chn: "hub".into(),
+            iat: now.timestamp(),
+            nbf: now.timestamp(),
+            exp: exp.timestamp(),
+        };
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(self.kid.clone());
+        let token = jsonwebtoken::encode(&header, &claims, &self.encoding).map_err(crypto)?;
+        Ok((token, exp))
+    }
+
+    /// True when `kid` names one of this server's keys.
+    pub fn owns(&self, kid: &str) -> bool {
+        self.verifying.iter().any(|(k, _)| k == kid)
+    }
+
+    /// Checks a session token: signature by one of our keys, ES256 only,
+    /// issuer, audience, expiry and not-before (30 s leeway).
+    pub fn verify(&self, token: &str) -> Result<SessionClaims> {
+        let bad = |why: String| Error::Unauthenticated(format!("invalid session token: {why}"));
+        let header = jsonwebtoken::decode_header(token).map_err(|e| bad(e.to_string()))?;
+        if header.alg != Algorithm::ES256 {
+            return Err(bad(format!("algorithm {:?} is not accepted", header.alg)));
+        }
+        let kid = header.kid.ok_or_else(|| bad("no `kid`".into()))?;
+        let key = self
+            .verifying
+            .iter()
+            .find(|(k, _)| *k == kid)
+            .map(|(_, d)| d)
+            .ok_or_else(|| bad(format!("unknown key `{kid}`")))?;
+        let mut v = Validation::new(Algorithm::ES256);
+        v.leeway = 30;
+        v.validate_nbf = true;
+        v.set_audience(&[SESSION_AUDIENCE]);
+        v.set_issuer(&[&self.issuer]);
+        v.set_required_spec_claims(&["exp", "nbf", "aud", "iss", "sub"]);
+        let data = jsonwebtoken::decode::<SessionClaims>(token, key, &v)
+            .map_err(|e| bad(e.to_string()))?;
+        if data.claims.chn != "hub" {
+            return Err(bad("not a session token".into()));
+        }
+        Ok(data.claims)
+    }
+
+    /// The public keys as a JWK set.
+    pub fn jwks(&self) -> &serde_json::Value {
+        &self.jwks
+    }
+
+    /// Session lifetime.
+    pub fn ttl(&self) -> chrono::Duration {
+        self.ttl
+    }
+}

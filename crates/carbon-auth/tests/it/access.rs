@@ -1,0 +1,291 @@
+//! The access layer over a real DuckDB file: first start, logins, API keys,
+//! the two pilots' entitlements on every channel, and the audit trail.
+
+use std::sync::Arc;
+
+use carbon_auth::{
+    Access, Ask, AuthConfig, Channel, Credential, Error, GrantSpec, Method, Transport,
+};
+use carbon_core::Market;
+use carbon_store::{Directory, DuckdbStore, verify_chain};
+use chrono::{TimeZone, Utc};
+
+struct Env {
+    _dir: tempfile::TempDir,
+    store: Arc<DuckdbStore>,
+    access: Access,
+    rt: tokio::runtime::Runtime,
+}
+
+fn env() -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(DuckdbStore::open(dir.path()).unwrap());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let access = rt
+        .block_on(Access::open(store.clone(), &AuthConfig::default()))
+        .unwrap();
+    Env {
+        _dir: dir,
+        store,
+        access,
+        rt,
+    }
+}
+
+fn password_of(b: &carbon_auth::Bootstrap, user: &str) -> String {
+    b.accounts.iter().find(|a| a.0 == user).unwrap().2.clone()
+}
+
+#[test]
+fn first_start_creates_admin_and_pilots_once_and_logins_work() {
+    let e = env();
+    let b = e.rt.block_on(e.access.bootstrap()).unwrap().unwrap();
+    let users: Vec<&str> = b.accounts.iter().map(|a| a.0.as_str()).collect();
+    assert_eq!(users, ["admin", "miso_demo", "caiso_demo"]);
+    assert!(e.rt.block_on(e.access.bootstrap()).unwrap().is_none());
+    // Passwords are stored as argon2id hashes, never in clear.
+    let admin = e.rt.block_on(e.store.user("admin")).unwrap().unwrap();
+    assert!(admin.password_hash.starts_with("$argon2id$"));
+    assert!(!admin.password_hash.contains(&password_of(&b, "admin")));
+
+    let (token, exp, u) =
+        e.rt.block_on(e.access.login("admin", &password_of(&b, "admin")))
+            .unwrap();
+    assert_eq!(u.roles, ["admin"]);
+    assert!(exp > Utc::now() + chrono::Duration::minutes(59));
+    let p =
+        e.rt.block_on(e.access.authenticate(Credential::Token(&token)))
+            .unwrap();
+    assert_eq!(
+        (p.tenant.as_str(), p.method.clone()),
+        ("platform", Method::Session)
+    );
+    assert_eq!(p.channel(Transport::Rest), Channel::Hub);
+    assert_eq!(p.channel(Transport::Stream), Channel::Hub);
+    assert!(p.is_admin());
+
+    // Wrong password and unknown users fail alike.
+    for (u, pw) in [("admin", "wrong-password!"), ("nobody", "whatever-123")] {
+        assert!(matches!(
+            e.rt.block_on(e.access.login(u, pw)),
+            Err(Error::Unauthenticated(_))
+        ));
+    }
+    // A disabled user's live session stops working.
+    e.rt.block_on(e.access.set_user_disabled("cli", "admin", true))
+        .unwrap();
+    assert!(
+        e.rt.block_on(e.access.authenticate(Credential::Token(&token)))
+            .is_err()
+    );
+    // The audit log recorded it all and verifies.
+    let events = e.rt.block_on(e.store.audit_events(0, 1000)).unwrap();
+    let logins: Vec<(&str, &str)> = events
+        .iter()
+        .filter(|x| x.event.action == "login")
+        .map(|x| (x.event.actor.as_str(), x.event.outcome.as_str()))
+        .collect();
+    assert_eq!(
+        logins,
+        [("admin", "ok"), ("admin", "failed"), ("nobody", "failed")]
+    );
+    let head = e.rt.block_on(e.store.audit_head()).unwrap();
+    assert!(verify_chain(&events, head).intact());
+}
+
+#[test]
+fn api_keys_are_hashed_shown_once_and_revocable() {
+    let e = env();
+    e.rt.block_on(e.access.bootstrap()).unwrap();
+    let (k, full) =
+        e.rt.block_on(e.access.create_key("cli", "pilot_miso", None, "etl"))
+            .unwrap();
+    assert!(full.starts_with(&format!("ck_{}_", k.id)));
+    let stored = e.rt.block_on(e.store.api_key(&k.id)).unwrap().unwrap();
+    assert!(!stored.secret_hash.contains(&full[16..]));
+    let p =
+        e.rt.block_on(e.access.authenticate(Credential::ApiKey(&full)))
+            .unwrap();
+    assert_eq!(p.tenant, "pilot_miso");
+    assert_eq!(p.channel(Transport::Rest), Channel::Api);
+    assert_eq!(p.channel(Transport::Stream), Channel::Stream);
+    assert_eq!(p.channel(Transport::Download), Channel::Downloads);
+    // A wrong secret with a real id, and garbage, are refused.
+    let wrong = format!("ck_{}_{}", k.id, "A".repeat(43));
+    for bad in [wrong.as_str(), "ck_nothex", "hello"] {
+        assert!(matches!(
+            e.rt.block_on(e.access.authenticate(Credential::ApiKey(bad))),
+            Err(Error::Unauthenticated(_))
+        ));
+    }
+    e.rt.block_on(e.access.revoke_key("cli", &k.id, None))
+        .unwrap();
+    let err =
+        e.rt.block_on(e.access.authenticate(Credential::ApiKey(&full)))
+            .unwrap_err();
+    assert!(err.to_string().contains("revoked"), "{err}");
+    // pilot_caiso has no api/stream channel, so it cannot hold keys at all.
+    let err =
+        e.rt.block_on(e.access.create_key("cli", "pilot_caiso", None, "x"))
+            .unwrap_err();
+    assert!(matches!(err, Error::Forbidden(_)), "{err}");
+}
+
+#[test]
+fn the_pilots_entitlements_on_every_channel() {
+    let e = env();
+    e.rt.block_on(e.access.bootstrap()).unwrap();
+    let grants = e.access.grants();
+    let day = |d: u32| Utc.with_ymd_and_hms(2026, 10, d, 5, 0, 0).unwrap();
+    let ask = |market, channel, instrument| Ask {
+        market,
+        product: "lmp",
+        channel,
+        instrument,
+        range: Some((day(1), day(2))),
+    };
+    let sp15 = Some("CAISO.TH_SP15_GEN-APND");
+    let other_caiso = Some("CAISO.SLAP_PGAE-APND");
+    let indiana = Some("MISO.INDIANA.HUB");
+    for c in Channel::ALL {
+        // pilot_miso: all of MISO on every channel, nothing of CAISO.
+        assert!(
+            carbon_auth::policy::decide(&grants, "pilot_miso", &ask(Market::Miso, c, indiana))
+                .is_ok()
+        );
+        assert!(
+            carbon_auth::policy::decide(&grants, "pilot_miso", &ask(Market::Caiso, c, sp15))
+                .is_err()
+        );
+        // pilot_caiso: the three hubs through hub and downloads only.
+        let hub_ok =
+            carbon_auth::policy::decide(&grants, "pilot_caiso", &ask(Market::Caiso, c, sp15));
+        assert_eq!(
+            hub_ok.is_ok(),
+            matches!(c, Channel::Hub | Channel::Downloads),
+            "{c}: {hub_ok:?}"
+        );
+        assert!(
+            carbon_auth::policy::decide(
+                &grants,
+                "pilot_caiso",
+                &ask(Market::Caiso, c, other_caiso)
+            )
+            .is_err()
+        );
+        assert!(
+            carbon_auth::policy::decide(&grants, "pilot_caiso", &ask(Market::Miso, c, indiana))
+                .is_err()
+        );
+        // Nobody else: an unknown tenant gets nothing.
+        assert!(
+            carbon_auth::policy::decide(&grants, "stranger", &ask(Market::Miso, c, indiana))
+                .is_err()
+        );
+    }
+    // The denial says what did not match.
+    let why = carbon_auth::policy::decide(
+        &grants,
+        "pilot_caiso",
+        &ask(Market::Caiso, Channel::Api, sp15),
+    )
+    .unwrap_err();
+    assert!(why.contains("`api` channel"), "{why}");
+    let why = carbon_auth::policy::decide(
+        &grants,
+        "pilot_caiso",
+        &ask(Market::Caiso, Channel::Hub, other_caiso),
+    )
+    .unwrap_err();
+    assert!(why.contains("CAISO.SLAP_PGAE-APND"), "{why}");
+}
+
+#[test]
+fn date_bounded_grants_and_grant_validation() {
+    let e = env();
+    e.rt.block_on(e.access.create_tenant("cli", "research", ""))
+        .unwrap();
+    let spec = |start, end| GrantSpec {
+        tenant: "research".into(),
+        market: "miso".into(),
+        product: "lmp".into(),
+        channels: vec!["api".into()],
+        instruments: None,
+        start,
+        end,
+    };
+    let d = |m, day| chrono::NaiveDate::from_ymd_opt(2026, m, day);
+    let g =
+        e.rt.block_on(e.access.add_grant("cli", spec(d(10, 1), d(10, 31))))
+            .unwrap();
+    assert_eq!(g.market, "MISO");
+    let grants = e.access.grants();
+    let at = |m, day| Utc.with_ymd_and_hms(2026, m, day, 0, 0, 0).unwrap();
+    let ask = |a, b| Ask {
+        market: Market::Miso,
+        product: "lmp",
+        channel: Channel::Api,
+        instrument: Some("MISO.INDIANA.HUB"),
+        range: Some((a, b)),
+    };
+    // All of October (end exclusive at Nov 1 00:00) is inside; one more day is not.
+    assert!(carbon_auth::policy::decide(&grants, "research", &ask(at(10, 1), at(11, 1))).is_ok());
+    let why =
+        carbon_auth::policy::decide(&grants, "research", &ask(at(10, 1), at(11, 2))).unwrap_err();
+    assert!(why.contains("2026-10-01..2026-10-31"), "{why}");
+    // Bad grants name the field.
+    let bad: Vec<(GrantSpec, &str)> = vec![
+        (
+            GrantSpec {
+                market: "ERCOTX".into(),
+                ..spec(None, None)
+            },
+            "market",
+        ),
+        (
+            GrantSpec {
+                product: "gold".into(),
+                ..spec(None, None)
+            },
+            "product",
+        ),
+        (
+            GrantSpec {
+                channels: vec!["fax".into()],
+                ..spec(None, None)
+            },
+            "channels",
+        ),
+        (
+            GrantSpec {
+                channels: vec![],
+                ..spec(None, None)
+            },
+            "channels",
+        ),
+        (
+            GrantSpec {
+                instruments: Some(vec!["CAISO.X".into()]),
+                ..spec(None, None)
+            },
+            "instruments",
+        ),
+        (spec(d(10, 31), d(10, 1)), "end"),
+    ];
+    for (s, field) in bad {
+        match e.rt.block_on(e.access.add_grant("cli", s)) {
+            Err(Error::Invalid { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("{field}: {other:?}"),
+        }
+    }
+    // Removing the grant takes effect at once.
+    e.rt.block_on(e.access.remove_grant("cli", &g.id)).unwrap();
+    assert!(
+        carbon_auth::policy::decide(&e.access.grants(), "research", &ask(at(10, 1), at(10, 2)))
+            .is_err()
+    );
+}

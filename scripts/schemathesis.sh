@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Property-based API check: schemathesis (from PyPI, in a venv) generates
+# requests from /openapi.json and sends them, with a valid API key, to a real
+# `carbon serve` on 127.0.0.1 loaded with the real fixtures. Fails if any
+# answer is a 5xx. Bounded: --max-examples per operation (default 30) and
+# a 10-minute cap. Usage: scripts/schemathesis.sh [MAX_EXAMPLES]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+ensure_rust
+examples="${1:-30}"
+venv="$HOME/.cache/carbon/venv-schemathesis"
+if [ ! -x "$venv/bin/schemathesis" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q "schemathesis==3.39.16"
+fi
+cargo build --locked -p carbon-cli
+bin="$CARGO_TARGET_DIR/debug/carbon"
+data="$(mktemp -d)"
+trap 'kill $server 2>/dev/null || true; rm -rf "$data"' EXIT
+"$bin" --data-dir "$data" init >/dev/null
+"$bin" --data-dir "$data" ingest file ../shared/fixtures/iso >/dev/null
+key="$("$bin" --data-dir "$data" admin key create --tenant platform --name schemathesis 2>/dev/null | sed -n 's/^\(ck_.*\)$/\1/p')"
+port=$(( 20000 + RANDOM % 20000 ))
+# Rate limits raised so the run tests behaviour, not the limiter.
+cat > "$data/carbon.toml" <<TOML
+data_dir = "$data"
+offline = true
+[api.rate_limits]
+general = 100000.0
+data = 100000.0
+exports = 100000.0
+TOML
+"$bin" --config "$data/carbon.toml" serve --bind "127.0.0.1:$port" --no-schedule >"$data/serve.log" 2>&1 &
+server=$!
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
+timeout 600 "$venv/bin/schemathesis" run "http://127.0.0.1:$port/openapi.json" \
+  --header "X-API-Key: $key" \
+  --checks not_a_server_error \
+  --hypothesis-max-examples "$examples" \
+  --hypothesis-derandomize \
+  --exclude-path-regex '^/api/v1/stream' \
+  --request-timeout 30000
+echo "schemathesis: no 5xx"
