@@ -132,6 +132,54 @@ fn main() {
         let _ = stop_rx.await;
     }));
 
+    // 0. One client, one request at a time: where a request's time goes.
+    {
+        for limit in [None, Some(10_000)] {
+            let mut times = Vec::new();
+            for i in 0..200 {
+                let id: carbon_core::InstrumentId =
+                    format!("MISO.SYNTH_{:05}", i % NODES).parse().unwrap();
+                let mut q = carbon_store::PriceQuery::new(
+                    vec![id],
+                    "2025-03-01T05:00:00Z".parse().unwrap(),
+                    "2025-04-01T05:00:00Z".parse().unwrap(),
+                );
+                q.market_runs = vec![carbon_core::MarketRun::Da];
+                q.limit = limit;
+                let t = Instant::now();
+                let p = server_rt.block_on(store.query_prices(q)).unwrap();
+                times.push(t.elapsed().as_secs_f64() * 1e3);
+                assert!(p.rows.len() > 700);
+            }
+            times.sort_by(f64::total_cmp);
+            println!(
+                "store alone, 1 instrument x 1 month, limit {limit:?}: p50 {:.2} ms, p99 {:.2} ms",
+                pct(&times, 0.5),
+                pct(&times, 0.99)
+            );
+        }
+        let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
+        for fmt in ["json", "csv", "json&limit=1"] {
+            let mut times = Vec::new();
+            for i in 0..200 {
+                let url = format!(
+                    "{base}/api/v1/prices?instrument_id=MISO.SYNTH_{:05}&start=2025-03-01&end=2025-04-01&market_run=da&format={fmt}",
+                    i % NODES
+                );
+                let t = Instant::now();
+                let mut r = agent.get(&url).header("x-api-key", &key).call().unwrap();
+                let _ = r.body_mut().read_to_vec().unwrap();
+                times.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            times.sort_by(f64::total_cmp);
+            println!(
+                "closed loop, 1 client, 1 instrument x 1 month ({fmt}): p50 {:.2} ms, p99 {:.2} ms",
+                pct(&times, 0.5),
+                pct(&times, 0.99)
+            );
+        }
+    }
+
     // 1. Open-loop query load.
     let total = (secs * rps) as usize;
     let next = Arc::new(AtomicUsize::new(0));

@@ -80,6 +80,7 @@ pub struct AppState {
     metrics: Arc<metrics::Metrics>,
     bus: Option<Arc<dyn carbon_ingest::bus::EventBus>>,
     stream_queue: usize,
+    ticks: Arc<std::sync::OnceLock<tokio::sync::broadcast::Sender<Arc<stream::Encoded>>>>,
     settings: Arc<ApiSettings>,
     limiter: Arc<ratelimit::Limiter>,
 }
@@ -95,6 +96,7 @@ impl AppState {
             metrics: Arc::default(),
             bus: None,
             stream_queue: 4096,
+            ticks: Arc::default(),
             limiter: Arc::new(ratelimit::Limiter::new(settings.rate_limits.clone())),
             settings: Arc::new(settings),
         }

@@ -1,6 +1,9 @@
 //! Routes and handlers.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::{
+    fmt::Write as _,
+    sync::atomic::{AtomicU64, Ordering},
+};
 
 use axum::{
     Extension, Json, Router,
@@ -237,7 +240,6 @@ async fn docs() -> axum::response::Html<&'static str> {
 
 /// Prometheus text exposition.
 async fn metrics(State(s): State<AppState>) -> Response {
-    use std::fmt::Write as _;
     let mut out = String::new();
     s.metrics.render(&mut out);
     let up = u8::from(s.store.ping().await.is_ok());
@@ -678,6 +680,100 @@ fn row_json(r: &PriceRow, clock: Clock) -> Value {
     })
 }
 
+/// A JSON string literal.
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn push_json_num(out: &mut String, v: Option<f64>) {
+    match v {
+        // Debug gives the shortest round-trip form, as serde_json does.
+        Some(x) if x.is_finite() => {
+            let _ = write!(out, "{x:?}");
+        }
+        _ => out.push_str("null"),
+    }
+}
+
+/// `{"data":[rows…],"next_cursor":…}` written straight into one string: the
+/// same document as [`row_json`] per row, without building a `Value` tree
+/// (that took two thirds of a one-month query's time).
+fn json_rows(rows: &[PriceRow], clock: Clock, next_cursor: Option<&str>) -> Response {
+    let mut resp = (StatusCode::OK, json_rows_text(rows, clock, next_cursor)).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+fn json_rows_text(rows: &[PriceRow], clock: Clock, next_cursor: Option<&str>) -> String {
+    let mut out = String::with_capacity(64 + rows.len() * 420);
+    out.push_str("{\"data\":[");
+    for (i, r) in rows.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let m = r.instrument_id.market();
+        out.push_str("{\"instrument_id\":");
+        push_json_str(&mut out, r.instrument_id.as_str());
+        out.push_str(",\"market_run\":");
+        push_json_str(&mut out, r.market_run.as_str());
+        for (name, t) in [
+            ("interval_start", show(r.interval_start, clock, m)),
+            ("interval_end", show(r.interval_end, clock, m)),
+            ("interval_start_utc", rfc3339(r.interval_start)),
+            ("interval_end_utc", rfc3339(r.interval_end)),
+        ] {
+            let _ = write!(out, ",\"{name}\":\"{t}\"");
+        }
+        let v = &r.values;
+        for (name, x) in [
+            ("lmp", v.lmp),
+            ("energy", v.energy),
+            ("congestion", v.congestion),
+            ("loss", v.loss),
+            ("ghg", v.ghg),
+        ] {
+            let _ = write!(out, ",\"{name}\":");
+            push_json_num(&mut out, x);
+        }
+        out.push_str(",\"vintage_utc\":");
+        match r.vintage {
+            Some(t) => {
+                let _ = write!(out, "\"{}\"", rfc3339(t));
+            }
+            None => out.push_str("null"),
+        }
+        out.push_str(",\"samples\":");
+        match r.samples {
+            Some(n) => {
+                let _ = write!(out, "{n}");
+            }
+            None => out.push_str("null"),
+        }
+        out.push('}');
+    }
+    out.push_str("],\"next_cursor\":");
+    match next_cursor {
+        Some(c) => push_json_str(&mut out, c),
+        None => out.push_str("null"),
+    }
+    out.push('}');
+    out
+}
+
 /// The CSV columns (the same as `carbon query prices --format csv`).
 pub(crate) const CSV_COLUMNS: &str =
     "instrument_id,market_run,interval_start_utc,interval_end_utc,lmp,energy,congestion,loss,ghg";
@@ -775,8 +871,7 @@ async fn prices(
             page.next_cursor.as_deref(),
         ));
     }
-    let data: Vec<Value> = page.rows.iter().map(|r| row_json(r, clock)).collect();
-    Ok(Json(json!({ "data": data, "next_cursor": page.next_cursor })).into_response())
+    Ok(json_rows(&page.rows, clock, page.next_cursor.as_deref()))
 }
 
 /// `GET /api/v1/exports/prices`: the price query as a file (CSV by default,
@@ -1132,4 +1227,62 @@ async fn spread(
         "data": data,
     }))
     .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hand-written JSON of price pages is the document `row_json` builds.
+    #[test]
+    fn json_rows_text_equals_the_value_tree() {
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let row = |id: &str, lmp, energy, vintage, samples| PriceRow {
+            instrument_id: id.parse().unwrap(),
+            market_run: MarketRun::Da,
+            interval_start: t("2026-11-01T05:00:00Z"),
+            interval_end: t("2026-11-01T06:00:00Z"),
+            values: carbon_core::Components {
+                lmp,
+                energy,
+                congestion: Some(-0.7),
+                loss: None,
+                ghg: Some(1e-7),
+            },
+            vintage,
+            samples,
+        };
+        let rows = vec![
+            row(
+                "MISO.INDIANA.HUB",
+                Some(39.52),
+                Some(40.0),
+                Some(t("2026-11-02T00:00:00Z")),
+                None,
+            ),
+            row(
+                "CAISO.TH_SP15_GEN-APND",
+                None,
+                Some(-1234.5678),
+                None,
+                Some(16),
+            ),
+            row("MISO.A \"Q\" NODE", Some(1e21), Some(0.1 + 0.2), None, None),
+        ];
+        for clock in [
+            Clock::Market,
+            Clock::Utc,
+            Clock::Zone(chrono_tz::Europe::Berlin),
+        ] {
+            for cursor in [None, Some("abc")] {
+                let text = json_rows_text(&rows, clock, cursor);
+                let parsed: Value = serde_json::from_str(&text).unwrap();
+                let built = json!({
+                    "data": rows.iter().map(|r| row_json(r, clock)).collect::<Vec<_>>(),
+                    "next_cursor": cursor,
+                });
+                assert_eq!(parsed, built, "{text}");
+            }
+        }
+    }
 }

@@ -18,13 +18,19 @@
 //! every tick is checked against the policy again on its way out, so a
 //! market subscription carries only the entitled instruments of that market.
 //!
+//! Each bus event is encoded once for all connections (one task turns it into
+//! tick texts indexed by instrument and re-broadcasts that): a connection
+//! subscribed to a few instruments looks them up instead of scanning the event,
+//! and no tick is serialised twice.
+//!
 //! Every connection has a bounded queue. A consumer that lets it fill (or falls
 //! behind the bus) gets `{"type":"error","code":"slow_consumer"}` and is
 //! disconnected; a send that cannot complete within a few seconds drops the
 //! connection. Neither ever slows the publisher or other clients.
 
 use std::{
-    collections::BTreeSet,
+    collections::{BTreeSet, HashMap},
+    fmt::Write as _,
     sync::{Arc, RwLock},
     time::Duration,
 };
@@ -90,18 +96,95 @@ impl Subscription {
     }
 }
 
+/// The `tick` message of one observation, written directly (the same
+/// document as serialising it through `serde_json::Value`, without the tree).
 fn tick(o: &Observation) -> String {
     let t = |d: chrono::DateTime<Utc>| d.to_rfc3339_opts(SecondsFormat::Secs, true);
-    json!({
-        "type": "tick",
-        "instrument_id": o.instrument_id.as_str(),
-        "market_run": o.market_run.as_str(),
-        "interval_start_utc": t(o.interval_start),
-        "interval_end_utc": t(o.interval_end),
-        "components": o.values,
-        "vintage_utc": t(o.vintage),
-    })
-    .to_string()
+    let mut out = String::with_capacity(256);
+    out.push_str("{\"type\":\"tick\",\"instrument_id\":");
+    out.push_str(&Value::from(o.instrument_id.as_str()).to_string());
+    let _ = write!(
+        out,
+        ",\"market_run\":\"{}\",\"interval_start_utc\":\"{}\",\"interval_end_utc\":\"{}\",\"components\":{{",
+        o.market_run.as_str(),
+        t(o.interval_start),
+        t(o.interval_end)
+    );
+    let v = &o.values;
+    let mut first = true;
+    for (name, x) in [
+        ("lmp", v.lmp),
+        ("energy", v.energy),
+        ("congestion", v.congestion),
+        ("loss", v.loss),
+        ("ghg", v.ghg),
+    ] {
+        if let Some(x) = x.filter(|x| x.is_finite()) {
+            let _ = write!(out, "{}\"{name}\":{x:?}", if first { "" } else { "," });
+            first = false;
+        }
+    }
+    let _ = write!(out, "}},\"vintage_utc\":\"{}\"}}", t(o.vintage));
+    out
+}
+
+/// One bus event, encoded once for every connection.
+pub(crate) struct Encoded {
+    /// (observation, its tick text).
+    ticks: Vec<(Observation, Arc<str>)>,
+    /// Instrument id → positions in `ticks`.
+    by_instrument: HashMap<String, Vec<usize>>,
+}
+
+impl Encoded {
+    fn of(event: &carbon_ingest::bus::BusEvent) -> Encoded {
+        let mut by_instrument: HashMap<String, Vec<usize>> = HashMap::new();
+        let ticks = event
+            .observations
+            .iter()
+            .enumerate()
+            .map(|(i, o)| {
+                by_instrument
+                    .entry(o.instrument_id.as_str().to_string())
+                    .or_default()
+                    .push(i);
+                (o.clone(), Arc::from(tick(o)))
+            })
+            .collect();
+        Encoded {
+            ticks,
+            by_instrument,
+        }
+    }
+}
+
+/// The encoded-event channel, started on first use: one task subscribes to
+/// the bus and encodes each event once.
+fn encoded(
+    s: &AppState,
+    bus: &Arc<dyn carbon_ingest::bus::EventBus>,
+) -> broadcast::Receiver<Arc<Encoded>> {
+    s.ticks
+        .get_or_init(|| {
+            let (tx, _) = broadcast::channel::<Arc<Encoded>>(4096);
+            let mut rx = bus.subscribe();
+            let out = tx.clone();
+            tokio::spawn(async move {
+                loop {
+                    match rx.recv().await {
+                        Ok(e) => {
+                            let _ = out.send(Arc::new(Encoded::of(&e)));
+                        }
+                        Err(broadcast::error::RecvError::Lagged(n)) => {
+                            tracing::warn!(events = n, "stream encoder fell behind the bus");
+                        }
+                        Err(broadcast::error::RecvError::Closed) => return,
+                    }
+                }
+            });
+            tx
+        })
+        .subscribe()
 }
 
 fn error(code: &str, message: &str) -> String {
@@ -116,7 +199,7 @@ const QUEUE_GRACE: Duration = Duration::from_secs(2);
 /// The task owns the only sender: when it stops, the queue closes after its
 /// last message, and the reason is left in `reason`.
 fn fan_out(
-    mut bus: broadcast::Receiver<Arc<carbon_ingest::bus::BusEvent>>,
+    mut bus: broadcast::Receiver<Arc<Encoded>>,
     listener: Listener,
     sub: Arc<RwLock<Subscription>>,
     tx: mpsc::Sender<String>,
@@ -141,18 +224,31 @@ fn fan_out(
             let scope = listener.scope();
             let wanted: Vec<String> = {
                 let s = sub.read().unwrap_or_else(|p| p.into_inner());
-                event
-                    .observations
-                    .iter()
-                    .filter(|o| {
-                        s.wants(o)
-                            && scope.sees(
-                                o.instrument_id.market(),
-                                o.instrument_id.as_str(),
-                                Some(o.interval_start),
-                            )
-                    })
-                    .map(tick)
+                let visible = |i: &usize| {
+                    let o = &event.ticks[*i].0;
+                    scope.sees(
+                        o.instrument_id.market(),
+                        o.instrument_id.as_str(),
+                        Some(o.interval_start),
+                    )
+                };
+                let mut idx: Vec<usize> = if s.markets.is_empty() {
+                    // Look the subscribed instruments up instead of scanning.
+                    s.instruments
+                        .iter()
+                        .filter_map(|i| event.by_instrument.get(i))
+                        .flatten()
+                        .copied()
+                        .collect()
+                } else {
+                    (0..event.ticks.len())
+                        .filter(|i| s.wants(&event.ticks[*i].0))
+                        .collect()
+                };
+                idx.sort_unstable();
+                idx.into_iter()
+                    .filter(visible)
+                    .map(|i| event.ticks[i].1.to_string())
                     .collect()
             };
             for msg in wanted {
@@ -260,7 +356,8 @@ pub(crate) async fn websocket(
         .into_response();
     };
     let queue = s.stream_queue;
-    ws.on_upgrade(move |socket| session(socket, bus.subscribe(), listener, queue))
+    let events = encoded(&s, &bus);
+    ws.on_upgrade(move |socket| session(socket, events, listener, queue))
 }
 
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
@@ -268,7 +365,7 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
 
 async fn session(
     mut socket: WebSocket,
-    bus: broadcast::Receiver<Arc<carbon_ingest::bus::BusEvent>>,
+    bus: broadcast::Receiver<Arc<Encoded>>,
     listener: Listener,
     queue: usize,
 ) {
@@ -398,7 +495,7 @@ pub(crate) async fn sse(
     })?;
     let (tx, rx) = mpsc::channel::<String>(s.stream_queue.max(1));
     let reason = Arc::new(std::sync::Mutex::new(None));
-    let forward = fan_out(bus.subscribe(), listener, sub, tx, reason.clone());
+    let forward = fan_out(encoded(&s, &bus), listener, sub, tx, reason.clone());
     let stream =
         futures_util::stream::unfold((rx, forward, false), move |(mut rx, forward, done)| {
             let reason = reason.clone();
@@ -427,4 +524,53 @@ pub(crate) async fn sse(
     Ok(Sse::new(stream)
         .keep_alive(KeepAlive::default())
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hand-written tick is the document serde_json builds.
+    #[test]
+    fn tick_text_equals_the_value_tree() {
+        let t = |s: &str| s.parse::<chrono::DateTime<Utc>>().unwrap();
+        for values in [
+            carbon_core::Components {
+                lmp: Some(39.52),
+                energy: Some(40.0),
+                congestion: Some(-0.7),
+                loss: None,
+                ghg: Some(1e-7),
+            },
+            carbon_core::Components {
+                lmp: Some(1e21),
+                ..Default::default()
+            },
+        ] {
+            let o = Observation {
+                instrument_id: "MISO.A \"Q\" NODE".parse().unwrap(),
+                market_run: carbon_core::MarketRun::Rt5,
+                interval_start: t("2026-11-01T05:00:00Z"),
+                interval_end: t("2026-11-01T05:05:00Z"),
+                values,
+                vintage: t("2026-11-01T05:06:00Z"),
+                provenance: carbon_core::Provenance::new("x.json", None),
+            };
+            let built = json!({
+                "type": "tick",
+                "instrument_id": o.instrument_id.as_str(),
+                "market_run": o.market_run.as_str(),
+                "interval_start_utc": "2026-11-01T05:00:00Z",
+                "interval_end_utc": "2026-11-01T05:05:00Z",
+                "components": o.values,
+                "vintage_utc": "2026-11-01T05:06:00Z",
+            });
+            let text = tick(&o);
+            assert_eq!(
+                serde_json::from_str::<Value>(&text).unwrap(),
+                built,
+                "{text}"
+            );
+        }
+    }
 }

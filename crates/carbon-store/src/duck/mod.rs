@@ -125,6 +125,13 @@ impl DuckdbStore {
             ))
             .map_err(|e| open_error(path, e))?;
         migrate(&writer, path)?;
+        if let Some(n) = std::env::var("CARBON_DUCKDB_THREADS")
+            .ok()
+            .and_then(|v| v.parse::<u32>().ok())
+            .filter(|n| *n > 0)
+        {
+            writer.execute_batch(&format!("SET threads = {n}"))?;
+        }
         let readers = (0..READERS)
             .map(|_| {
                 let c = writer.try_clone()?;

@@ -251,20 +251,21 @@ impl Inner {
             c.push_str(" END");
             c
         };
-        let key_list = order
-            .iter()
-            .map(|(_, k)| k.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
+        // Keys and bounds are parameters, so the statement text depends only
+        // on the query's shape and `prepare_cached` hits across instruments
+        // and windows (planning costs ~3 ms; the scan itself ~2 ms).
+        let key_list = vec!["?"; order.len()].join(",");
+        let mut args: Vec<Value> = order.iter().map(|(_, k)| Value::Int(*k)).collect();
+        args.push(Value::BigInt(q.start.timestamp_micros()));
+        args.push(Value::BigInt(q.end.timestamp_micros()));
         let mut sql = format!(
             "SELECT {rank} AS r, o.market_run, epoch_us(o.interval_start_utc),
                     epoch_us(o.interval_end_utc), o.lmp, o.energy, o.congestion, o.loss, o.ghg,
                     epoch_us(o.vintage_utc)
              FROM observations o
              WHERE o.instrument_key IN ({key_list})
-               AND o.interval_start_utc >= {} AND o.interval_start_utc < {}",
-            micros_sql(q.start),
-            micros_sql(q.end)
+               AND o.interval_start_utc >= make_timestamp(?::BIGINT)
+               AND o.interval_start_utc < make_timestamp(?::BIGINT)"
         );
         sql.push_str(&run_and_vintage_filter(q));
         if let Some(c) = cursor {
@@ -292,7 +293,7 @@ impl Inner {
         }
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query([])?;
+        let mut rows = stmt.query(params_from_iter(args))?;
         let ids: Vec<InstrumentId> = order
             .iter()
             .map(|(id, _)| InstrumentId::parse(id))
