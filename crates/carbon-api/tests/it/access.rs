@@ -906,3 +906,70 @@ fn oidc_tokens_of_a_configured_provider_are_programs_of_their_tenant() {
     let cfg = request(&s, "GET", "/api/v1/auth/config", &[], None).json();
     assert_eq!(cfg["oidc"]["client_id"], "carbon-hub");
 }
+
+/// CORS: off unless configured; configured origins get the headers (and a
+/// preflight answer), others get none.
+#[test]
+fn cors_answers_only_configured_origins() {
+    let s = start_full(
+        None,
+        4096,
+        ApiSettings {
+            cors_origins: vec!["http://hub.example".into()],
+            ..ApiSettings::default()
+        },
+        AuthConfig::default(),
+    );
+    let pre = request(
+        &s,
+        "OPTIONS",
+        "/api/v1/prices",
+        &[
+            ("origin", "http://hub.example"),
+            ("access-control-request-method", "GET"),
+        ],
+        None,
+    );
+    assert_eq!(pre.status, 204);
+    assert_eq!(
+        pre.header("access-control-allow-origin"),
+        Some("http://hub.example")
+    );
+    assert!(
+        pre.header("access-control-allow-headers")
+            .unwrap()
+            .contains("x-api-key")
+    );
+    let ok = request(
+        &s,
+        "GET",
+        DAY,
+        &[("origin", "http://hub.example"), ("x-api-key", &s.key)],
+        None,
+    );
+    assert_eq!(ok.status, 200);
+    assert_eq!(
+        ok.header("access-control-allow-origin"),
+        Some("http://hub.example")
+    );
+    let other = request(
+        &s,
+        "GET",
+        DAY,
+        &[("origin", "http://evil.example"), ("x-api-key", &s.key)],
+        None,
+    );
+    assert_eq!(other.header("access-control-allow-origin"), None);
+    let default = start();
+    let r = request(
+        &default,
+        "GET",
+        DAY,
+        &[
+            ("origin", "http://hub.example"),
+            ("x-api-key", &default.key),
+        ],
+        None,
+    );
+    assert_eq!(r.header("access-control-allow-origin"), None);
+}
