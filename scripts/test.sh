@@ -13,4 +13,6 @@ echo "== cargo clippy (-D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
+echo "== schemathesis against /openapi.json (no 5xx)"
+scripts/schemathesis.sh 20
 echo "== done in $(( $(date +%s) - start )) s (target dir: $CARGO_TARGET_DIR)"
