@@ -48,6 +48,8 @@ pub struct ApiSettings {
     pub request_timeout_seconds: u64,
     /// Mark the session cookie `Secure` (when served over HTTPS).
     pub secure_cookies: bool,
+    /// Rows per store page of a streamed CSV export.
+    pub export_page_rows: usize,
 }
 
 impl Default for ApiSettings {
@@ -58,6 +60,7 @@ impl Default for ApiSettings {
             body_limit_bytes: 1 << 20,
             request_timeout_seconds: 30,
             secure_cookies: false,
+            export_page_rows: 10_000,
         }
     }
 }

@@ -812,6 +812,11 @@ fn csv_body(rows: &[PriceRow]) -> String {
     let mut out = String::with_capacity(64 * (rows.len() + 1));
     out.push_str(CSV_COLUMNS);
     out.push('\n');
+    push_csv_rows(&mut out, rows);
+    out
+}
+
+fn push_csv_rows(out: &mut String, rows: &[PriceRow]) {
     for r in rows {
         let v = &r.values;
         out.push_str(&format!(
@@ -827,7 +832,47 @@ fn csv_body(rows: &[PriceRow]) -> String {
             csv_cell(v.ghg),
         ));
     }
-    out
+}
+
+/// A CSV export of the whole query, streamed: the store is read a page at a
+/// time (keyset pagination) and each page is sent as it comes, so memory stays
+/// bounded by one page however long the export.
+fn csv_stream(s: &AppState, q: PriceQuery) -> Response {
+    let store = s.store.clone();
+    let page_rows = s.settings.export_page_rows.max(1);
+    let pages = futures_util::stream::unfold(Some((q, true)), move |state| {
+        let store = store.clone();
+        async move {
+            let (mut q, first) = state?;
+            q.limit = Some(page_rows);
+            match store.query_prices(q.clone()).await {
+                Ok(page) => {
+                    let mut text = String::with_capacity(64 * (page.rows.len() + 1));
+                    if first {
+                        text.push_str(CSV_COLUMNS);
+                        text.push('\n');
+                    }
+                    push_csv_rows(&mut text, &page.rows);
+                    let next = page.next_cursor.map(|c| {
+                        q.cursor = Some(c);
+                        (q, false)
+                    });
+                    Some((Ok::<_, std::io::Error>(text), next))
+                }
+                Err(e) => {
+                    // Headers are gone: the only way to say it is to cut the body.
+                    tracing::error!(error = %e, "export stream failed");
+                    Some((Err(std::io::Error::other(e.to_string())), None))
+                }
+            }
+        }
+    });
+    let mut resp = axum::body::Body::from_stream(pages).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    resp
 }
 
 async fn parquet_response(
@@ -891,6 +936,26 @@ async fn export_prices(
         "instruments": ids, "start": rfc3339(q.start), "end": rfc3339(q.end),
         "format": format!("{fmt:?}").to_lowercase(),
     });
+    if fmt == Format::Csv && p.one("limit").is_none() && p.one("cursor").is_none() {
+        let mut d = detail;
+        d["rows"] = json!("streamed");
+        s.access
+            .audit(
+                &who.actor(),
+                Some(&who.tenant),
+                "export",
+                Some(route),
+                "ok",
+                d,
+            )
+            .await;
+        let mut resp = csv_stream(&s, q);
+        resp.headers_mut().insert(
+            header::CONTENT_DISPOSITION,
+            HeaderValue::from_static("attachment; filename=\"prices.csv\""),
+        );
+        return Ok(resp);
+    }
     let page = s.store.query_prices(q).await?;
     s.access
         .audit(

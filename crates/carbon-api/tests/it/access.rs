@@ -596,6 +596,7 @@ fn parquet_and_csv_equal_json_and_bodies_are_limited() {
         4096,
         ApiSettings {
             body_limit_bytes: 1024,
+            export_page_rows: 5,
             ..ApiSettings::default()
         },
         AuthConfig::default(),
@@ -652,9 +653,23 @@ fn parquet_and_csv_equal_json_and_bodies_are_limited() {
         assert_eq!(p.5, j["congestion"].as_f64());
         assert_eq!(p.6, j["loss"].as_f64());
     }
-    // CSV through the export route carries the same rows.
+    // A CSV export streams the whole query in store pages of 5 rows (11 reads
+    // here) and carries exactly the JSON's rows.
     let csv = get(&s, &q.replace("/api/v1/prices", "/api/v1/exports/prices"));
-    assert_eq!(csv.body.lines().count(), json.len() + 1);
+    assert_eq!(csv.status, 200);
+    assert!(
+        csv.header("content-length").is_none(),
+        "streamed, not buffered"
+    );
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(lines.len(), json.len() + 1);
+    assert_eq!(lines[0], carbon_api_csv_header());
+    for (line, j) in lines[1..].iter().zip(&json) {
+        let f: Vec<&str> = line.split(',').collect();
+        assert_eq!(f[0], j["instrument_id"].as_str().unwrap());
+        assert_eq!(f[2], j["interval_start_utc"].as_str().unwrap());
+        assert_eq!(f[4].parse::<f64>().ok(), j["lmp"].as_f64());
+    }
     // A body over the limit is a 413 problem, not a 5xx.
     let big = json!({ "username": "x".repeat(2000), "password": "y" });
     let r = request(&s, "POST", "/api/v1/auth/login", &[], Some(&big));
@@ -972,4 +987,8 @@ fn cors_answers_only_configured_origins() {
         None,
     );
     assert_eq!(r.header("access-control-allow-origin"), None);
+}
+
+fn carbon_api_csv_header() -> &'static str {
+    "instrument_id,market_run,interval_start_utc,interval_end_utc,lmp,energy,congestion,loss,ghg"
 }
