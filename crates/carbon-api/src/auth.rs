@@ -358,6 +358,13 @@ struct NewKey {
     tenant: Option<String>,
 }
 
+/// 201 with a new key's record and, this once, the key itself.
+fn created_key(rec: &carbon_store::ApiKey, full: String) -> Response {
+    let mut v = key_json(rec);
+    v["key"] = json!(full);
+    (StatusCode::CREATED, Json(v)).into_response()
+}
+
 fn key_json(k: &carbon_store::ApiKey) -> Value {
     json!({
         "id": k.id, "tenant": k.tenant, "owner": k.owner, "name": k.name,
@@ -402,9 +409,7 @@ pub(crate) async fn create_my_key(
         .access
         .create_key(&p.actor(), &p.tenant, owner, &k.name)
         .await?;
-    let mut v = key_json(&rec);
-    v["key"] = json!(full);
-    Ok((StatusCode::CREATED, Json(v)).into_response())
+    Ok(created_key(&rec, full))
 }
 
 /// `DELETE /api/v1/keys/{id}`: revokes one of the caller's tenant's keys.
@@ -519,9 +524,7 @@ pub(crate) async fn admin_keys(
             .access
             .create_key(&p.actor(), &tenant, None, &k.name)
             .await?;
-        let mut v = key_json(&rec);
-        v["key"] = json!(full);
-        return Ok((StatusCode::CREATED, Json(v)).into_response());
+        return Ok(created_key(&rec, full));
     }
     let keys = s.access.directory().api_keys(tenant_filter(&uri)?).await?;
     Ok(Json(json!({ "data": keys.iter().map(key_json).collect::<Vec<_>>() })).into_response())

@@ -48,27 +48,24 @@ fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// Loads the CAISO rows (real node and the relabelled hub) into a server.
-fn load_caiso(s: &Server, bus: Option<&Arc<InProcessBus>>) {
+/// Ingests the CAISO rows: the real file and the relabelled hub.
+async fn ingest_caiso(r: &Runner) {
+    let real = fixture("caiso/oasis_PRC_LMP_DAM_20200101_ALL_APNODES_9rows.csv");
+    r.ingest("file", payload("oasis.csv", real), None)
+        .await
+        .unwrap();
+    r.ingest("file", caiso_hub_payload(), None).await.unwrap();
+}
+
+/// Loads the CAISO rows into a server's store.
+fn load_caiso(s: &Server) {
     let r = Runner::new(
         s.store.clone(),
         s.store.clone(),
-        bus.cloned().unwrap_or_default(),
+        Arc::new(InProcessBus::default()),
         DqConfig::default(),
     );
-    rt().block_on(async {
-        r.ingest(
-            "file",
-            payload(
-                "oasis.csv",
-                fixture("caiso/oasis_PRC_LMP_DAM_20200101_ALL_APNODES_9rows.csv"),
-            ),
-            None,
-        )
-        .await
-        .unwrap();
-        r.ingest("file", caiso_hub_payload(), None).await.unwrap();
-    });
+    rt().block_on(ingest_caiso(&r));
 }
 
 fn password(s: &Server, user: &str) -> String {
@@ -272,7 +269,7 @@ fn login_sessions_cookie_bearer_jwks_and_logout() {
 #[test]
 fn pilot_entitlement_matrix_on_rest_and_exports() {
     let s = start();
-    load_caiso(&s, None);
+    load_caiso(&s);
     let caiso_hub = login(&s, "caiso_demo");
     let miso_hub = login(&s, "miso_demo");
     let miso_key = {
@@ -516,17 +513,7 @@ fn stream_entitlements_and_fan_out_per_tenant() {
             bus.clone(),
             DqConfig::default(),
         );
-        r.ingest(
-            "file",
-            payload(
-                "oasis.csv",
-                fixture("caiso/oasis_PRC_LMP_DAM_20200101_ALL_APNODES_9rows.csv"),
-            ),
-            None,
-        )
-        .await
-        .unwrap();
-        r.ingest("file", caiso_hub_payload(), None).await.unwrap();
+        ingest_caiso(&r).await;
         r.ingest(
             "file",
             payload("20261001_da_expost_lmp.csv", revised_report()),
@@ -841,7 +828,7 @@ fn oidc_tokens_of_a_configured_provider_are_programs_of_their_tenant() {
         ..AuthConfig::default()
     };
     let s = start_full(None, 4096, ApiSettings::default(), auth);
-    load_caiso(&s, None);
+    load_caiso(&s);
     let now = chrono::Utc::now().timestamp();
     let token = |tenant: &str, exp: i64| {
         let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
