@@ -11,3 +11,4 @@
 //! It must not know about storage or HTTP: it takes numbers and returns numbers.
 
 pub mod engine;
+pub mod grid;
