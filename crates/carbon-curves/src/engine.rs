@@ -91,6 +91,9 @@ pub enum Error {
     /// The tension is negative or not finite.
     #[error("tension must be a finite number ≥ 0, got {0}")]
     Tension(f64),
+    /// Prices and bands that no curve satisfies together.
+    #[error("infeasible: {0}")]
+    Infeasible(String),
     /// The contracts do not determine one smoothest curve.
     #[error(
         "the contracts do not determine a unique curve (duplicate or dependent contracts, \
@@ -123,7 +126,7 @@ pub fn roughness(n: usize, tension: f64) -> DMatrix<f64> {
     q
 }
 
-fn check(p: &Problem) -> Result<(), Error> {
+pub(crate) fn check(p: &Problem) -> Result<(), Error> {
     if p.contracts.is_empty() {
         return Err(Error::Empty);
     }
