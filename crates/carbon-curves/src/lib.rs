@@ -13,3 +13,4 @@
 pub mod engine;
 pub mod grid;
 pub mod qp;
+pub mod reconcile;
