@@ -141,6 +141,57 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Forward curves.
+    Curve {
+        /// Curve command.
+        #[command(subcommand)]
+        command: CurveCommand,
+    },
+}
+
+/// `carbon curve …`
+#[derive(Debug, Subcommand)]
+pub enum CurveCommand {
+    /// Build the smoothest curve that reprices a set of contracts.
+    Build(CurveBuildArgs),
+}
+
+/// `carbon curve build`
+#[derive(Debug, Args)]
+pub struct CurveBuildArgs {
+    /// Contracts CSV: name,start,end,price [,bid,ask,block,weight] (dates inclusive).
+    #[arg(long)]
+    pub contracts: PathBuf,
+    /// Prior CSV: date,value (daily grid) or timestamp,value (hourly grid).
+    #[arg(long)]
+    pub prior: Option<PathBuf>,
+    /// How the prior combines: additive (f = prior + x) or multiplicative (f = prior · x).
+    #[arg(long, default_value = "additive")]
+    pub prior_mode: String,
+    /// Grid: hourly, daily or monthly.
+    #[arg(long)]
+    pub grid: String,
+    /// Trade date (YYYY-MM-DD).
+    #[arg(long)]
+    pub trade_date: String,
+    /// Market (clock, peak window, holidays).
+    #[arg(long, default_value = "MISO")]
+    pub market: String,
+    /// Reconciliation policy: strict, drop_parents, least_squares, bid_ask.
+    #[arg(long, default_value = "strict")]
+    pub policy: String,
+    /// Tension on first differences (0 = pure second differences).
+    #[arg(long, default_value_t = 0.0)]
+    pub tension: f64,
+    /// Output format: csv (delivery_start,delivery_end,price) or json.
+    #[arg(long, default_value = "csv")]
+    pub format: String,
+    /// Write the curve here instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Write the JSON report (contracts, duals, findings, solver, input hash) here.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
 }
 
 /// `carbon admin …`

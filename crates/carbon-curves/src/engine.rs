@@ -302,3 +302,74 @@ pub fn solve_kkt(p: &Problem) -> Result<Solution, Error> {
         repriced,
     })
 }
+
+/// Contract rows `A` and right-hand sides `b` (prior folded in).
+fn rows(p: &Problem) -> (DMatrix<f64>, DVector<f64>) {
+    let (n, m) = (p.n, p.contracts.len());
+    let mut a = DMatrix::<f64>::zeros(m, n);
+    let mut b = DVector::<f64>::zeros(m);
+    for (j, c) in p.contracts.iter().enumerate() {
+        let total: f64 = c.weights.iter().sum();
+        b[j] = c.price;
+        for (i, w) in c.weights.iter().enumerate() {
+            let w = w / total;
+            a[(j, i)] = match &p.prior {
+                None => w,
+                Some((prior, PriorMode::Additive)) => {
+                    b[j] -= w * prior[i];
+                    w
+                }
+                Some((prior, PriorMode::Multiplicative)) => w * prior[i],
+            };
+        }
+    }
+    (a, b)
+}
+
+/// Least squares: every quote becomes a penalty `ρ·(average − price)²` added
+/// to the roughness, so inconsistent quotes are split smoothly instead of
+/// failing. Solves `(Q + ρAᵀA) x = ρAᵀb`.
+pub fn solve_penalised(p: &Problem, rho: f64) -> Result<Solution, Error> {
+    check(p)?;
+    let n = p.n;
+    let q = roughness(n, p.tension);
+    let (a, b) = rows(p);
+    let lhs = &q + (a.transpose() * &a) * rho;
+    let rhs = (a.transpose() * &b) * rho;
+    let x = lhs
+        .lu()
+        .solve(&rhs)
+        .filter(|x| x.iter().all(|v| v.is_finite()))
+        .ok_or_else(|| {
+            Error::Singular(format!("{} contract(s) on {n} points", p.contracts.len()))
+        })?;
+    let objective = (x.transpose() * &q * &x)[(0, 0)];
+    let x: Vec<f64> = x.iter().copied().collect();
+    let curve: Vec<f64> = match &p.prior {
+        None => x.clone(),
+        Some((prior, PriorMode::Additive)) => x.iter().zip(prior).map(|(a, b)| a + b).collect(),
+        Some((prior, PriorMode::Multiplicative)) => {
+            x.iter().zip(prior).map(|(a, b)| a * b).collect()
+        }
+    };
+    let repriced = p
+        .contracts
+        .iter()
+        .map(|c| {
+            let total: f64 = c.weights.iter().sum();
+            c.weights
+                .iter()
+                .zip(&curve)
+                .map(|(w, f)| w * f)
+                .sum::<f64>()
+                / total
+        })
+        .collect();
+    Ok(Solution {
+        curve,
+        x,
+        duals: Vec::new(),
+        objective,
+        repriced,
+    })
+}

@@ -3,6 +3,7 @@
 
 mod admin;
 mod calendar;
+mod curve;
 mod db;
 mod ingest;
 mod live;
@@ -88,6 +89,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         },
         Command::Admin { command } => admin::admin(&config, command),
         Command::Audit { command } => admin::audit(&config, command),
+        Command::Curve {
+            command: crate::cli::CurveCommand::Build(args),
+        } => curve::build(&args),
         Command::Config {
             command: ConfigCommand::Show,
         } => {

@@ -47,6 +47,7 @@ fn every_command_has_help() {
         vec!["admin", "key", "create", "--help"],
         vec!["admin", "entitlement", "grant", "--help"],
         vec!["audit", "verify", "--help"],
+        vec!["curve", "build", "--help"],
     ] {
         let o = run(carbon(dir.path()).args(&args));
         assert_eq!(o.code, 0, "{args:?}: {}", o.stderr);

@@ -4,6 +4,7 @@
 
 mod cli;
 mod crash;
+mod curve;
 mod ingest;
 mod live;
 mod query;

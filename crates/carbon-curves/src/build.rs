@@ -1,0 +1,549 @@
+//! From a contracts table to a curve: parsing `contracts.csv` and `prior.csv`,
+//! the reconciliation policy, the solve, and the report with the input hash.
+//!
+//! `contracts.csv`: `name,start,end,price` with optional `bid,ask,block,weight`
+//! (dates inclusive, `block` one of flat/onpeak/offpeak/2x16/7x8, default
+//! flat). `prior.csv`: `date,value` (daily grid) or `timestamp,value` (hourly
+//! grid, RFC 3339) — one row per grid point.
+
+use std::collections::HashMap;
+
+use carbon_core::{Block, Market};
+use chrono::{DateTime, NaiveDate, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::{
+    engine::{self, Contract, PriorMode, Problem},
+    grid::{Granularity, Grid},
+    qp,
+    reconcile::{self, Finding},
+};
+
+/// Version of the engine, part of every input hash.
+pub const ENGINE_VERSION: &str = concat!("carbon-curves/", env!("CARGO_PKG_VERSION"));
+
+/// One row of `contracts.csv`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContractSpec {
+    /// Name.
+    pub name: String,
+    /// First delivery date.
+    pub start: NaiveDate,
+    /// Last delivery date (inclusive).
+    pub end: NaiveDate,
+    /// Quote (mid).
+    pub price: f64,
+    /// Bid, when quoted as a band.
+    pub bid: Option<f64>,
+    /// Ask, when quoted as a band.
+    pub ask: Option<f64>,
+    /// Block.
+    pub block: Block,
+    /// Weight multiplier (default 1).
+    pub weight: f64,
+}
+
+/// How overlapping tenors are reconciled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Fail with the report when any nesting has a gap.
+    Strict,
+    /// Drop the parents of tiling nestings (keep the finer tenors).
+    DropParents,
+    /// Every quote becomes a weighted penalty instead of an equality.
+    LeastSquares,
+    /// Solve within each contract's bid/ask (clarabel).
+    BidAsk,
+}
+
+impl std::str::FromStr for Policy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "strict" => Ok(Policy::Strict),
+            "drop_parents" => Ok(Policy::DropParents),
+            "least_squares" => Ok(Policy::LeastSquares),
+            "bid_ask" => Ok(Policy::BidAsk),
+            o => Err(format!(
+                "`{o}`: expected strict, drop_parents, least_squares or bid_ask"
+            )),
+        }
+    }
+}
+
+/// Everything a build needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    /// Market (clock, peak window, holidays).
+    pub market: Market,
+    /// Trade date (lineage).
+    pub trade_date: NaiveDate,
+    /// Grid spacing.
+    pub granularity: Granularity,
+    /// The contracts.
+    pub contracts: Vec<ContractSpec>,
+    /// Prior values, one per grid point, and how they combine.
+    pub prior: Option<(Vec<f64>, PriorMode)>,
+    /// Reconciliation policy.
+    pub policy: Policy,
+    /// Tension on first differences.
+    pub tension: f64,
+}
+
+/// One contract in the report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContractResult {
+    /// Name.
+    pub name: String,
+    /// Quote.
+    pub quoted: f64,
+    /// The curve's average over its delivery.
+    pub repriced: f64,
+    /// `repriced − quoted`.
+    pub error: f64,
+    /// Dual (KKT solves only).
+    pub dual: Option<f64>,
+    /// Left out by the policy.
+    pub dropped: bool,
+}
+
+/// A built curve and its report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Built {
+    /// The grid.
+    pub grid: Grid,
+    /// The curve, one value per grid point.
+    pub curve: Vec<f64>,
+    /// Per contract.
+    pub contracts: Vec<ContractResult>,
+    /// Reconciliation findings.
+    pub findings: Vec<Finding>,
+    /// Objective `xᵀQx`.
+    pub objective: f64,
+    /// Which solver answered.
+    pub solver: String,
+    /// SHA-256 of the canonical inputs and the engine version.
+    pub input_hash: String,
+}
+
+/// A build failure, naming what is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// A row or field of an input file.
+    #[error("{file} row {row}, field `{field}`: {message}")]
+    Row {
+        /// File.
+        file: String,
+        /// 1-based data row (the header is row 0).
+        row: usize,
+        /// Column.
+        field: String,
+        /// Problem.
+        message: String,
+    },
+    /// The file as a whole.
+    #[error("{file}: {message}")]
+    File {
+        /// File.
+        file: String,
+        /// Problem.
+        message: String,
+    },
+    /// The engine refused the problem.
+    #[error(transparent)]
+    Engine(#[from] engine::Error),
+    /// `strict` and the quotes disagree.
+    #[error("strict policy: arbitrage between nested contracts: {0}")]
+    Arbitrage(String),
+}
+
+fn row_err(file: &str, row: usize, field: &str, message: impl Into<String>) -> BuildError {
+    BuildError::Row {
+        file: file.into(),
+        row,
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// Parses `contracts.csv`.
+pub fn parse_contracts(file: &str, text: &str) -> Result<Vec<ContractSpec>, BuildError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = rdr
+        .headers()
+        .map_err(|e| BuildError::File {
+            file: file.into(),
+            message: e.to_string(),
+        })?
+        .clone();
+    let col: HashMap<&str, usize> = headers.iter().enumerate().map(|(i, h)| (h, i)).collect();
+    for need in ["name", "start", "end", "price"] {
+        if !col.contains_key(need) {
+            return Err(BuildError::File {
+                file: file.into(),
+                message: format!(
+                    "no `{need}` column (need name,start,end,price; optional bid,ask,block,weight)"
+                ),
+            });
+        }
+    }
+    for h in headers.iter() {
+        if ![
+            "name", "start", "end", "price", "bid", "ask", "block", "weight",
+        ]
+        .contains(&h)
+        {
+            return Err(BuildError::File {
+                file: file.into(),
+                message: format!("unknown column `{h}`"),
+            });
+        }
+    }
+    let mut out = Vec::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let row = i + 1;
+        let rec = rec.map_err(|e| BuildError::File {
+            file: file.into(),
+            message: format!("row {row}: {e}"),
+        })?;
+        let get = |f: &str| {
+            col.get(f)
+                .and_then(|&c| rec.get(c))
+                .filter(|v| !v.is_empty())
+        };
+        let date = |f: &str| -> Result<NaiveDate, BuildError> {
+            let v = get(f).ok_or_else(|| row_err(file, row, f, "missing"))?;
+            NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .map_err(|e| row_err(file, row, f, format!("`{v}` is not YYYY-MM-DD ({e})")))
+        };
+        let num = |f: &str| -> Result<Option<f64>, BuildError> {
+            get(f)
+                .map(|v| {
+                    v.parse::<f64>()
+                        .ok()
+                        .filter(|x| x.is_finite())
+                        .ok_or_else(|| row_err(file, row, f, format!("`{v}` is not a number")))
+                })
+                .transpose()
+        };
+        let name = get("name")
+            .ok_or_else(|| row_err(file, row, "name", "missing"))?
+            .to_string();
+        let (start, end) = (date("start")?, date("end")?);
+        if end < start {
+            return Err(row_err(
+                file,
+                row,
+                "end",
+                format!("{end} is before start {start}"),
+            ));
+        }
+        let (bid, ask) = (num("bid")?, num("ask")?);
+        let price = match (num("price")?, bid, ask) {
+            (Some(p), _, _) => p,
+            (None, Some(b), Some(a)) => (b + a) / 2.0,
+            _ => {
+                return Err(row_err(
+                    file,
+                    row,
+                    "price",
+                    "missing (give price, or bid and ask)",
+                ));
+            }
+        };
+        if let (Some(b), Some(a)) = (bid, ask)
+            && b > a
+        {
+            return Err(row_err(
+                file,
+                row,
+                "ask",
+                format!("ask {a} is below bid {b}"),
+            ));
+        }
+        let block = match get("block") {
+            None => Block::Flat,
+            Some(b) => b
+                .parse::<Block>()
+                .map_err(|e| row_err(file, row, "block", e.to_string()))?,
+        };
+        let weight = num("weight")?.unwrap_or(1.0);
+        if weight <= 0.0 {
+            return Err(row_err(file, row, "weight", "must be > 0"));
+        }
+        out.push(ContractSpec {
+            name,
+            start,
+            end,
+            price,
+            bid,
+            ask,
+            block,
+            weight,
+        });
+    }
+    if out.is_empty() {
+        return Err(BuildError::File {
+            file: file.into(),
+            message: "no contracts".into(),
+        });
+    }
+    Ok(out)
+}
+
+/// Parses `prior.csv` against a grid: one value per point, in order.
+pub fn parse_prior(file: &str, text: &str, grid: &Grid) -> Result<Vec<f64>, BuildError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let headers = rdr
+        .headers()
+        .map_err(|e| BuildError::File {
+            file: file.into(),
+            message: e.to_string(),
+        })?
+        .clone();
+    let key = headers.get(0).unwrap_or_default().to_string();
+    if headers.len() != 2
+        || headers.get(1) != Some("value")
+        || !(key == "date" || key == "timestamp")
+    {
+        return Err(BuildError::File {
+            file: file.into(),
+            message: "columns must be `date,value` (daily grid) or `timestamp,value` (hourly grid)"
+                .into(),
+        });
+    }
+    let mut values: HashMap<DateTime<Utc>, f64> = HashMap::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let row = i + 1;
+        let rec = rec.map_err(|e| BuildError::File {
+            file: file.into(),
+            message: format!("row {row}: {e}"),
+        })?;
+        let (k, v) = (rec.get(0).unwrap_or(""), rec.get(1).unwrap_or(""));
+        let at = if key == "date" {
+            let d = NaiveDate::parse_from_str(k, "%Y-%m-%d")
+                .map_err(|e| row_err(file, row, "date", format!("`{k}`: {e}")))?;
+            carbon_core::time::day_start(grid.market, d)
+        } else {
+            DateTime::parse_from_rfc3339(k)
+                .map_err(|e| row_err(file, row, "timestamp", format!("`{k}`: {e}")))?
+                .with_timezone(&Utc)
+        };
+        let x = v
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .ok_or_else(|| row_err(file, row, "value", format!("`{v}` is not a number")))?;
+        values.insert(at, x);
+    }
+    grid.points
+        .iter()
+        .map(|p| {
+            values
+                .get(&p.start)
+                .copied()
+                .ok_or_else(|| BuildError::File {
+                    file: file.into(),
+                    message: format!(
+                        "no value for the grid point starting {}",
+                        p.start.to_rfc3339()
+                    ),
+                })
+        })
+        .collect()
+}
+
+/// SHA-256 over the canonical request (and the engine version).
+pub fn input_hash(r: &Request) -> String {
+    let mut h = Sha256::new();
+    let mut put = |s: &str| {
+        h.update((s.len() as u64).to_be_bytes());
+        h.update(s.as_bytes());
+    };
+    put(ENGINE_VERSION);
+    put(r.market.code());
+    put(&r.trade_date.to_string());
+    put(&format!("{:?}", r.granularity));
+    put(&format!("{:?}", r.policy));
+    put(&r.tension.to_bits().to_string());
+    for c in &r.contracts {
+        put(&format!(
+            "{}|{}|{}|{}|{:?}|{:?}|{}|{}",
+            c.name,
+            c.start,
+            c.end,
+            c.price.to_bits(),
+            c.bid.map(f64::to_bits),
+            c.ask.map(f64::to_bits),
+            c.block.as_str(),
+            c.weight.to_bits()
+        ));
+    }
+    if let Some((v, mode)) = &r.prior {
+        put(&format!("{mode:?}"));
+        for x in v {
+            put(&x.to_bits().to_string());
+        }
+    }
+    carbon_store_free_hex(&h.finalize())
+}
+
+fn carbon_store_free_hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The grid spanning every contract.
+pub fn grid_for(
+    market: Market,
+    g: Granularity,
+    contracts: &[ContractSpec],
+) -> Result<Grid, BuildError> {
+    let first = contracts.iter().map(|c| c.start).min();
+    let last = contracts.iter().map(|c| c.end).max();
+    match (first, last) {
+        (Some(f), Some(l)) => Grid::new(market, g, f, l).map_err(|m| BuildError::File {
+            file: "contracts".into(),
+            message: m,
+        }),
+        _ => Err(BuildError::Engine(engine::Error::Empty)),
+    }
+}
+
+/// Builds the curve.
+pub fn build(r: &Request) -> Result<Built, BuildError> {
+    let grid = grid_for(r.market, r.granularity, &r.contracts)?;
+    let contracts: Vec<Contract> = r
+        .contracts
+        .iter()
+        .map(|c| Contract {
+            name: c.name.clone(),
+            weights: grid
+                .weights(c.start, c.end, c.block)
+                .into_iter()
+                .map(|w| w * c.weight)
+                .collect(),
+            price: c.price,
+        })
+        .collect();
+    let findings = reconcile::findings(&contracts);
+    let mut dropped = vec![false; contracts.len()];
+    let nested_gaps: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| matches!(f, Finding::Nested { gap, .. } if gap.abs() > 1e-9))
+        .collect();
+    match r.policy {
+        Policy::Strict if !nested_gaps.is_empty() => {
+            let text: Vec<String> = nested_gaps
+                .iter()
+                .map(|f| match f {
+                    Finding::Nested { parent, children, parent_price, implied, gap } => format!(
+                        "{} averaging {implied:.4} against {parent} at {parent_price} (gap {gap:+.4})",
+                        children.join(" + ")
+                    ),
+                    Finding::Overlap { .. } => String::new(),
+                })
+                .collect();
+            return Err(BuildError::Arbitrage(text.join("; ")));
+        }
+        Policy::DropParents => {
+            for f in &findings {
+                if let Finding::Nested { parent, .. } = f
+                    && let Some(i) = contracts.iter().position(|c| &c.name == parent)
+                {
+                    dropped[i] = true;
+                }
+            }
+        }
+        _ => {}
+    }
+    let kept: Vec<Contract> = contracts
+        .iter()
+        .zip(&dropped)
+        .filter(|(_, d)| !**d)
+        .map(|(c, _)| c.clone())
+        .collect();
+    let problem = Problem {
+        n: grid.len(),
+        contracts: kept,
+        prior: r.prior.clone(),
+        tension: r.tension,
+    };
+    let (curve, objective, duals, solver) = match r.policy {
+        Policy::BidAsk => {
+            let bands: Vec<Option<(f64, f64)>> = r
+                .contracts
+                .iter()
+                .zip(&dropped)
+                .filter(|(_, d)| !**d)
+                .map(|(c, _)| c.bid.zip(c.ask))
+                .collect();
+            let s = qp::solve_qp(&problem, &bands)?;
+            (
+                s.curve,
+                s.objective,
+                None,
+                format!("clarabel ({}, {} iterations)", s.status, s.iterations),
+            )
+        }
+        Policy::LeastSquares => {
+            let s = engine::solve_penalised(&problem, 1e4)?;
+            (
+                s.curve,
+                s.objective,
+                None,
+                "least squares (penalty 1e4, dense)".to_string(),
+            )
+        }
+        _ => {
+            let s = engine::solve_kkt(&problem)?;
+            (
+                s.curve,
+                s.objective,
+                Some(s.duals),
+                "kkt (dense LU)".to_string(),
+            )
+        }
+    };
+    let mut kept_i = 0;
+    let results = contracts
+        .iter()
+        .zip(&dropped)
+        .map(|(c, d)| {
+            let total: f64 = c.weights.iter().sum();
+            let repriced = c
+                .weights
+                .iter()
+                .zip(&curve)
+                .map(|(w, f)| w * f)
+                .sum::<f64>()
+                / total;
+            let dual = if *d {
+                None
+            } else {
+                kept_i += 1;
+                duals.as_ref().map(|v| v[kept_i - 1])
+            };
+            ContractResult {
+                name: c.name.clone(),
+                quoted: c.price,
+                repriced,
+                error: repriced - c.price,
+                dual,
+                dropped: *d,
+            }
+        })
+        .collect();
+    Ok(Built {
+        grid,
+        curve,
+        contracts: results,
+        findings,
+        objective,
+        solver,
+        input_hash: input_hash(r),
+    })
+}
