@@ -241,26 +241,12 @@ pub fn solve_kkt(p: &Problem) -> Result<Solution, Error> {
     let mut kkt = DMatrix::<f64>::zeros(n + m, n + m);
     let q = roughness(n, p.tension);
     kkt.view_mut((0, 0), (n, n)).copy_from(&(q.clone() * 2.0));
+    let (a, b) = rows(p);
+    kkt.view_mut((n, 0), (m, n)).copy_from(&a);
+    kkt.view_mut((0, n), (n, m)).copy_from(&a.transpose());
     let mut rhs = DVector::<f64>::zeros(n + m);
-    for (j, c) in p.contracts.iter().enumerate() {
-        let total: f64 = c.weights.iter().sum();
-        let mut b = c.price;
-        for (i, w) in c.weights.iter().enumerate() {
-            let a = w / total;
-            let coef = match &p.prior {
-                None => a,
-                Some((prior, PriorMode::Additive)) => {
-                    b -= a * prior[i];
-                    a
-                }
-                Some((prior, PriorMode::Multiplicative)) => a * prior[i],
-            };
-            kkt[(n + j, i)] = coef;
-            kkt[(i, n + j)] = coef;
-        }
-        rhs[n + j] = b;
-    }
-    well_posed(&kkt.view((n, 0), (m, n)).into_owned(), p)?;
+    rhs.rows_mut(n, m).copy_from(&b);
+    well_posed(&a, p)?;
     let sol = kkt
         .lu()
         .solve(&rhs)
@@ -274,26 +260,7 @@ pub fn solve_kkt(p: &Problem) -> Result<Solution, Error> {
     let duals: Vec<f64> = sol.rows(n, m).iter().copied().collect();
     let xv = DVector::from_column_slice(&x);
     let objective = (xv.transpose() * &q * &xv)[(0, 0)];
-    let curve: Vec<f64> = match &p.prior {
-        None => x.clone(),
-        Some((prior, PriorMode::Additive)) => x.iter().zip(prior).map(|(a, b)| a + b).collect(),
-        Some((prior, PriorMode::Multiplicative)) => {
-            x.iter().zip(prior).map(|(a, b)| a * b).collect()
-        }
-    };
-    let repriced = p
-        .contracts
-        .iter()
-        .map(|c| {
-            let total: f64 = c.weights.iter().sum();
-            c.weights
-                .iter()
-                .zip(&curve)
-                .map(|(w, f)| w * f)
-                .sum::<f64>()
-                / total
-        })
-        .collect();
+    let (curve, repriced) = finish(p, &x);
     Ok(Solution {
         curve,
         x,
@@ -304,7 +271,7 @@ pub fn solve_kkt(p: &Problem) -> Result<Solution, Error> {
 }
 
 /// Contract rows `A` and right-hand sides `b` (prior folded in).
-fn rows(p: &Problem) -> (DMatrix<f64>, DVector<f64>) {
+pub(crate) fn rows(p: &Problem) -> (DMatrix<f64>, DVector<f64>) {
     let (n, m) = (p.n, p.contracts.len());
     let mut a = DMatrix::<f64>::zeros(m, n);
     let mut b = DVector::<f64>::zeros(m);
@@ -345,8 +312,20 @@ pub fn solve_penalised(p: &Problem, rho: f64) -> Result<Solution, Error> {
         })?;
     let objective = (x.transpose() * &q * &x)[(0, 0)];
     let x: Vec<f64> = x.iter().copied().collect();
+    let (curve, repriced) = finish(p, &x);
+    Ok(Solution {
+        curve,
+        x,
+        duals: Vec::new(),
+        objective,
+        repriced,
+    })
+}
+
+/// The curve from the solved part, and each contract's average of it.
+pub(crate) fn finish(p: &Problem, x: &[f64]) -> (Vec<f64>, Vec<f64>) {
     let curve: Vec<f64> = match &p.prior {
-        None => x.clone(),
+        None => x.to_vec(),
         Some((prior, PriorMode::Additive)) => x.iter().zip(prior).map(|(a, b)| a + b).collect(),
         Some((prior, PriorMode::Multiplicative)) => {
             x.iter().zip(prior).map(|(a, b)| a * b).collect()
@@ -365,11 +344,5 @@ pub fn solve_penalised(p: &Problem, rho: f64) -> Result<Solution, Error> {
                 / total
         })
         .collect();
-    Ok(Solution {
-        curve,
-        x,
-        duals: Vec::new(),
-        objective,
-        repriced,
-    })
+    (curve, repriced)
 }

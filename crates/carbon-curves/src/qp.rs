@@ -8,7 +8,7 @@ use clarabel::{
     solver::{DefaultSettingsBuilder, DefaultSolver, IPSolver, SolverStatus, SupportedConeT},
 };
 
-use crate::engine::{Error, PriorMode, Problem, check, roughness};
+use crate::engine::{Error, Problem, check, finish, roughness, rows};
 
 /// clarabel's answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,27 +66,13 @@ pub fn solve_qp(p: &Problem, bands: &[Option<(f64, f64)>]) -> Result<QpSolution,
     // Rows: equalities first (zero cone), then band sides (non-negative cone).
     let mut eq: Vec<(Vec<f64>, f64)> = Vec::new();
     let mut ineq: Vec<(Vec<f64>, f64)> = Vec::new();
-    for (c, band) in p.contracts.iter().zip(bands) {
-        let total: f64 = c.weights.iter().sum();
-        let mut shift = 0.0;
-        let row: Vec<f64> = c
-            .weights
-            .iter()
-            .enumerate()
-            .map(|(i, w)| {
-                let a = w / total;
-                match &p.prior {
-                    None => a,
-                    Some((prior, PriorMode::Additive)) => {
-                        shift += a * prior[i];
-                        a
-                    }
-                    Some((prior, PriorMode::Multiplicative)) => a * prior[i],
-                }
-            })
-            .collect();
+    let (am_dense, bv) = rows(p);
+    for (j, (c, band)) in p.contracts.iter().zip(bands).enumerate() {
+        let row: Vec<f64> = am_dense.row(j).iter().copied().collect();
+        // The prior moves the right-hand side by `price − b`; bands move with it.
+        let shift = c.price - bv[j];
         match band {
-            None => eq.push((row, c.price - shift)),
+            None => eq.push((row, bv[j])),
             Some((bid, ask)) => {
                 ineq.push((row.clone(), ask - shift));
                 ineq.push((row.iter().map(|v| -v).collect(), -(bid - shift)));
@@ -145,26 +131,7 @@ pub fn solve_qp(p: &Problem, bands: &[Option<(f64, f64)>]) -> Result<QpSolution,
     let x = s.x.clone();
     let xv = nalgebra::DVector::from_column_slice(&x);
     let objective = (xv.transpose() * &q * &xv)[(0, 0)];
-    let curve: Vec<f64> = match &p.prior {
-        None => x.clone(),
-        Some((prior, PriorMode::Additive)) => x.iter().zip(prior).map(|(a, b)| a + b).collect(),
-        Some((prior, PriorMode::Multiplicative)) => {
-            x.iter().zip(prior).map(|(a, b)| a * b).collect()
-        }
-    };
-    let repriced = p
-        .contracts
-        .iter()
-        .map(|c| {
-            let total: f64 = c.weights.iter().sum();
-            c.weights
-                .iter()
-                .zip(&curve)
-                .map(|(w, f)| w * f)
-                .sum::<f64>()
-                / total
-        })
-        .collect();
+    let (curve, repriced) = finish(p, &x);
     Ok(QpSolution {
         curve,
         x,
