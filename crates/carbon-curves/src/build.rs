@@ -547,3 +547,69 @@ pub fn build(r: &Request) -> Result<Built, BuildError> {
         input_hash: input_hash(r),
     })
 }
+
+/// A curve's average over a calendar period and block.
+#[derive(Debug, Clone, PartialEq)]
+pub struct View {
+    /// `2027-01`, `2027-Q1` or `2027`.
+    pub period: String,
+    /// Block.
+    pub block: Block,
+    /// Hour-weighted average of the curve over the period's block hours.
+    pub price: f64,
+    /// True when the grid covers only part of the period.
+    pub partial: bool,
+}
+
+/// Month, quarter and calendar-year views of a curve, per block (periods
+/// with no hours of a block are left out).
+pub fn views(grid: &Grid, curve: &[f64], blocks: &[Block]) -> Vec<View> {
+    use chrono::Datelike;
+    let (Some(first), Some(last)) = (
+        grid.points.first().map(|p| p.first_date),
+        grid.points.last().map(|p| p.last_date),
+    ) else {
+        return Vec::new();
+    };
+    let mut periods: Vec<(String, NaiveDate, NaiveDate)> = Vec::new();
+    let end_of = |y: i32, m: u32| {
+        carbon_core::time::next_month(NaiveDate::from_ymd_opt(y, m, 1).unwrap_or(first))
+            .pred_opt()
+            .unwrap_or(first)
+    };
+    for y in first.year()..=last.year() {
+        for m in 1..=12u32 {
+            if let Some(s) = NaiveDate::from_ymd_opt(y, m, 1) {
+                periods.push((format!("{y}-{m:02}"), s, end_of(y, m)));
+            }
+        }
+        for q in 0..4u32 {
+            if let Some(s) = NaiveDate::from_ymd_opt(y, 3 * q + 1, 1) {
+                periods.push((format!("{y}-Q{}", q + 1), s, end_of(y, 3 * q + 3)));
+            }
+        }
+        if let Some(s) = NaiveDate::from_ymd_opt(y, 1, 1) {
+            periods.push((format!("{y}"), s, end_of(y, 12)));
+        }
+    }
+    let mut out = Vec::new();
+    for (period, s, e) in periods {
+        if e < first || s > last {
+            continue;
+        }
+        for &block in blocks {
+            let w = grid.weights(s.max(first), e.min(last), block);
+            let total: f64 = w.iter().sum();
+            if total > 0.0 {
+                let price = w.iter().zip(curve).map(|(a, b)| a * b).sum::<f64>() / total;
+                out.push(View {
+                    period: period.clone(),
+                    block,
+                    price,
+                    partial: s < first || e > last,
+                });
+            }
+        }
+    }
+    out
+}

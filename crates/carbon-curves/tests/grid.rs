@@ -138,3 +138,44 @@ fn monthly_on_and_off_peak_strips_on_an_hourly_grid_are_repriced_exactly() {
         "{e}"
     );
 }
+
+#[test]
+fn month_quarter_and_year_views_average_the_curve_by_block_hours() {
+    use carbon_curves::build::views;
+    let (first, last) = (d(2027, 1, 1), d(2027, 3, 31));
+    let g = Grid::new(Market::Miso, Granularity::Daily, first, last).unwrap();
+    let months = [(1, 31, 60.0), (2, 28, 50.0), (3, 31, 40.0)];
+    let contracts: Vec<Contract> = months
+        .iter()
+        .map(|&(m, days, price)| Contract {
+            name: format!("M{m}"),
+            weights: g.weights(d(2027, m, 1), d(2027, m, days), Block::Flat),
+            price,
+        })
+        .collect();
+    let p = Problem {
+        n: g.len(),
+        contracts,
+        prior: None,
+        tension: 0.0,
+    };
+    let s = solve_kkt(&p).unwrap();
+    let v = views(&g, &s.curve, &[Block::Flat, Block::OnPeak]);
+    let find = |period: &str, block| {
+        v.iter()
+            .find(|x| x.period == period && x.block == block)
+            .unwrap()
+    };
+    // Flat month views reprice the months; the quarter is their hour-weighted mean.
+    for (m, _, price) in months {
+        let x = find(&format!("2027-{m:02}"), Block::Flat);
+        assert!((x.price - price).abs() < 1e-8 && !x.partial, "{x:?}");
+    }
+    let q1 = (31.0 * 60.0 + 28.0 * 50.0 + 31.0 * 40.0) / 90.0;
+    assert!((find("2027-Q1", Block::Flat).price - q1).abs() < 1e-8);
+    // The calendar year is only partly on the grid, and says so.
+    assert!(find("2027", Block::Flat).partial);
+    // On-peak views exist and differ from flat (the curve is not flat within a month).
+    assert!((find("2027-02", Block::OnPeak).price - 50.0).abs() > 1e-6);
+    assert!(!v.iter().any(|x| x.period == "2027-Q2"));
+}

@@ -118,6 +118,13 @@ pub fn build(args: &CurveBuildArgs) -> Result<ExitCode> {
                 "error": c.error, "dual": c.dual, "dropped": c.dropped,
             })).collect::<Vec<_>>(),
             "reconciliation": built.findings.iter().map(finding_json).collect::<Vec<_>>(),
+            "views": build::views(&built.grid, &built.curve, &carbon_core::Block::ALL)
+                .iter()
+                .map(|v| json!({
+                    "period": v.period, "block": v.block.as_str(),
+                    "price": v.price, "partial": v.partial,
+                }))
+                .collect::<Vec<_>>(),
         });
         std::fs::write(path, serde_json::to_string_pretty(&report)? + "\n")
             .with_context(|| format!("cannot write {}", path.display()))?;

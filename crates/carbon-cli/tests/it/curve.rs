@@ -84,6 +84,26 @@ fn a_daily_curve_reprices_every_month_and_is_reproducible() {
             .all(|c| c["error"].as_f64().unwrap().abs() < 1e-8 * 72.0)
     );
     assert_eq!(report["input_hash"].as_str().unwrap().len(), 64);
+    // Views: the flat month view of July reprices July; quarters and the year are there.
+    let views = report["views"].as_array().unwrap();
+    let july = views
+        .iter()
+        .find(|v| v["period"] == "2027-07" && v["block"] == "flat")
+        .unwrap();
+    assert!(
+        (july["price"].as_f64().unwrap() - 66.3).abs() < 1e-8,
+        "{july}"
+    );
+    assert!(
+        views
+            .iter()
+            .any(|v| v["period"] == "2027-Q3" && v["block"] == "onpeak")
+    );
+    assert!(
+        views
+            .iter()
+            .any(|v| v["period"] == "2027" && v["partial"] == false)
+    );
     // Same inputs: same bytes, same hash.
     let again = build(dir.path(), &months_csv(""), &[]);
     assert_eq!(again.stdout, o.stdout);
