@@ -110,11 +110,8 @@ impl Limiter {
             // indistinguishable from new ones.
             map.retain(|_, tat| *tat > now);
         }
-        let tat = map
-            .get(&(key.to_string(), class))
-            .copied()
-            .unwrap_or(now)
-            .max(now);
+        let slot = map.entry((key.to_string(), class)).or_insert(now);
+        let tat = (*slot).max(now);
         let ceil_secs = |d: Duration| d.as_secs() + u64::from(d.subsec_nanos() > 0);
         if tat - now > tau {
             let wait = (tat - now) - tau;
@@ -126,7 +123,7 @@ impl Limiter {
             };
         }
         let new_tat = tat + t;
-        map.insert((key.to_string(), class), new_tat);
+        *slot = new_tat;
         let used = (new_tat - now).as_secs_f64() / t.as_secs_f64();
         Verdict {
             allowed: true,

@@ -422,9 +422,14 @@ async fn markets(
     Ok(Json(json!({ "data": data })))
 }
 
-/// Market of a connector's runs (`file` runs and others: none).
-fn connector_market(connector: &str) -> Option<Market> {
-    connector.parse::<Market>().ok()
+/// Whether data of `market` (None: of no one market, such as file runs or
+/// rows without an instrument) is visible to `who`: a market with its grants;
+/// market-less data to callers who see every market, and to admins.
+fn visible(scope: &carbon_auth::Scope, who: &Principal, market: Option<Market>) -> bool {
+    match market {
+        Some(m) => scope.sees_market(m),
+        None => scope.sees_everything() || who.is_admin(),
+    }
 }
 
 fn limit(p: &Params, default: usize, max: usize) -> Result<usize, ApiError> {
@@ -681,7 +686,7 @@ fn row_json(r: &PriceRow, clock: Clock) -> Value {
 }
 
 /// A JSON string literal.
-fn push_json_str(out: &mut String, s: &str) {
+pub(crate) fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -1006,14 +1011,9 @@ async fn ingest_runs(
             ..Default::default()
         })
         .await?;
-    // A run is visible with its market; runs of no one market (files) to
-    // callers who see every market.
     let runs: Vec<_> = runs
         .into_iter()
-        .filter(|r| match connector_market(&r.connector) {
-            Some(m) => scope.sees_market(m),
-            None => scope.sees_everything() || who.is_admin(),
-        })
+        .filter(|r| visible(&scope, &who, r.connector.parse().ok()))
         .collect();
     Ok(Json(json!({ "data": runs })))
 }
@@ -1029,10 +1029,6 @@ async fn quality(
     let scope = s
         .scope(&who, None, None, Transport::Rest, "/api/v1/quality")
         .await?;
-    let run_visible = |connector: &str| match connector_market(connector) {
-        Some(m) => scope.sees_market(m),
-        None => scope.sees_everything() || who.is_admin(),
-    };
     let n = limit(&p, 100, 10_000)?;
     let run_id = p.one("run_id").map(str::to_string);
     let runs = s
@@ -1050,7 +1046,7 @@ async fn quality(
     }
     let runs: Vec<Value> = runs
         .into_iter()
-        .filter(|r| run_visible(&r.connector))
+        .filter(|r| visible(&scope, &who, r.connector.parse().ok()))
         .map(|r| json!({ "run_id": r.id, "status": r.status.as_str(), "findings": r.quality }))
         .collect();
     let quarantined: Vec<_> = s
@@ -1061,7 +1057,7 @@ async fn quality(
         .filter(
             |q| match q.instrument_id.as_deref().map(InstrumentId::parse) {
                 Some(Ok(id)) => scope.sees(id.market(), id.as_str(), None),
-                _ => scope.sees_everything() || who.is_admin(),
+                _ => visible(&scope, &who, None),
             },
         )
         .collect();

@@ -102,7 +102,7 @@ fn tick(o: &Observation) -> String {
     let t = |d: chrono::DateTime<Utc>| d.to_rfc3339_opts(SecondsFormat::Secs, true);
     let mut out = String::with_capacity(256);
     out.push_str("{\"type\":\"tick\",\"instrument_id\":");
-    out.push_str(&Value::from(o.instrument_id.as_str()).to_string());
+    crate::routes::push_json_str(&mut out, o.instrument_id.as_str());
     let _ = write!(
         out,
         ",\"market_run\":\"{}\",\"interval_start_utc\":\"{}\",\"interval_end_utc\":\"{}\",\"components\":{{",
@@ -130,14 +130,16 @@ fn tick(o: &Observation) -> String {
 
 /// One bus event, encoded once for every connection.
 pub(crate) struct Encoded {
-    /// (observation, its tick text).
-    ticks: Vec<(Observation, Arc<str>)>,
+    /// The event itself.
+    event: Arc<carbon_ingest::bus::BusEvent>,
+    /// Tick text of each observation, in event order.
+    ticks: Vec<Arc<str>>,
     /// Instrument id → positions in `ticks`.
     by_instrument: HashMap<String, Vec<usize>>,
 }
 
 impl Encoded {
-    fn of(event: &carbon_ingest::bus::BusEvent) -> Encoded {
+    fn of(event: Arc<carbon_ingest::bus::BusEvent>) -> Encoded {
         let mut by_instrument: HashMap<String, Vec<usize>> = HashMap::new();
         let ticks = event
             .observations
@@ -148,10 +150,11 @@ impl Encoded {
                     .entry(o.instrument_id.as_str().to_string())
                     .or_default()
                     .push(i);
-                (o.clone(), Arc::from(tick(o)))
+                Arc::from(tick(o))
             })
             .collect();
         Encoded {
+            event,
             ticks,
             by_instrument,
         }
@@ -173,7 +176,7 @@ fn encoded(
                 loop {
                     match rx.recv().await {
                         Ok(e) => {
-                            let _ = out.send(Arc::new(Encoded::of(&e)));
+                            let _ = out.send(Arc::new(Encoded::of(e)));
                         }
                         Err(broadcast::error::RecvError::Lagged(n)) => {
                             tracing::warn!(events = n, "stream encoder fell behind the bus");
@@ -225,7 +228,7 @@ fn fan_out(
             let wanted: Vec<String> = {
                 let s = sub.read().unwrap_or_else(|p| p.into_inner());
                 let visible = |i: &usize| {
-                    let o = &event.ticks[*i].0;
+                    let o = &event.event.observations[*i];
                     scope.sees(
                         o.instrument_id.market(),
                         o.instrument_id.as_str(),
@@ -242,13 +245,13 @@ fn fan_out(
                         .collect()
                 } else {
                     (0..event.ticks.len())
-                        .filter(|i| s.wants(&event.ticks[*i].0))
+                        .filter(|i| s.wants(&event.event.observations[*i]))
                         .collect()
                 };
                 idx.sort_unstable();
                 idx.into_iter()
                     .filter(visible)
-                    .map(|i| event.ticks[i].1.to_string())
+                    .map(|i| event.ticks[i].to_string())
                     .collect()
             };
             for msg in wanted {
@@ -379,8 +382,7 @@ async fn session(
         let out: Option<String> = tokio::select! {
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => Some(match serde_json::from_str::<ClientMsg>(&text) {
-                    Ok(m) if m.op == "subscribe" && !refused(&listener, &m).is_empty() => {
-                        let no = refused(&listener, &m);
+                    Ok(m) if m.op == "subscribe" && let no = refused(&listener, &m) && !no.is_empty() => {
                         let why = format!("not entitled to {}; nothing was subscribed", no.join(", "));
                         listener
                             .access

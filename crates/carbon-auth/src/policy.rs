@@ -121,55 +121,53 @@ fn dates_of(g: &Grant) -> String {
 }
 
 /// Allowed, or denied with the reason (for the 403 and the audit log).
+///
+/// Called on every request: the grants are scanned without allocating, and
+/// only a denial looks again to say which part did not match.
 pub fn decide(grants: &[Grant], tenant: &str, ask: &Ask<'_>) -> Result<(), String> {
-    let mine: Vec<&Grant> = grants.iter().filter(|g| g.tenant == tenant).collect();
-    let what = || match ask.instrument {
+    let market_product = |g: &&Grant| {
+        g.tenant == tenant && market_matches(g, ask.market) && product_matches(g, ask.product)
+    };
+    let channel = |g: &&Grant| channel_matches(g, ask.channel);
+    let instrument = |g: &&Grant| instrument_matches(g, ask.instrument);
+    if grants
+        .iter()
+        .filter(market_product)
+        .filter(channel)
+        .filter(instrument)
+        .any(|g| dates_match(g, ask.range))
+    {
+        return Ok(());
+    }
+    let what = match ask.instrument {
         Some(i) => format!("`{i}`"),
         None => format!("{} data", ask.market.code()),
     };
-    let m: Vec<&&Grant> = mine
+    let (m, p, c) = (ask.market.code(), ask.product, ask.channel);
+    Err(if !grants.iter().any(|g| market_product(&g)) {
+        format!("tenant `{tenant}` is not entitled to {m} {p} data")
+    } else if !grants.iter().filter(market_product).any(|g| channel(&g)) {
+        format!("tenant `{tenant}` may not read {m} {p} data through the `{c}` channel")
+    } else if !grants
         .iter()
-        .filter(|g| market_matches(g, ask.market) && product_matches(g, ask.product))
-        .collect();
-    if m.is_empty() {
-        return Err(format!(
-            "tenant `{tenant}` is not entitled to {} {} data",
-            ask.market.code(),
-            ask.product
-        ));
-    }
-    let c: Vec<&&&Grant> = m
-        .iter()
-        .filter(|g| channel_matches(g, ask.channel))
-        .collect();
-    if c.is_empty() {
-        return Err(format!(
-            "tenant `{tenant}` may not read {} {} data through the `{}` channel",
-            ask.market.code(),
-            ask.product,
-            ask.channel
-        ));
-    }
-    let i: Vec<&&&&Grant> = c
-        .iter()
-        .filter(|g| instrument_matches(g, ask.instrument))
-        .collect();
-    if i.is_empty() {
-        return Err(format!(
-            "tenant `{tenant}` is not entitled to {} through the `{}` channel",
-            what(),
-            ask.channel
-        ));
-    }
-    if i.iter().any(|g| dates_match(g, ask.range)) {
-        return Ok(());
-    }
-    let windows: Vec<String> = i.iter().map(|g| dates_of(g)).collect();
-    Err(format!(
-        "tenant `{tenant}` is entitled to {} only for dates {}",
-        what(),
-        windows.join(", ")
-    ))
+        .filter(market_product)
+        .filter(channel)
+        .any(|g| instrument(&g))
+    {
+        format!("tenant `{tenant}` is not entitled to {what} through the `{c}` channel")
+    } else {
+        let windows: Vec<String> = grants
+            .iter()
+            .filter(market_product)
+            .filter(channel)
+            .filter(instrument)
+            .map(dates_of)
+            .collect();
+        format!(
+            "tenant `{tenant}` is entitled to {what} only for dates {}",
+            windows.join(", ")
+        )
+    })
 }
 
 /// What one tenant may see of one market × product through one channel: the

@@ -166,8 +166,11 @@ fn row_err(file: &str, row: usize, field: &str, message: impl Into<String>) -> B
     }
 }
 
-/// Parses `contracts.csv`.
-pub fn parse_contracts(file: &str, text: &str) -> Result<Vec<ContractSpec>, BuildError> {
+/// A trimming CSV reader over `text` and its header row.
+fn table<'a>(
+    file: &str,
+    text: &'a str,
+) -> Result<(csv::Reader<&'a [u8]>, csv::StringRecord), BuildError> {
     let mut rdr = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
@@ -178,6 +181,12 @@ pub fn parse_contracts(file: &str, text: &str) -> Result<Vec<ContractSpec>, Buil
             message: e.to_string(),
         })?
         .clone();
+    Ok((rdr, headers))
+}
+
+/// Parses `contracts.csv`.
+pub fn parse_contracts(file: &str, text: &str) -> Result<Vec<ContractSpec>, BuildError> {
+    let (mut rdr, headers) = table(file, text)?;
     let col: HashMap<&str, usize> = headers.iter().enumerate().map(|(i, h)| (h, i)).collect();
     for need in ["name", "start", "end", "price"] {
         if !col.contains_key(need) {
@@ -295,16 +304,7 @@ pub fn parse_contracts(file: &str, text: &str) -> Result<Vec<ContractSpec>, Buil
 
 /// Parses `prior.csv` against a grid: one value per point, in order.
 pub fn parse_prior(file: &str, text: &str, grid: &Grid) -> Result<Vec<f64>, BuildError> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers = rdr
-        .headers()
-        .map_err(|e| BuildError::File {
-            file: file.into(),
-            message: e.to_string(),
-        })?
-        .clone();
+    let (mut rdr, headers) = table(file, text)?;
     let key = headers.get(0).unwrap_or_default().to_string();
     if headers.len() != 2
         || headers.get(1) != Some("value")
@@ -389,11 +389,7 @@ pub fn input_hash(r: &Request) -> String {
             put(&x.to_bits().to_string());
         }
     }
-    carbon_store_free_hex(&h.finalize())
-}
-
-fn carbon_store_free_hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    h.finalize().iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// The grid spanning every contract.

@@ -240,7 +240,7 @@ pub fn solve_kkt(p: &Problem) -> Result<Solution, Error> {
     let m = p.contracts.len();
     let mut kkt = DMatrix::<f64>::zeros(n + m, n + m);
     let q = roughness(n, p.tension);
-    kkt.view_mut((0, 0), (n, n)).copy_from(&(q.clone() * 2.0));
+    kkt.view_mut((0, 0), (n, n)).copy_from(&(&q * 2.0));
     let (a, b) = rows(p);
     kkt.view_mut((n, 0), (m, n)).copy_from(&a);
     kkt.view_mut((0, n), (n, m)).copy_from(&a.transpose());
