@@ -183,6 +183,25 @@ pub struct CurveBuildArgs {
     /// Tension on first differences (0 = pure second differences).
     #[arg(long, default_value_t = 0.0)]
     pub tension: f64,
+    /// Flat yearly discount rate (e.g. 0.04): weights become hours × exp(−r·t).
+    #[arg(long)]
+    pub discount_rate: Option<f64>,
+    /// Extend the grid past the last contract to this date (YYYY-MM-DD, inclusive).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Hold the curve flat after the last contract (with no --until: zero end slope).
+    #[arg(long)]
+    pub flat_long_end: bool,
+    /// Prior from stored prices: the average hourly shape of this instrument
+    /// (by month × peak/off-peak day × hour), multiplicative. Needs --data-dir's store.
+    #[arg(long, conflicts_with = "prior")]
+    pub shape_from: Option<String>,
+    /// Store the curve and its run in the data directory under this curve id.
+    #[arg(long)]
+    pub curve_id: Option<String>,
+    /// Scenario of the stored curve.
+    #[arg(long, default_value = "BASE")]
+    pub scenario_id: String,
     /// Output format: csv (delivery_start,delivery_end,price) or json.
     #[arg(long, default_value = "csv")]
     pub format: String,

@@ -2,8 +2,8 @@
 //! the reconciliation policy, the solve, and the report with the input hash.
 //!
 //! `contracts.csv`: `name,start,end,price` with optional `bid,ask,block,weight`
-//! (dates inclusive, `block` one of flat/onpeak/offpeak/2x16/7x8, default
-//! flat). `prior.csv`: `date,value` (daily grid) or `timestamp,value` (hourly
+//! (dates inclusive, `block` one of flat/onpeak/offpeak/2x16/7x8 or an hour
+//! mask such as `he:8-23@peak`, default flat). `prior.csv`: `date,value` (daily grid) or `timestamp,value` (hourly
 //! grid, RFC 3339) — one row per grid point.
 
 use std::collections::HashMap;
@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     engine::{self, Contract, PriorMode, Problem},
-    grid::{Granularity, Grid},
+    grid::{Granularity, Grid, Shape},
     qp,
     reconcile::{self, Finding},
 };
@@ -37,8 +37,8 @@ pub struct ContractSpec {
     pub bid: Option<f64>,
     /// Ask, when quoted as a band.
     pub ask: Option<f64>,
-    /// Block.
-    pub block: Block,
+    /// Block or hour mask.
+    pub block: Shape,
     /// Weight multiplier (default 1).
     pub weight: f64,
 }
@@ -88,6 +88,38 @@ pub struct Request {
     pub policy: Policy,
     /// Tension on first differences.
     pub tension: f64,
+    /// Flat annual discount rate (continuous, ACT/365 from the trade date to
+    /// the middle of each grid point); weights are hours × discount factor.
+    pub discount_rate: Option<f64>,
+    /// Extend the grid past the last contract to this date (inclusive).
+    pub until: Option<NaiveDate>,
+    /// Hold `x` flat after the last contract's delivery (with no `until`,
+    /// the last two points: a zero end slope).
+    pub flat_long_end: bool,
+}
+
+impl Request {
+    /// A request with the defaults: no prior, strict, no tension, no
+    /// discounting, grid ending with the last contract.
+    pub fn new(
+        market: Market,
+        trade_date: NaiveDate,
+        granularity: Granularity,
+        contracts: Vec<ContractSpec>,
+    ) -> Request {
+        Request {
+            market,
+            trade_date,
+            granularity,
+            contracts,
+            prior: None,
+            policy: Policy::Strict,
+            tension: 0.0,
+            discount_rate: None,
+            until: None,
+            flat_long_end: false,
+        }
+    }
 }
 
 /// One contract in the report.
@@ -122,6 +154,12 @@ pub struct Built {
     pub objective: f64,
     /// Which solver answered.
     pub solver: String,
+    /// Solver status (`optimal`, or clarabel's `Solved`/`AlmostSolved`).
+    pub status: String,
+    /// Interior-point iterations or refinement steps.
+    pub iterations: u32,
+    /// Wall time of the solve, in seconds (not part of the reproducible output).
+    pub solve_seconds: f64,
     /// SHA-256 of the canonical inputs and the engine version.
     pub input_hash: String,
 }
@@ -273,10 +311,10 @@ pub fn parse_contracts(file: &str, text: &str) -> Result<Vec<ContractSpec>, Buil
             ));
         }
         let block = match get("block") {
-            None => Block::Flat,
+            None => Shape::Block(Block::Flat),
             Some(b) => b
-                .parse::<Block>()
-                .map_err(|e| row_err(file, row, "block", e.to_string()))?,
+                .parse::<Shape>()
+                .map_err(|e| row_err(file, row, "block", e))?,
         };
         let weight = num("weight")?.unwrap_or(1.0);
         if weight <= 0.0 {
@@ -370,6 +408,12 @@ pub fn input_hash(r: &Request) -> String {
     put(&format!("{:?}", r.granularity));
     put(&format!("{:?}", r.policy));
     put(&r.tension.to_bits().to_string());
+    put(&format!(
+        "{:?}|{:?}|{}",
+        r.discount_rate.map(f64::to_bits),
+        r.until,
+        r.flat_long_end
+    ));
     for c in &r.contracts {
         put(&format!(
             "{}|{}|{}|{}|{:?}|{:?}|{}|{}",
@@ -379,7 +423,7 @@ pub fn input_hash(r: &Request) -> String {
             c.price.to_bits(),
             c.bid.map(f64::to_bits),
             c.ask.map(f64::to_bits),
-            c.block.as_str(),
+            c.block.as_text(),
             c.weight.to_bits()
         ));
     }
@@ -397,9 +441,10 @@ pub fn grid_for(
     market: Market,
     g: Granularity,
     contracts: &[ContractSpec],
+    until: Option<NaiveDate>,
 ) -> Result<Grid, BuildError> {
     let first = contracts.iter().map(|c| c.start).min();
-    let last = contracts.iter().map(|c| c.end).max();
+    let last = contracts.iter().map(|c| c.end).max().map(|l| until.map_or(l, |u| u.max(l)));
     match (first, last) {
         (Some(f), Some(l)) => Grid::new(market, g, f, l).map_err(|m| BuildError::File {
             file: "contracts".into(),
@@ -411,7 +456,16 @@ pub fn grid_for(
 
 /// Builds the curve.
 pub fn build(r: &Request) -> Result<Built, BuildError> {
-    let grid = grid_for(r.market, r.granularity, &r.contracts)?;
+    let grid = grid_for(r.market, r.granularity, &r.contracts, r.until)?;
+    if let Some(rate) = r.discount_rate
+        && !(rate.is_finite() && rate > -1.0 && rate < 1.0)
+    {
+        return Err(BuildError::File {
+            file: "parameters".into(),
+            message: format!("discount rate {rate} must be a yearly fraction between -1 and 1"),
+        });
+    }
+    let factors = discount_factors(&grid, r.trade_date, r.discount_rate);
     let contracts: Vec<Contract> = r
         .contracts
         .iter()
@@ -420,7 +474,8 @@ pub fn build(r: &Request) -> Result<Built, BuildError> {
             weights: grid
                 .weights(c.start, c.end, c.block)
                 .into_iter()
-                .map(|w| w * c.weight)
+                .zip(&factors)
+                .map(|(w, f)| w * c.weight * f)
                 .collect(),
             price: c.price,
         })
@@ -462,13 +517,23 @@ pub fn build(r: &Request) -> Result<Built, BuildError> {
         .filter(|(_, d)| !**d)
         .map(|(c, _)| c.clone())
         .collect();
+    let last_delivery = r.contracts.iter().map(|c| c.end).max();
+    let flat_from = match (r.flat_long_end, last_delivery) {
+        (true, Some(end)) => {
+            let inside = grid.points.iter().rposition(|p| p.first_date <= end);
+            inside.map(|k| k.min(grid.len().saturating_sub(2)))
+        }
+        _ => None,
+    };
     let problem = Problem {
         n: grid.len(),
         contracts: kept,
         prior: r.prior.clone(),
         tension: r.tension,
+        flat_from,
     };
-    let (curve, objective, duals, solver) = match r.policy {
+    let clock = std::time::Instant::now();
+    let (curve, objective, duals, solver, status, iterations) = match r.policy {
         Policy::BidAsk => {
             let bands: Vec<Option<(f64, f64)>> = r
                 .contracts
@@ -477,21 +542,29 @@ pub fn build(r: &Request) -> Result<Built, BuildError> {
                 .filter(|(_, d)| !**d)
                 .map(|(c, _)| c.bid.zip(c.ask))
                 .collect();
-            let s = qp::solve_qp(&problem, &bands)?;
+            let s = qp::solve_bands(&problem, &bands)?;
             (
                 s.curve,
                 s.objective,
-                None,
-                format!("clarabel ({}, {} iterations)", s.status, s.iterations),
+                s.duals,
+                if s.polished {
+                    "clarabel + exact KKT polish".to_string()
+                } else {
+                    "clarabel".to_string()
+                },
+                s.status,
+                s.iterations,
             )
         }
         Policy::LeastSquares => {
-            let s = engine::solve_penalised(&problem, 1e4)?;
+            let s = engine::solve_penalised(&problem, LEAST_SQUARES_PENALTY)?;
             (
                 s.curve,
                 s.objective,
                 None,
-                "least squares (penalty 1e4, dense)".to_string(),
+                "least squares (banded, penalty 1e4)".to_string(),
+                "optimal".to_string(),
+                s.refinements,
             )
         }
         _ => {
@@ -500,10 +573,13 @@ pub fn build(r: &Request) -> Result<Built, BuildError> {
                 s.curve,
                 s.objective,
                 Some(s.duals),
-                "kkt (dense LU)".to_string(),
+                "kkt (banded Schur complement)".to_string(),
+                "optimal".to_string(),
+                s.refinements,
             )
         }
     };
+    let solve_seconds = clock.elapsed().as_secs_f64();
     let mut kept_i = 0;
     let results = contracts
         .iter()
@@ -540,8 +616,31 @@ pub fn build(r: &Request) -> Result<Built, BuildError> {
         findings,
         objective,
         solver,
+        status,
+        iterations,
+        solve_seconds,
         input_hash: input_hash(r),
     })
+}
+
+/// Weight of each quote's squared error under `least_squares`.
+pub const LEAST_SQUARES_PENALTY: f64 = 1e4;
+
+/// `exp(−r·t)` per grid point, `t` in years (ACT/365) from the start of the
+/// trade date to the middle of the point; all ones without a rate.
+pub fn discount_factors(grid: &Grid, trade_date: NaiveDate, rate: Option<f64>) -> Vec<f64> {
+    let Some(rate) = rate else {
+        return vec![1.0; grid.len()];
+    };
+    let t0 = carbon_core::time::day_start(grid.market, trade_date);
+    grid.points
+        .iter()
+        .map(|p| {
+            let mid = p.start + (p.end - p.start) / 2;
+            let years = (mid - t0).num_seconds() as f64 / (365.0 * 86_400.0);
+            (-rate * years).exp()
+        })
+        .collect()
 }
 
 /// A curve's average over a calendar period and block.
@@ -608,4 +707,156 @@ pub fn views(grid: &Grid, curve: &[f64], blocks: &[Block]) -> Vec<View> {
         }
     }
     out
+}
+
+/// A reporting period of a curve: the stored or aggregated value over one
+/// hour, day or month, for one block.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Period {
+    /// First instant (UTC).
+    pub start: DateTime<Utc>,
+    /// End instant (UTC, exclusive).
+    pub end: DateTime<Utc>,
+    /// `2027-01`, `2027-01-05` or `2027-01-05 HE07` (`HE02*` for the repeated
+    /// fall-back hour), on the market clock.
+    pub tenor: String,
+    /// Average of the curve over the period's hours in the block.
+    pub price: f64,
+}
+
+/// The tenor label of each point of `grid`.
+pub fn tenors(grid: &Grid) -> Vec<String> {
+    grid.points
+        .iter()
+        .map(|p| match grid.granularity {
+            Granularity::Monthly => p.first_date.format("%Y-%m").to_string(),
+            Granularity::Daily => p.first_date.to_string(),
+            Granularity::Hourly => {
+                let h = carbon_core::time::hour_of(grid.market, p.start);
+                format!(
+                    "{} HE{:02}{}",
+                    h.date,
+                    h.hour_ending,
+                    if h.repeated { "*" } else { "" }
+                )
+            }
+        })
+        .collect()
+}
+
+/// Re-expresses a curve on `grid` at a coarser (or the same) `target`
+/// granularity for one block or mask: each target period's value is the
+/// hour-weighted average of the curve over the period's hours in the block,
+/// periods without such hours are left out. `Err` when `target` is finer
+/// than the grid.
+pub fn aggregate(
+    grid: &Grid,
+    curve: &[f64],
+    target: Granularity,
+    shape: Shape,
+) -> Result<Vec<Period>, String> {
+    let rank = |g: Granularity| match g {
+        Granularity::Hourly => 0,
+        Granularity::Daily => 1,
+        Granularity::Monthly => 2,
+    };
+    if rank(target) < rank(grid.granularity) {
+        return Err(format!(
+            "the curve is stored {:?}; it cannot be shown at a finer {:?} granularity",
+            grid.granularity, target
+        )
+        .to_lowercase());
+    }
+    let (Some(first), Some(last)) = (
+        grid.points.first().map(|p| p.first_date),
+        grid.points.last().map(|p| p.last_date),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let out_grid = Grid::new(grid.market, target, first, last)?;
+    let labels = tenors(&out_grid);
+    let mut out = Vec::new();
+    for (i, (tp, tenor)) in out_grid.points.iter().zip(labels).enumerate() {
+        let (total, sum) = if target == Granularity::Hourly {
+            // Same grid: one hour each.
+            let w = if out_grid.contains(i, shape) { 1.0 } else { 0.0 };
+            (w, w * curve[i])
+        } else {
+            let w = grid.weights(tp.first_date, tp.last_date, shape);
+            let total: f64 = w.iter().sum();
+            (total, w.iter().zip(curve).map(|(a, b)| a * b).sum::<f64>())
+        };
+        if total > 0.0 {
+            out.push(Period {
+                start: tp.start,
+                end: tp.end,
+                tenor,
+                price: sum / total,
+            });
+        }
+    }
+    Ok(out)
+}
+
+impl Built {
+    /// The JSON report: input hash, engine, parameters, solver statistics,
+    /// contracts with quoted/repriced/error/dual, reconciliation findings and
+    /// month/quarter/calendar views per block.
+    pub fn report(&self, r: &Request) -> serde_json::Value {
+        use serde_json::json;
+        let findings: Vec<serde_json::Value> = self
+            .findings
+            .iter()
+            .map(|f| match f {
+                Finding::Nested {
+                    parent,
+                    children,
+                    parent_price,
+                    implied,
+                    gap,
+                } => json!({
+                    "kind": "nested", "parent": parent, "children": children,
+                    "parent_price": parent_price, "implied": implied, "gap": gap,
+                }),
+                Finding::Overlap { a, b } => json!({ "kind": "overlap", "contracts": [a, b] }),
+            })
+            .collect();
+        json!({
+            "input_hash": self.input_hash,
+            "engine": ENGINE_VERSION,
+            "market": r.market.code(),
+            "trade_date": r.trade_date.to_string(),
+            "grid": format!("{:?}", r.granularity).to_lowercase(),
+            "points": self.grid.len(),
+            "policy": format!("{:?}", r.policy),
+            "parameters": {
+                "tension": r.tension,
+                "discount_rate": r.discount_rate,
+                "until": r.until.map(|d| d.to_string()),
+                "flat_long_end": r.flat_long_end,
+                "prior": r.prior.as_ref().map(|(_, m)| format!("{m:?}").to_lowercase()),
+            },
+            "solver": {
+                "name": self.solver,
+                "status": self.status,
+                "iterations": self.iterations,
+                "seconds": self.solve_seconds,
+            },
+            "objective": self.objective,
+            "contracts": self.contracts.iter().zip(&r.contracts).map(|(c, spec)| json!({
+                "name": c.name, "start": spec.start.to_string(), "end": spec.end.to_string(),
+                "block": spec.block.as_text(), "bid": spec.bid, "ask": spec.ask,
+                "quoted": c.quoted, "repriced": c.repriced,
+                "error": c.error, "dual": c.dual, "dropped": c.dropped,
+            })).collect::<Vec<_>>(),
+            "reconciliation": findings,
+            "views": views(&self.grid, &self.curve, &Block::ALL)
+                .iter()
+                .map(|v| json!({
+                    "period": v.period, "block": v.block.as_str(),
+                    "price": v.price, "partial": v.partial,
+                }))
+                .collect::<Vec<_>>(),
+        })
+    }
 }

@@ -132,8 +132,18 @@ impl Grid {
         self.points.is_empty()
     }
 
-    /// Hours of `block` within `from..=to` in each point.
-    pub fn weights(&self, from: NaiveDate, to: NaiveDate, block: Block) -> Vec<f64> {
+    /// Whether every hour of point `i` is in `shape` (hourly grids: whether
+    /// the hour is).
+    pub fn contains(&self, i: usize, shape: Shape) -> bool {
+        self.points[i]
+            .hours
+            .iter()
+            .all(|h| shape.contains(self.market, h))
+    }
+
+    /// Hours of `shape` (a block or an hour mask) within `from..=to` in each point.
+    pub fn weights(&self, from: NaiveDate, to: NaiveDate, shape: impl Into<Shape>) -> Vec<f64> {
+        let shape = shape.into();
         self.points
             .iter()
             .map(|p| {
@@ -142,9 +152,127 @@ impl Grid {
                 }
                 p.hours
                     .iter()
-                    .filter(|h| h.date >= from && h.date <= to && block.contains(self.market, h))
+                    .filter(|h| h.date >= from && h.date <= to && shape.contains(self.market, h))
                     .count() as f64
             })
             .collect()
+    }
+}
+
+/// Which days an hour mask applies on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Days {
+    /// Every day.
+    All,
+    /// The market's peak days (its peak weekdays, NERC holidays excluded).
+    Peak,
+    /// Every other day (weekends of the peak week and NERC holidays).
+    OffPeak,
+}
+
+/// The hours a contract delivers in: a standard block, or an explicit mask of
+/// hour-endings on the market clock, written `he:8-23`, `he:1-7,24@peak`,
+/// `he:8-23@offpeak` (`@peak`/`@offpeak` restrict to the market's peak or
+/// non-peak days). On the fall-back day both occurrences of a listed hour count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// A standard block.
+    Block(Block),
+    /// Hour-endings 1..=24 (bit `he − 1`) on some days.
+    Mask {
+        /// Bit `he − 1` set when hour-ending `he` is included.
+        hours: u32,
+        /// Days.
+        days: Days,
+    },
+}
+
+impl From<Block> for Shape {
+    fn from(b: Block) -> Shape {
+        Shape::Block(b)
+    }
+}
+
+impl Shape {
+    /// Whether `hour` belongs to the shape in `market`.
+    pub fn contains(&self, market: Market, hour: &MarketHour) -> bool {
+        match self {
+            Shape::Block(b) => b.contains(market, hour),
+            Shape::Mask { hours, days } => {
+                let day_ok = match days {
+                    Days::All => true,
+                    Days::Peak => carbon_core::calendar::is_peak_day(market, hour.date),
+                    Days::OffPeak => !carbon_core::calendar::is_peak_day(market, hour.date),
+                };
+                day_ok && (1..=24).contains(&hour.hour_ending) && hours & (1 << (hour.hour_ending - 1)) != 0
+            }
+        }
+    }
+
+    /// Canonical text (`onpeak`, `he:8-23@peak`), as parsed back by `FromStr`.
+    pub fn as_text(&self) -> String {
+        match self {
+            Shape::Block(b) => b.as_str().to_string(),
+            Shape::Mask { hours, days } => {
+                let mut ranges: Vec<String> = Vec::new();
+                let mut he = 1;
+                while he <= 24 {
+                    if hours & (1 << (he - 1)) != 0 {
+                        let from = he;
+                        while he < 24 && hours & (1 << he) != 0 {
+                            he += 1;
+                        }
+                        ranges.push(if from == he { format!("{he}") } else { format!("{from}-{he}") });
+                    }
+                    he += 1;
+                }
+                let suffix = match days {
+                    Days::All => "",
+                    Days::Peak => "@peak",
+                    Days::OffPeak => "@offpeak",
+                };
+                format!("he:{}{suffix}", ranges.join(","))
+            }
+        }
+    }
+}
+
+impl std::str::FromStr for Shape {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Shape, String> {
+        let t = s.trim().to_ascii_lowercase();
+        let Some(mask) = t.strip_prefix("he:") else {
+            return t
+                .parse::<Block>()
+                .map(Shape::Block)
+                .map_err(|e| format!("{e}, or an hour mask such as he:8-23@peak"));
+        };
+        let (list, days) = match mask.split_once('@') {
+            None => (mask, Days::All),
+            Some((l, "peak")) => (l, Days::Peak),
+            Some((l, "offpeak")) => (l, Days::OffPeak),
+            Some((_, d)) => return Err(format!("`@{d}`: expected @peak or @offpeak")),
+        };
+        let he = |x: &str| -> Result<u32, String> {
+            x.trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|v| (1..=24).contains(v))
+                .ok_or_else(|| format!("`{x}` in `{s}` is not an hour-ending 1..24"))
+        };
+        let mut hours = 0u32;
+        for part in list.split(',') {
+            let (a, b) = match part.split_once('-') {
+                Some((a, b)) => (he(a)?, he(b)?),
+                None => (he(part)?, he(part)?),
+            };
+            if b < a {
+                return Err(format!("`{part}` in `{s}` runs backwards"));
+            }
+            for h in a..=b {
+                hours |= 1 << (h - 1);
+            }
+        }
+        Ok(Shape::Mask { hours, days })
     }
 }

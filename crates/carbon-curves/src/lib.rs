@@ -10,6 +10,7 @@
 //!
 //! It must not know about storage or HTTP: it takes numbers and returns numbers.
 
+pub mod banded;
 pub mod build;
 pub mod engine;
 pub mod grid;

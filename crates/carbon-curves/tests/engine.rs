@@ -20,6 +20,7 @@ fn problem(n: usize, contracts: Vec<Contract>) -> Problem {
         contracts,
         prior: None,
         tension: 0.0,
+        flat_from: None,
     }
 }
 
@@ -94,6 +95,7 @@ fn a_year_of_monthly_prices_is_repriced_to_1e_8_and_is_smooth() {
     for tension in [0.0, 0.5] {
         let p = Problem {
             tension,
+            flat_from: None,
             ..problem(n, contracts.clone())
         };
         let s = solve_kkt(&p).unwrap();
@@ -191,6 +193,7 @@ fn bad_problems_name_what_is_wrong() {
         (
             Problem {
                 tension: -1.0,
+                flat_from: None,
                 ..problem(n, vec![ok.clone()])
             },
             "tension",

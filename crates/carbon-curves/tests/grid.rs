@@ -114,6 +114,7 @@ fn monthly_on_and_off_peak_strips_on_an_hourly_grid_are_repriced_exactly() {
         contracts,
         prior: None,
         tension: 0.0,
+        flat_from: None,
     };
     let s = solve_kkt(&p).unwrap();
     for (r, c) in s.repriced.iter().zip(&p.contracts) {
@@ -158,6 +159,7 @@ fn month_quarter_and_year_views_average_the_curve_by_block_hours() {
         contracts,
         prior: None,
         tension: 0.0,
+        flat_from: None,
     };
     let s = solve_kkt(&p).unwrap();
     let v = views(&g, &s.curve, &[Block::Flat, Block::OnPeak]);

@@ -33,6 +33,7 @@ fn months(n_months: usize, prices: &[f64]) -> Problem {
             .collect(),
         prior: None,
         tension: 0.0,
+        flat_from: None,
     }
 }
 
@@ -97,6 +98,7 @@ fn an_infeasible_band_set_names_the_bands() {
         ],
         prior: None,
         tension: 0.0,
+        flat_from: None,
     };
     let bands = [Some((10.0, 11.0)), Some((12.0, 13.0)), None];
     match solve_qp(&p, &bands) {

@@ -30,6 +30,8 @@ pub trait Harness: Send + Sync {
     async fn open_run_log(&self) -> Arc<dyn RunLog>;
     /// The access-control directory of a new, empty store.
     async fn open_directory(&self) -> Arc<dyn crate::Directory>;
+    /// The curve store of a new, empty store.
+    async fn open_curves(&self) -> Arc<dyn crate::CurveStore>;
     /// Closes `store` (the caller holds no other handle) and opens the same data again.
     async fn reopen(&self, store: Arc<dyn Store>) -> Arc<dyn Store>;
 }
@@ -55,7 +57,8 @@ macro_rules! conformance_tests {
             series_stats,
             data_survives_reopen,
             compaction_keeps_content,
-            directory_records_and_audit_chain
+            directory_records_and_audit_chain,
+            curve_runs_and_points
         );
     };
     (@each $make:expr; $($name:ident),+) => {
@@ -1314,4 +1317,93 @@ pub async fn directory_records_and_audit_chain(h: &dyn Harness) {
     deleted.remove(1);
     assert!(!verify_chain(&deleted, head.clone()).intact());
     assert!(!verify_chain(&all[..4], head).intact());
+}
+
+/// Curve runs and points: a save round-trips exactly, points come back in
+/// delivery order, a second save of a run id fails and changes nothing, a
+/// point with a non-finite price stores nothing, and the filters work.
+pub async fn curve_runs_and_points(h: &dyn Harness) {
+    use crate::{CurvePoint, CurveRun, CurveRunFilter};
+    let c = h.open_curves().await;
+    let run = |id: &str, curve: &str, as_of: &str, status: &str, at: &str| CurveRun {
+        run_id: id.into(),
+        curve_id: curve.into(),
+        scenario_id: "BASE".into(),
+        as_of_date: date(as_of),
+        market: "MISO".into(),
+        granularity: "monthly".into(),
+        input_hash: "ab".repeat(32),
+        status: status.into(),
+        error: (status == "failed").then(|| "strict policy: arbitrage".to_string()),
+        created_by: "conformance".into(),
+        started: utc(at),
+        finished: utc(at) + chrono::Duration::milliseconds(12),
+        points: 0,
+        request: serde_json::json!({ "contracts": [{ "name": "Jan27", "price": 50.5 }] }),
+        report: serde_json::json!({ "objective": 0.25, "solver": { "status": "optimal" } }),
+    };
+    let point = |start: &str, end: &str, tenor: &str, price: f64| CurvePoint {
+        delivery_start: utc(start),
+        delivery_end: utc(end),
+        tenor: tenor.into(),
+        price,
+    };
+    // Given out of order; read back in delivery order.
+    let points = vec![
+        point("2027-02-01T06:00:00Z", "2027-03-01T06:00:00Z", "2027-02", 48.25),
+        point("2027-01-01T06:00:00Z", "2027-02-01T06:00:00Z", "2027-01", 50.5),
+    ];
+    let r1 = run("cr_1", "MISO_FWD", "2026-11-27", "succeeded", "2026-11-27T12:00:00Z");
+    c.save_curve(r1.clone(), points.clone()).await.unwrap();
+    let back = c.curve_run("cr_1").await.unwrap().expect("saved run");
+    assert_eq!(back, CurveRun { points: 2, ..r1.clone() });
+    let pts = c.curve_points("cr_1").await.unwrap();
+    assert_eq!(pts, vec![points[1].clone(), points[0].clone()]);
+    // A second save of the same id fails and leaves the first intact.
+    let again = c
+        .save_curve(r1.clone(), vec![point("2027-03-01T06:00:00Z", "2027-04-01T05:00:00Z", "2027-03", 1.0)])
+        .await
+        .unwrap_err();
+    assert!(again.to_string().contains("cr_1"), "{again}");
+    assert_eq!(c.curve_points("cr_1").await.unwrap().len(), 2);
+    // A non-finite price stores nothing, not even the run.
+    let bad = c
+        .save_curve(
+            run("cr_bad", "MISO_FWD", "2026-11-27", "succeeded", "2026-11-27T12:30:00Z"),
+            vec![point("2027-01-01T06:00:00Z", "2027-02-01T06:00:00Z", "2027-01", f64::NAN)],
+        )
+        .await
+        .unwrap_err();
+    assert!(bad.to_string().contains("2027-01"), "{bad}");
+    assert!(c.curve_run("cr_bad").await.unwrap().is_none());
+    assert!(c.curve_points("cr_bad").await.unwrap().is_empty());
+    // A failed run is kept without points; filters and order.
+    c.save_curve(run("cr_2", "MISO_FWD", "2026-11-28", "failed", "2026-11-28T12:00:00Z"), vec![])
+        .await
+        .unwrap();
+    c.save_curve(
+        CurveRun {
+            market: "CAISO".into(),
+            ..run("cr_3", "SP15_FWD", "2026-11-28", "succeeded", "2026-11-28T13:00:00Z")
+        },
+        vec![point("2027-01-01T08:00:00Z", "2027-02-01T08:00:00Z", "2027-01", 70.0)],
+    )
+    .await
+    .unwrap();
+    let ids = |v: Vec<CurveRun>| v.into_iter().map(|r| r.run_id).collect::<Vec<_>>();
+    assert_eq!(ids(c.curve_runs(CurveRunFilter::default()).await.unwrap()), ["cr_3", "cr_2", "cr_1"]);
+    let f = |curve: Option<&str>, as_of: Option<&str>, status: Option<&str>, markets: Option<Vec<&str>>| CurveRunFilter {
+        curve_id: curve.map(String::from),
+        as_of_date: as_of.map(date),
+        status: status.map(String::from),
+        markets: markets.map(|m| m.into_iter().map(String::from).collect()),
+        ..Default::default()
+    };
+    assert_eq!(ids(c.curve_runs(f(Some("MISO_FWD"), None, None, None)).await.unwrap()), ["cr_2", "cr_1"]);
+    assert_eq!(ids(c.curve_runs(f(Some("MISO_FWD"), Some("2026-11-27"), None, None)).await.unwrap()), ["cr_1"]);
+    assert_eq!(ids(c.curve_runs(f(None, None, Some("succeeded"), None)).await.unwrap()), ["cr_3", "cr_1"]);
+    assert_eq!(ids(c.curve_runs(f(None, None, None, Some(vec!["CAISO"]))).await.unwrap()), ["cr_3"]);
+    assert!(c.curve_runs(f(None, None, None, Some(vec![]))).await.unwrap().is_empty());
+    assert_eq!(c.curve_runs(CurveRunFilter { limit: Some(1), ..Default::default() }).await.unwrap().len(), 1);
+    assert_eq!(c.curve_run("cr_2").await.unwrap().unwrap().error.as_deref(), Some("strict policy: arbitrage"));
 }

@@ -9,10 +9,12 @@
 //!
 //! It also keeps the access-control records ([`Directory`]: tenants, users,
 //! API keys, grants, signing keys, the hash-chained audit log) without deciding
-//! anything about them. It must not know about HTTP or connectors: callers
+//! anything about them, and forward curves ([`CurveStore`]: each build's run
+//! with its lineage, and the points with real delivery periods). It must not know about HTTP or connectors: callers
 //! speak in `carbon-core` types and [`model`] requests, never in SQL.
 
 pub mod conformance;
+pub mod curvestore;
 pub mod directory;
 mod duck;
 pub mod error;
@@ -22,6 +24,7 @@ pub mod runlog;
 mod store;
 
 pub use crate::duck::{DB_FILE, DuckdbStore};
+pub use curvestore::{CurvePoint, CurveRun, CurveRunFilter, CurveStore};
 pub use directory::{
     ApiKey, AuditEvent, ChainReport, Directory, Grant, NewAuditEvent, SigningKey, Tenant, User,
     verify_chain,

@@ -6,6 +6,7 @@
 //! blocking pool, so the async API never stalls the runtime.
 
 mod compact;
+mod curves;
 mod directory;
 mod query;
 mod runlog;

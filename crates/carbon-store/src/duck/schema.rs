@@ -189,6 +189,41 @@ CREATE TABLE audit_head (
 );
 "#,
     ),
+    (
+        5,
+        "forward curves: runs with lineage, points with delivery periods",
+        r#"
+-- One record per curve build (failed builds too, without points).
+CREATE TABLE curve_runs (
+    run_id       VARCHAR PRIMARY KEY,
+    curve_id     VARCHAR NOT NULL,
+    scenario_id  VARCHAR NOT NULL,
+    as_of_date   DATE NOT NULL,
+    market       VARCHAR NOT NULL,
+    granularity  VARCHAR NOT NULL,
+    input_hash   VARCHAR NOT NULL,
+    status       VARCHAR NOT NULL,          -- succeeded | failed
+    error        VARCHAR,
+    created_by   VARCHAR NOT NULL,
+    started_utc  TIMESTAMP NOT NULL,
+    finished_utc TIMESTAMP NOT NULL,
+    points       BIGINT NOT NULL,
+    request      VARCHAR NOT NULL,          -- JSON
+    report       VARCHAR NOT NULL           -- JSON
+);
+CREATE INDEX curve_runs_curve ON curve_runs (curve_id, as_of_date, scenario_id);
+
+-- The points of each successful build, with real delivery periods (UTC).
+CREATE TABLE curve_points (
+    run_id             VARCHAR NOT NULL,
+    delivery_start_utc TIMESTAMP NOT NULL,
+    delivery_end_utc   TIMESTAMP NOT NULL,
+    tenor              VARCHAR NOT NULL,
+    price              DOUBLE NOT NULL,
+    PRIMARY KEY (run_id, delivery_start_utc)
+);
+"#,
+    ),
 ];
 
 /// The newest schema version this build knows.
