@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs the benchmarks. They use the dev profile, in which DuckDB's C++ and the
 # hot Rust crates are compiled with -O3 (see Cargo.toml), so no second DuckDB
-# build is needed. Usage: scripts/bench.sh [store|ingest|api]
+# build is needed. Usage: scripts/bench.sh [store|ingest|api|curves]
 #   store   carbon-store: append, range query, daily resample (synthetic)
 #   ingest  parse + validate + store of synthetic MISO-layout reports, and the
 #           same files parsed by pandas (a venv from PyPI); prints the ratio
 #   api     carbon-api under load on 127.0.0.1: 500 req/s price queries,
 #           a 100-node year resample, 200 WebSocket clients (synthetic data)
+#   curves  the curve engine (banded KKT, clarabel, polish) and, on the same
+#           matrices, cvxpy+OSQP and cvxpy+Clarabel (a venv from PyPI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -35,5 +37,16 @@ print(f"ratio, carbon parse+validate vs pandas parse: {ps / parse:.1f}x")
 PY
     ;;
   api) cargo bench --locked --profile dev -p carbon-api --bench load ;;
-  *) echo "unknown benchmark: $which (known: store, ingest, api)" >&2; exit 2 ;;
+  curves)
+    work="${CARBON_BENCH_WORK:-$HOME/.cache/carbon/bench-curves}"
+    mkdir -p "$work"
+    venv="$HOME/.cache/carbon/venv-curves"
+    if [ ! -x "$venv/bin/python" ]; then
+      python3 -m venv "$venv"
+      "$venv/bin/pip" install -q "cvxpy==1.6.0" "osqp==0.6.7.post3" "clarabel==0.9.0" "numpy<2.3" "scipy<1.16"
+    fi
+    CARBON_BENCH_DIR="$work" cargo bench --locked --profile dev -p carbon-curves --bench solvers
+    "$venv/bin/python" scripts/bench/curves_peers.py "$work/daily.json" "$work/hourly.json"
+    ;;
+  *) echo "unknown benchmark: $which (known: store, ingest, api, curves)" >&2; exit 2 ;;
 esac

@@ -12,9 +12,12 @@
 //! `application/problem+json` naming the parameter at fault; bad input is
 //! never a 5xx; every response carries `X-Request-Id`.
 //!
-//! It must not parse ISO files or write data: it reads through the store's traits.
+//! It must not parse ISO files or write market data: it reads through the
+//! store's traits; the only things it writes are forward-curve runs
+//! ([`curves`]) and the directory's records through `carbon-auth`.
 
 mod auth;
+pub mod curves;
 pub mod error;
 mod metrics;
 mod params;
@@ -80,6 +83,8 @@ pub struct AppState {
     pub log: Arc<dyn RunLog>,
     /// Identity, entitlements and audit.
     pub access: Arc<Access>,
+    /// Forward curve runs and points (`None`: the curve routes answer 503).
+    pub curves: Option<Arc<dyn carbon_store::CurveStore>>,
     metrics: Arc<metrics::Metrics>,
     bus: Option<Arc<dyn carbon_ingest::bus::EventBus>>,
     stream_queue: usize,
@@ -89,6 +94,12 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// With a curve store (the curve routes need one).
+    pub fn with_curves(mut self, curves: Arc<dyn carbon_store::CurveStore>) -> Self {
+        self.curves = Some(curves);
+        self
+    }
+
     /// State over a store, its run log and the access layer, with default settings.
     pub fn new(store: Arc<dyn Store>, log: Arc<dyn RunLog>, access: Arc<Access>) -> Self {
         let settings = ApiSettings::default();
@@ -96,6 +107,7 @@ impl AppState {
             store,
             log,
             access,
+            curves: None,
             metrics: Arc::default(),
             bus: None,
             stream_queue: 4096,

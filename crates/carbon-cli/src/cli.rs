@@ -192,8 +192,9 @@ pub struct CurveBuildArgs {
     /// Hold the curve flat after the last contract (with no --until: zero end slope).
     #[arg(long)]
     pub flat_long_end: bool,
-    /// Prior from stored prices: the average hourly shape of this instrument
-    /// (by month × peak/off-peak day × hour), multiplicative. Needs --data-dir's store.
+    /// Prior from stored prices, `INSTRUMENT[@RUN]` (run default da): the
+    /// instrument's average hourly shape by month × peak/other day × hour,
+    /// used multiplicatively.
     #[arg(long, conflicts_with = "prior")]
     pub shape_from: Option<String>,
     /// Store the curve and its run in the data directory under this curve id.

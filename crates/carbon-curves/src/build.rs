@@ -222,6 +222,84 @@ fn table<'a>(
     Ok((rdr, headers))
 }
 
+/// One contract as given (CSV row or JSON object), before validation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawContract<'a> {
+    /// Name.
+    pub name: Option<&'a str>,
+    /// First delivery date, `YYYY-MM-DD`.
+    pub start: Option<&'a str>,
+    /// Last delivery date (inclusive).
+    pub end: Option<&'a str>,
+    /// Price.
+    pub price: Option<f64>,
+    /// Bid.
+    pub bid: Option<f64>,
+    /// Ask.
+    pub ask: Option<f64>,
+    /// Block or hour mask (default flat).
+    pub block: Option<&'a str>,
+    /// Weight (default 1).
+    pub weight: Option<f64>,
+}
+
+/// Validates one contract; the error names the field.
+pub fn contract_spec(raw: &RawContract<'_>) -> Result<ContractSpec, (&'static str, String)> {
+    let name = raw
+        .name
+        .filter(|n| !n.trim().is_empty())
+        .ok_or(("name", "missing".to_string()))?
+        .to_string();
+    let date = |f: &'static str, v: Option<&str>| -> Result<NaiveDate, (&'static str, String)> {
+        let v = v.ok_or((f, "missing".to_string()))?;
+        NaiveDate::parse_from_str(v, "%Y-%m-%d")
+            .map_err(|e| (f, format!("`{v}` is not YYYY-MM-DD ({e})")))
+    };
+    let (start, end) = (date("start", raw.start)?, date("end", raw.end)?);
+    if end < start {
+        return Err(("end", format!("{end} is before start {start}")));
+    }
+    for (f, v) in [("price", raw.price), ("bid", raw.bid), ("ask", raw.ask), ("weight", raw.weight)] {
+        if let Some(x) = v
+            && !x.is_finite()
+        {
+            return Err((f, format!("{x} is not a number")));
+        }
+    }
+    let (bid, ask) = (raw.bid, raw.ask);
+    if bid.is_some() != ask.is_some() {
+        return Err((if bid.is_some() { "ask" } else { "bid" }, "a band needs both bid and ask".into()));
+    }
+    let price = match (raw.price, bid, ask) {
+        (Some(p), _, _) => p,
+        (None, Some(b), Some(a)) => (b + a) / 2.0,
+        _ => return Err(("price", "missing (give price, or bid and ask)".into())),
+    };
+    if let (Some(b), Some(a)) = (bid, ask)
+        && b > a
+    {
+        return Err(("ask", format!("ask {a} is below bid {b}")));
+    }
+    let block = match raw.block.filter(|b| !b.trim().is_empty()) {
+        None => Shape::Block(Block::Flat),
+        Some(b) => b.parse::<Shape>().map_err(|e| ("block", e))?,
+    };
+    let weight = raw.weight.unwrap_or(1.0);
+    if weight <= 0.0 {
+        return Err(("weight", "must be > 0".into()));
+    }
+    Ok(ContractSpec {
+        name,
+        start,
+        end,
+        price,
+        bid,
+        ask,
+        block,
+        weight,
+    })
+}
+
 /// Parses `contracts.csv`.
 pub fn parse_contracts(file: &str, text: &str) -> Result<Vec<ContractSpec>, BuildError> {
     let (mut rdr, headers) = table(file, text)?;
@@ -260,11 +338,6 @@ pub fn parse_contracts(file: &str, text: &str) -> Result<Vec<ContractSpec>, Buil
                 .and_then(|&c| rec.get(c))
                 .filter(|v| !v.is_empty())
         };
-        let date = |f: &str| -> Result<NaiveDate, BuildError> {
-            let v = get(f).ok_or_else(|| row_err(file, row, f, "missing"))?;
-            NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                .map_err(|e| row_err(file, row, f, format!("`{v}` is not YYYY-MM-DD ({e})")))
-        };
         let num = |f: &str| -> Result<Option<f64>, BuildError> {
             get(f)
                 .map(|v| {
@@ -275,61 +348,17 @@ pub fn parse_contracts(file: &str, text: &str) -> Result<Vec<ContractSpec>, Buil
                 })
                 .transpose()
         };
-        let name = get("name")
-            .ok_or_else(|| row_err(file, row, "name", "missing"))?
-            .to_string();
-        let (start, end) = (date("start")?, date("end")?);
-        if end < start {
-            return Err(row_err(
-                file,
-                row,
-                "end",
-                format!("{end} is before start {start}"),
-            ));
-        }
-        let (bid, ask) = (num("bid")?, num("ask")?);
-        let price = match (num("price")?, bid, ask) {
-            (Some(p), _, _) => p,
-            (None, Some(b), Some(a)) => (b + a) / 2.0,
-            _ => {
-                return Err(row_err(
-                    file,
-                    row,
-                    "price",
-                    "missing (give price, or bid and ask)",
-                ));
-            }
+        let raw = RawContract {
+            name: get("name"),
+            start: get("start"),
+            end: get("end"),
+            price: num("price")?,
+            bid: num("bid")?,
+            ask: num("ask")?,
+            block: get("block"),
+            weight: num("weight")?,
         };
-        if let (Some(b), Some(a)) = (bid, ask)
-            && b > a
-        {
-            return Err(row_err(
-                file,
-                row,
-                "ask",
-                format!("ask {a} is below bid {b}"),
-            ));
-        }
-        let block = match get("block") {
-            None => Shape::Block(Block::Flat),
-            Some(b) => b
-                .parse::<Shape>()
-                .map_err(|e| row_err(file, row, "block", e))?,
-        };
-        let weight = num("weight")?.unwrap_or(1.0);
-        if weight <= 0.0 {
-            return Err(row_err(file, row, "weight", "must be > 0"));
-        }
-        out.push(ContractSpec {
-            name,
-            start,
-            end,
-            price,
-            bid,
-            ask,
-            block,
-            weight,
-        });
+        out.push(contract_spec(&raw).map_err(|(f, m)| row_err(file, row, f, m))?);
     }
     if out.is_empty() {
         return Err(BuildError::File {
@@ -436,7 +465,14 @@ pub fn input_hash(r: &Request) -> String {
     h.finalize().iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// The grid spanning every contract.
+/// Most contracts in one build.
+pub const MAX_CONTRACTS: usize = 400;
+/// Longest span (days) of an hourly grid: 10 years.
+pub const MAX_HOURLY_DAYS: i64 = 3_653;
+/// Longest span (days) of a daily or monthly grid: 30 years.
+pub const MAX_DAYS: i64 = 10_958;
+
+/// The grid spanning every contract (and `until`), within the size limits.
 pub fn grid_for(
     market: Market,
     g: Granularity,
@@ -445,6 +481,24 @@ pub fn grid_for(
 ) -> Result<Grid, BuildError> {
     let first = contracts.iter().map(|c| c.start).min();
     let last = contracts.iter().map(|c| c.end).max().map(|l| until.map_or(l, |u| u.max(l)));
+    if contracts.len() > MAX_CONTRACTS {
+        return Err(BuildError::File {
+            file: "contracts".into(),
+            message: format!("{} contracts; at most {MAX_CONTRACTS}", contracts.len()),
+        });
+    }
+    if let (Some(f), Some(l)) = (first, last) {
+        let (limit, what) = match g {
+            Granularity::Hourly => (MAX_HOURLY_DAYS, "an hourly grid spans at most 10 years"),
+            _ => (MAX_DAYS, "a grid spans at most 30 years"),
+        };
+        if (l - f).num_days() >= limit {
+            return Err(BuildError::File {
+                file: "contracts".into(),
+                message: format!("{f} to {l}: {what}"),
+            });
+        }
+    }
     match (first, last) {
         (Some(f), Some(l)) => Grid::new(market, g, f, l).map_err(|m| BuildError::File {
             file: "contracts".into(),

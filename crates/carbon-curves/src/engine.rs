@@ -221,6 +221,10 @@ pub(crate) struct Reduced {
     pub rows: Vec<Row>,
     /// Right-hand sides.
     pub b: Vec<f64>,
+    /// Tension (for [`Reduced::stencils`]).
+    pub tension: f64,
+    /// Whether a flat tail adds the join's first difference to `Q`.
+    pub join: bool,
 }
 
 impl Reduced {
@@ -257,7 +261,31 @@ impl Reduced {
             rows.push(Row { start: lo, coef });
             b.push(rhs);
         }
-        Reduced { n, q, rows, b }
+        Reduced {
+            n,
+            q,
+            rows,
+            b,
+            tension: p.tension,
+            join: n < p.n,
+        }
+    }
+
+    /// The difference stencils `(first index, coefficients)` with
+    /// `Q = Σ sᵀs`: second differences, `√τ` first differences, the join.
+    pub fn stencils(&self) -> Vec<(usize, Vec<f64>)> {
+        let n = self.n;
+        let mut out: Vec<(usize, Vec<f64>)> = (0..n.saturating_sub(2))
+            .map(|i| (i, vec![1.0, -2.0, 1.0]))
+            .collect();
+        if self.tension > 0.0 {
+            let r = self.tension.sqrt();
+            out.extend((0..n.saturating_sub(1)).map(|i| (i, vec![-r, r])));
+        }
+        if self.join {
+            out.push((n - 2, vec![-1.0, 1.0]));
+        }
+        out
     }
 
     /// The full-grid `x` from the variables.

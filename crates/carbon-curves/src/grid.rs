@@ -132,6 +132,11 @@ impl Grid {
         self.points.is_empty()
     }
 
+    /// The market hours of point `i`.
+    pub fn hours_of(&self, i: usize) -> &[MarketHour] {
+        &self.points[i].hours
+    }
+
     /// Whether every hour of point `i` is in `shape` (hourly grids: whether
     /// the hour is).
     pub fn contains(&self, i: usize, shape: Shape) -> bool {

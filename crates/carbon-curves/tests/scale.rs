@@ -141,7 +141,8 @@ fn hourly_three_years_reprices_and_polishes_clarabel() {
     let p = Problem { n: kkt.grid.len(), contracts, ..Default::default() };
     let raw = solve_qp(&p, &vec![None; p.contracts.len()]).unwrap();
     let gap = (raw.objective - kkt.objective) / kkt.objective;
-    assert!((-1e-12..1e-6).contains(&gap), "raw clarabel objective gap {gap:e}");
+    // (Slightly below is possible: its constraints hold to ~1e-12, not exactly.)
+    assert!((-1e-8..1e-6).contains(&gap), "raw clarabel objective gap {gap:e}");
     // Polished: the same curve as the exact solve.
     req.policy = Policy::BidAsk;
     let ip = build::build(&req).unwrap();

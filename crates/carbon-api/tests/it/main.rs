@@ -3,4 +3,5 @@
 
 mod access;
 mod api;
+mod curves;
 mod stream;

@@ -361,6 +361,7 @@ pub fn serve(
     })?;
     let app = carbon_api::create_app(
         carbon_api::AppState::new(p.store.clone(), p.log.clone(), access)
+            .with_curves(p.store.clone())
             .with_bus(p.bus.clone())
             .with_settings(config.api.clone()),
     );

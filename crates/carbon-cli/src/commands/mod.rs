@@ -91,7 +91,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Audit { command } => admin::audit(&config, command),
         Command::Curve {
             command: crate::cli::CurveCommand::Build(args),
-        } => curve::build(&args),
+        } => curve::build(&config, &args),
         Command::Config {
             command: ConfigCommand::Show,
         } => {

@@ -171,7 +171,12 @@ fn policies_strict_drop_parents_and_bid_ask() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
             .unwrap();
-    assert!(report["solver"].as_str().unwrap().starts_with("clarabel"));
+    assert!(
+        report["solver"]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("clarabel")
+    );
     for c in report["contracts"].as_array().unwrap() {
         assert!(c["error"].as_f64().unwrap().abs() <= 1.0 + 1e-6, "{c}");
     }
@@ -207,4 +212,84 @@ fn bad_contract_files_name_the_row_and_field() {
     let o = build(dir.path(), &months_csv(""), &["--grid", "weekly"]);
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("--grid"), "{}", o.stderr);
+}
+
+fn fixture(rel: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/iso")
+        .join(rel)
+        .display()
+        .to_string()
+}
+
+/// Stored runs: `--curve-id` keeps the run and its points in the data
+/// directory (failed builds too), `--shape-from` reads the stored Indiana
+/// hub day-ahead prices, and the options reach the report.
+#[test]
+fn stored_runs_shapes_from_history_and_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(carbon(dir.path()).args([
+        "ingest",
+        "file",
+        &fixture("miso/da_expost_lmp_20261001_hubs_interfaces_subset.csv"),
+    ]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let mut strips = String::from("name,start,end,price,block\n");
+    for (m, days, p) in &MONTHS[..3] {
+        strips.push_str(&format!("2027-{m:02} on,2027-{m:02}-01,2027-{m:02}-{days},{},onpeak\n", p + 10.0));
+        strips.push_str(&format!("2027-{m:02} off,2027-{m:02}-01,2027-{m:02}-{days},{},offpeak\n", p - 5.0));
+    }
+    let o = build(
+        dir.path(),
+        &strips,
+        &["--grid", "hourly", "--shape-from", "MISO.INDIANA.HUB@da", "--curve-id", "IND_H", "--format", "json"],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stderr.contains("shape from MISO.INDIANA.HUB (da): 24 hours"), "{}", o.stderr);
+    assert!(o.stderr.contains("stored curve IND_H as of 2026-11-27 (scenario BASE) as run cr_"), "{}", o.stderr);
+    let out: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(out["points"].as_array().unwrap().len(), (31 + 28 + 31) * 24);
+    assert_eq!(out["points"][0]["tenor"], "2027-01-01 HE01");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["run_id"], out["run_id"]);
+    assert_eq!(report["parameters"]["prior"], "multiplicative");
+    for c in report["contracts"].as_array().unwrap() {
+        assert!(c["error"].as_f64().unwrap().abs() < 1e-8 * 80.0, "{c}");
+    }
+    // A failed build with a curve id is recorded, and says so.
+    let o = build(dir.path(), "name,start,end,price\nJan,2027-01-01,2027-01-31,50\n", &["--curve-id", "IND_H"]);
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("recorded as failed run cr_"), "{}", o.stderr);
+    // Discounting, a flat long end past the last contract, an hour mask.
+    let mut masked = String::from("name,start,end,price,block\n");
+    for line in months_csv("").lines().skip(1) {
+        masked.push_str(&format!("{line},flat\n"));
+    }
+    masked.push_str("Jan evenings,2027-01-01,2027-01-31,80,he:17-21@peak\n");
+    let o = build(
+        dir.path(),
+        &masked,
+        &["--discount-rate", "0.05", "--until", "2028-06-30", "--flat-long-end"],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    assert_eq!(lines.len(), 1 + 365 + 182);
+    let last: Vec<f64> = lines[lines.len() - 100..].iter().map(|l| l.rsplit(',').next().unwrap().parse().unwrap()).collect();
+    assert!(last.iter().all(|v| *v == last[0]), "flat long end");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["parameters"]["discount_rate"], 0.05);
+    assert_eq!(report["contracts"][12]["block"], "he:17-21@peak");
+    for (flag, value, says) in [
+        ("--until", "2028-13-01", "--until"),
+        ("--curve-id", "has space", "--curve-id"),
+        ("--shape-from", "MISO.NOWHERE", "MISO.NOWHERE"),
+    ] {
+        let o = build(dir.path(), &months_csv(""), &[flag, value]);
+        assert_eq!(o.code, 2, "{flag}: {}", o.stdout);
+        assert!(o.stderr.contains(says), "{flag}: {}", o.stderr);
+    }
 }

@@ -222,6 +222,14 @@ CREATE TABLE curve_points (
     price              DOUBLE NOT NULL,
     PRIMARY KEY (run_id, delivery_start_utc)
 );
+
+-- For readers of the file: every point of every successful run with its
+-- curve, scenario and trade date (a view to read; builds write the tables).
+CREATE VIEW forward_curves AS
+SELECT r.curve_id, r.scenario_id, r.as_of_date, r.market, r.granularity, p.run_id,
+       p.delivery_start_utc, p.delivery_end_utc, p.tenor, p.price
+FROM curve_points p JOIN curve_runs r USING (run_id)
+WHERE r.status = 'succeeded';
 "#,
     ),
 ];

@@ -1,0 +1,735 @@
+//! Forward curves over HTTP, and the one place a curve build is run and
+//! recorded (the CLI calls [`run_build`] too).
+//!
+//! - `POST /api/v1/curves/build`: contracts (JSON or CSV text), grid, policy,
+//!   smoothness, discounting, a prior (CSV text or a shape from stored
+//!   prices); with a `curve_id` the run and its points are stored.
+//! - `GET /api/v1/curves`: stored runs (newest first), for browsing.
+//! - `GET /api/v1/curves/runs/{run_id}`: one run: lineage, inputs, report.
+//! - `GET /api/v1/curves/forward`: a stored curve at its own or a coarser
+//!   granularity, for a block or hour mask, JSON or CSV.
+//!
+//! Entitlement product `curves` on the curve's market; a shape from history
+//! also needs `lmp` on the instrument it reads.
+
+use std::sync::Arc;
+
+use axum::{
+    Extension, Json,
+    body::Bytes,
+    extract::{Path, State},
+    http::{HeaderValue, StatusCode, Uri, header},
+    response::{IntoResponse, Response},
+};
+use carbon_auth::{Ask, Principal, Transport};
+use carbon_core::{Component, InstrumentId, Market, MarketRun, time};
+use carbon_curves::{
+    build::{self, Built, ContractSpec, Policy, RawContract, Request},
+    engine::PriorMode,
+    grid::{Granularity, Grid, Shape},
+    shape::HourlyShape,
+};
+use carbon_store::{CurvePoint, CurveRun, CurveRunFilter, CurveStore, PriceQuery, Resample, Store};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::{AppState, error::ApiError, params::Params};
+
+/// A build to run, with what lineage needs.
+#[derive(Debug, Clone)]
+pub struct CurveJob {
+    /// The engine's request.
+    pub request: Request,
+    /// Store under this curve id (`None`: build only).
+    pub curve_id: Option<String>,
+    /// Scenario (default `BASE`).
+    pub scenario_id: String,
+    /// Who asked (`user:…`, `key:…`, `cli`).
+    pub created_by: String,
+    /// The inputs as given, kept with the run.
+    pub inputs: Value,
+}
+
+/// A finished build.
+#[derive(Debug, Clone)]
+pub struct CurveOutcome {
+    /// The stored run's id (when stored).
+    pub run_id: Option<String>,
+    /// The curve and its statistics.
+    pub built: Built,
+    /// The report, with lineage fields.
+    pub report: Value,
+    /// Points with delivery periods and tenors.
+    pub points: Vec<CurvePoint>,
+}
+
+/// A failed build (recorded as a failed run when it was to be stored).
+#[derive(Debug, Clone)]
+pub struct CurveFailure {
+    /// The failed run's id, when recorded.
+    pub run_id: Option<String>,
+    /// What is wrong with the inputs.
+    pub message: String,
+}
+
+fn new_run_id() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 10];
+    rand::thread_rng().fill_bytes(&mut b);
+    format!(
+        "cr_{}",
+        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+    )
+}
+
+/// Checks an id (curve or scenario): 1–64 of `A-Z a-z 0-9 _ . -`.
+pub fn check_id(what: &str, id: &str) -> Result<(), String> {
+    if id.is_empty()
+        || id.len() > 64
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+    {
+        return Err(format!(
+            "{what} `{id}`: use 1–64 letters, digits, `_`, `.` or `-`"
+        ));
+    }
+    Ok(())
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Runs a build (on a blocking thread: an hourly grid takes a moment) and,
+/// with a curve id, stores the run — failed runs too, without points.
+pub async fn run_build(
+    curves: Option<Arc<dyn CurveStore>>,
+    job: CurveJob,
+) -> Result<Result<CurveOutcome, CurveFailure>, carbon_store::Error> {
+    let started = Utc::now();
+    let req = job.request.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let built = build::build(&req)?;
+        let report = built.report(&req);
+        Ok::<_, build::BuildError>((built, report))
+    })
+    .await
+    .map_err(|e| carbon_store::Error::Backend(format!("curve build task: {e}")))?;
+    let finished = Utc::now();
+    let store = match (&job.curve_id, curves) {
+        (Some(id), Some(c)) => Some((id.clone(), c)),
+        _ => None,
+    };
+    let run_id = store.as_ref().map(|_| new_run_id());
+    let r = &job.request;
+    let run = |status: &str, error: Option<String>, report: Value| {
+        store.as_ref().map(|(curve_id, _)| CurveRun {
+            run_id: run_id.clone().unwrap_or_default(),
+            curve_id: curve_id.clone(),
+            scenario_id: job.scenario_id.clone(),
+            as_of_date: r.trade_date,
+            market: r.market.code().to_string(),
+            granularity: format!("{:?}", r.granularity).to_lowercase(),
+            input_hash: build::input_hash(r),
+            status: status.to_string(),
+            error,
+            created_by: job.created_by.clone(),
+            started,
+            finished,
+            points: 0,
+            request: job.inputs.clone(),
+            report,
+        })
+    };
+    match result {
+        Err(e) => {
+            let message = e.to_string();
+            if let (Some(run), Some((_, c))) = (run("failed", Some(message.clone()), json!({})), &store)
+            {
+                c.save_curve(run, Vec::new()).await?;
+            }
+            Ok(Err(CurveFailure { run_id, message }))
+        }
+        Ok((built, mut report)) => {
+            let tenors = build::tenors(&built.grid);
+            let points: Vec<CurvePoint> = built
+                .grid
+                .points
+                .iter()
+                .zip(&built.curve)
+                .zip(tenors)
+                .map(|((p, v), tenor)| CurvePoint {
+                    delivery_start: p.start,
+                    delivery_end: p.end,
+                    tenor,
+                    price: *v,
+                })
+                .collect();
+            if let Some(o) = report.as_object_mut() {
+                o.insert("run_id".into(), json!(run_id));
+                o.insert("curve_id".into(), json!(job.curve_id));
+                o.insert("scenario_id".into(), json!(job.scenario_id));
+                o.insert("as_of_date".into(), json!(r.trade_date.to_string()));
+            }
+            if let (Some(run), Some((_, c))) = (run("succeeded", None, report.clone()), &store) {
+                c.save_curve(run, points.clone()).await?;
+            }
+            Ok(Ok(CurveOutcome {
+                run_id,
+                built,
+                report,
+                points,
+            }))
+        }
+    }
+}
+
+/// The hourly rows of `instrument` (market run `run`, LMP) the store holds.
+pub async fn history(
+    store: &dyn Store,
+    instrument: &InstrumentId,
+    run: MarketRun,
+) -> Result<Vec<(DateTime<Utc>, f64)>, carbon_store::Error> {
+    let mut q = PriceQuery::new(
+        vec![instrument.clone()],
+        DateTime::<Utc>::from_timestamp(946_684_800, 0).unwrap_or_default(),
+        Utc::now() + chrono::Duration::days(800),
+    );
+    q.market_runs = vec![run];
+    q.components = vec![Component::Lmp];
+    q.resample = Some(Resample {
+        freq: carbon_core::Frequency::Hour,
+        agg: carbon_core::Aggregation::Mean,
+    });
+    let page = store.prices(q).await?;
+    Ok(page
+        .rows
+        .into_iter()
+        .filter_map(|r| r.values.lmp.map(|v| (r.interval_start, v)))
+        .collect())
+}
+
+/// One contract of a JSON build request.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContractIn {
+    name: Option<String>,
+    start: Option<String>,
+    end: Option<String>,
+    price: Option<f64>,
+    bid: Option<f64>,
+    ask: Option<f64>,
+    block: Option<String>,
+    weight: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShapeFrom {
+    instrument_id: String,
+    market_run: Option<String>,
+}
+
+/// `POST /api/v1/curves/build` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BuildBody {
+    curve_id: Option<String>,
+    scenario_id: Option<String>,
+    market: Option<String>,
+    trade_date: String,
+    grid: String,
+    policy: Option<String>,
+    tension: Option<f64>,
+    discount_rate: Option<f64>,
+    until: Option<String>,
+    flat_long_end: Option<bool>,
+    contracts: Option<Vec<ContractIn>>,
+    contracts_csv: Option<String>,
+    prior_csv: Option<String>,
+    prior_mode: Option<String>,
+    shape_from: Option<ShapeFrom>,
+}
+
+fn unprocessable(param: &str, detail: impl Into<String>) -> ApiError {
+    ApiError {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        code: "invalid_curve_input",
+        detail: detail.into(),
+        param: Some(param.to_string()),
+    }
+}
+
+fn parse<T: std::str::FromStr>(param: &str, v: &str) -> Result<T, ApiError>
+where
+    T::Err: std::fmt::Display,
+{
+    v.parse::<T>()
+        .map_err(|e| ApiError::param(param, format!("`{v}`: {e}")))
+}
+
+fn date(param: &str, v: &str) -> Result<NaiveDate, ApiError> {
+    NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .map_err(|e| ApiError::param(param, format!("`{v}` is not YYYY-MM-DD ({e})")))
+}
+
+fn contracts_of(body: &BuildBody) -> Result<Vec<ContractSpec>, ApiError> {
+    match (&body.contracts, &body.contracts_csv) {
+        (Some(_), Some(_)) => Err(ApiError::param(
+            "contracts",
+            "give `contracts` or `contracts_csv`, not both",
+        )),
+        (None, None) => Err(ApiError::param(
+            "contracts",
+            "no contracts: give `contracts` (JSON) or `contracts_csv`",
+        )),
+        (None, Some(text)) => build::parse_contracts("contracts_csv", text)
+            .map_err(|e| unprocessable("contracts_csv", e.to_string())),
+        (Some(list), None) => {
+            if list.is_empty() {
+                return Err(ApiError::param("contracts", "no contracts"));
+            }
+            list.iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    build::contract_spec(&RawContract {
+                        name: c.name.as_deref(),
+                        start: c.start.as_deref(),
+                        end: c.end.as_deref(),
+                        price: c.price,
+                        bid: c.bid,
+                        ask: c.ask,
+                        block: c.block.as_deref(),
+                        weight: c.weight,
+                    })
+                    .map_err(|(f, m)| {
+                        let name = c.name.as_deref().unwrap_or("?");
+                        unprocessable(
+                            &format!("contracts[{i}].{f}"),
+                            format!("contract {i} (`{name}`), field `{f}`: {m}"),
+                        )
+                    })
+                })
+                .collect()
+        }
+    }
+}
+
+/// The contracts and parameters as given, canonical (kept with the run).
+fn inputs_json(req: &Request, prior_source: Value) -> Value {
+    json!({
+        "market": req.market.code(),
+        "trade_date": req.trade_date.to_string(),
+        "grid": format!("{:?}", req.granularity).to_lowercase(),
+        "policy": format!("{:?}", req.policy),
+        "tension": req.tension,
+        "discount_rate": req.discount_rate,
+        "until": req.until.map(|d| d.to_string()),
+        "flat_long_end": req.flat_long_end,
+        "prior": prior_source,
+        "contracts": req.contracts.iter().map(|c| json!({
+            "name": c.name, "start": c.start.to_string(), "end": c.end.to_string(),
+            "price": c.price, "bid": c.bid, "ask": c.ask,
+            "block": c.block.as_text(), "weight": c.weight,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+pub(crate) async fn build_curve(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    const ROUTE: &str = "/api/v1/curves/build";
+    let body: BuildBody = serde_json::from_slice(&bytes).map_err(|e| ApiError {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        code: "invalid_body",
+        detail: format!("request body: {e}"),
+        param: None,
+    })?;
+    let market: Market = parse("market", body.market.as_deref().unwrap_or("MISO"))?;
+    let channel = who.channel(Transport::Rest);
+    s.entitle(
+        &who,
+        &Ask {
+            market,
+            product: "curves",
+            channel,
+            instrument: None,
+            range: None,
+        },
+        ROUTE,
+    )
+    .await?;
+    let scenario_id = body.scenario_id.clone().unwrap_or_else(|| "BASE".into());
+    check_id("scenario_id", &scenario_id).map_err(|m| ApiError::param("scenario_id", m))?;
+    if let Some(id) = &body.curve_id {
+        check_id("curve_id", id).map_err(|m| ApiError::param("curve_id", m))?;
+    }
+    let mut req = Request::new(
+        market,
+        date("trade_date", &body.trade_date)?,
+        parse::<Granularity>("grid", &body.grid)?,
+        contracts_of(&body)?,
+    );
+    if let Some(p) = &body.policy {
+        req.policy = parse::<Policy>("policy", p)?;
+    }
+    if let Some(t) = body.tension {
+        if !(t.is_finite() && t >= 0.0) {
+            return Err(ApiError::param("tension", "must be a number ≥ 0"));
+        }
+        req.tension = t;
+    }
+    req.discount_rate = body.discount_rate;
+    req.until = body.until.as_deref().map(|u| date("until", u)).transpose()?;
+    req.flat_long_end = body.flat_long_end.unwrap_or(false);
+    let mode = match body.prior_mode.as_deref() {
+        None => None,
+        Some("additive") => Some(PriorMode::Additive),
+        Some("multiplicative") => Some(PriorMode::Multiplicative),
+        Some(o) => {
+            return Err(ApiError::param(
+                "prior_mode",
+                format!("`{o}`: expected additive or multiplicative"),
+            ));
+        }
+    };
+    let grid = || {
+        build::grid_for(req.market, req.granularity, &req.contracts, req.until)
+            .map_err(|e| unprocessable("contracts", e.to_string()))
+    };
+    let prior_source = match (&body.prior_csv, &body.shape_from) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::param(
+                "prior_csv",
+                "give `prior_csv` or `shape_from`, not both",
+            ));
+        }
+        (Some(text), None) => {
+            let values = build::parse_prior("prior_csv", text, &grid()?)
+                .map_err(|e| unprocessable("prior_csv", e.to_string()))?;
+            let source = json!({ "kind": "csv", "mode": format!("{:?}", mode.unwrap_or(PriorMode::Additive)).to_lowercase(), "values": values });
+            req.prior = Some((values, mode.unwrap_or(PriorMode::Additive)));
+            source
+        }
+        (None, Some(sf)) => {
+            let id: InstrumentId = parse("shape_from.instrument_id", &sf.instrument_id)?;
+            let run: MarketRun = parse(
+                "shape_from.market_run",
+                sf.market_run.as_deref().unwrap_or("da"),
+            )?;
+            s.entitle(
+                &who,
+                &Ask {
+                    market: id.market(),
+                    product: "lmp",
+                    channel,
+                    instrument: Some(id.as_str()),
+                    range: None,
+                },
+                ROUTE,
+            )
+            .await?;
+            let rows = history(s.store.as_ref(), &id, run).await?;
+            let shape = HourlyShape::from_prices(req.market, &rows)
+                .map_err(|m| unprocessable("shape_from", format!("{}: {m}", id.as_str())))?;
+            let values = shape.prior(&grid()?);
+            req.prior = Some((values, PriorMode::Multiplicative));
+            json!({
+                "kind": "shape_from_history", "instrument_id": id.as_str(),
+                "market_run": run.as_str(), "hours_used": shape.hours_used,
+                "months_with_history": shape.months_with_history,
+            })
+        }
+        (None, None) => {
+            if mode.is_some() {
+                return Err(ApiError::param(
+                    "prior_mode",
+                    "given without `prior_csv`",
+                ));
+            }
+            Value::Null
+        }
+    };
+    let inputs = inputs_json(&req, prior_source);
+    let job = CurveJob {
+        request: req,
+        curve_id: body.curve_id.clone(),
+        scenario_id: scenario_id.clone(),
+        created_by: who.actor(),
+        inputs,
+    };
+    match run_build(s.curves.clone(), job).await? {
+        Err(f) => Err(unprocessable(
+            "contracts",
+            match f.run_id {
+                Some(id) => format!("{} (recorded as failed run {id})", f.message),
+                None => f.message,
+            },
+        )),
+        Ok(o) => {
+            let points: Vec<Value> = o
+                .points
+                .iter()
+                .map(|p| {
+                    json!({
+                        "delivery_start": rfc3339(p.delivery_start),
+                        "delivery_end": rfc3339(p.delivery_end),
+                        "tenor": p.tenor, "price": p.price,
+                    })
+                })
+                .collect();
+            let status = if o.run_id.is_some() {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            Ok((
+                status,
+                Json(json!({
+                    "run_id": o.run_id,
+                    "curve_id": body.curve_id,
+                    "scenario_id": scenario_id,
+                    "input_hash": o.built.input_hash,
+                    "report": o.report,
+                    "points": points,
+                })),
+            )
+                .into_response())
+        }
+    }
+}
+
+fn run_json(r: &CurveRun, full: bool) -> Value {
+    let mut v = json!({
+        "run_id": r.run_id, "curve_id": r.curve_id, "scenario_id": r.scenario_id,
+        "as_of_date": r.as_of_date.to_string(), "market": r.market,
+        "granularity": r.granularity, "input_hash": r.input_hash,
+        "status": r.status, "error": r.error, "created_by": r.created_by,
+        "started": rfc3339(r.started), "finished": rfc3339(r.finished),
+        "duration_ms": (r.finished - r.started).num_milliseconds(),
+        "points": r.points,
+    });
+    if full && let Some(o) = v.as_object_mut() {
+        o.insert("request".into(), r.request.clone());
+        o.insert("report".into(), r.report.clone());
+    }
+    v
+}
+
+impl AppState {
+    fn curve_store(&self) -> Result<&Arc<dyn CurveStore>, ApiError> {
+        self.curves.as_ref().ok_or_else(|| ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "curves_unavailable",
+            detail: "this server has no curve store".into(),
+            param: None,
+        })
+    }
+
+    /// The run, if `who` may see curves of its market (else 403, audited).
+    async fn visible_run(&self, who: &Principal, run: CurveRun, route: &str) -> Result<CurveRun, ApiError> {
+        let market: Market = run
+            .market
+            .parse()
+            .map_err(|_| ApiError::not_found(format!("curve run `{}`", run.run_id)))?;
+        self.entitle(
+            who,
+            &Ask {
+                market,
+                product: "curves",
+                channel: who.channel(Transport::Rest),
+                instrument: None,
+                range: None,
+            },
+            route,
+        )
+        .await?;
+        Ok(run)
+    }
+}
+
+pub(crate) async fn curve_runs(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+    uri: Uri,
+) -> Result<Json<Value>, ApiError> {
+    let p = Params::parse(
+        uri.query(),
+        &["curve_id", "as_of_date", "scenario_id", "status", "limit"],
+    )?;
+    let scope = s
+        .scope(&who, None, Some("curves"), Transport::Rest, "/api/v1/curves")
+        .await?;
+    let limit = match p.parsed::<usize>("limit")? {
+        None => 100,
+        Some(n) if (1..=1000).contains(&n) => n,
+        Some(_) => return Err(ApiError::param("limit", "between 1 and 1000")),
+    };
+    let markets: Vec<String> = Market::ALL
+        .iter()
+        .filter(|m| scope.sees_market(**m))
+        .map(|m| m.code().to_string())
+        .collect();
+    let runs = s
+        .curve_store()?
+        .curve_runs(CurveRunFilter {
+            curve_id: p.one("curve_id").map(str::to_string),
+            as_of_date: p.one("as_of_date").map(|d| date("as_of_date", d)).transpose()?,
+            scenario_id: p.one("scenario_id").map(str::to_string),
+            status: p.one("status").map(str::to_string),
+            markets: Some(markets),
+            limit: Some(limit),
+        })
+        .await?;
+    Ok(Json(json!({
+        "data": runs.iter().map(|r| run_json(r, false)).collect::<Vec<_>>()
+    })))
+}
+
+pub(crate) async fn curve_run(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(run_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let run = s
+        .curve_store()?
+        .curve_run(&run_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no curve run `{run_id}`")))?;
+    let run = s.visible_run(&who, run, "/api/v1/curves/runs").await?;
+    Ok(Json(run_json(&run, true)))
+}
+
+/// Rebuilds the grid a run's points lie on (same market, granularity, dates).
+fn grid_of(run: &CurveRun, points: &[CurvePoint]) -> Result<Grid, ApiError> {
+    let market: Market = run
+        .market
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("curve run `{}`", run.run_id)))?;
+    let g: Granularity = run
+        .granularity
+        .parse()
+        .map_err(|e: String| ApiError::not_found(e))?;
+    let (Some(first), Some(last)) = (points.first(), points.last()) else {
+        return Err(ApiError::not_found(format!("curve run `{}` has no points", run.run_id)));
+    };
+    let from = time::market_date(market, first.delivery_start);
+    let to = time::market_date(market, last.delivery_end - chrono::Duration::seconds(1));
+    let grid = Grid::new(market, g, from, to).map_err(ApiError::not_found)?;
+    if grid.len() != points.len()
+        || grid.points.iter().zip(points).any(|(a, b)| a.start != b.delivery_start)
+    {
+        tracing::error!(run = %run.run_id, "stored curve points do not match their grid");
+        return Err(ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "corrupt_curve",
+            detail: format!("the points of curve run `{}` do not match its grid", run.run_id),
+            param: None,
+        });
+    }
+    Ok(grid)
+}
+
+pub(crate) async fn forward(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    const ROUTE: &str = "/api/v1/curves/forward";
+    let p = Params::parse(
+        uri.query(),
+        &[
+            "curve_id",
+            "as_of_date",
+            "scenario_id",
+            "run_id",
+            "granularity",
+            "block",
+            "format",
+        ],
+    )?;
+    let store = s.curve_store()?;
+    let run = match p.one("run_id") {
+        Some(id) => store
+            .curve_run(id)
+            .await?
+            .filter(|r| r.status == "succeeded")
+            .ok_or_else(|| ApiError::not_found(format!("no successful curve run `{id}`")))?,
+        None => {
+            let curve_id = p
+                .one("curve_id")
+                .ok_or_else(|| ApiError::param("curve_id", "required (or run_id)"))?;
+            let as_of = p.one("as_of_date").map(|d| date("as_of_date", d)).transpose()?;
+            let scenario = p.one("scenario_id").unwrap_or("BASE");
+            store
+                .curve_runs(CurveRunFilter {
+                    curve_id: Some(curve_id.to_string()),
+                    as_of_date: as_of,
+                    scenario_id: Some(scenario.to_string()),
+                    status: Some("succeeded".into()),
+                    markets: None,
+                    limit: Some(1_000),
+                })
+                .await?
+                .into_iter()
+                // Latest trade date first; within it, the newest build.
+                .max_by(|a, b| (a.as_of_date, a.started).cmp(&(b.as_of_date, b.started)))
+                .ok_or_else(|| {
+                    ApiError::not_found(format!(
+                        "no stored curve `{curve_id}` (scenario {scenario}{})",
+                        as_of.map(|d| format!(", as of {d}")).unwrap_or_default()
+                    ))
+                })?
+        }
+    };
+    let run = s.visible_run(&who, run, ROUTE).await?;
+    let points = store.curve_points(&run.run_id).await?;
+    let grid = grid_of(&run, &points)?;
+    let target = match p.one("granularity") {
+        None => grid.granularity,
+        Some(g) => parse::<Granularity>("granularity", g)?,
+    };
+    let shape = match p.one("block") {
+        None => Shape::Block(carbon_core::Block::Flat),
+        Some(b) => parse::<Shape>("block", b)?,
+    };
+    let prices: Vec<f64> = points.iter().map(|p| p.price).collect();
+    let periods = build::aggregate(&grid, &prices, target, shape)
+        .map_err(|m| ApiError::param("granularity", m))?;
+    let format = p.one("format").unwrap_or("json");
+    match format {
+        "csv" => {
+            let mut out = String::from("delivery_start,delivery_end,tenor,price\n");
+            for x in &periods {
+                out.push_str(&format!(
+                    "{},{},{},{}\n",
+                    rfc3339(x.start),
+                    rfc3339(x.end),
+                    x.tenor,
+                    x.price
+                ));
+            }
+            let mut resp = out.into_response();
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            );
+            Ok(resp)
+        }
+        "json" => Ok(Json(json!({
+            "run": run_json(&run, false),
+            "granularity": format!("{target:?}").to_lowercase(),
+            "block": shape.as_text(),
+            "data": periods.iter().map(|x| json!({
+                "delivery_start": rfc3339(x.start), "delivery_end": rfc3339(x.end),
+                "tenor": x.tenor, "price": x.price,
+            })).collect::<Vec<_>>(),
+        }))
+        .into_response()),
+        o => Err(ApiError::param("format", format!("`{o}`: expected json or csv"))),
+    }
+}
