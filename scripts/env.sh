@@ -23,6 +23,20 @@ ensure_rust() {
   use_ccache
 }
 
+# The web hub (web/): npm ci when node_modules is missing or older than the
+# lock file, then the production build into web/dist, which `cargo build`
+# embeds into the binary.
+build_web() {
+  need npm "apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null"
+  (
+    cd web
+    if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+      npm ci --no-audit --no-fund --loglevel=error
+    fi
+    npm run build --silent >/dev/null
+  )
+}
+
 # C/C++ through ccache when available: a change that makes cargo re-run
 # libduckdb-sys's build script then costs minutes, not a full DuckDB compile.
 use_ccache() {

@@ -9,6 +9,9 @@ ensure_rust
 start=$(date +%s)
 echo "== cargo fmt --check"
 cargo fmt --all --check
+echo "== web hub: npm ci, type check + production build (embedded by cargo), vitest"
+build_web
+(cd web && npx vitest run --reporter=dot)
 echo "== cargo clippy (-D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"

@@ -146,7 +146,8 @@ pub async fn run_build(
     match result {
         Err(e) => {
             let message = e.to_string();
-            if let (Some(run), Some((_, c))) = (run("failed", Some(message.clone()), json!({})), &store)
+            if let (Some(run), Some((_, c))) =
+                (run("failed", Some(message.clone()), json!({})), &store)
             {
                 c.save_curve(run, Vec::new()).await?;
             }
@@ -203,7 +204,7 @@ pub async fn history(
         freq: carbon_core::Frequency::Hour,
         agg: carbon_core::Aggregation::Mean,
     });
-    let page = store.prices(q).await?;
+    let page = store.query_prices(q).await?;
     Ok(page
         .rows
         .into_iter()
@@ -384,7 +385,11 @@ pub(crate) async fn build_curve(
         req.tension = t;
     }
     req.discount_rate = body.discount_rate;
-    req.until = body.until.as_deref().map(|u| date("until", u)).transpose()?;
+    req.until = body
+        .until
+        .as_deref()
+        .map(|u| date("until", u))
+        .transpose()?;
     req.flat_long_end = body.flat_long_end.unwrap_or(false);
     let mode = match body.prior_mode.as_deref() {
         None => None,
@@ -446,10 +451,7 @@ pub(crate) async fn build_curve(
         }
         (None, None) => {
             if mode.is_some() {
-                return Err(ApiError::param(
-                    "prior_mode",
-                    "given without `prior_csv`",
-                ));
+                return Err(ApiError::param("prior_mode", "given without `prior_csv`"));
             }
             Value::Null
         }
@@ -531,7 +533,12 @@ impl AppState {
     }
 
     /// The run, if `who` may see curves of its market (else 403, audited).
-    async fn visible_run(&self, who: &Principal, run: CurveRun, route: &str) -> Result<CurveRun, ApiError> {
+    async fn visible_run(
+        &self,
+        who: &Principal,
+        run: CurveRun,
+        route: &str,
+    ) -> Result<CurveRun, ApiError> {
         let market: Market = run
             .market
             .parse()
@@ -562,7 +569,13 @@ pub(crate) async fn curve_runs(
         &["curve_id", "as_of_date", "scenario_id", "status", "limit"],
     )?;
     let scope = s
-        .scope(&who, None, Some("curves"), Transport::Rest, "/api/v1/curves")
+        .scope(
+            &who,
+            None,
+            Some("curves"),
+            Transport::Rest,
+            "/api/v1/curves",
+        )
         .await?;
     let limit = match p.parsed::<usize>("limit")? {
         None => 100,
@@ -578,7 +591,10 @@ pub(crate) async fn curve_runs(
         .curve_store()?
         .curve_runs(CurveRunFilter {
             curve_id: p.one("curve_id").map(str::to_string),
-            as_of_date: p.one("as_of_date").map(|d| date("as_of_date", d)).transpose()?,
+            as_of_date: p
+                .one("as_of_date")
+                .map(|d| date("as_of_date", d))
+                .transpose()?,
             scenario_id: p.one("scenario_id").map(str::to_string),
             status: p.one("status").map(str::to_string),
             markets: Some(markets),
@@ -615,19 +631,29 @@ fn grid_of(run: &CurveRun, points: &[CurvePoint]) -> Result<Grid, ApiError> {
         .parse()
         .map_err(|e: String| ApiError::not_found(e))?;
     let (Some(first), Some(last)) = (points.first(), points.last()) else {
-        return Err(ApiError::not_found(format!("curve run `{}` has no points", run.run_id)));
+        return Err(ApiError::not_found(format!(
+            "curve run `{}` has no points",
+            run.run_id
+        )));
     };
     let from = time::market_date(market, first.delivery_start);
     let to = time::market_date(market, last.delivery_end - chrono::Duration::seconds(1));
     let grid = Grid::new(market, g, from, to).map_err(ApiError::not_found)?;
     if grid.len() != points.len()
-        || grid.points.iter().zip(points).any(|(a, b)| a.start != b.delivery_start)
+        || grid
+            .points
+            .iter()
+            .zip(points)
+            .any(|(a, b)| a.start != b.delivery_start)
     {
         tracing::error!(run = %run.run_id, "stored curve points do not match their grid");
         return Err(ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             code: "corrupt_curve",
-            detail: format!("the points of curve run `{}` do not match its grid", run.run_id),
+            detail: format!(
+                "the points of curve run `{}` do not match its grid",
+                run.run_id
+            ),
             param: None,
         });
     }
@@ -663,7 +689,10 @@ pub(crate) async fn forward(
             let curve_id = p
                 .one("curve_id")
                 .ok_or_else(|| ApiError::param("curve_id", "required (or run_id)"))?;
-            let as_of = p.one("as_of_date").map(|d| date("as_of_date", d)).transpose()?;
+            let as_of = p
+                .one("as_of_date")
+                .map(|d| date("as_of_date", d))
+                .transpose()?;
             let scenario = p.one("scenario_id").unwrap_or("BASE");
             store
                 .curve_runs(CurveRunFilter {
@@ -730,6 +759,9 @@ pub(crate) async fn forward(
             })).collect::<Vec<_>>(),
         }))
         .into_response()),
-        o => Err(ApiError::param("format", format!("`{o}`: expected json or csv"))),
+        o => Err(ApiError::param(
+            "format",
+            format!("`{o}`: expected json or csv"),
+        )),
     }
 }

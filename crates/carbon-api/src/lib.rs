@@ -19,6 +19,7 @@
 mod auth;
 pub mod curves;
 pub mod error;
+pub mod hub;
 mod metrics;
 mod params;
 pub mod ratelimit;

@@ -49,7 +49,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/exports/prices", get(export_prices))
         .route("/api/v1/curves", get(crate::curves::curve_runs))
         .route("/api/v1/curves/build", post(crate::curves::build_curve))
-        .route("/api/v1/curves/runs/{run_id}", get(crate::curves::curve_run))
+        .route(
+            "/api/v1/curves/runs/{run_id}",
+            get(crate::curves::curve_run),
+        )
         .route("/api/v1/curves/forward", get(crate::curves::forward))
         .route("/.well-known/jwks.json", get(auth::jwks))
         .route("/api/v1/auth/login", post(auth::login))
@@ -358,8 +361,14 @@ fn csv_response(body: String, next_cursor: Option<&str>) -> Response {
     resp
 }
 
-async fn not_found(uri: Uri) -> ApiError {
-    ApiError::not_found(format!("no route {}", uri.path()))
+/// Anything else: the web hub for a browser's `GET` outside `/api/`, a 404
+/// problem otherwise.
+async fn not_found(method: axum::http::Method, uri: Uri) -> Response {
+    let api = uri.path().starts_with("/api/") || uri.path().starts_with("/.well-known/");
+    if !api && (method == axum::http::Method::GET || method == axum::http::Method::HEAD) {
+        return crate::hub::serve(uri).await;
+    }
+    ApiError::not_found(format!("no route {}", uri.path())).into_response()
 }
 
 async fn health() -> Json<Value> {

@@ -39,7 +39,13 @@ fn season(k: u32) -> f64 {
 /// Daily, 2027–2029: 12 months of 2027, 4 quarters of 2028, Cal-29, and three
 /// on-peak summer months of 2027 on top of their flat months (20 contracts).
 fn daily() -> Problem {
-    let g = Grid::new(Market::Miso, Granularity::Daily, d(2027, 1, 1), d(2029, 12, 31)).expect("grid");
+    let g = Grid::new(
+        Market::Miso,
+        Granularity::Daily,
+        d(2027, 1, 1),
+        d(2029, 12, 31),
+    )
+    .expect("grid");
     let mut c = Vec::new();
     let mut add = |name: String, from: NaiveDate, to: NaiveDate, block: Block, price: f64| {
         c.push(Contract {
@@ -49,16 +55,40 @@ fn daily() -> Problem {
         })
     };
     for m in 1..=12 {
-        add(format!("2027-{m:02}"), d(2027, m, 1), month_end(2027, m), Block::Flat, season(m - 1));
+        add(
+            format!("2027-{m:02}"),
+            d(2027, m, 1),
+            month_end(2027, m),
+            Block::Flat,
+            season(m - 1),
+        );
     }
     for q in 0..4u32 {
         let k = 12 + 3 * q;
         let p = (season(k) + season(k + 1) + season(k + 2)) / 3.0;
-        add(format!("2028-Q{}", q + 1), d(2028, 3 * q + 1, 1), month_end(2028, 3 * q + 3), Block::Flat, p);
+        add(
+            format!("2028-Q{}", q + 1),
+            d(2028, 3 * q + 1, 1),
+            month_end(2028, 3 * q + 3),
+            Block::Flat,
+            p,
+        );
     }
-    add("Cal-29".into(), d(2029, 1, 1), d(2029, 12, 31), Block::Flat, 49.0);
+    add(
+        "Cal-29".into(),
+        d(2029, 1, 1),
+        d(2029, 12, 31),
+        Block::Flat,
+        49.0,
+    );
     for m in [6, 7, 8] {
-        add(format!("2027-{m:02} on-peak"), d(2027, m, 1), month_end(2027, m), Block::OnPeak, season(m - 1) + 11.0);
+        add(
+            format!("2027-{m:02} on-peak"),
+            d(2027, m, 1),
+            month_end(2027, m),
+            Block::OnPeak,
+            season(m - 1) + 11.0,
+        );
     }
     Problem {
         n: g.len(),
@@ -69,7 +99,13 @@ fn daily() -> Problem {
 
 /// Hourly, 2027–2029: on-peak and off-peak strips for each of 36 months.
 fn hourly() -> Problem {
-    let g = Grid::new(Market::Miso, Granularity::Hourly, d(2027, 1, 1), d(2029, 12, 31)).expect("grid");
+    let g = Grid::new(
+        Market::Miso,
+        Granularity::Hourly,
+        d(2027, 1, 1),
+        d(2029, 12, 31),
+    )
+    .expect("grid");
     let mut c = Vec::new();
     for k in 0..36u32 {
         let (y, m) = (2027 + (k / 12) as i32, k % 12 + 1);
@@ -105,13 +141,20 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
 }
 
 fn main() {
-    let dir = PathBuf::from(std::env::var("CARBON_BENCH_DIR").unwrap_or_else(|_| std::env::temp_dir().join("carbon-bench-curves").display().to_string()));
+    let dir = PathBuf::from(std::env::var("CARBON_BENCH_DIR").unwrap_or_else(|_| {
+        std::env::temp_dir()
+            .join("carbon-bench-curves")
+            .display()
+            .to_string()
+    }));
     std::fs::create_dir_all(&dir).expect("bench dir");
     for (name, p, runs) in [("daily", daily(), 21), ("hourly", hourly(), 7)] {
         let (t_kkt, s) = time(runs, || solve_kkt(&p).expect("kkt"));
         let bands = vec![None; p.contracts.len()];
         let (t_raw, raw) = time(runs.min(5), || solve_qp(&p, &bands).expect("clarabel"));
-        let (t_pol, pol) = time(runs.min(5), || solve_bands(&p, &bands).expect("clarabel + polish"));
+        let (t_pol, pol) = time(runs.min(5), || {
+            solve_bands(&p, &bands).expect("clarabel + polish")
+        });
         let worst = |r: &[f64]| {
             r.iter()
                 .zip(&p.contracts)

@@ -58,7 +58,11 @@ impl Band {
     /// `Q[i][j]` for `|i − j| ≤ 2` (zero outside the band).
     pub fn get(&self, i: usize, j: usize) -> f64 {
         let (lo, hi) = if i <= j { (i, j) } else { (j, i) };
-        if hi - lo > 2 { 0.0 } else { self.d[hi - lo][lo] }
+        if hi - lo > 2 {
+            0.0
+        } else {
+            self.d[hi - lo][lo]
+        }
     }
 
     /// `Q x`.

@@ -259,7 +259,12 @@ pub fn contract_spec(raw: &RawContract<'_>) -> Result<ContractSpec, (&'static st
     if end < start {
         return Err(("end", format!("{end} is before start {start}")));
     }
-    for (f, v) in [("price", raw.price), ("bid", raw.bid), ("ask", raw.ask), ("weight", raw.weight)] {
+    for (f, v) in [
+        ("price", raw.price),
+        ("bid", raw.bid),
+        ("ask", raw.ask),
+        ("weight", raw.weight),
+    ] {
         if let Some(x) = v
             && !x.is_finite()
         {
@@ -268,7 +273,10 @@ pub fn contract_spec(raw: &RawContract<'_>) -> Result<ContractSpec, (&'static st
     }
     let (bid, ask) = (raw.bid, raw.ask);
     if bid.is_some() != ask.is_some() {
-        return Err((if bid.is_some() { "ask" } else { "bid" }, "a band needs both bid and ask".into()));
+        return Err((
+            if bid.is_some() { "ask" } else { "bid" },
+            "a band needs both bid and ask".into(),
+        ));
     }
     let price = match (raw.price, bid, ask) {
         (Some(p), _, _) => p,
@@ -480,7 +488,11 @@ pub fn grid_for(
     until: Option<NaiveDate>,
 ) -> Result<Grid, BuildError> {
     let first = contracts.iter().map(|c| c.start).min();
-    let last = contracts.iter().map(|c| c.end).max().map(|l| until.map_or(l, |u| u.max(l)));
+    let last = contracts
+        .iter()
+        .map(|c| c.end)
+        .max()
+        .map(|l| until.map_or(l, |u| u.max(l)));
     if contracts.len() > MAX_CONTRACTS {
         return Err(BuildError::File {
             file: "contracts".into(),
@@ -833,7 +845,11 @@ pub fn aggregate(
     for (i, (tp, tenor)) in out_grid.points.iter().zip(labels).enumerate() {
         let (total, sum) = if target == Granularity::Hourly {
             // Same grid: one hour each.
-            let w = if out_grid.contains(i, shape) { 1.0 } else { 0.0 };
+            let w = if out_grid.contains(i, shape) {
+                1.0
+            } else {
+                0.0
+            };
             (w, w * curve[i])
         } else {
             let w = grid.weights(tp.first_date, tp.last_date, shape);

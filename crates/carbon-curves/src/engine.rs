@@ -326,7 +326,11 @@ impl Reduced {
     /// How many of (constants, straight lines) the roughness leaves free:
     /// 2 normally, 1 with tension or a flat long end.
     fn free_lines(&self, p: &Problem) -> usize {
-        if p.tension > 0.0 || self.n < p.n { 1 } else { 2 }
+        if p.tension > 0.0 || self.n < p.n {
+            1
+        } else {
+            2
+        }
     }
 }
 
@@ -393,12 +397,14 @@ fn penalty_block(rho: f64) -> f64 {
 /// `2Q + δI` and iterative refinement. Returns `(x, μ, refinements)`.
 fn solve_reduced(r: &Reduced, c: f64) -> Result<(Vec<f64>, Vec<f64>, u32), Error> {
     let (n, m) = (r.n, r.rows.len());
-    let peak = (0..n).map(|i| r.q.get(i, i)).fold(0.0_f64, f64::max).max(1.0);
+    let peak = (0..n)
+        .map(|i| r.q.get(i, i))
+        .fold(0.0_f64, f64::max)
+        .max(1.0);
     let delta = 2.0 * peak * 1e-13;
-    let chol = r
-        .q
-        .cholesky(2.0, delta)
-        .ok_or_else(|| Error::Singular("the roughness has no factor".into()))?;
+    let chol =
+        r.q.cholesky(2.0, delta)
+            .ok_or_else(|| Error::Singular("the roughness has no factor".into()))?;
     // V = (2Q+δI)⁻¹ Aᵀ, column by column.
     let mut v: Vec<Vec<f64>> = Vec::with_capacity(m);
     for row in &r.rows {

@@ -209,7 +209,9 @@ impl Shape {
                     Days::Peak => carbon_core::calendar::is_peak_day(market, hour.date),
                     Days::OffPeak => !carbon_core::calendar::is_peak_day(market, hour.date),
                 };
-                day_ok && (1..=24).contains(&hour.hour_ending) && hours & (1 << (hour.hour_ending - 1)) != 0
+                day_ok
+                    && (1..=24).contains(&hour.hour_ending)
+                    && hours & (1 << (hour.hour_ending - 1)) != 0
             }
         }
     }
@@ -227,7 +229,11 @@ impl Shape {
                         while he < 24 && hours & (1 << he) != 0 {
                             he += 1;
                         }
-                        ranges.push(if from == he { format!("{he}") } else { format!("{from}-{he}") });
+                        ranges.push(if from == he {
+                            format!("{he}")
+                        } else {
+                            format!("{from}-{he}")
+                        });
                     }
                     he += 1;
                 }

@@ -37,7 +37,9 @@ fn means<K: Ord + Copy>(values: impl Iterator<Item = (K, f64)>) -> BTreeMap<K, f
         e.0 += v;
         e.1 += 1;
     }
-    acc.into_iter().map(|(k, (s, n))| (k, s / n as f64)).collect()
+    acc.into_iter()
+        .map(|(k, (s, n))| (k, s / n as f64))
+        .collect()
 }
 
 /// Normalises a 24-hour profile to average 1; `None` when it is incomplete
@@ -54,7 +56,10 @@ fn normalise(profile: &BTreeMap<u32, f64>) -> Option<BTreeMap<u32, f64>> {
 impl HourlyShape {
     /// The shape of `prices` (interval start, price), read on `market`'s
     /// clock. Sub-hourly prices are averaged into their hour first.
-    pub fn from_prices(market: Market, prices: &[(DateTime<Utc>, f64)]) -> Result<HourlyShape, String> {
+    pub fn from_prices(
+        market: Market,
+        prices: &[(DateTime<Utc>, f64)],
+    ) -> Result<HourlyShape, String> {
         // Hourly means first, so 5-minute data weighs like hourly data.
         let hourly = means(prices.iter().filter(|(_, v)| v.is_finite()).map(|(t, v)| {
             let h = time::hour_of(market, *t);

@@ -1350,18 +1350,48 @@ pub async fn curve_runs_and_points(h: &dyn Harness) {
     };
     // Given out of order; read back in delivery order.
     let points = vec![
-        point("2027-02-01T06:00:00Z", "2027-03-01T06:00:00Z", "2027-02", 48.25),
-        point("2027-01-01T06:00:00Z", "2027-02-01T06:00:00Z", "2027-01", 50.5),
+        point(
+            "2027-02-01T06:00:00Z",
+            "2027-03-01T06:00:00Z",
+            "2027-02",
+            48.25,
+        ),
+        point(
+            "2027-01-01T06:00:00Z",
+            "2027-02-01T06:00:00Z",
+            "2027-01",
+            50.5,
+        ),
     ];
-    let r1 = run("cr_1", "MISO_FWD", "2026-11-27", "succeeded", "2026-11-27T12:00:00Z");
+    let r1 = run(
+        "cr_1",
+        "MISO_FWD",
+        "2026-11-27",
+        "succeeded",
+        "2026-11-27T12:00:00Z",
+    );
     c.save_curve(r1.clone(), points.clone()).await.unwrap();
     let back = c.curve_run("cr_1").await.unwrap().expect("saved run");
-    assert_eq!(back, CurveRun { points: 2, ..r1.clone() });
+    assert_eq!(
+        back,
+        CurveRun {
+            points: 2,
+            ..r1.clone()
+        }
+    );
     let pts = c.curve_points("cr_1").await.unwrap();
     assert_eq!(pts, vec![points[1].clone(), points[0].clone()]);
     // A second save of the same id fails and leaves the first intact.
     let again = c
-        .save_curve(r1.clone(), vec![point("2027-03-01T06:00:00Z", "2027-04-01T05:00:00Z", "2027-03", 1.0)])
+        .save_curve(
+            r1.clone(),
+            vec![point(
+                "2027-03-01T06:00:00Z",
+                "2027-04-01T05:00:00Z",
+                "2027-03",
+                1.0,
+            )],
+        )
         .await
         .unwrap_err();
     assert!(again.to_string().contains("cr_1"), "{again}");
@@ -1369,8 +1399,19 @@ pub async fn curve_runs_and_points(h: &dyn Harness) {
     // A non-finite price stores nothing, not even the run.
     let bad = c
         .save_curve(
-            run("cr_bad", "MISO_FWD", "2026-11-27", "succeeded", "2026-11-27T12:30:00Z"),
-            vec![point("2027-01-01T06:00:00Z", "2027-02-01T06:00:00Z", "2027-01", f64::NAN)],
+            run(
+                "cr_bad",
+                "MISO_FWD",
+                "2026-11-27",
+                "succeeded",
+                "2026-11-27T12:30:00Z",
+            ),
+            vec![point(
+                "2027-01-01T06:00:00Z",
+                "2027-02-01T06:00:00Z",
+                "2027-01",
+                f64::NAN,
+            )],
         )
         .await
         .unwrap_err();
@@ -1378,32 +1419,99 @@ pub async fn curve_runs_and_points(h: &dyn Harness) {
     assert!(c.curve_run("cr_bad").await.unwrap().is_none());
     assert!(c.curve_points("cr_bad").await.unwrap().is_empty());
     // A failed run is kept without points; filters and order.
-    c.save_curve(run("cr_2", "MISO_FWD", "2026-11-28", "failed", "2026-11-28T12:00:00Z"), vec![])
-        .await
-        .unwrap();
+    c.save_curve(
+        run(
+            "cr_2",
+            "MISO_FWD",
+            "2026-11-28",
+            "failed",
+            "2026-11-28T12:00:00Z",
+        ),
+        vec![],
+    )
+    .await
+    .unwrap();
     c.save_curve(
         CurveRun {
             market: "CAISO".into(),
-            ..run("cr_3", "SP15_FWD", "2026-11-28", "succeeded", "2026-11-28T13:00:00Z")
+            ..run(
+                "cr_3",
+                "SP15_FWD",
+                "2026-11-28",
+                "succeeded",
+                "2026-11-28T13:00:00Z",
+            )
         },
-        vec![point("2027-01-01T08:00:00Z", "2027-02-01T08:00:00Z", "2027-01", 70.0)],
+        vec![point(
+            "2027-01-01T08:00:00Z",
+            "2027-02-01T08:00:00Z",
+            "2027-01",
+            70.0,
+        )],
     )
     .await
     .unwrap();
     let ids = |v: Vec<CurveRun>| v.into_iter().map(|r| r.run_id).collect::<Vec<_>>();
-    assert_eq!(ids(c.curve_runs(CurveRunFilter::default()).await.unwrap()), ["cr_3", "cr_2", "cr_1"]);
-    let f = |curve: Option<&str>, as_of: Option<&str>, status: Option<&str>, markets: Option<Vec<&str>>| CurveRunFilter {
+    assert_eq!(
+        ids(c.curve_runs(CurveRunFilter::default()).await.unwrap()),
+        ["cr_3", "cr_2", "cr_1"]
+    );
+    let f = |curve: Option<&str>,
+             as_of: Option<&str>,
+             status: Option<&str>,
+             markets: Option<Vec<&str>>| CurveRunFilter {
         curve_id: curve.map(String::from),
         as_of_date: as_of.map(date),
         status: status.map(String::from),
         markets: markets.map(|m| m.into_iter().map(String::from).collect()),
         ..Default::default()
     };
-    assert_eq!(ids(c.curve_runs(f(Some("MISO_FWD"), None, None, None)).await.unwrap()), ["cr_2", "cr_1"]);
-    assert_eq!(ids(c.curve_runs(f(Some("MISO_FWD"), Some("2026-11-27"), None, None)).await.unwrap()), ["cr_1"]);
-    assert_eq!(ids(c.curve_runs(f(None, None, Some("succeeded"), None)).await.unwrap()), ["cr_3", "cr_1"]);
-    assert_eq!(ids(c.curve_runs(f(None, None, None, Some(vec!["CAISO"]))).await.unwrap()), ["cr_3"]);
-    assert!(c.curve_runs(f(None, None, None, Some(vec![]))).await.unwrap().is_empty());
-    assert_eq!(c.curve_runs(CurveRunFilter { limit: Some(1), ..Default::default() }).await.unwrap().len(), 1);
-    assert_eq!(c.curve_run("cr_2").await.unwrap().unwrap().error.as_deref(), Some("strict policy: arbitrage"));
+    assert_eq!(
+        ids(c
+            .curve_runs(f(Some("MISO_FWD"), None, None, None))
+            .await
+            .unwrap()),
+        ["cr_2", "cr_1"]
+    );
+    assert_eq!(
+        ids(c
+            .curve_runs(f(Some("MISO_FWD"), Some("2026-11-27"), None, None))
+            .await
+            .unwrap()),
+        ["cr_1"]
+    );
+    assert_eq!(
+        ids(c
+            .curve_runs(f(None, None, Some("succeeded"), None))
+            .await
+            .unwrap()),
+        ["cr_3", "cr_1"]
+    );
+    assert_eq!(
+        ids(c
+            .curve_runs(f(None, None, None, Some(vec!["CAISO"])))
+            .await
+            .unwrap()),
+        ["cr_3"]
+    );
+    assert!(
+        c.curve_runs(f(None, None, None, Some(vec![])))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        c.curve_runs(CurveRunFilter {
+            limit: Some(1),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .len(),
+        1
+    );
+    assert_eq!(
+        c.curve_run("cr_2").await.unwrap().unwrap().error.as_deref(),
+        Some("strict policy: arbitrage")
+    );
 }

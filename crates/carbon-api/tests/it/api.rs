@@ -476,7 +476,7 @@ fn metrics_count_requests_by_route_and_report_store_and_ingest() {
     get(&s, "/health");
     get(&s, DAY);
     get(&s, &format!("{DAY}&limit=0"));
-    get(&s, "/nowhere");
+    get(&s, "/api/v1/nowhere");
     let m = get(&s, "/metrics");
     assert_eq!(m.status, 200);
     assert!(
@@ -552,7 +552,7 @@ fn openapi_documents_what_the_server_does_and_docs_render_it() {
         };
         let required: Vec<String> = params
             .iter()
-            .filter(|p| p["required"] == true)
+            .filter(|p| p["required"] == true && p["in"] != "path")
             .map(|p| format!("{}={}", p["name"].as_str().unwrap(), value(p).unwrap()))
             .collect();
         // Path parameters get a value that names nothing.
@@ -581,4 +581,56 @@ fn openapi_documents_what_the_server_does_and_docs_render_it() {
         !d.body.contains("https://"),
         "the docs page downloads nothing"
     );
+}
+
+/// The web hub: `/` and client-side routes answer the hub's index.html (or,
+/// in a binary built without `web/dist`, a page saying how to build it);
+/// a missing asset is a 404; unknown API paths stay JSON problems.
+#[test]
+fn the_hub_is_served_at_the_root_with_client_routes() {
+    let s = start();
+    let root = request(&s, "GET", "/", &[], None);
+    assert_eq!(root.status, 200);
+    assert!(
+        root.content_type.starts_with("text/html"),
+        "{}",
+        root.content_type
+    );
+    assert_eq!(root.header("cache-control"), Some("no-cache"));
+    if carbon_api::hub::embedded() {
+        assert!(
+            root.body.contains("<div id=\"root\"></div>"),
+            "{}",
+            root.body
+        );
+        let script = root
+            .body
+            .split("src=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap()
+            .to_string();
+        let js = request(&s, "GET", &script, &[], None);
+        assert_eq!(js.status, 200, "{script}");
+        assert!(js.content_type.starts_with("text/javascript"));
+        assert!(js.header("cache-control").unwrap().contains("immutable"));
+    } else {
+        assert!(root.body.contains("scripts/run.sh"), "{}", root.body);
+    }
+    for route in ["/explorer", "/curves", "/admin", "/login"] {
+        let r = request(&s, "GET", route, &[], None);
+        assert_eq!(r.status, 200, "{route}");
+        assert_eq!(r.body, root.body, "{route} is the same page");
+    }
+    if carbon_api::hub::embedded() {
+        assert_eq!(
+            request(&s, "GET", "/assets/nothing.js", &[], None).status,
+            404
+        );
+    }
+    let api = request(&s, "GET", "/api/v1/nothing", &[("x-api-key", &s.key)], None);
+    assert_eq!(api.status, 404);
+    assert!(api.content_type.starts_with("application/problem+json"));
+    let post = request(&s, "POST", "/explorer", &[], None);
+    assert_eq!(post.status, 404);
 }

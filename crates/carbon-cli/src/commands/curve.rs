@@ -61,7 +61,11 @@ pub fn build(config: &Config, args: &CurveBuildArgs) -> Result<ExitCode> {
     req.policy = policy;
     req.tension = args.tension;
     req.discount_rate = args.discount_rate;
-    req.until = args.until.as_deref().map(|u| day("--until", u)).transpose()?;
+    req.until = args
+        .until
+        .as_deref()
+        .map(|u| day("--until", u))
+        .transpose()?;
     req.flat_long_end = args.flat_long_end;
     let grid = || {
         build::grid_for(market, granularity, &req.contracts, req.until)
@@ -140,14 +144,22 @@ pub fn build(config: &Config, args: &CurveBuildArgs) -> Result<ExitCode> {
     if args.format == "csv" {
         writeln!(out, "delivery_start,delivery_end,price")?;
         for p in &outcome.points {
-            writeln!(out, "{},{},{}", t(p.delivery_start), t(p.delivery_end), p.price)?;
+            writeln!(
+                out,
+                "{},{},{}",
+                t(p.delivery_start),
+                t(p.delivery_end),
+                p.price
+            )?;
         }
     } else {
         let points: Vec<Value> = outcome
             .points
             .iter()
-            .map(|p| json!({ "delivery_start": t(p.delivery_start), "delivery_end": t(p.delivery_end),
-                "tenor": p.tenor, "price": p.price }))
+            .map(|p| {
+                json!({ "delivery_start": t(p.delivery_start), "delivery_end": t(p.delivery_end),
+                "tenor": p.tenor, "price": p.price })
+            })
             .collect();
         writeln!(
             out,

@@ -37,13 +37,14 @@ fn build(dir: &Path, csv: &str, extra: &[&str]) -> super::cli::Out {
         "build",
         "--contracts",
         "contracts.csv",
-        "--grid",
-        "daily",
         "--trade-date",
         "2026-11-27",
         "--report",
         "report.json",
     ];
+    if !extra.contains(&"--grid") {
+        args.extend_from_slice(&["--grid", "daily"]);
+    }
     args.extend_from_slice(extra);
     run(carbon(dir).args(&args))
 }
@@ -236,17 +237,42 @@ fn stored_runs_shapes_from_history_and_options() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     let mut strips = String::from("name,start,end,price,block\n");
     for (m, days, p) in &MONTHS[..3] {
-        strips.push_str(&format!("2027-{m:02} on,2027-{m:02}-01,2027-{m:02}-{days},{},onpeak\n", p + 10.0));
-        strips.push_str(&format!("2027-{m:02} off,2027-{m:02}-01,2027-{m:02}-{days},{},offpeak\n", p - 5.0));
+        strips.push_str(&format!(
+            "2027-{m:02} on,2027-{m:02}-01,2027-{m:02}-{days},{},onpeak\n",
+            p + 10.0
+        ));
+        strips.push_str(&format!(
+            "2027-{m:02} off,2027-{m:02}-01,2027-{m:02}-{days},{},offpeak\n",
+            p - 5.0
+        ));
     }
     let o = build(
         dir.path(),
         &strips,
-        &["--grid", "hourly", "--shape-from", "MISO.INDIANA.HUB@da", "--curve-id", "IND_H", "--format", "json"],
+        &[
+            "--grid",
+            "hourly",
+            "--shape-from",
+            "MISO.INDIANA.HUB@da",
+            "--curve-id",
+            "IND_H",
+            "--format",
+            "json",
+        ],
     );
     assert_eq!(o.code, 0, "{}", o.stderr);
-    assert!(o.stderr.contains("shape from MISO.INDIANA.HUB (da): 24 hours"), "{}", o.stderr);
-    assert!(o.stderr.contains("stored curve IND_H as of 2026-11-27 (scenario BASE) as run cr_"), "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("shape from MISO.INDIANA.HUB (da): 24 hours"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr
+            .contains("stored curve IND_H as of 2026-11-27 (scenario BASE) as run cr_"),
+        "{}",
+        o.stderr
+    );
     let out: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
     assert_eq!(out["points"].as_array().unwrap().len(), (31 + 28 + 31) * 24);
     assert_eq!(out["points"][0]["tenor"], "2027-01-01 HE01");
@@ -259,9 +285,17 @@ fn stored_runs_shapes_from_history_and_options() {
         assert!(c["error"].as_f64().unwrap().abs() < 1e-8 * 80.0, "{c}");
     }
     // A failed build with a curve id is recorded, and says so.
-    let o = build(dir.path(), "name,start,end,price\nJan,2027-01-01,2027-01-31,50\n", &["--curve-id", "IND_H"]);
+    let o = build(
+        dir.path(),
+        "name,start,end,price\nJan,2027-01-01,2027-01-31,50\n",
+        &["--curve-id", "IND_H"],
+    );
     assert_eq!(o.code, 2);
-    assert!(o.stderr.contains("recorded as failed run cr_"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("recorded as failed run cr_"),
+        "{}",
+        o.stderr
+    );
     // Discounting, a flat long end past the last contract, an hour mask.
     let mut masked = String::from("name,start,end,price,block\n");
     for line in months_csv("").lines().skip(1) {
@@ -271,12 +305,21 @@ fn stored_runs_shapes_from_history_and_options() {
     let o = build(
         dir.path(),
         &masked,
-        &["--discount-rate", "0.05", "--until", "2028-06-30", "--flat-long-end"],
+        &[
+            "--discount-rate",
+            "0.05",
+            "--until",
+            "2028-06-30",
+            "--flat-long-end",
+        ],
     );
     assert_eq!(o.code, 0, "{}", o.stderr);
     let lines: Vec<&str> = o.stdout.lines().collect();
     assert_eq!(lines.len(), 1 + 365 + 182);
-    let last: Vec<f64> = lines[lines.len() - 100..].iter().map(|l| l.rsplit(',').next().unwrap().parse().unwrap()).collect();
+    let last: Vec<f64> = lines[lines.len() - 100..]
+        .iter()
+        .map(|l| l.rsplit(',').next().unwrap().parse().unwrap())
+        .collect();
     assert!(last.iter().all(|v| *v == last[0]), "flat long end");
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())

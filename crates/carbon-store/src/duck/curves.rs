@@ -9,7 +9,8 @@ use crate::{
     error::{Error, Result},
 };
 
-const RUN_COLUMNS: &str = "run_id, curve_id, scenario_id, CAST(as_of_date AS VARCHAR), market, granularity,
+const RUN_COLUMNS: &str =
+    "run_id, curve_id, scenario_id, CAST(as_of_date AS VARCHAR), market, granularity,
     input_hash, status, error, created_by, epoch_us(started_utc), epoch_us(finished_utc), points,
     request, report";
 

@@ -1,0 +1,144 @@
+// End-to-end: a real `carbon serve` on 127.0.0.1 loaded with the shared
+// fixtures, driven through Debian's chromium by playwright-core.
+// Usage: node e2e/run.mjs   (CARBON_BIN: the binary; default: the cargo target dir's)
+
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir, homedir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import assert from "node:assert/strict";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, "../..");
+const fixtures = join(repo, "../shared/fixtures/iso");
+const target = process.env.CARGO_TARGET_DIR ?? join(homedir(), ".cache/carbon/target");
+const bin = process.env.CARBON_BIN ?? join(target, "debug/carbon");
+const browserPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+const dir = mkdtempSync(join(tmpdir(), "carbon-e2e-"));
+const env = { ...process.env, CARBON_DATA_DIR: join(dir, "data"), CARBON_LOG: "warn" };
+const run = (...args) => {
+  const r = spawnSync(bin, args, { env, cwd: dir, encoding: "utf8" });
+  assert.equal(r.status, 0, `carbon ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout;
+};
+
+// The value the dashboard must show: INDIANA.HUB's HE 24 day-ahead LMP in the fixture.
+const report = "miso/da_expost_lmp_20261001_hubs_interfaces_subset.csv";
+const line = readFileSync(join(fixtures, report), "utf8")
+  .split(/\r?\n/)
+  .find((l) => l.startsWith("INDIANA.HUB,Hub,LMP,"));
+const he24 = Number(line.split(",").at(-1));
+
+run("init");
+run("ingest", "file", join(fixtures, report));
+const creds = Object.fromEntries(
+  readFileSync(join(dir, "data/initial-credentials.txt"), "utf8")
+    .split("\n")
+    .filter((l) => l && !l.startsWith("#"))
+    .map((l) => l.split(" "))
+    .map(([user, , password]) => [user, password]),
+);
+assert.ok(creds.admin, `no admin password in initial-credentials.txt: ${JSON.stringify(Object.keys(creds))}`);
+
+const port = 20000 + Math.floor(Math.random() * 20000);
+const base = `http://127.0.0.1:${port}`;
+const server = spawn(bin, ["serve", "--bind", `127.0.0.1:${port}`, "--no-schedule"], { env, cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
+const stop = () => {
+  server.kill("SIGTERM");
+  rmSync(dir, { recursive: true, force: true });
+};
+process.on("exit", stop);
+
+for (let i = 0; ; i++) {
+  try {
+    if ((await fetch(`${base}/health`)).ok) break;
+  } catch {}
+  assert.ok(i < 100, "carbon serve did not start");
+  await new Promise((r) => setTimeout(r, 200));
+}
+
+const browser = await chromium.launch({
+  executablePath: browserPath,
+  headless: true,
+  args: ["--no-sandbox", "--disable-background-networking", "--disable-dev-shm-usage"],
+});
+const results = [];
+async function test(name, body) {
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const t = Date.now();
+  try {
+    await body(page);
+    results.push([name, "ok", Date.now() - t]);
+  } catch (e) {
+    results.push([name, "FAILED", Date.now() - t]);
+    console.error(`✗ ${name}\n${e.stack ?? e}`);
+  } finally {
+    await context.close();
+  }
+}
+
+async function login(page, user) {
+  await page.goto(`${base}/`);
+  await page.getByLabel("User").fill(user);
+  await page.getByLabel("Password").fill(creds[user]);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByTestId("who").waitFor();
+}
+
+await test("admin signs in and the dashboard shows the fixture's price", async (page) => {
+  await login(page, "admin");
+  const card = page.getByTestId("card-MISO.INDIANA.HUB-da");
+  await card.waitFor();
+  assert.equal(await card.getByTestId("price").textContent(), he24.toFixed(2));
+  await page.getByTestId("conn").filter({ hasText: "live" }).waitFor();
+});
+
+await test("explorer charts 24 points and downloads exactly the API's CSV", async (page) => {
+  await login(page, "admin");
+  await page.getByRole("link", { name: "Explorer" }).click();
+  await page.getByRole("searchbox").fill("INDIANA");
+  await page.getByRole("checkbox", { name: "MISO.INDIANA.HUB" }).check();
+  const chart = page.getByTestId("explorer-chart");
+  await chart.waitFor();
+  assert.equal(await chart.getAttribute("data-points"), "24");
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download CSV" }).click()]);
+  const got = readFileSync(await download.path(), "utf8");
+  const api = await page.evaluate(async () =>
+    (await fetch("/api/v1/prices?instrument_id=MISO.INDIANA.HUB&start=2026-10-01&end=2026-10-02&market_run=da&components=lmp&format=csv")).text(),
+  );
+  assert.equal(got, api);
+  assert.equal(got.trim().split("\n").length, 25);
+});
+
+await test("a curve built in the hub reprices its contracts", async (page) => {
+  await login(page, "admin");
+  await page.getByRole("link", { name: "Curves" }).click();
+  await page.getByRole("button", { name: "Build curve" }).click();
+  const table = page.getByTestId("repricing");
+  await table.waitFor();
+  const rows = await table.locator("tbody tr").all();
+  assert.equal(rows.length, 5);
+  for (const r of rows) {
+    const cells = await r.locator("td").allTextContents();
+    assert.ok(Math.abs(Number(cells[4]) - Number(cells[3])) < 1e-6, cells.join(" | "));
+  }
+});
+
+await test("pilot_miso sees MISO and no CAISO market", async (page) => {
+  await login(page, "miso_demo");
+  const markets = await page.evaluate(async () => (await (await fetch("/api/v1/markets")).json()).data.map((m) => m.code));
+  assert.deepEqual(markets, ["MISO"]);
+  await page.getByRole("link", { name: "Explorer" }).click();
+  const options = await page.getByLabel("Market").locator("option").allTextContents();
+  assert.deepEqual(options, ["MISO"]);
+});
+
+await browser.close();
+for (const [name, status, ms] of results) console.log(`${status === "ok" ? "✓" : "✗"} ${name} (${ms} ms)`);
+const failed = results.filter((r) => r[1] !== "ok").length;
+console.log(`${results.length - failed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
