@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The test command: set-up on a fresh machine, then the whole gate —
-# formatting, clippy with warnings as errors, and every test of the workspace.
+# formatting, the web hub's build and unit tests, clippy with warnings as
+# errors, every test of the workspace, the hub end to end in a real browser,
+# and schemathesis against the OpenAPI document.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -16,6 +18,9 @@ echo "== cargo clippy (-D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
+echo "== web hub end to end: playwright-core drives Debian's chromium against carbon serve"
+need chromium "apt-get update -qq && apt-get install -y -qq chromium >/dev/null"
+(cd web && node e2e/run.mjs)
 echo "== schemathesis against /openapi.json (no 5xx)"
 scripts/schemathesis.sh 20
 echo "== done in $(( $(date +%s) - start )) s (target dir: $CARGO_TARGET_DIR)"

@@ -34,6 +34,7 @@ const he24 = Number(line.split(",").at(-1));
 
 run("init");
 run("ingest", "file", join(fixtures, report));
+run("ingest", "file", join(fixtures, "caiso/oasis_PRC_LMP_DAM_20200101_ALL_APNODES_9rows.csv"));
 const creds = Object.fromEntries(
   readFileSync(join(dir, "data/initial-credentials.txt"), "utf8")
     .split("\n")
@@ -133,8 +134,23 @@ await test("pilot_miso sees MISO and no CAISO market", async (page) => {
   const markets = await page.evaluate(async () => (await (await fetch("/api/v1/markets")).json()).data.map((m) => m.code));
   assert.deepEqual(markets, ["MISO"]);
   await page.getByRole("link", { name: "Explorer" }).click();
-  const options = await page.getByLabel("Market").locator("option").allTextContents();
+  const options = await page.locator('select[name="market"] option').allTextContents();
   assert.deepEqual(options, ["MISO"]);
+});
+
+await test("pilot_caiso sees no MISO data and cannot make API keys", async (page) => {
+  await login(page, "caiso_demo");
+  const markets = await page.evaluate(async () => (await (await fetch("/api/v1/markets")).json()).data.map((m) => m.code));
+  assert.deepEqual(markets, ["CAISO"]);
+  // The dashboard holds no MISO card (the fixtures hold no CAISO hub prices).
+  await page.getByRole("heading", { name: "Hubs" }).waitFor();
+  assert.equal(await page.locator('[data-testid^="card-MISO"]').count(), 0);
+  const miso = await page.evaluate(async () => (await fetch("/api/v1/prices/latest?instrument_id=MISO.INDIANA.HUB&lookback_days=366")).status);
+  assert.equal(miso, 403);
+  const key = await page.evaluate(async () =>
+    (await fetch("/api/v1/keys", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "mine" }) })).status,
+  );
+  assert.equal(key, 403);
 });
 
 await browser.close();

@@ -319,7 +319,7 @@ fn contracts_of(body: &BuildBody) -> Result<Vec<ContractSpec>, ApiError> {
 }
 
 /// The contracts and parameters as given, canonical (kept with the run).
-fn inputs_json(req: &Request, prior_source: Value) -> Value {
+pub fn inputs_json(req: &Request, prior_source: Value) -> Value {
     json!({
         "market": req.market.code(),
         "trade_date": req.trade_date.to_string(),

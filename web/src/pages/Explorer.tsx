@@ -109,7 +109,7 @@ export function Explorer() {
       <aside>
         <h1>Explorer</h1>
         <label>Market
-          <select value={market} onChange={(e) => setMarket(e.target.value)}>
+          <select name="market" value={market} onChange={(e) => setMarket(e.target.value)}>
             {markets.map((m) => <option key={m.code} value={m.code}>{m.code}</option>)}
           </select>
         </label>

@@ -5,7 +5,7 @@
 use std::{io::Write, process::ExitCode, sync::Arc};
 
 use anyhow::{Context, Result};
-use carbon_api::curves::{CurveJob, check_id, history, run_build};
+use carbon_api::curves::{CurveJob, check_id, history, inputs_json, run_build};
 use carbon_core::{InstrumentId, Market, MarketRun};
 use carbon_curves::{
     build::{self, Policy, Request},
@@ -109,18 +109,8 @@ pub fn build(config: &Config, args: &CurveBuildArgs) -> Result<ExitCode> {
         }
         _ => Value::Null,
     };
-    let inputs = json!({
-        "market": market.code(), "trade_date": trade_date.to_string(),
-        "grid": args.grid, "policy": args.policy, "tension": args.tension,
-        "discount_rate": args.discount_rate, "until": args.until,
-        "flat_long_end": args.flat_long_end, "prior": prior_source,
-        "contracts_file": name,
-        "contracts": req.contracts.iter().map(|c| json!({
-            "name": c.name, "start": c.start.to_string(), "end": c.end.to_string(),
-            "price": c.price, "bid": c.bid, "ask": c.ask,
-            "block": c.block.as_text(), "weight": c.weight,
-        })).collect::<Vec<_>>(),
-    });
+    let mut inputs = inputs_json(&req, prior_source);
+    inputs["contracts_file"] = json!(name);
     let job = CurveJob {
         request: req,
         curve_id: args.curve_id.clone(),
