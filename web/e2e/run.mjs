@@ -134,6 +134,8 @@ await test("pilot_miso sees MISO and no CAISO market", async (page) => {
   const markets = await page.evaluate(async () => (await (await fetch("/api/v1/markets")).json()).data.map((m) => m.code));
   assert.deepEqual(markets, ["MISO"]);
   await page.getByRole("link", { name: "Explorer" }).click();
+  // Wait for the market list to load before reading it.
+  await page.locator('select[name="market"] option').first().waitFor({ state: "attached" });
   const options = await page.locator('select[name="market"] option').allTextContents();
   assert.deepEqual(options, ["MISO"]);
 });

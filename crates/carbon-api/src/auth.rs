@@ -270,17 +270,39 @@ pub(crate) async fn login(State(s): State<AppState>, bytes: Bytes) -> Result<Res
         "roles": user.roles,
     }))
     .into_response();
+    set_session_cookie(&mut resp, &token, ttl, s.settings.secure_cookies);
+    Ok(resp)
+}
+
+/// Sets the HttpOnly session cookie the hub runs on.
+fn set_session_cookie(resp: &mut Response, token: &str, ttl: i64, secure: bool) {
     let cookie = format!(
         "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={ttl}{}",
-        if s.settings.secure_cookies {
-            "; Secure"
-        } else {
-            ""
-        }
+        if secure { "; Secure" } else { "" }
     );
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
+}
+
+/// `POST /api/v1/auth/oidc/session` with the identity provider's access token
+/// (`Authorization: Bearer`): the end of the hub's OIDC sign-in. Answers like
+/// login and sets the hub's session cookie (channel `hub`).
+pub(crate) async fn oidc_session(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> Result<Response, ApiError> {
+    let (token, exp) = s.access.oidc_session(&p).await?;
+    let ttl = (exp - chrono::Utc::now()).num_seconds().max(0);
+    let mut resp = Json(json!({
+        "token_type": "session",
+        "expires_in": ttl,
+        "username": p.subject,
+        "tenant": p.tenant,
+        "roles": p.roles,
+    }))
+    .into_response();
+    set_session_cookie(&mut resp, &token, ttl, s.settings.secure_cookies);
     Ok(resp)
 }
 

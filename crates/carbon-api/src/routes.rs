@@ -57,6 +57,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/.well-known/jwks.json", get(auth::jwks))
         .route("/api/v1/auth/login", post(auth::login))
         .route("/api/v1/auth/logout", post(auth::logout))
+        .route("/api/v1/auth/oidc/session", post(auth::oidc_session))
         .route("/api/v1/auth/config", get(auth::auth_config))
         .route("/api/v1/auth/me", get(auth::me))
         .route("/api/v1/keys", get(auth::my_keys).post(auth::create_my_key))

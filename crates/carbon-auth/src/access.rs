@@ -261,6 +261,16 @@ impl Access {
                     .kid;
                 if kid.as_deref().is_some_and(|k| self.signer.owns(k)) || self.oidc.is_none() {
                     let c = self.signer.verify(t)?;
+                    // A hub session made from an OIDC sign-in: the provider
+                    // vouched for it; it lasts the session's short lifetime.
+                    if c.idp.as_deref() == Some("oidc") && self.oidc.is_some() {
+                        return Ok(Principal {
+                            subject: c.sub,
+                            tenant: c.tenant,
+                            roles: c.roles,
+                            method: Method::Session,
+                        });
+                    }
                     // A disabled or deleted user's session ends now, not at expiry.
                     match self.dir.user(&c.sub).await? {
                         Some(u) if !u.disabled && u.tenant == c.tenant => Ok(Principal {
@@ -331,6 +341,30 @@ impl Access {
             roles,
             method: Method::ApiKey { id: key.id },
         })
+    }
+
+    /// A hub session for a caller who presented the OIDC provider's token
+    /// (the hub's authorization-code + PKCE sign-in ends here). Audited.
+    pub async fn oidc_session(&self, who: &Principal) -> Result<(String, chrono::DateTime<Utc>)> {
+        if who.method != Method::Oidc {
+            return Err(Error::Forbidden(
+                "a hub session is made from the identity provider's access token (Authorization: Bearer)"
+                    .into(),
+            ));
+        }
+        let (token, exp) =
+            self.signer
+                .issue_for(&who.subject, &who.tenant, &who.roles, Some("oidc"))?;
+        self.audit(
+            &who.actor(),
+            Some(&who.tenant),
+            "login",
+            None,
+            "ok",
+            json!({ "via": "oidc" }),
+        )
+        .await;
+        Ok((token, exp))
     }
 
     /// Password login: a session token and its expiry. Audited either way.

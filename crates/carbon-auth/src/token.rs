@@ -44,6 +44,10 @@ pub struct SessionClaims {
     pub nbf: i64,
     /// Expiry (seconds).
     pub exp: i64,
+    /// Where the identity comes from when it is not a built-in user
+    /// (`oidc`: a hub session made from the identity provider's token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idp: Option<String>,
 }
 
 /// Signs and checks session tokens.
@@ -126,18 +130,31 @@ impl Signer {
 
     /// A session token for `user`, and when it expires.
     pub fn issue(&self, user: &User) -> Result<(String, DateTime<Utc>)> {
+        self.issue_for(&user.username, &user.tenant, &user.roles, None)
+    }
+
+    /// A session token for any subject (`idp` names where an external
+    /// identity was verified), and when it expires.
+    pub fn issue_for(
+        &self,
+        subject: &str,
+        tenant: &str,
+        roles: &[String],
+        idp: Option<&str>,
+    ) -> Result<(String, DateTime<Utc>)> {
         let now = Utc::now();
         let exp = now + self.ttl;
         let claims = SessionClaims {
             iss: self.issuer.clone(),
             aud: SESSION_AUDIENCE.into(),
-            sub: user.username.clone(),
-            tenant: user.tenant.clone(),
-            roles: user.roles.clone(),
+            sub: subject.to_string(),
+            tenant: tenant.to_string(),
+            roles: roles.to_vec(),
             chn: "hub".into(),
             iat: now.timestamp(),
             nbf: now.timestamp(),
             exp: exp.timestamp(),
+            idp: idp.map(str::to_string),
         };
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.kid.clone());

@@ -907,6 +907,48 @@ fn oidc_tokens_of_a_configured_provider_are_programs_of_their_tenant() {
     // The hub learns where to send people to sign in.
     let cfg = request(&s, "GET", "/api/v1/auth/config", &[], None).json();
     assert_eq!(cfg["oidc"]["client_id"], "carbon-hub");
+    // The end of the hub's OIDC sign-in: the provider's token becomes a hub
+    // session (cookie), channel `hub`, same tenant and subject.
+    let r = request(
+        &s,
+        "POST",
+        "/api/v1/auth/oidc/session",
+        &[("authorization", &bearer(&miso))],
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let cookie = r.header("set-cookie").unwrap().to_string();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let me = request(&s, "GET", "/api/v1/auth/me", &[("cookie", &cookie)], None).json();
+    assert_eq!(
+        (
+            me["subject"].as_str(),
+            me["tenant"].as_str(),
+            me["channels"]["rest"].as_str()
+        ),
+        (Some("svc"), Some("pilot_miso"), Some("hub"))
+    );
+    assert_eq!(
+        request(&s, "GET", DAY, &[("cookie", &cookie)], None).status,
+        200
+    );
+    // Only the provider's token can be exchanged: not a key, not a session.
+    for (h, v) in [("x-api-key", s.key.clone()), ("cookie", cookie.clone())] {
+        let r = request(&s, "POST", "/api/v1/auth/oidc/session", &[(h, &v)], None);
+        assert_eq!(r.status, 403, "{h}: {}", r.body);
+    }
+    assert_eq!(
+        request(
+            &s,
+            "POST",
+            "/api/v1/auth/oidc/session",
+            &[("authorization", &bearer(&expired))],
+            None
+        )
+        .status,
+        401
+    );
 }
 
 /// CORS: off unless configured; configured origins get the headers (and a
