@@ -149,10 +149,29 @@ await test("pilot_caiso sees no MISO data and cannot make API keys", async (page
   assert.equal(await page.locator('[data-testid^="card-MISO"]').count(), 0);
   const miso = await page.evaluate(async () => (await fetch("/api/v1/prices/latest?instrument_id=MISO.INDIANA.HUB&lookback_days=366")).status);
   assert.equal(miso, 403);
-  const key = await page.evaluate(async () =>
-    (await fetch("/api/v1/keys", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name: "mine" }) })).status,
-  );
-  assert.equal(key, 403);
+  // The keys page: creating one is refused, and the page says why.
+  await page.getByRole("link", { name: "API keys" }).click();
+  await page.getByLabel("Name").fill("mine");
+  await page.getByRole("button", { name: "Create key" }).click();
+  const alert = page.getByRole("alert");
+  await alert.waitFor();
+  assert.match(await alert.textContent(), /api/i);
+  assert.equal(await page.getByTestId("new-key").count(), 0);
+});
+
+await test("pilot_miso makes an API key in the hub, sees it once, and it works", async (page) => {
+  await login(page, "miso_demo");
+  await page.getByRole("link", { name: "API keys" }).click();
+  await page.getByLabel("Name").fill("etl");
+  await page.getByRole("button", { name: "Create key" }).click();
+  const key = (await page.getByTestId("new-key").locator("code").textContent()).trim();
+  assert.match(key, /^ck_[0-9a-f]{12}_/);
+  const r = await fetch(`${base}/api/v1/markets`, { headers: { "x-api-key": key } });
+  assert.equal(r.status, 200);
+  await page.getByRole("button", { name: "Done" }).click();
+  await page.getByRole("button", { name: "Revoke" }).click();
+  await page.getByText("revoked").waitFor();
+  assert.equal((await fetch(`${base}/api/v1/markets`, { headers: { "x-api-key": key } })).status, 401);
 });
 
 await browser.close();

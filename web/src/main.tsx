@@ -6,6 +6,7 @@ import { Dashboard } from "./pages/Dashboard";
 import { Explorer } from "./pages/Explorer";
 import { Curves } from "./pages/Curves";
 import { Admin } from "./pages/Admin";
+import { Keys } from "./pages/Keys";
 import "./styles.css";
 
 /** Client-side routes; the server answers index.html for each of them. */
@@ -13,6 +14,7 @@ const ROUTES = [
   { path: "/", label: "Dashboard" },
   { path: "/explorer", label: "Explorer" },
   { path: "/curves", label: "Curves" },
+  { path: "/keys", label: "API keys" },
   { path: "/admin", label: "Admin", admin: true },
 ] as const;
 
@@ -56,6 +58,9 @@ function App() {
       break;
     case "/curves":
       page = <Curves />;
+      break;
+    case "/keys":
+      page = <Keys />;
       break;
     case "/admin":
       page = me.admin ? <Admin /> : <p role="alert">Admins only.</p>;

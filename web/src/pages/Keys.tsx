@@ -1,0 +1,77 @@
+import { useCallback, useEffect, useState, type FormEvent } from "react";
+import { getJson, send } from "../api";
+
+interface Key { id: string; name: string; created: string; revoked: string | null }
+
+/** The caller's own API keys (channel `api`/`stream` for programs): list,
+ * create (the key is shown once), revoke. Tenants without those channels
+ * are refused by the API, and the page says why. */
+export function Keys() {
+  const [keys, setKeys] = useState<Key[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [shown, setShown] = useState<string | null>(null);
+  const [name, setName] = useState("");
+
+  const load = useCallback(() => {
+    getJson<{ data: Key[] }>("/api/v1/keys").then(
+      (r) => setKeys(r.data),
+      (e) => {
+        setKeys([]);
+        setError(e.message);
+      },
+    );
+  }, []);
+  useEffect(load, [load]);
+
+  const create = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    try {
+      const k = await send<{ key: string }>("POST", "/api/v1/keys", { name });
+      setShown(k.key);
+      setName("");
+      load();
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+  const revoke = async (id: string) => {
+    setError(null);
+    try {
+      await send("DELETE", `/api/v1/keys/${id}`);
+      load();
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+
+  return (
+    <section aria-label="API keys">
+      <h1>My API keys</h1>
+      <p>For programs: send a key as <code>X-API-Key</code> (REST) or on the WebSocket stream.</p>
+      {error && <p role="alert" className="error">{error}</p>}
+      {shown && (
+        <p role="status" className="shown" data-testid="new-key">
+          New key (shown once, copy it now): <code>{shown}</code> <button onClick={() => setShown(null)}>Done</button>
+        </p>
+      )}
+      <form className="inline" onSubmit={create} aria-label="Create a key">
+        <label>Name <input value={name} onChange={(e) => setName(e.target.value)} required placeholder="nightly-etl" /></label>
+        <button type="submit">Create key</button>
+      </form>
+      {keys === null ? <p className="loading">Loading…</p> : keys.length === 0 ? <p className="empty">No keys.</p> : (
+        <table>
+          <thead><tr><th>Id</th><th>Name</th><th>Created</th><th /></tr></thead>
+          <tbody>
+            {keys.map((k) => (
+              <tr key={k.id} className={k.revoked ? "dropped" : ""}>
+                <td><code>{k.id}</code></td><td>{k.name}</td><td>{k.created.slice(0, 16).replace("T", " ")}</td>
+                <td>{k.revoked ? "revoked" : <button onClick={() => revoke(k.id)}>Revoke</button>}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
