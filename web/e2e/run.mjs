@@ -3,7 +3,8 @@
 // Usage: node e2e/run.mjs   (CARBON_BIN: the binary; default: the cargo target dir's)
 
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, homedir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,6 +19,9 @@ const bin = process.env.CARBON_BIN ?? join(target, "debug/carbon");
 const browserPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
 const dir = mkdtempSync(join(tmpdir(), "carbon-e2e-"));
+// Screenshots of each page go here (git-ignored).
+const shots = join(here, "../test-results");
+mkdirSync(shots, { recursive: true });
 const env = { ...process.env, CARBON_DATA_DIR: join(dir, "data"), CARBON_LOG: "warn" };
 const run = (...args) => {
   const r = spawnSync(bin, args, { env, cwd: dir, encoding: "utf8" });
@@ -34,6 +38,7 @@ const he24 = Number(line.split(",").at(-1));
 
 run("init");
 run("ingest", "file", join(fixtures, report));
+run("ingest", "file", join(fixtures, "miso/api_GetRealTimeFiveMinExPost_Previous_20261001_first3intervals.json"));
 run("ingest", "file", join(fixtures, "caiso/oasis_PRC_LMP_DAM_20200101_ALL_APNODES_9rows.csv"));
 const creds = Object.fromEntries(
   readFileSync(join(dir, "data/initial-credentials.txt"), "utf8")
@@ -44,11 +49,48 @@ const creds = Object.fromEntries(
 );
 assert.ok(creds.admin, `no admin password in initial-credentials.txt: ${JSON.stringify(Object.keys(creds))}`);
 
+// A stand-in for MISO's 5-minute API on 127.0.0.1, polled by the server's
+// scheduler every 2 s. SYNTHETIC: each poll publishes INDIANA.HUB's next
+// interval after the fixture's last (00:10 EST) at 77.70, 78.70, … $/MWh.
+let polls = 0;
+const liveValue = (k) => (77.7 + k).toFixed(2);
+const fakeMiso = createServer((req, res) => {
+  if (!req.url.includes("GetRealTimeFiveMinExPost")) {
+    res.writeHead(404).end();
+    return;
+  }
+  const k = polls++;
+  const minutes = 15 + 5 * k;
+  const at = `2026-10-01T${String(Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")}:00`;
+  res.writeHead(200, { "content-type": "application/json" });
+  res.end(JSON.stringify({ headers: ["INTERVAL", "CPNODE", "LMP", "MLC", "MCC"], data: [[at, "INDIANA.HUB", liveValue(k), "0.40", "0.10"]] }));
+});
+await new Promise((r) => fakeMiso.listen(0, "127.0.0.1", r));
+const misoPort = fakeMiso.address().port;
+writeFileSync(
+  join(dir, "carbon.toml"),
+  `[schedule]
+enabled = true
+first_start_backfill_days = 0
+jobs = [{ connector = "miso", job = "five_minute", every_secs = 2 }]
+
+[[connectors]]
+type = "miso"
+reports_url = "http://127.0.0.1:${misoPort}/reports"
+api_url = "http://127.0.0.1:${misoPort}/api"
+`,
+);
+
 const port = 20000 + Math.floor(Math.random() * 20000);
 const base = `http://127.0.0.1:${port}`;
-const server = spawn(bin, ["serve", "--bind", `127.0.0.1:${port}`, "--no-schedule"], { env, cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
+const server = spawn(bin, ["--config", join(dir, "carbon.toml"), "serve", "--bind", `127.0.0.1:${port}`], {
+  env,
+  cwd: dir,
+  stdio: ["ignore", "ignore", "inherit"],
+});
 const stop = () => {
   server.kill("SIGTERM");
+  fakeMiso.close();
   rmSync(dir, { recursive: true, force: true });
 };
 process.on("exit", stop);
@@ -74,6 +116,7 @@ async function test(name, body) {
   try {
     await body(page);
     results.push([name, "ok", Date.now() - t]);
+    await page.screenshot({ path: join(shots, `${results.length}-${name.replace(/[^a-z0-9]+/gi, "-").slice(0, 60)}.png`), fullPage: true });
   } catch (e) {
     results.push([name, "FAILED", Date.now() - t]);
     console.error(`✗ ${name}\n${e.stack ?? e}`);
@@ -96,6 +139,23 @@ await test("admin signs in and the dashboard shows the fixture's price", async (
   await card.waitFor();
   assert.equal(await card.getByTestId("price").textContent(), he24.toFixed(2));
   await page.getByTestId("conn").filter({ hasText: "live" }).waitFor();
+});
+
+await test("a tick ingested while the dashboard is open appears on it, live", async (page) => {
+  await login(page, "admin");
+  const card = page.getByTestId("card-MISO.INDIANA.HUB-rt5");
+  await card.waitFor();
+  await page.getByTestId("conn").filter({ hasText: "live" }).waitFor();
+  // The scheduler polls the stand-in every 2 s; each poll is a new interval.
+  const before = polls;
+  await page.waitForFunction(
+    (n) => Number(document.querySelector('[data-testid="card-MISO.INDIANA.HUB-rt5"] [data-testid="price"]')?.textContent) >= n,
+    77.7 + before,
+    { timeout: 20_000 },
+  );
+  const shown = Number(await card.getByTestId("price").textContent());
+  assert.ok(shown >= 77.7 + before && Number.isInteger(Math.round((shown - 77.7) * 100) / 100), String(shown));
+  assert.match(await page.getByTestId("conn").textContent(), /live · [1-9]\d* ticks/);
 });
 
 await test("explorer charts 24 points and downloads exactly the API's CSV", async (page) => {
