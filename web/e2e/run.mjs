@@ -234,6 +234,49 @@ await test("pilot_miso makes an API key in the hub, sees it once, and it works",
   assert.equal((await fetch(`${base}/api/v1/markets`, { headers: { "x-api-key": key } })).status, 401);
 });
 
+await test("admin manages tenants, users, keys and entitlements in the hub", async (page) => {
+  await login(page, "admin");
+  await page.getByRole("link", { name: "Admin" }).click();
+  await page.getByRole("heading", { name: "Tenants" }).waitFor();
+  await page.getByPlaceholder("tenant id").fill("acme");
+  await page.getByPlaceholder("name", { exact: true }).fill("Acme Power");
+  await page.getByRole("button", { name: "Add tenant" }).click();
+  await page.getByRole("cell", { name: "Acme Power" }).waitFor();
+  const users = page.locator("form", { has: page.getByRole("button", { name: "Add user" }) });
+  await users.getByPlaceholder("username").fill("ann");
+  await users.getByPlaceholder("tenant").fill("acme");
+  await users.getByPlaceholder(/password/).fill("correct horse battery");
+  await users.getByRole("button", { name: "Add user" }).click();
+  await page.getByRole("cell", { name: "ann", exact: true }).waitFor();
+  // A grant first: keys are refused to tenants without the api/stream channels.
+  const grants = page.locator("form", { has: page.getByRole("button", { name: "Grant" }) });
+  await grants.getByPlaceholder("tenant").fill("acme");
+  await grants.getByPlaceholder("market or *").fill("MISO");
+  await grants.getByPlaceholder(/product/).fill("lmp");
+  await grants.getByPlaceholder(/channels/).fill("api");
+  await grants.getByRole("button", { name: "Grant" }).click();
+  await page.locator("tr", { hasText: "acme" }).filter({ hasText: "MISO" }).first().waitFor();
+  const keys = page.locator("form", { has: page.getByRole("button", { name: "Create key" }) });
+  await keys.getByPlaceholder("key name").fill("acme-etl");
+  await keys.getByPlaceholder("tenant").fill("acme");
+  await keys.getByRole("button", { name: "Create key" }).click();
+  const key = (await page.getByTestId("new-key").locator("code").textContent()).trim();
+  const day = "start=2026-10-01&end=2026-10-02&market_run=da";
+  const miso = await fetch(`${base}/api/v1/prices?instrument_id=MISO.INDIANA.HUB&${day}`, { headers: { "x-api-key": key } });
+  assert.equal(miso.status, 200);
+  const caiso = await fetch(`${base}/api/v1/prices?instrument_id=CAISO.TH_SP15_GEN-APND&${day}`, { headers: { "x-api-key": key } });
+  assert.equal(caiso.status, 403);
+  // Disable the new user from the hub: the API refuses her sign-in.
+  await page.locator("tr", { hasText: "ann" }).getByRole("button", { name: "Disable" }).click();
+  await page.locator("tr", { hasText: "ann" }).getByRole("button", { name: "Enable" }).waitFor();
+  const signin = await fetch(`${base}/api/v1/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: "ann", password: "correct horse battery" }),
+  });
+  assert.equal(signin.status, 401);
+});
+
 await browser.close();
 for (const [name, status, ms] of results) console.log(`${status === "ok" ? "✓" : "✗"} ${name} (${ms} ms)`);
 const failed = results.filter((r) => r[1] !== "ok").length;
