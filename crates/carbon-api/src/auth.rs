@@ -198,6 +198,26 @@ impl AppState {
         }
     }
 
+    /// Asks for product `lmp` on one instrument (over `range`, when bounded)
+    /// through `transport`'s channel.
+    pub(crate) async fn entitle_lmp(
+        &self,
+        who: &Principal,
+        id: &carbon_core::InstrumentId,
+        range: Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
+        transport: Transport,
+        route: &str,
+    ) -> Result<(), ApiError> {
+        let ask = Ask {
+            market: id.market(),
+            product: "lmp",
+            channel: who.channel(transport),
+            instrument: Some(id.as_str()),
+            range,
+        };
+        self.entitle(who, &ask, route).await
+    }
+
     /// Audits a denial.
     pub(crate) async fn deny(&self, who: &Principal, route: &str, reason: &str) {
         self.access

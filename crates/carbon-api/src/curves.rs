@@ -351,19 +351,7 @@ pub(crate) async fn build_curve(
         param: None,
     })?;
     let market: Market = parse("market", body.market.as_deref().unwrap_or("MISO"))?;
-    let channel = who.channel(Transport::Rest);
-    s.entitle(
-        &who,
-        &Ask {
-            market,
-            product: "curves",
-            channel,
-            instrument: None,
-            range: None,
-        },
-        ROUTE,
-    )
-    .await?;
+    s.entitle_curves(&who, market, ROUTE).await?;
     let scenario_id = body.scenario_id.clone().unwrap_or_else(|| "BASE".into());
     check_id("scenario_id", &scenario_id).map_err(|m| ApiError::param("scenario_id", m))?;
     if let Some(id) = &body.curve_id {
@@ -426,18 +414,8 @@ pub(crate) async fn build_curve(
                 "shape_from.market_run",
                 sf.market_run.as_deref().unwrap_or("da"),
             )?;
-            s.entitle(
-                &who,
-                &Ask {
-                    market: id.market(),
-                    product: "lmp",
-                    channel,
-                    instrument: Some(id.as_str()),
-                    range: None,
-                },
-                ROUTE,
-            )
-            .await?;
+            s.entitle_lmp(&who, &id, None, Transport::Rest, ROUTE)
+                .await?;
             let rows = history(s.store.as_ref(), &id, run).await?;
             let shape = HourlyShape::from_prices(req.market, &rows)
                 .map_err(|m| unprocessable("shape_from", format!("{}: {m}", id.as_str())))?;
@@ -543,19 +521,25 @@ impl AppState {
             .market
             .parse()
             .map_err(|_| ApiError::not_found(format!("curve run `{}`", run.run_id)))?;
-        self.entitle(
-            who,
-            &Ask {
-                market,
-                product: "curves",
-                channel: who.channel(Transport::Rest),
-                instrument: None,
-                range: None,
-            },
-            route,
-        )
-        .await?;
+        self.entitle_curves(who, market, route).await?;
         Ok(run)
+    }
+
+    /// Asks for product `curves` on `market` (REST channel of the caller).
+    async fn entitle_curves(
+        &self,
+        who: &Principal,
+        market: Market,
+        route: &str,
+    ) -> Result<(), ApiError> {
+        let ask = Ask {
+            market,
+            product: "curves",
+            channel: who.channel(Transport::Rest),
+            instrument: None,
+            range: None,
+        };
+        self.entitle(who, &ask, route).await
     }
 }
 
@@ -701,12 +685,12 @@ pub(crate) async fn forward(
                     scenario_id: Some(scenario.to_string()),
                     status: Some("succeeded".into()),
                     markets: None,
-                    limit: Some(1_000),
+                    // Runs come latest trade date first, newest build first.
+                    limit: Some(1),
                 })
                 .await?
                 .into_iter()
-                // Latest trade date first; within it, the newest build.
-                .max_by(|a, b| (a.as_of_date, a.started).cmp(&(b.as_of_date, b.started)))
+                .next()
                 .ok_or_else(|| {
                     ApiError::not_found(format!(
                         "no stored curve `{curve_id}` (scenario {scenario}{})",

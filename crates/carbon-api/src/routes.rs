@@ -13,7 +13,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{delete, get, patch, post},
 };
-use carbon_auth::{Ask, Principal, Transport};
+use carbon_auth::{Principal, Transport};
 use carbon_core::{
     Aggregation, Block, Component, Frequency, InstrumentId, LocationKind, Market, MarketRun, time,
 };
@@ -757,16 +757,9 @@ fn json_rows_text(rows: &[PriceRow], clock: Clock, next_cursor: Option<&str>) ->
         ] {
             let _ = write!(out, ",\"{name}\":\"{t}\"");
         }
-        let v = &r.values;
-        for (name, x) in [
-            ("lmp", v.lmp),
-            ("energy", v.energy),
-            ("congestion", v.congestion),
-            ("loss", v.loss),
-            ("ghg", v.ghg),
-        ] {
-            let _ = write!(out, ",\"{name}\":");
-            push_json_num(&mut out, x);
+        for c in carbon_core::Component::ALL {
+            let _ = write!(out, ",\"{}\":", c.as_str());
+            push_json_num(&mut out, r.values.get(*c));
         }
         out.push_str(",\"vintage_utc\":");
         match r.vintage {
@@ -809,20 +802,9 @@ async fn entitle_query(
     transport: Transport,
     route: &str,
 ) -> Result<(), ApiError> {
-    let channel = who.channel(transport);
     for id in &q.instruments {
-        s.entitle(
-            who,
-            &Ask {
-                market: id.market(),
-                product: "lmp",
-                channel,
-                instrument: Some(id.as_str()),
-                range: Some((q.start, q.end)),
-            },
-            route,
-        )
-        .await?;
+        s.entitle_lmp(who, id, Some((q.start, q.end)), transport, route)
+            .await?;
     }
     Ok(())
 }
@@ -955,19 +937,25 @@ async fn export_prices(
         "instruments": ids, "start": rfc3339(q.start), "end": rfc3339(q.end),
         "format": format!("{fmt:?}").to_lowercase(),
     });
-    if fmt == Format::Csv && p.one("limit").is_none() && p.one("cursor").is_none() {
+    let audit = |rows: Value| {
         let mut d = detail;
-        d["rows"] = json!("streamed");
-        s.access
-            .audit(
-                &who.actor(),
-                Some(&who.tenant),
-                "export",
-                Some(route),
-                "ok",
-                d,
-            )
-            .await;
+        d["rows"] = rows;
+        let (s, who) = (s.clone(), who.clone());
+        async move {
+            s.access
+                .audit(
+                    &who.actor(),
+                    Some(&who.tenant),
+                    "export",
+                    Some(route),
+                    "ok",
+                    d,
+                )
+                .await;
+        }
+    };
+    if fmt == Format::Csv && p.one("limit").is_none() && p.one("cursor").is_none() {
+        audit(json!("streamed")).await;
         let mut resp = csv_stream(&s, q);
         resp.headers_mut().insert(
             header::CONTENT_DISPOSITION,
@@ -976,20 +964,7 @@ async fn export_prices(
         return Ok(resp);
     }
     let page = s.store.query_prices(q).await?;
-    s.access
-        .audit(
-            &who.actor(),
-            Some(&who.tenant),
-            "export",
-            Some(route),
-            "ok",
-            {
-                let mut d = detail;
-                d["rows"] = json!(page.rows.len());
-                d
-            },
-        )
-        .await;
+    audit(json!(page.rows.len())).await;
     let (mut resp, name) = if fmt == Format::Parquet {
         (
             parquet_response(page.rows, page.next_cursor.as_deref()).await?,
@@ -1119,20 +1094,9 @@ async fn latest(
         ],
     )?;
     let mut ids = p.parsed_all::<InstrumentId>("instrument_id")?;
-    let channel = who.channel(Transport::Rest);
     for id in &ids {
-        s.entitle(
-            &who,
-            &Ask {
-                market: id.market(),
-                product: "lmp",
-                channel,
-                instrument: Some(id.as_str()),
-                range: None,
-            },
-            route,
-        )
-        .await?;
+        s.entitle_lmp(&who, id, None, Transport::Rest, route)
+            .await?;
     }
     if let Some(m) = p.parsed::<Market>("market")? {
         let scope = s

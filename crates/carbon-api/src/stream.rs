@@ -110,19 +110,14 @@ fn tick(o: &Observation) -> String {
         t(o.interval_start),
         t(o.interval_end)
     );
-    let v = &o.values;
-    let mut first = true;
-    for (name, x) in [
-        ("lmp", v.lmp),
-        ("energy", v.energy),
-        ("congestion", v.congestion),
-        ("loss", v.loss),
-        ("ghg", v.ghg),
-    ] {
-        if let Some(x) = x.filter(|x| x.is_finite()) {
-            let _ = write!(out, "{}\"{name}\":{x:?}", if first { "" } else { "," });
-            first = false;
-        }
+    let finite = o.values.iter().filter(|(_, x)| x.is_finite());
+    for (i, (c, x)) in finite.enumerate() {
+        let _ = write!(
+            out,
+            "{}\"{}\":{x:?}",
+            if i == 0 { "" } else { "," },
+            c.as_str()
+        );
     }
     let _ = write!(out, "}},\"vintage_utc\":\"{}\"}}", t(o.vintage));
     out

@@ -1514,4 +1514,21 @@ pub async fn curve_runs_and_points(h: &dyn Harness) {
         c.curve_run("cr_2").await.unwrap().unwrap().error.as_deref(),
         Some("strict policy: arbitrage")
     );
+    // A rebuild of an older trade date, made last, lists after the newer dates.
+    c.save_curve(
+        run(
+            "cr_4",
+            "OLD_FWD",
+            "2026-11-26",
+            "failed",
+            "2026-11-29T09:00:00Z",
+        ),
+        vec![],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        ids(c.curve_runs(CurveRunFilter::default()).await.unwrap()),
+        ["cr_3", "cr_2", "cr_1", "cr_4"]
+    );
 }

@@ -69,7 +69,7 @@ pub struct CurveRunFilter {
     pub status: Option<String>,
     /// Only these markets (`None` = all).
     pub markets: Option<Vec<String>>,
-    /// Newest first, at most this many (default 50).
+    /// At most this many (default 50), latest trade date first, then newest build.
     pub limit: Option<usize>,
 }
 
@@ -81,7 +81,7 @@ pub trait CurveStore: Send + Sync + 'static {
     async fn save_curve(&self, run: CurveRun, points: Vec<CurvePoint>) -> Result<()>;
     /// One run by id.
     async fn curve_run(&self, run_id: &str) -> Result<Option<CurveRun>>;
-    /// Runs, newest first.
+    /// Runs: latest trade date first, then newest build first.
     async fn curve_runs(&self, filter: CurveRunFilter) -> Result<Vec<CurveRun>>;
     /// The points of a run, in delivery order.
     async fn curve_points(&self, run_id: &str) -> Result<Vec<CurvePoint>>;

@@ -130,7 +130,7 @@ impl CurveStore for DuckdbStore {
                  WHERE (? IS NULL OR curve_id = ?) AND (? IS NULL OR as_of_date = CAST(? AS DATE))
                    AND (? IS NULL OR scenario_id = ?) AND (? IS NULL OR status = ?)
                    AND (? IS NULL OR list_contains(string_split(?, ','), market))
-                 ORDER BY started_utc DESC, run_id DESC LIMIT {limit}"
+                 ORDER BY as_of_date DESC, started_utc DESC, run_id DESC LIMIT {limit}"
             ))?;
             let date = f.as_of_date.map(|d| d.to_string());
             let mut rows = stmt.query(params![
