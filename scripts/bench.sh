@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmarks. They use the dev profile, in which DuckDB's C++ and the
 # hot Rust crates are compiled with -O3 (see Cargo.toml), so no second DuckDB
-# build is needed. Usage: scripts/bench.sh [store|ingest|api|curves]
+# build is needed. Usage: scripts/bench.sh [store|ingest|api|curves|research]
 #   store   carbon-store: append, range query, daily resample (synthetic)
 #   ingest  parse + validate + store of synthetic MISO-layout reports, and the
 #           same files parsed by pandas (a venv from PyPI); prints the ratio
@@ -9,6 +9,8 @@
 #           a 100-node year resample, 200 WebSocket clients (synthetic data)
 #   curves  the curve engine (banded KKT, clarabel, polish) and, on the same
 #           matrices, cvxpy+OSQP and cvxpy+Clarabel (a venv from PyPI)
+#   research STL, MSTL, Markov switching and OLS against statsmodels on the
+#           same inputs (a venv from PyPI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -48,5 +50,16 @@ PY
     CARBON_BENCH_DIR="$work" cargo bench --locked --profile dev -p carbon-curves --bench solvers
     "$venv/bin/python" scripts/bench/curves_peers.py "$work/daily.json" "$work/hourly.json"
     ;;
-  *) echo "unknown benchmark: $which (known: store, ingest, api, curves)" >&2; exit 2 ;;
+  research)
+    work="${CARBON_BENCH_WORK:-$HOME/.cache/carbon/bench-research}"
+    mkdir -p "$work"
+    venv="$HOME/.cache/carbon/venv-research"
+    if [ ! -x "$venv/bin/python" ]; then
+      python3 -m venv "$venv"
+      "$venv/bin/pip" install -q "statsmodels==0.14.4" "numpy<2.3" "scipy<1.16" "pandas==2.2.3"
+    fi
+    CARBON_BENCH_DIR="$work" cargo bench --locked --profile dev -p carbon-research --bench research
+    "$venv/bin/python" scripts/bench/research_peers.py "$work/research.json"
+    ;;
+  *) echo "unknown benchmark: $which (known: store, ingest, api, curves, research)" >&2; exit 2 ;;
 esac

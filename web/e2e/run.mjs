@@ -6,6 +6,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:http";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, homedir } from "node:os";
+import { crc32 } from "node:zlib";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
@@ -67,17 +68,100 @@ const fakeMiso = createServer((req, res) => {
 });
 await new Promise((r) => fakeMiso.listen(0, "127.0.0.1", r));
 const misoPort = fakeMiso.address().port;
+
+// A stand-in for CAISO OASIS's SingleZip on 127.0.0.1 (the fixtures hold no
+// CAISO hub prices). SYNTHETIC: day-ahead 2026-10-01 for the three trading
+// hubs at 30.00 + hub + hour/2; each real-time poll publishes the next
+// 5-minute interval at 40.00 + 5·hub + k. Answers are zips holding a CSV in
+// the PRC_LMP / PRC_INTVL_LMP layouts, as OASIS sends them.
+const caisoHubs = ["TH_SP15_GEN-APND", "TH_NP15_GEN-APND", "TH_ZP26_GEN-APND"];
+let caisoPolls = 0;
+const caisoLive = (hub, k) => 40 + 5 * hub + k;
+const oasisQueries = [];
+function zip(name, text) {
+  // One stored (uncompressed) entry: local header, data, central directory, end record.
+  const data = Buffer.from(text);
+  const file = Buffer.from(name);
+  const crc = crc32(data);
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt16LE(20, 4);
+  local.writeUInt32LE(crc, 14);
+  local.writeUInt32LE(data.length, 18);
+  local.writeUInt32LE(data.length, 22);
+  local.writeUInt16LE(file.length, 26);
+  const central = Buffer.alloc(46);
+  central.writeUInt32LE(0x02014b50, 0);
+  central.writeUInt16LE(20, 4);
+  central.writeUInt16LE(20, 6);
+  central.writeUInt32LE(crc, 16);
+  central.writeUInt32LE(data.length, 20);
+  central.writeUInt32LE(data.length, 24);
+  central.writeUInt16LE(file.length, 28);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(1, 8);
+  end.writeUInt16LE(1, 10);
+  end.writeUInt32LE(central.length + file.length, 12);
+  end.writeUInt32LE(local.length + file.length + data.length, 16);
+  return Buffer.concat([local, file, data, central, file, end]);
+}
+function oasisRows(run, priceColumn, intervals) {
+  const header = `INTERVALSTARTTIME_GMT,INTERVALENDTIME_GMT,OPR_DT,OPR_HR,OPR_INTERVAL,NODE_ID_XML,NODE_ID,NODE,MARKET_RUN_ID,LMP_TYPE,XML_DATA_ITEM,PNODE_RESMRID,GRP_TYPE,POS,${priceColumn},GROUP`;
+  const out = [header];
+  const iso = (t) => new Date(t).toISOString().replace(".000Z", "-00:00");
+  for (const [start, minutes, hour, interval, prices] of intervals) {
+    caisoHubs.forEach((hub, h) => {
+      const lmp = prices[h];
+      const parts = { LMP: lmp, MCE: lmp - 1.5, MCC: 1, MCL: 0.5, MGHG: 0 };
+      for (const [type, value] of Object.entries(parts)) {
+        out.push([iso(start), iso(start + minutes * 60_000), "2026-10-01", hour, interval, hub, hub, hub, run, type, `LMP_${type}_PRC`, hub, "ALL", 1, value.toFixed(5), 1].join(","));
+      }
+    });
+  }
+  return out.join("\n") + "\n";
+}
+const dayStart = Date.parse("2026-10-01T07:00:00Z"); // midnight Pacific daylight time
+const fakeOasis = createServer((req, res) => {
+  const q = new URL(req.url, "http://x").searchParams;
+  oasisQueries.push(Object.fromEntries(q));
+  let body;
+  if (q.get("queryname") === "PRC_LMP") {
+    const hours = Array.from({ length: 24 }, (_, h) => [dayStart + h * 3_600_000, 60, h + 1, 0, caisoHubs.map((_, i) => 30 + i + h / 2)]);
+    body = oasisRows("DAM", "MW", hours);
+  } else if (q.get("queryname") === "PRC_INTVL_LMP") {
+    const k = caisoPolls++;
+    const start = dayStart + 5 * 60_000 * k;
+    body = oasisRows("RTM", "VALUE", [[start, 5, 1 + Math.floor(k / 12), 1 + (k % 12), caisoHubs.map((_, i) => caisoLive(i, k))]]);
+  } else {
+    res.writeHead(404).end();
+    return;
+  }
+  res.writeHead(200, { "content-type": "application/x-zip-compressed" });
+  res.end(zip(`${q.get("queryname")}.csv`, body));
+});
+await new Promise((r) => fakeOasis.listen(0, "127.0.0.1", r));
+const oasisPort = fakeOasis.address().port;
 writeFileSync(
   join(dir, "carbon.toml"),
   `[schedule]
 enabled = true
 first_start_backfill_days = 0
-jobs = [{ connector = "miso", job = "five_minute", every_secs = 2 }]
+jobs = [
+  { connector = "miso", job = "five_minute", every_secs = 2 },
+  { connector = "caiso", job = "day_ahead", every_secs = 3600 },
+  { connector = "caiso", job = "five_minute", every_secs = 2 },
+]
 
 [[connectors]]
 type = "miso"
 reports_url = "http://127.0.0.1:${misoPort}/reports"
 api_url = "http://127.0.0.1:${misoPort}/api"
+
+[[connectors]]
+type = "caiso"
+url = "http://127.0.0.1:${oasisPort}/oasisapi/SingleZip"
+spacing_secs = 0.1
 `,
 );
 
@@ -91,6 +175,7 @@ const server = spawn(bin, ["--config", join(dir, "carbon.toml"), "serve", "--bin
 const stop = () => {
   server.kill("SIGTERM");
   fakeMiso.close();
+  fakeOasis.close();
   rmSync(dir, { recursive: true, force: true });
 };
 process.on("exit", stop);
@@ -200,15 +285,38 @@ await test("pilot_miso sees MISO and no CAISO market", async (page) => {
   assert.deepEqual(options, ["MISO"]);
 });
 
-await test("pilot_caiso sees no MISO data and cannot make API keys", async (page) => {
+await test("pilot_caiso sees its three CAISO hubs live, no MISO data, and cannot make API keys", async (page) => {
   await login(page, "caiso_demo");
   const markets = await page.evaluate(async () => (await (await fetch("/api/v1/markets")).json()).data.map((m) => m.code));
   assert.deepEqual(markets, ["CAISO"]);
-  // The dashboard holds no MISO card (the fixtures hold no CAISO hub prices).
-  await page.getByRole("heading", { name: "Hubs" }).waitFor();
+  // The day-ahead cards show the stand-in's HE 24 price for each hub.
+  for (const [i, hub] of caisoHubs.entries()) {
+    const card = page.getByTestId(`card-CAISO.${hub}-da`);
+    await card.waitFor();
+    assert.equal(await card.getByTestId("price").textContent(), (30 + i + 23 / 2).toFixed(2));
+  }
   assert.equal(await page.locator('[data-testid^="card-MISO"]').count(), 0);
+  // Live: the real-time card moves with polls made after the page loaded.
+  await page.getByTestId("conn").filter({ hasText: "live" }).waitFor();
+  const before = caisoPolls;
+  await page.waitForFunction(
+    (n) => Number(document.querySelector('[data-testid="card-CAISO.TH_NP15_GEN-APND-rt5"] [data-testid="price"]')?.textContent) >= n,
+    caisoLive(1, before),
+    { timeout: 20_000 },
+  );
+  assert.match(await page.getByTestId("conn").textContent(), /live · [1-9]\d* ticks/);
+  // The poller asked OASIS for the hubs only, with the documented parameters.
+  const rt = oasisQueries.find((q) => q.queryname === "PRC_INTVL_LMP");
+  assert.equal(rt.node, caisoHubs.join(","));
+  assert.equal(rt.market_run_id, "RTM");
+  assert.equal(rt.version, "3");
+  assert.equal(rt.resultformat, "6");
+  // MISO stays closed to this tenant, in the API as in the hub.
   const miso = await page.evaluate(async () => (await fetch("/api/v1/prices/latest?instrument_id=MISO.INDIANA.HUB&lookback_days=366")).status);
   assert.equal(miso, 403);
+  await page.getByRole("link", { name: "Explorer" }).click();
+  await page.locator('select[name="market"] option').first().waitFor({ state: "attached" });
+  assert.deepEqual(await page.locator('select[name="market"] option').allTextContents(), ["CAISO"]);
   // The keys page: creating one is refused, and the page says why.
   await page.getByRole("link", { name: "API keys" }).click();
   await page.getByLabel("Name").fill("mine");

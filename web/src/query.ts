@@ -154,3 +154,50 @@ export function contractsToCsv(pasted: string): string {
   const quote = (c: string) => (/[",\n]/.test(c) ? `"${c.replace(/"/g, '""')}"` : c);
   return rows.map((r) => r.map(quote).join(",")).join("\n") + "\n";
 }
+
+/** A dashboard card: one hub's latest price in one market run. */
+export interface Card {
+  instrument: string;
+  run: string;
+  market: string;
+  last: number | null;
+  at: string | null;
+  change: number | null;
+  spark: (number | null)[];
+}
+
+/** The market runs the dashboard shows. */
+export const RUNS = ["da", "rt", "rt5", "rtpd"];
+
+/** A stream tick (the fields the dashboard reads). */
+export interface Tick {
+  instrument_id: string;
+  market_run: string;
+  interval_start_utc: string;
+  components?: { lmp?: number };
+}
+
+/** A tick moves its card's price forward (never back to an older interval);
+ * a hub/run pair without a card gets one. */
+export function applyTick(cards: Card[], m: Tick): Card[] {
+  if (!RUNS.includes(m.market_run)) return cards;
+  const lmp = typeof m.components?.lmp === "number" ? m.components.lmp : null;
+  let found = false;
+  const out = cards.map((c) => {
+    if (c.instrument !== m.instrument_id || c.run !== m.market_run) return c;
+    found = true;
+    return !c.at || m.interval_start_utc >= c.at ? { ...c, last: lmp ?? c.last, at: m.interval_start_utc } : c;
+  });
+  if (found) return out;
+  const card: Card = {
+    instrument: m.instrument_id,
+    run: m.market_run,
+    market: m.instrument_id.split(".")[0],
+    last: lmp,
+    at: m.interval_start_utc,
+    change: null,
+    spark: [],
+  };
+  return [...out, card];
+}
+

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { align, changeVsYesterday, contractsToCsv, formatInstant, parseCsv, pricesUrl, series, spread } from "../src/query";
+import { align, applyTick, changeVsYesterday, contractsToCsv, formatInstant, parseCsv, pricesUrl, series, spread, type Card } from "../src/query";
 
 describe("pricesUrl", () => {
   it("builds the same URL for the chart and the CSV download", () => {
@@ -73,5 +73,26 @@ describe("CSV", () => {
     expect(contractsToCsv("name,start,end,price\nA,2027-01-01,2027-01-31,1")).toBe(
       "name,start,end,price\nA,2027-01-01,2027-01-31,1\n",
     );
+  });
+});
+
+describe("applyTick", () => {
+  const card: Card = { instrument: "CAISO.TH_SP15_GEN-APND", run: "rt5", market: "CAISO", last: 40, at: "2026-10-01T07:05:00Z", change: 1, spark: [1, 2] };
+  const tick = (at: string, lmp: number, run = "rt5", id = card.instrument) => ({
+    instrument_id: id,
+    market_run: run,
+    interval_start_utc: at,
+    components: { lmp },
+  });
+  it("moves a card forward and never back", () => {
+    const later = applyTick([card], tick("2026-10-01T07:10:00Z", 41.5));
+    expect(later).toEqual([{ ...card, last: 41.5, at: "2026-10-01T07:10:00Z" }]);
+    expect(applyTick(later, tick("2026-10-01T07:00:00Z", 10))).toEqual(later);
+  });
+  it("adds a card for a hub's first price in a run and ignores other runs", () => {
+    const added = applyTick([card], tick("2026-10-01T07:00:00Z", 35.25, "da"));
+    expect(added.length).toBe(2);
+    expect(added[1]).toEqual({ instrument: card.instrument, run: "da", market: "CAISO", last: 35.25, at: "2026-10-01T07:00:00Z", change: null, spark: [] });
+    expect(applyTick([card], tick("2026-10-01T07:00:00Z", 1, "da_exante"))).toEqual([card]);
   });
 });

@@ -209,7 +209,7 @@ impl AppState {
         route: &str,
     ) -> Result<(), ApiError> {
         let ask = Ask {
-            market: id.market(),
+            market: Some(id.market()),
             product: "lmp",
             channel: who.channel(transport),
             instrument: Some(id.as_str()),

@@ -533,7 +533,7 @@ impl AppState {
         route: &str,
     ) -> Result<(), ApiError> {
         let ask = Ask {
-            market,
+            market: Some(market),
             product: "curves",
             channel: who.channel(Transport::Rest),
             instrument: None,
@@ -605,7 +605,7 @@ pub(crate) async fn curve_run(
 }
 
 /// Rebuilds the grid a run's points lie on (same market, granularity, dates).
-fn grid_of(run: &CurveRun, points: &[CurvePoint]) -> Result<Grid, ApiError> {
+pub(crate) fn grid_of(run: &CurveRun, points: &[CurvePoint]) -> Result<Grid, ApiError> {
     let market: Market = run
         .market
         .parse()

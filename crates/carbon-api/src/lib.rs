@@ -4,7 +4,8 @@
 //! and readiness, metrics, OpenAPI, markets, instrument search, the price
 //! query (latest or as-of, resampled, blocked, paginated, JSON, CSV or
 //! Parquet, any output time zone), spreads, exports, ingest runs and quality,
-//! the WebSocket/SSE stream, login and the admin API.
+//! the WebSocket/SSE stream, login and the admin API, fundamentals, research
+//! analytics and backtests ([`research`]).
 //!
 //! Every `/api/v1` route but login needs credentials ([`carbon_auth`]); each
 //! asks the entitlement policy with the channel the credential implies, and
@@ -14,7 +15,7 @@
 //!
 //! It must not parse ISO files or write market data: it reads through the
 //! store's traits; the only things it writes are forward-curve runs
-//! ([`curves`]) and the directory's records through `carbon-auth`.
+//! ([`curves`]), research outputs ([`research`]) and the directory's records through `carbon-auth`.
 
 mod auth;
 pub mod curves;
@@ -23,6 +24,7 @@ pub mod hub;
 mod metrics;
 mod params;
 pub mod ratelimit;
+pub mod research;
 mod routes;
 mod stream;
 
@@ -86,6 +88,10 @@ pub struct AppState {
     pub access: Arc<Access>,
     /// Forward curve runs and points (`None`: the curve routes answer 503).
     pub curves: Option<Arc<dyn carbon_store::CurveStore>>,
+    /// Fundamentals series (`None`: the fundamentals and research routes answer 503).
+    pub fundamentals: Option<Arc<dyn carbon_store::FundamentalStore>>,
+    /// Stored research outputs.
+    pub research: Option<Arc<dyn carbon_store::ResearchStore>>,
     metrics: Arc<metrics::Metrics>,
     bus: Option<Arc<dyn carbon_ingest::bus::EventBus>>,
     stream_queue: usize,
@@ -101,6 +107,17 @@ impl AppState {
         self
     }
 
+    /// With fundamentals and research stores (the research routes need both).
+    pub fn with_research(
+        mut self,
+        fundamentals: Arc<dyn carbon_store::FundamentalStore>,
+        research: Arc<dyn carbon_store::ResearchStore>,
+    ) -> Self {
+        self.fundamentals = Some(fundamentals);
+        self.research = Some(research);
+        self
+    }
+
     /// State over a store, its run log and the access layer, with default settings.
     pub fn new(store: Arc<dyn Store>, log: Arc<dyn RunLog>, access: Arc<Access>) -> Self {
         let settings = ApiSettings::default();
@@ -109,6 +126,8 @@ impl AppState {
             log,
             access,
             curves: None,
+            fundamentals: None,
+            research: None,
             metrics: Arc::default(),
             bus: None,
             stream_queue: 4096,

@@ -54,6 +54,36 @@ pub(crate) fn router(state: AppState) -> Router {
             get(crate::curves::curve_run),
         )
         .route("/api/v1/curves/forward", get(crate::curves::forward))
+        .route("/api/v1/fundamentals", get(crate::research::fundamentals))
+        .route(
+            "/api/v1/fundamentals/series",
+            get(crate::research::fundamental_series),
+        )
+        .route(
+            "/api/v1/research/decompose",
+            post(crate::research::decompose_route),
+        )
+        .route(
+            "/api/v1/research/regimes",
+            post(crate::research::regimes_route),
+        )
+        .route(
+            "/api/v1/research/balance",
+            post(crate::research::balance_route),
+        )
+        .route(
+            "/api/v1/research/weather",
+            post(crate::research::weather_route),
+        )
+        .route("/api/v1/research/runs", get(crate::research::research_runs))
+        .route(
+            "/api/v1/research/runs/{run_id}",
+            get(crate::research::research_run),
+        )
+        .route(
+            "/api/v1/backtests",
+            get(crate::research::backtest_runs).post(crate::research::backtest_route),
+        )
         .route("/.well-known/jwks.json", get(auth::jwks))
         .route("/api/v1/auth/login", post(auth::login))
         .route("/api/v1/auth/logout", post(auth::logout))

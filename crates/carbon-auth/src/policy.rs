@@ -72,8 +72,9 @@ pub const PRODUCTS: [&str; 4] = ["lmp", "curves", "fundamentals", "research"];
 /// What a request asks for.
 #[derive(Debug, Clone, Copy)]
 pub struct Ask<'a> {
-    /// Market of the data.
-    pub market: Market,
+    /// Market of the data; `None` for market-wide data (gas, weather), which
+    /// only a grant for market `*` covers.
+    pub market: Option<Market>,
     /// Product (`lmp`, …).
     pub product: &'a str,
     /// Channel the caller uses.
@@ -84,8 +85,8 @@ pub struct Ask<'a> {
     pub range: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
-fn market_matches(g: &Grant, m: Market) -> bool {
-    g.market == "*" || g.market.eq_ignore_ascii_case(m.code())
+fn market_matches(g: &Grant, m: Option<Market>) -> bool {
+    g.market == "*" || m.is_some_and(|m| g.market.eq_ignore_ascii_case(m.code()))
 }
 
 fn product_matches(g: &Grant, p: &str) -> bool {
@@ -141,9 +142,13 @@ pub fn decide(grants: &[Grant], tenant: &str, ask: &Ask<'_>) -> Result<(), Strin
     }
     let what = match ask.instrument {
         Some(i) => format!("`{i}`"),
-        None => format!("{} data", ask.market.code()),
+        None => format!("{} data", ask.market.map_or("market-wide", |m| m.code())),
     };
-    let (m, p, c) = (ask.market.code(), ask.product, ask.channel);
+    let (m, p, c) = (
+        ask.market.map_or("market-wide", |m| m.code()),
+        ask.product,
+        ask.channel,
+    );
     Err(if !grants.iter().any(|g| market_product(&g)) {
         format!("tenant `{tenant}` is not entitled to {m} {p} data")
     } else if !grants.iter().filter(market_product).any(|g| channel(&g)) {
@@ -192,7 +197,7 @@ impl Scope {
                 .iter()
                 .filter(|g| {
                     g.tenant == tenant
-                        && market.is_none_or(|m| market_matches(g, m))
+                        && market.is_none_or(|m| market_matches(g, Some(m)))
                         && product.is_none_or(|p| product_matches(g, p))
                         && channel_matches(g, channel)
                 })
@@ -208,7 +213,7 @@ impl Scope {
 
     /// Whether a market is visible at all (some instrument of it).
     pub fn sees_market(&self, m: Market) -> bool {
-        self.grants.iter().any(|g| market_matches(g, m))
+        self.grants.iter().any(|g| market_matches(g, Some(m)))
     }
 
     /// Whether every market is visible in full (a `*` grant without an
@@ -223,13 +228,13 @@ impl Scope {
     pub fn sees_all_of(&self, m: Market) -> bool {
         self.grants
             .iter()
-            .any(|g| market_matches(g, m) && g.instruments.is_none())
+            .any(|g| market_matches(g, Some(m)) && g.instruments.is_none())
     }
 
     /// Whether `instrument` (of `market`) is visible at `time` (any time when `None`).
     pub fn sees(&self, market: Market, instrument: &str, time: Option<DateTime<Utc>>) -> bool {
         self.grants.iter().any(|g| {
-            market_matches(g, market)
+            market_matches(g, Some(market))
                 && instrument_matches(g, Some(instrument))
                 && time.is_none_or(|t| {
                     let d = t.date_naive();

@@ -147,6 +147,229 @@ pub enum Command {
         #[command(subcommand)]
         command: CurveCommand,
     },
+    /// Research analytics (decomposition, regimes, balance, weather) and their stored runs.
+    Research {
+        /// Research command.
+        #[command(subcommand)]
+        command: ResearchCommand,
+    },
+    /// Score forecasts (stored curves, baselines) against realised prices read
+    /// as of the evaluation time; stores the result and prints the quality gate.
+    Backtest(BacktestArgs),
+    /// Fundamentals series (EIA load, temperature, gas storage, Henry Hub).
+    Fundamentals {
+        /// Fundamentals command.
+        #[command(subcommand)]
+        command: FundamentalsCommand,
+    },
+}
+
+/// Where an analysis reads its series.
+#[derive(Debug, Args, Clone)]
+pub struct RangeArgs {
+    /// Range start (RFC 3339 or YYYY-MM-DD, UTC; `-30d` for 30 days ago).
+    #[arg(long)]
+    pub start: Option<String>,
+    /// Range end, exclusive.
+    #[arg(long)]
+    pub end: Option<String>,
+    /// Read what was known at this instant.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Resample every series first: 1h, 1d, 1mo (prices); 1h, 1d, 1w, 1mo, 1y (fundamentals).
+    #[arg(long)]
+    pub resample: Option<String>,
+    /// Write the full output (JSON) to this file ('-' for standard output).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+/// `carbon research …`
+#[derive(Debug, Subcommand)]
+pub enum ResearchCommand {
+    /// STL (one period) or MSTL (several periods) decomposition.
+    Decompose {
+        /// Series: price:INSTRUMENT[:RUN[:COMPONENT]] or fund:ENTITY/VARIABLE.
+        #[arg(long)]
+        series: String,
+        /// Seasonal periods in observations, comma-separated (24,168 for hourly power).
+        #[arg(long, value_delimiter = ',', required = true)]
+        periods: Vec<usize>,
+        /// Robust STL (downweights outliers).
+        #[arg(long)]
+        robust: bool,
+        #[command(flatten)]
+        range: RangeArgs,
+    },
+    /// Markov-switching regimes (model chosen by BIC among the candidates).
+    Regimes {
+        /// Series: price:INSTRUMENT[:RUN[:COMPONENT]] or fund:ENTITY/VARIABLE.
+        #[arg(long)]
+        series: String,
+        /// Numbers of regimes to try.
+        #[arg(long, value_delimiter = ',', default_value = "2,3")]
+        k: Vec<usize>,
+        /// Autoregressive order.
+        #[arg(long, default_value_t = 0)]
+        ar: usize,
+        /// AR coefficients switch with the regime.
+        #[arg(long)]
+        switching_ar: bool,
+        /// One variance for all regimes (default: each regime its own).
+        #[arg(long)]
+        constant_variance: bool,
+        /// level, diff or log_return.
+        #[arg(long, default_value = "level")]
+        transform: String,
+        #[command(flatten)]
+        range: RangeArgs,
+    },
+    /// Supply/demand balance: gas storage (and a price), or load vs temperature-normal load.
+    Balance {
+        /// Weekly storage, e.g. "fund:Total Lower 48/storage".
+        #[arg(long)]
+        storage: Option<String>,
+        /// Price to correlate with storage changes, e.g. "fund:Henry Hub/spot_price".
+        #[arg(long)]
+        price: Option<String>,
+        /// Hourly load, e.g. "fund:ERCOT/load".
+        #[arg(long)]
+        load: Option<String>,
+        /// Hourly temperature, e.g. "fund:Dallas / Fort Worth/temperature".
+        #[arg(long)]
+        temperature: Option<String>,
+        /// CUSUM threshold in σ.
+        #[arg(long, default_value_t = 4.0)]
+        threshold: f64,
+        /// Rolling correlation window in weeks.
+        #[arg(long, default_value_t = 52)]
+        window: usize,
+        #[command(flatten)]
+        range: RangeArgs,
+    },
+    /// OLS (and quantile regressions) of a price or load on temperature terms.
+    Weather {
+        /// What is explained, e.g. price:MISO.INDIANA.HUB:rt.
+        #[arg(long)]
+        target: String,
+        /// Temperatures (°F), e.g. "fund:Indianapolis/temperature".
+        #[arg(long)]
+        temperature: String,
+        /// Degree-day base (°F).
+        #[arg(long, default_value_t = 65.0)]
+        base: f64,
+        /// Terms: hdd, cdd, temp, temp2.
+        #[arg(long, value_delimiter = ',', default_value = "hdd,cdd")]
+        terms: Vec<String>,
+        /// Lags of HDD/CDD in observations.
+        #[arg(long, value_delimiter = ',')]
+        lags: Vec<usize>,
+        /// Leave out the month dummies.
+        #[arg(long)]
+        no_months: bool,
+        /// Rolling-beta window in observations.
+        #[arg(long)]
+        rolling: Option<usize>,
+        #[command(flatten)]
+        range: RangeArgs,
+    },
+    /// Any analysis given as JSON (the body of the API's research routes plus "kind").
+    Run {
+        /// The analysis, JSON text.
+        #[arg(long, conflicts_with = "file")]
+        json: Option<String>,
+        /// The analysis, a JSON file.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Write the full output (JSON) to this file ('-' for standard output).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Run one configured research job once (for cron, Airflow, Kubernetes).
+    Job {
+        /// The job's name in `[[research_jobs]]`.
+        name: String,
+    },
+    /// Stored research runs, newest first.
+    Runs {
+        /// Only this kind: stl, mstl, regimes, balance, weather, backtest.
+        #[arg(long)]
+        kind: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// One stored run in full (JSON).
+    Show {
+        /// Run id.
+        run_id: String,
+    },
+}
+
+/// `carbon backtest`
+#[derive(Debug, Args)]
+pub struct BacktestArgs {
+    /// Realised prices of this instrument.
+    #[arg(long)]
+    pub instrument: String,
+    /// Its market run.
+    #[arg(long, default_value = "da")]
+    pub market_run: String,
+    /// A stored forward curve to score (every run, or those of --as-of-dates).
+    #[arg(long)]
+    pub curve_id: Option<String>,
+    /// Forecast dates (YYYY-MM-DD, comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub as_of_dates: Vec<String>,
+    /// Baselines: persistence, seasonal_naive, mstl.
+    #[arg(long, value_delimiter = ',')]
+    pub baselines: Vec<String>,
+    /// day or month.
+    #[arg(long, default_value = "month")]
+    pub granularity: String,
+    /// flat, onpeak or offpeak.
+    #[arg(long, default_value = "flat")]
+    pub block: String,
+    /// Days the baselines forecast.
+    #[arg(long)]
+    pub horizon_days: Option<usize>,
+    /// Read realised prices as known at this instant (default now).
+    #[arg(long)]
+    pub evaluated_at: Option<String>,
+    /// Gate: largest MAPE (%) for months 1–6.
+    #[arg(long, default_value_t = 12.0)]
+    pub max_mape: f64,
+    /// Write the full output (JSON) to this file ('-' for standard output).
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+}
+
+/// `carbon fundamentals …`
+#[derive(Debug, Subcommand)]
+pub enum FundamentalsCommand {
+    /// Stored series.
+    Series {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Values of one series.
+    Query {
+        /// Entity, e.g. "Henry Hub".
+        #[arg(long)]
+        entity: String,
+        /// Variable, e.g. spot_price.
+        #[arg(long)]
+        variable: String,
+        /// Aggregation for --resample: mean, sum, min, max, first, last.
+        #[arg(long)]
+        agg: Option<String>,
+        #[command(flatten)]
+        range: RangeArgs,
+    },
 }
 
 /// `carbon curve …`
@@ -462,6 +685,8 @@ pub enum SourceArg {
     Miso,
     /// CAISO OASIS.
     Caiso,
+    /// EIA files: wholesale portal (hub prices, load, temperature), Henry Hub, gas storage.
+    Eia,
 }
 
 /// `carbon query …`

@@ -43,6 +43,106 @@ pub struct Config {
     pub api: carbon_api::ApiSettings,
     /// Identity: session tokens and the optional external OIDC provider.
     pub auth: carbon_auth::AuthConfig,
+    /// Research analyses `carbon serve` runs on a schedule (`[[research_jobs]]`);
+    /// each is also `carbon research job NAME` for cron/Airflow.
+    pub research_jobs: Vec<ResearchJob>,
+}
+
+/// One scheduled analysis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResearchJob {
+    /// Name (for `carbon research job NAME`).
+    pub name: String,
+    /// Seconds between runs (the first run comes one period after start).
+    pub every_secs: u64,
+    /// The analysis (the API's body plus `kind`).
+    pub analysis: carbon_api::research::Analysis,
+}
+
+/// The default research jobs: daily decomposition snapshot and regimes of
+/// the Indiana hub, weekly gas balance and weather calibration, daily
+/// backtest of the stored Indiana forward curve.
+pub fn default_research_jobs() -> Vec<ResearchJob> {
+    use carbon_api::research::{Analysis, BacktestSpec, SeriesRef, Transform};
+    let price = |run: &str, days: u32, resample: Option<&str>| SeriesRef {
+        instrument_id: Some("MISO.INDIANA.HUB".into()),
+        market_run: Some(run.into()),
+        start: Some(format!("-{days}d")),
+        resample: resample.map(str::to_string),
+        ..SeriesRef::default()
+    };
+    let fund = |e: &str, v: &str, days: u32| SeriesRef {
+        entity: Some(e.into()),
+        variable: Some(v.into()),
+        start: Some(format!("-{days}d")),
+        ..SeriesRef::default()
+    };
+    let job = |name: &str, every_secs, analysis| ResearchJob {
+        name: name.into(),
+        every_secs,
+        analysis,
+    };
+    vec![
+        job(
+            "daily-decomposition",
+            86_400,
+            Analysis::Decompose {
+                series: price("da", 60, Some("1h")),
+                periods: vec![24, 168],
+                stl: None,
+                mstl: None,
+            },
+        ),
+        job(
+            "daily-regimes",
+            86_400,
+            Analysis::Regimes {
+                series: price("da", 730, Some("1d")),
+                transform: Transform::Level,
+                candidates: Vec::new(),
+            },
+        ),
+        job(
+            "weekly-balance",
+            7 * 86_400,
+            Analysis::Balance {
+                storage: Some(Box::new(fund("Total Lower 48", "storage", 3_650))),
+                price: Some(Box::new(fund("Henry Hub", "spot_price", 3_650))),
+                threshold_sigma: None,
+                allowance_sigma: None,
+                window: None,
+                load: None,
+                temperature: None,
+            },
+        ),
+        job(
+            "weekly-weather",
+            7 * 86_400,
+            Analysis::Weather {
+                target: price("da", 365, Some("1h")),
+                temperature: fund("Indianapolis", "temperature", 365),
+                options: Default::default(),
+            },
+        ),
+        job(
+            "daily-backtest",
+            86_400,
+            Analysis::Backtest(BacktestSpec {
+                instrument_id: "MISO.INDIANA.HUB".into(),
+                market_run: Some("da".into()),
+                curve_id: Some("MISO_INDIANA_HUB_FWD".into()),
+                scenario_id: None,
+                as_of_dates: Vec::new(),
+                baselines: Vec::new(),
+                granularity: None,
+                block: None,
+                horizon_days: None,
+                evaluated_at: None,
+                gate: Vec::new(),
+            }),
+        ),
+    ]
 }
 
 impl Default for Config {
@@ -58,6 +158,7 @@ impl Default for Config {
             schedule: ScheduleConfig::default(),
             api: carbon_api::ApiSettings::default(),
             auth: carbon_auth::AuthConfig::default(),
+            research_jobs: default_research_jobs(),
         }
     }
 }

@@ -11,6 +11,8 @@ pub enum Format {
     MisoFiveMinJson,
     /// CAISO OASIS zip, CSV or XML report.
     CaisoOasis,
+    /// EIA fundamentals family: wholesale portal CSV, Henry Hub spot, gas storage.
+    Eia,
 }
 
 /// The `--source` a user can force.
@@ -20,6 +22,8 @@ pub enum SourceHint {
     Miso,
     /// CAISO.
     Caiso,
+    /// EIA files (fundamentals, hub prices).
+    Eia,
 }
 
 /// Outcome of detection.
@@ -64,6 +68,8 @@ pub fn detect(name: &str, bytes: &[u8], hint: Option<SourceHint>) -> Result<Dete
         .any(|l| l.trim_start().starts_with("Node,Type,Value"))
     {
         Some(Format::MisoReport)
+    } else if crate::eia::looks_like(&text).is_some() {
+        Some(Format::Eia)
     } else {
         None
     };
@@ -75,6 +81,7 @@ pub fn detect(name: &str, bytes: &[u8], hint: Option<SourceHint>) -> Result<Dete
         (Some(Format::CaisoOasis), Some(SourceHint::Caiso)) => {
             Ok(Detected::Format(Format::CaisoOasis))
         }
+        (Some(Format::Eia), Some(SourceHint::Eia)) => Ok(Detected::Format(Format::Eia)),
         (Some(f), Some(h)) => Err(ParseError::new(
             name,
             Some(1),
@@ -85,7 +92,7 @@ pub fn detect(name: &str, bytes: &[u8], hint: Option<SourceHint>) -> Result<Dete
             name,
             Some(1),
             None,
-            "not a MISO market report, MISO 5-minute JSON or CAISO OASIS file".to_string(),
+            "not a MISO market report, MISO 5-minute JSON, CAISO OASIS or EIA (wholesale portal, Henry Hub, gas storage) file".to_string(),
         )),
     }
 }

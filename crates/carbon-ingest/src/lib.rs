@@ -1,7 +1,7 @@
 //! # carbon-ingest — getting ISO data in
 //!
 //! Owns the parsers of ISO payloads (MISO market reports and 5-minute JSON,
-//! CAISO OASIS zips/CSVs), format detection, data quality (row checks that
+//! CAISO OASIS zips/CSVs, EIA fundamentals files), format detection, data quality (row checks that
 //! quarantine, batch findings), the [`runner::Runner`] that writes **one atomic
 //! batch per payload** and records an ingest run, file mode, and the
 //! [`bus::EventBus`] accepted observations are published on.
@@ -14,6 +14,7 @@ pub mod caiso;
 pub mod connector;
 pub mod detect;
 pub mod dq;
+pub mod eia;
 pub mod error;
 pub mod files;
 pub mod http;

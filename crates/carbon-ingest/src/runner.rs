@@ -5,7 +5,7 @@ use std::sync::{
     atomic::{AtomicU64, Ordering},
 };
 
-use carbon_store::{IngestRun, QuarantinedRow, RunLog, RunStatus, Store};
+use carbon_store::{FundamentalStore, IngestRun, QuarantinedRow, RunLog, RunStatus, Store};
 use chrono::{DateTime, Utc};
 
 use crate::{
@@ -14,6 +14,7 @@ use crate::{
     connector::{Connector, Request},
     detect::{Detected, Format, SourceHint, detect},
     dq::{self, DqConfig},
+    eia::{self, EiaContent, FundamentalFile},
     error::{Error, Result},
     http::{FetchError, FetchErrorKind},
     miso::parse::{parse_five_minute_json, parse_market_report},
@@ -40,6 +41,15 @@ impl Payload {
     }
 }
 
+/// A parsed payload.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Content {
+    /// Price observations.
+    Prices(Parsed),
+    /// Fundamentals points.
+    Fundamentals(FundamentalFile),
+}
+
 /// What happened to one payload.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -53,6 +63,7 @@ pub enum Outcome {
 #[derive(Clone)]
 pub struct Runner {
     store: Arc<dyn Store>,
+    fundamentals: Option<Arc<dyn FundamentalStore>>,
     log: Arc<dyn RunLog>,
     bus: Arc<dyn EventBus>,
     dq: DqConfig,
@@ -79,21 +90,44 @@ impl Runner {
     ) -> Self {
         Self {
             store,
+            fundamentals: None,
             log,
             bus,
             dq,
         }
     }
 
-    /// Parses a payload with the detected (or forced) format.
+    /// Also loads fundamentals files (EIA load, temperature, gas) into `f`.
+    pub fn with_fundamentals(mut self, f: Arc<dyn FundamentalStore>) -> Self {
+        self.fundamentals = Some(f);
+        self
+    }
+
+    /// Parses a price payload with the detected (or forced) format; a
+    /// fundamentals file is [`Error::Unsupported`] here (see [`Runner::parse_content`]).
     pub fn parse(payload: &Payload, hint: Option<SourceHint>) -> Result<Option<Parsed>> {
+        match Self::parse_content(payload, hint)? {
+            Content::Prices(p) => Ok(Some(p)),
+            Content::Fundamentals(_) => Err(Error::Unsupported(format!(
+                "{}: a fundamentals file (loaded by the fundamentals path)",
+                payload.source
+            ))),
+        }
+    }
+
+    /// Parses any payload: prices or fundamentals.
+    pub fn parse_content(payload: &Payload, hint: Option<SourceHint>) -> Result<Content> {
         let vintage = payload.vintage();
         let src = payload.source.as_str();
         let format = match detect(src, &payload.bytes, hint)? {
             Detected::Format(f) => f,
             Detected::Unsupported(why) => return Err(Error::Unsupported(why)),
         };
-        Ok(Some(match format {
+        Ok(Content::Prices(match format {
+            Format::Eia => match eia::parse(&payload.bytes, src, vintage)? {
+                EiaContent::Prices(p) => p,
+                EiaContent::Fundamentals(f) => return Ok(Content::Fundamentals(f)),
+            },
             Format::MisoReport => parse_market_report(&payload.bytes, src, vintage)?,
             Format::MisoFiveMinJson => parse_five_minute_json(&payload.bytes, src, vintage)?,
             Format::CaisoOasis => match parse_oasis(&payload.bytes, src, vintage)? {
@@ -194,18 +228,18 @@ impl Runner {
         };
         let parsed = {
             let p = payload.clone();
-            tokio::task::spawn_blocking(move || Self::parse(&p, hint))
+            tokio::task::spawn_blocking(move || Self::parse_content(&p, hint))
                 .await
                 .map_err(|e| Error::Internal(format!("parser task failed: {e}")))?
         };
         let parsed = match parsed {
-            Ok(Some(mut p)) => {
+            Ok(Content::Prices(mut p)) => {
                 if let Some((c, _)) = &request {
                     c.restrict(&mut p);
                 }
                 p
             }
-            Ok(None) => return Ok(Outcome::Skipped("empty".into())),
+            Ok(Content::Fundamentals(f)) => return self.ingest_fundamentals(run, f).await,
             Err(Error::Unsupported(why)) => return Ok(Outcome::Skipped(why)),
             Err(Error::Oasis { code, message, .. }) => {
                 let no_data = code.as_deref() == Some("1000");
@@ -318,6 +352,53 @@ impl Runner {
         tracing::info!(run = %run.id, source = %run.source, accepted = run.rows_accepted,
             unchanged = run.rows_unchanged, rejected = run.rows_rejected, "ingested");
         Ok(Outcome::Run(run))
+    }
+
+    async fn ingest_fundamentals(&self, mut run: IngestRun, f: FundamentalFile) -> Result<Outcome> {
+        let Some(store) = &self.fundamentals else {
+            return Ok(Outcome::Skipped(
+                "a fundamentals file, and this runner has no fundamentals store".into(),
+            ));
+        };
+        run.window_start = f.points.iter().map(|p| p.interval_start).min();
+        run.window_end = f.points.iter().map(|p| p.interval_end).max();
+        self.log.save_run(run.clone()).await?;
+        let series: std::collections::BTreeSet<(String, String)> = f
+            .points
+            .iter()
+            .map(|p| (p.entity.clone(), p.variable.clone()))
+            .collect();
+        let missing: u64 = f.missing.values().sum();
+        match store.append_fundamentals(f.points).await {
+            Ok(a) => {
+                run.rows_accepted = a.stored;
+                run.rows_unchanged = a.unchanged;
+                run.status = if a.stored + a.unchanged == 0 {
+                    RunStatus::NoData
+                } else {
+                    RunStatus::Ok
+                };
+                run.quality = Some(serde_json::json!({
+                    "kind": "fundamentals",
+                    "series": series.iter().map(|(e, v)| format!("{e}/{v}")).collect::<Vec<_>>(),
+                    "missing_values": missing,
+                    "missing_by_column": f.missing,
+                    "ignored_columns": f.ignored_columns,
+                }));
+                run.finished = Some(Utc::now());
+                self.log.save_run(run.clone()).await?;
+                tracing::info!(run = %run.id, source = %run.source, stored = a.stored,
+                    unchanged = a.unchanged, missing, "fundamentals ingested");
+                Ok(Outcome::Run(run))
+            }
+            Err(e) => {
+                run.status = RunStatus::Failed;
+                run.error = Some(e.to_string());
+                run.finished = Some(Utc::now());
+                self.log.save_run(run.clone()).await?;
+                Err(e.into())
+            }
+        }
     }
 
     /// Nodes of `market` whose `run` series has data on both sides of `at`

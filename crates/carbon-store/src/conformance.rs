@@ -32,6 +32,13 @@ pub trait Harness: Send + Sync {
     async fn open_directory(&self) -> Arc<dyn crate::Directory>;
     /// The curve store of a new, empty store.
     async fn open_curves(&self) -> Arc<dyn crate::CurveStore>;
+    /// The fundamentals and research stores of a new, empty store (one backend).
+    async fn open_fundamentals(
+        &self,
+    ) -> (
+        Arc<dyn crate::FundamentalStore>,
+        Arc<dyn crate::ResearchStore>,
+    );
     /// Closes `store` (the caller holds no other handle) and opens the same data again.
     async fn reopen(&self, store: Arc<dyn Store>) -> Arc<dyn Store>;
 }
@@ -58,7 +65,8 @@ macro_rules! conformance_tests {
             data_survives_reopen,
             compaction_keeps_content,
             directory_records_and_audit_chain,
-            curve_runs_and_points
+            curve_runs_and_points,
+            fundamentals_vintages_and_research_runs
         );
     };
     (@each $make:expr; $($name:ident),+) => {
@@ -1530,5 +1538,123 @@ pub async fn curve_runs_and_points(h: &dyn Harness) {
     assert_eq!(
         ids(c.curve_runs(CurveRunFilter::default()).await.unwrap()),
         ["cr_3", "cr_2", "cr_1", "cr_4"]
+    );
+}
+
+/// Fundamentals: atomic batches, revisions by vintage, as-of reads, a
+/// repeated value is not a revision, re-loading changes nothing; research
+/// runs round-trip and list newest first.
+pub async fn fundamentals_vintages_and_research_runs(h: &dyn Harness) {
+    use crate::{FundamentalPoint, FundamentalQuery, ResearchFilter, ResearchRun};
+    let (f, r) = h.open_fundamentals().await;
+    let point = |day: u32, value: f64, vintage: &str| FundamentalPoint {
+        entity: "East Region".into(),
+        variable: "storage".into(),
+        interval_start: utc(&format!("2024-01-{day:02}T00:00:00Z")),
+        interval_end: utc(&format!("2024-01-{day:02}T00:00:00Z")) + chrono::Duration::days(7),
+        value,
+        unit: "Bcf".into(),
+        source: "conformance".into(),
+        vintage: utc(vintage),
+        scenario_id: "BASE".into(),
+    };
+    let first = vec![
+        point(5, 700.0, "2024-01-11T15:30:00Z"),
+        point(12, 650.0, "2024-01-18T15:30:00Z"),
+    ];
+    let a = f.append_fundamentals(first.clone()).await.unwrap();
+    assert_eq!((a.stored, a.unchanged), (2, 0));
+    // Re-loading the same values with a later vintage stores nothing.
+    let again: Vec<_> = first
+        .iter()
+        .map(|p| FundamentalPoint {
+            vintage: utc("2024-02-01T00:00:00Z"),
+            ..p.clone()
+        })
+        .collect();
+    let a = f.append_fundamentals(again).await.unwrap();
+    assert_eq!((a.stored, a.unchanged), (0, 2));
+    // A revision of the 12th published a week later.
+    f.append_fundamentals(vec![point(12, 655.0, "2024-01-25T15:30:00Z")])
+        .await
+        .unwrap();
+    let q = |as_of: Option<&str>| FundamentalQuery {
+        entity: "East Region".into(),
+        variable: "storage".into(),
+        as_of: as_of.map(utc),
+        ..Default::default()
+    };
+    let latest: Vec<f64> = f
+        .fundamentals(q(None))
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.value)
+        .collect();
+    assert_eq!(latest, vec![700.0, 655.0]);
+    let before: Vec<f64> = f
+        .fundamentals(q(Some("2024-01-20T00:00:00Z")))
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.value)
+        .collect();
+    assert_eq!(before, vec![700.0, 650.0]);
+    let early = f
+        .fundamentals(q(Some("2024-01-12T00:00:00Z")))
+        .await
+        .unwrap();
+    assert_eq!(early.len(), 1, "the 12th was not published yet");
+    // A bad point fails the whole batch, named.
+    let e = f
+        .append_fundamentals(vec![
+            point(19, 600.0, "2024-01-25T15:30:00Z"),
+            point(26, f64::NAN, "2024-02-01T15:30:00Z"),
+        ])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("East Region") && e.contains("2024-01-26"), "{e}");
+    assert_eq!(f.fundamentals(q(None)).await.unwrap().len(), 2);
+    let series = f.fundamental_series().await.unwrap();
+    assert_eq!(series.len(), 1);
+    assert_eq!((series[0].intervals, series[0].unit.as_str()), (2, "Bcf"));
+
+    let run = |id: &str, at: &str| ResearchRun {
+        run_id: id.into(),
+        kind: "stl".into(),
+        subject: "storage:East Region".into(),
+        model_version: "test/1".into(),
+        status: "succeeded".into(),
+        error: None,
+        created_by: "conformance".into(),
+        started: utc(at),
+        finished: utc(at),
+        params: serde_json::json!({"period": 52}),
+        output: serde_json::json!({"trend": [1.0, 2.0]}),
+    };
+    r.save_research_run(run("r1", "2024-03-01T00:00:00Z"))
+        .await
+        .unwrap();
+    r.save_research_run(run("r2", "2024-03-02T00:00:00Z"))
+        .await
+        .unwrap();
+    assert!(
+        r.save_research_run(run("r1", "2024-03-03T00:00:00Z"))
+            .await
+            .is_err()
+    );
+    let got = r.research_run("r1").await.unwrap().unwrap();
+    assert_eq!(got, run("r1", "2024-03-01T00:00:00Z"));
+    let list = r
+        .research_runs(ResearchFilter {
+            kind: Some("stl".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        list.iter().map(|r| r.run_id.as_str()).collect::<Vec<_>>(),
+        vec!["r2", "r1"]
     );
 }

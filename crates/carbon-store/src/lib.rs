@@ -10,7 +10,9 @@
 //! It also keeps the access-control records ([`Directory`]: tenants, users,
 //! API keys, grants, signing keys, the hash-chained audit log) without deciding
 //! anything about them, and forward curves ([`CurveStore`]: each build's run
-//! with its lineage, and the points with real delivery periods). It must not know about HTTP or connectors: callers
+//! with its lineage, and the points with real delivery periods), fundamentals
+//! series with vintages ([`FundamentalStore`]) and research outputs
+//! ([`ResearchStore`]). It must not know about HTTP or connectors: callers
 //! speak in `carbon-core` types and [`model`] requests, never in SQL.
 
 pub mod conformance;
@@ -19,6 +21,7 @@ pub mod directory;
 mod duck;
 pub mod error;
 pub mod export;
+pub mod fundstore;
 pub mod model;
 pub mod runlog;
 mod store;
@@ -30,6 +33,10 @@ pub use directory::{
     verify_chain,
 };
 pub use error::{Error, Result};
+pub use fundstore::{
+    BASE_SCENARIO, FundamentalAppend, FundamentalPoint, FundamentalQuery, FundamentalSeries,
+    FundamentalStore, ResearchFilter, ResearchRun, ResearchStore,
+};
 pub use model::{
     AppendSummary, CompactSummary, Cursor, InstrumentPage, InstrumentQuery, PricePage, PriceQuery,
     PriceRow, Resample, SeriesStats, StatsFilter, UpsertSummary,

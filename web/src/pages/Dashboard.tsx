@@ -1,21 +1,10 @@
-import { useEffect, useMemo, useRef, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { getJson, type Instrument, type MarketInfo } from "../api";
 import { Sparkline } from "../Chart";
-import { changeVsYesterday, formatInstant, series, type Row } from "../query";
+import { applyTick, changeVsYesterday, formatInstant, RUNS, series, type Card, type Row } from "../query";
 
 type Conn = "connecting" | "live" | "reconnecting";
 
-interface Card {
-  instrument: string;
-  run: string;
-  market: string;
-  last: number | null;
-  at: string | null;
-  change: number | null;
-  spark: (number | null)[];
-}
-
-const RUNS = ["da", "rt", "rt5", "rtpd"];
 
 interface IngestRun {
   connector: string;
@@ -33,6 +22,9 @@ export function Dashboard() {
   const [error, setError] = useState<string | null>(null);
   const [conn, setConn] = useState<Conn>("connecting");
   const [ticks, setTicks] = useState(0);
+  // Every entitled hub is subscribed, so a hub whose first price arrives
+  // while the page is open gets its card from the tick.
+  const [hubIds, setHubIds] = useState<string[]>([]);
   const ws = useRef<WebSocket | null>(null);
 
   useEffect(() => {
@@ -48,6 +40,7 @@ export function Dashboard() {
           hubs.push(...r.data);
         }
         const out: Card[] = [];
+        if (!stop) setHubIds(hubs.map((h) => h.id));
         if (hubs.length) {
           const ids = hubs.map((h) => `instrument_id=${encodeURIComponent(h.id)}`).join("&");
           const latest = await getJson<{ data: Row[] }>(`/api/v1/prices/latest?${ids}&lookback_days=366`);
@@ -84,7 +77,6 @@ export function Dashboard() {
   }, []);
 
   // Live ticks: update the matching card; reconnect with backoff.
-  const hubIds = useMemo(() => Array.from(new Set((cards ?? []).map((c) => c.instrument))), [cards]);
   useEffect(() => {
     if (!hubIds.length) return;
     let closed = false;
@@ -103,13 +95,7 @@ export function Dashboard() {
         const m = JSON.parse(ev.data);
         if (m.type !== "tick") return;
         setTicks((t) => t + 1);
-        setCards((cs) =>
-          (cs ?? []).map((c) =>
-            c.instrument === m.instrument_id && c.run === m.market_run && (!c.at || m.interval_start_utc >= c.at)
-              ? { ...c, last: m.components?.lmp ?? c.last, at: m.interval_start_utc }
-              : c,
-          ),
-        );
+        setCards((cs) => applyTick(cs ?? [], m));
       };
       sock.onclose = () => {
         if (closed) return;

@@ -142,7 +142,7 @@ fn the_pilots_entitlements_on_every_channel() {
     let grants = e.access.grants();
     let day = |d: u32| Utc.with_ymd_and_hms(2026, 10, d, 5, 0, 0).unwrap();
     let ask = |market, channel, instrument| Ask {
-        market,
+        market: Some(market),
         product: "lmp",
         channel,
         instrument,
@@ -226,7 +226,7 @@ fn date_bounded_grants_and_grant_validation() {
     let grants = e.access.grants();
     let at = |m, day| Utc.with_ymd_and_hms(2026, m, day, 0, 0, 0).unwrap();
     let ask = |a, b| Ask {
-        market: Market::Miso,
+        market: Some(Market::Miso),
         product: "lmp",
         channel: Channel::Api,
         instrument: Some("MISO.INDIANA.HUB"),

@@ -34,6 +34,7 @@ pub fn run(config: &Config, command: IngestCommand) -> Result<ExitCode> {
             let hint = source.map(|s| match s {
                 SourceArg::Miso => SourceHint::Miso,
                 SourceArg::Caiso => SourceHint::Caiso,
+                SourceArg::Eia => SourceHint::Eia,
             });
             file(config, &paths, hint, vintage)
         }
@@ -63,7 +64,8 @@ fn file(
         store.clone(),
         Arc::new(InProcessBus::default()),
         DqConfig::default(),
-    );
+    )
+    .with_fundamentals(store.clone());
     let rt = runtime()?;
     let (mut accepted, mut unchanged, mut rejected, mut failed) = (0u64, 0u64, 0u64, 0usize);
     for path in &list {

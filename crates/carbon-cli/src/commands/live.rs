@@ -35,7 +35,8 @@ fn parts(config: &Config) -> Result<Parts> {
     let store = Arc::new(open_store(config)?);
     let log: Arc<dyn RunLog> = store.clone();
     let bus = Arc::new(InProcessBus::default());
-    let runner = Runner::new(store.clone(), log.clone(), bus.clone(), config.quality);
+    let runner = Runner::new(store.clone(), log.clone(), bus.clone(), config.quality)
+        .with_fundamentals(store.clone());
     Ok(Parts {
         store,
         log,
@@ -362,6 +363,7 @@ pub fn serve(
     let app = carbon_api::create_app(
         carbon_api::AppState::new(p.store.clone(), p.log.clone(), access)
             .with_curves(p.store.clone())
+            .with_research(p.store.clone(), p.store.clone())
             .with_bus(p.bus.clone())
             .with_settings(config.api.clone()),
     );
@@ -392,6 +394,7 @@ pub fn serve(
         } else {
             None
         };
+        let research = polling.then(|| tokio::spawn(research_jobs(p.clone(), config.clone())));
         let stop = async {
             match exit_after {
                 Some(s) => tokio::time::sleep(StdDuration::from_secs(s)).await,
@@ -402,6 +405,9 @@ pub fn serve(
         if let Some(s) = sched {
             s.abort();
         }
+        if let Some(r) = research {
+            r.abort();
+        }
         let _ = stop_api.send(());
         if let Ok(Err(e)) = api.await {
             tracing::error!(error = %e, "API server failed");
@@ -410,6 +416,38 @@ pub fn serve(
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The configured research jobs, each every `every_secs` (first run one
+/// period after start), stored like any other analysis.
+async fn research_jobs(p: Arc<Parts>, config: Config) {
+    let deps = carbon_api::research::ResearchDeps {
+        store: p.store.clone(),
+        fundamentals: p.store.clone(),
+        research: p.store.clone(),
+        curves: Some(p.store.clone()),
+    };
+    let mut tasks = Vec::new();
+    for job in config.research_jobs {
+        let deps = deps.clone();
+        tasks.push(tokio::spawn(async move {
+            let every = StdDuration::from_secs(job.every_secs.max(1));
+            loop {
+                tokio::time::sleep(every).await;
+                match carbon_api::research::run_analysis(&deps, &job.analysis, "scheduler").await {
+                    Ok(r) => {
+                        tracing::info!(job = %job.name, run = %r.run_id, "research job stored")
+                    }
+                    Err(e) => {
+                        tracing::warn!(job = %job.name, error = %e.detail, "research job failed")
+                    }
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
 }
 
 async fn shutdown_signal() {

@@ -8,6 +8,7 @@ mod db;
 mod ingest;
 mod live;
 mod query;
+mod research;
 
 use std::{
     fs::File,
@@ -92,6 +93,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Curve {
             command: crate::cli::CurveCommand::Build(args),
         } => curve::build(&config, &args),
+        Command::Research { command } => research::research(&config, command),
+        Command::Backtest(args) => research::backtest(&config, &args),
+        Command::Fundamentals { command } => research::fundamentals(&config, command),
         Command::Config {
             command: ConfigCommand::Show,
         } => {

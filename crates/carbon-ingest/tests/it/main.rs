@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod dst;
+mod eia;
 mod golden;
 mod live;
 mod properties;

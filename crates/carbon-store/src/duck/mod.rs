@@ -8,6 +8,7 @@
 mod compact;
 mod curves;
 mod directory;
+mod fundamentals;
 mod query;
 mod runlog;
 mod schema;

@@ -232,6 +232,43 @@ FROM curve_points p JOIN curve_runs r USING (run_id)
 WHERE r.status = 'succeeded';
 "#,
     ),
+    (
+        6,
+        "fundamentals with vintages; research outputs",
+        r#"
+-- Fundamentals: one value of one variable of one entity over one interval,
+-- per vintage (a later vintage revises; queries read as of an instant).
+CREATE TABLE fundamentals (
+    entity             VARCHAR NOT NULL,
+    variable           VARCHAR NOT NULL,
+    scenario_id        VARCHAR NOT NULL,
+    interval_start_utc TIMESTAMP NOT NULL,
+    interval_end_utc   TIMESTAMP NOT NULL,
+    vintage_utc        TIMESTAMP NOT NULL,
+    value              DOUBLE NOT NULL,
+    unit               VARCHAR NOT NULL,
+    source             VARCHAR NOT NULL,
+    PRIMARY KEY (entity, variable, scenario_id, interval_start_utc, vintage_utc)
+);
+
+-- Stored research outputs (decompositions, regimes, balances, weather fits,
+-- backtests) with their parameters and model version.
+CREATE TABLE research_runs (
+    run_id        VARCHAR PRIMARY KEY,
+    kind          VARCHAR NOT NULL,
+    subject       VARCHAR NOT NULL,
+    model_version VARCHAR NOT NULL,
+    status        VARCHAR NOT NULL,          -- succeeded | failed
+    error         VARCHAR,
+    created_by    VARCHAR NOT NULL,
+    started_utc   TIMESTAMP NOT NULL,
+    finished_utc  TIMESTAMP NOT NULL,
+    params        VARCHAR NOT NULL,          -- JSON
+    output        VARCHAR NOT NULL           -- JSON
+);
+CREATE INDEX research_runs_kind ON research_runs (kind, subject, started_utc);
+"#,
+    ),
 ];
 
 /// The newest schema version this build knows.

@@ -1,0 +1,1324 @@
+//! Fundamentals, research analytics and backtests over HTTP, and the one
+//! place an analysis is run and stored (the CLI and the scheduler call
+//! [`run_analysis`] too).
+//!
+//! - `GET /api/v1/fundamentals?entity&variable&start&end&as_of&resample&agg`
+//!   and `GET /api/v1/fundamentals/series` (product `fundamentals`).
+//! - `POST /api/v1/research/{decompose|regimes|balance|weather}` and
+//!   `POST /api/v1/backtests`: run, store (kind, subject, model version, run
+//!   id) and answer the output (201).
+//! - `GET /api/v1/research/runs?kind&subject&limit`,
+//!   `GET /api/v1/research/runs/{run_id}`, `GET /api/v1/backtests`.
+//!
+//! A series is a price (`instrument_id`, `market_run`, `component`) or a
+//! fundamentals series (`entity`, `variable`), read latest or `as_of`, over
+//! `[start, end)`, optionally resampled. Entitlement product `research` on the
+//! series' market (market-wide series such as gas and weather need a `*`
+//! grant); fundamentals reads ask product `fundamentals`.
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use axum::{
+    Extension, Json,
+    body::Bytes,
+    extract::{Path, State},
+    http::{StatusCode, Uri},
+    response::{IntoResponse, Response},
+};
+use carbon_auth::{Ask, Principal, Transport};
+use carbon_core::{
+    Aggregation, Block, Component, Frequency, InstrumentId, Market, MarketRun, time,
+};
+use carbon_research::{
+    backtest::{self, Baseline, GateRule, Pair},
+    balance, decompose, regimes, weather,
+};
+use carbon_store::{
+    BASE_SCENARIO, CurveRunFilter, CurveStore, FundamentalQuery, FundamentalStore, PriceQuery,
+    Resample, ResearchFilter, ResearchRun, ResearchStore, Store,
+};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, SecondsFormat, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::{AppState, error::ApiError, params::Params};
+
+/// The version stamped on every stored output.
+pub const MODEL_VERSION: &str = concat!("carbon-research ", env!("CARGO_PKG_VERSION"));
+
+/// What an analysis reads and writes.
+#[derive(Clone)]
+pub struct ResearchDeps {
+    /// Prices.
+    pub store: Arc<dyn Store>,
+    /// Fundamentals.
+    pub fundamentals: Arc<dyn FundamentalStore>,
+    /// Stored outputs.
+    pub research: Arc<dyn ResearchStore>,
+    /// Forward curves (backtests of stored curves).
+    pub curves: Option<Arc<dyn CurveStore>>,
+}
+
+/// One series an analysis reads.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SeriesRef {
+    /// A price series: the instrument…
+    pub instrument_id: Option<String>,
+    /// …its market run (default `da`)…
+    pub market_run: Option<String>,
+    /// …and component (default `lmp`).
+    pub component: Option<String>,
+    /// A fundamentals series: entity…
+    pub entity: Option<String>,
+    /// …and variable.
+    pub variable: Option<String>,
+    /// Scenario of a fundamentals series (default `BASE`).
+    pub scenario_id: Option<String>,
+    /// Range start (RFC 3339 or a date, UTC).
+    pub start: Option<String>,
+    /// Range end, exclusive.
+    pub end: Option<String>,
+    /// Read what was known at this instant.
+    pub as_of: Option<String>,
+    /// Resample: `1h`, `1d`, `1w`, `1mo` (prices on the market clock,
+    /// fundamentals on UTC days).
+    pub resample: Option<String>,
+    /// Aggregation for `resample`: mean (default), sum, min, max, first, last.
+    pub agg: Option<String>,
+}
+
+impl SeriesRef {
+    /// `price:INSTRUMENT[:RUN[:COMPONENT]]` or `fund:ENTITY/VARIABLE`.
+    pub fn parse_text(s: &str) -> Result<Self, String> {
+        if let Some(rest) = s.strip_prefix("price:") {
+            let mut it = rest.split(':');
+            return Ok(Self {
+                instrument_id: it.next().map(str::to_string),
+                market_run: it.next().map(str::to_string),
+                component: it.next().map(str::to_string),
+                ..Self::default()
+            });
+        }
+        if let Some(rest) = s.strip_prefix("fund:") {
+            let (e, v) = rest
+                .rsplit_once('/')
+                .ok_or_else(|| format!("`{s}`: expected fund:ENTITY/VARIABLE"))?;
+            return Ok(Self {
+                entity: Some(e.to_string()),
+                variable: Some(v.to_string()),
+                ..Self::default()
+            });
+        }
+        Err(format!(
+            "`{s}`: expected price:INSTRUMENT[:RUN[:COMPONENT]] or fund:ENTITY/VARIABLE"
+        ))
+    }
+
+    fn label(&self) -> String {
+        match (&self.instrument_id, &self.entity) {
+            (Some(i), _) => format!(
+                "{i}:{}:{}",
+                self.market_run.as_deref().unwrap_or("da"),
+                self.component.as_deref().unwrap_or("lmp")
+            ),
+            (None, Some(e)) => format!("{e}/{}", self.variable.as_deref().unwrap_or("")),
+            _ => "?".into(),
+        }
+    }
+}
+
+/// A loaded series.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// `INSTRUMENT:run:component` or `ENTITY/variable`.
+    pub label: String,
+    /// The market, when the series has one.
+    pub market: Option<Market>,
+    /// Local clock for calendars (the market's, else UTC).
+    pub tz: Tz,
+    /// Interval starts.
+    pub times: Vec<DateTime<Utc>>,
+    /// Values.
+    pub values: Vec<f64>,
+}
+
+/// An instant: RFC 3339, a date (UTC midnight), or relative to now
+/// (`-30d`, `-12h`) for scheduled jobs.
+fn instant(name: &str, v: &str) -> Result<DateTime<Utc>, ApiError> {
+    if let Some(rel) = v.strip_prefix('-') {
+        let (n, unit) = rel.split_at(rel.len().saturating_sub(1));
+        if let Ok(n) = n.parse::<i64>() {
+            match unit {
+                "d" if n <= 36_500 => return Ok(Utc::now() - Duration::days(n)),
+                "h" if n <= 876_000 => return Ok(Utc::now() - Duration::hours(n)),
+                _ => {}
+            }
+        }
+        return Err(ApiError::param(
+            name,
+            format!("`{v}`: expected RFC 3339, a date, or -Nd / -Nh"),
+        ));
+    }
+    time::parse_instant(v, None).map_err(|e| ApiError::param(name, e.to_string()))
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn frequency(name: &str, s: &str) -> Result<Frequency, ApiError> {
+    s.parse::<Frequency>()
+        .map_err(|e| ApiError::param(name, e.to_string()))
+}
+
+/// The market a fundamentals entity belongs to (`ERCOT`, `ERCOT Coast`), if any.
+pub fn entity_market(entity: &str) -> Option<Market> {
+    entity.split_whitespace().next()?.parse().ok()
+}
+
+/// Reads a series (no entitlement check: callers ask first).
+pub async fn load_series(deps: &ResearchDeps, r: &SeriesRef) -> Result<Loaded, ApiError> {
+    let start = r
+        .start
+        .as_deref()
+        .map(|v| instant("start", v))
+        .transpose()?;
+    let end = r.end.as_deref().map(|v| instant("end", v)).transpose()?;
+    let as_of = r
+        .as_of
+        .as_deref()
+        .map(|v| instant("as_of", v))
+        .transpose()?;
+    match (&r.instrument_id, &r.entity) {
+        (Some(id), None) => {
+            let id = InstrumentId::parse(id)
+                .map_err(|e| ApiError::param("instrument_id", e.to_string()))?;
+            let run: MarketRun =
+                r.market_run.as_deref().unwrap_or("da").parse().map_err(
+                    |e: carbon_core::Error| ApiError::param("market_run", e.to_string()),
+                )?;
+            let component: Component = r
+                .component
+                .as_deref()
+                .unwrap_or("lmp")
+                .parse()
+                .map_err(|e: carbon_core::Error| ApiError::param("component", e.to_string()))?;
+            let mut q = PriceQuery::new(
+                vec![id.clone()],
+                start.unwrap_or_else(|| Utc.with_ymd_and_hms(1990, 1, 1, 0, 0, 0).unwrap()),
+                end.unwrap_or_else(|| Utc::now() + Duration::days(800)),
+            );
+            q.market_runs = vec![run];
+            q.components = vec![component];
+            q.as_of = as_of;
+            if let Some(f) = &r.resample {
+                let agg = match r.agg.as_deref() {
+                    None => Aggregation::Mean,
+                    Some(a) => a
+                        .parse::<Aggregation>()
+                        .map_err(|e| ApiError::param("agg", e.to_string()))?,
+                };
+                q.resample = Some(Resample {
+                    freq: frequency("resample", f)?,
+                    agg,
+                });
+            }
+            let page = deps.store.query_prices(q).await?;
+            let (times, values) = page
+                .rows
+                .into_iter()
+                .filter_map(|row| row.values.get(component).map(|v| (row.interval_start, v)))
+                .unzip();
+            Ok(Loaded {
+                label: r.label(),
+                market: Some(id.market()),
+                tz: id.market().zone(),
+                times,
+                values,
+            })
+        }
+        (None, Some(entity)) => {
+            let variable = r
+                .variable
+                .clone()
+                .ok_or_else(|| ApiError::param("variable", "required with entity"))?;
+            let points = deps
+                .fundamentals
+                .fundamentals(FundamentalQuery {
+                    entity: entity.clone(),
+                    variable,
+                    start,
+                    end,
+                    as_of,
+                    scenario_id: r.scenario_id.clone(),
+                })
+                .await?;
+            let mut times: Vec<DateTime<Utc>> = points.iter().map(|p| p.interval_start).collect();
+            let mut values: Vec<f64> = points.iter().map(|p| p.value).collect();
+            if let Some(f) = &r.resample {
+                (times, values) =
+                    resample_utc(&times, &values, f, r.agg.as_deref().unwrap_or("mean"))?;
+            }
+            let market = entity_market(entity);
+            Ok(Loaded {
+                label: r.label(),
+                market,
+                tz: market.map_or(chrono_tz::UTC, |m| m.zone()),
+                times,
+                values,
+            })
+        }
+        _ => Err(ApiError::param(
+            "series",
+            "give instrument_id (a price) or entity + variable (a fundamentals series)",
+        )),
+    }
+}
+
+/// Buckets on UTC calendar boundaries (fundamentals have no market clock):
+/// `freq` one of `1h`, `1d`, `1w` (weeks from Monday), `1mo`, `1y`; `agg`
+/// one of mean, sum, min, max, first, last.
+pub fn resample_utc(
+    times: &[DateTime<Utc>],
+    values: &[f64],
+    freq: &str,
+    agg: &str,
+) -> Result<(Vec<DateTime<Utc>>, Vec<f64>), ApiError> {
+    let day = |d: NaiveDate| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+    let bucket: Box<dyn Fn(DateTime<Utc>) -> DateTime<Utc>> = match freq {
+        "1h" | "hourly" => Box::new(|t: DateTime<Utc>| {
+            DateTime::from_timestamp(t.timestamp() - t.timestamp().rem_euclid(3600), 0).unwrap_or(t)
+        }),
+        "1d" | "daily" => Box::new(move |t: DateTime<Utc>| day(t.date_naive())),
+        "1w" | "weekly" => Box::new(move |t: DateTime<Utc>| {
+            let d = t.date_naive();
+            day(d - Duration::days(i64::from(d.weekday().num_days_from_monday())))
+        }),
+        "1mo" | "monthly" => Box::new(move |t: DateTime<Utc>| {
+            day(t.date_naive().with_day(1).unwrap_or(t.date_naive()))
+        }),
+        "1y" | "yearly" => Box::new(move |t: DateTime<Utc>| {
+            day(NaiveDate::from_ymd_opt(t.year(), 1, 1).unwrap_or(t.date_naive()))
+        }),
+        f => {
+            return Err(ApiError::param(
+                "resample",
+                format!("`{f}`: expected 1h, 1d, 1w, 1mo or 1y"),
+            ));
+        }
+    };
+    if !["mean", "sum", "min", "max", "first", "last"].contains(&agg) {
+        return Err(ApiError::param(
+            "agg",
+            format!("`{agg}`: expected mean, sum, min, max, first or last"),
+        ));
+    }
+    let mut groups: BTreeMap<DateTime<Utc>, Vec<f64>> = BTreeMap::new();
+    for (t, v) in times.iter().zip(values) {
+        groups.entry(bucket(*t)).or_default().push(*v);
+    }
+    Ok(groups
+        .into_iter()
+        .map(|(t, v)| {
+            let x = match agg {
+                "sum" => v.iter().sum(),
+                "min" => v.iter().copied().fold(f64::INFINITY, f64::min),
+                "max" => v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                "first" => v[0],
+                "last" => v[v.len() - 1],
+                _ => v.iter().sum::<f64>() / v.len() as f64,
+            };
+            (t, x)
+        })
+        .unzip())
+}
+
+/// How the values enter a regime model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transform {
+    /// As they are.
+    #[default]
+    Level,
+    /// First differences.
+    Diff,
+    /// Log returns (positive series only).
+    LogReturn,
+}
+
+/// An analysis to run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Analysis {
+    /// STL (one period) or MSTL (several).
+    Decompose {
+        /// The series.
+        series: SeriesRef,
+        /// Seasonal periods in observations (one: STL; several: MSTL).
+        periods: Vec<usize>,
+        /// STL parameters.
+        #[serde(default)]
+        stl: Option<decompose::StlOptions>,
+        /// MSTL parameters.
+        #[serde(default)]
+        mstl: Option<decompose::MstlOptions>,
+    },
+    /// Markov-switching regimes; several candidates are compared by BIC.
+    Regimes {
+        /// The series.
+        series: SeriesRef,
+        /// Level, differences or log returns.
+        #[serde(default)]
+        transform: Transform,
+        /// Candidate models (default: k = 2 and 3 with switching variance).
+        #[serde(default)]
+        candidates: Vec<regimes::MsSpec>,
+    },
+    /// Gas storage balance (and its correlation with a price), or power load
+    /// against temperature-normal load.
+    Balance {
+        /// Weekly storage (an entity/variable series).
+        #[serde(default)]
+        storage: Option<Box<SeriesRef>>,
+        /// A price to correlate changes with (resampled weekly, last value).
+        #[serde(default)]
+        price: Option<Box<SeriesRef>>,
+        /// CUSUM threshold and allowance in σ (default 4 and 0.5).
+        #[serde(default)]
+        threshold_sigma: Option<f64>,
+        /// See `threshold_sigma`.
+        #[serde(default)]
+        allowance_sigma: Option<f64>,
+        /// Rolling correlation window in weeks (default 52).
+        #[serde(default)]
+        window: Option<usize>,
+        /// Hourly load (power balance).
+        #[serde(default)]
+        load: Option<Box<SeriesRef>>,
+        /// Hourly temperature (power balance).
+        #[serde(default)]
+        temperature: Option<Box<SeriesRef>>,
+    },
+    /// Price or load on temperature terms.
+    Weather {
+        /// What is explained.
+        target: SeriesRef,
+        /// Temperatures (°F).
+        temperature: SeriesRef,
+        /// Terms, lags, quantiles, rolling window, extreme threshold.
+        #[serde(default)]
+        options: weather::WeatherOptions,
+    },
+    /// Forecasts against realised prices read as of the evaluation time.
+    Backtest(BacktestSpec),
+}
+
+/// What a backtest compares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BacktestSpec {
+    /// The realised series' instrument.
+    pub instrument_id: String,
+    /// Its market run (default `da`).
+    #[serde(default)]
+    pub market_run: Option<String>,
+    /// Stored forward curve to score (every run of it, or `as_of_dates`).
+    #[serde(default)]
+    pub curve_id: Option<String>,
+    /// Scenario of the curve (default `BASE`).
+    #[serde(default)]
+    pub scenario_id: Option<String>,
+    /// Forecast dates (trade dates of the curve; origins of the baselines).
+    #[serde(default)]
+    pub as_of_dates: Vec<NaiveDate>,
+    /// Built-in baselines to score alongside.
+    #[serde(default)]
+    pub baselines: Vec<Baseline>,
+    /// Delivery periods scored: `day` or `month` (default month).
+    #[serde(default)]
+    pub granularity: Option<String>,
+    /// Block scored: flat, onpeak, offpeak (default flat).
+    #[serde(default)]
+    pub block: Option<String>,
+    /// Days ahead the baselines forecast (default 62).
+    #[serde(default)]
+    pub horizon_days: Option<usize>,
+    /// Read realised prices as known at this instant (default: now).
+    #[serde(default)]
+    pub evaluated_at: Option<String>,
+    /// Quality gate (default: MAPE ≤ 12% for months 1–6 of hub curves).
+    #[serde(default)]
+    pub gate: Vec<GateRule>,
+}
+
+impl Analysis {
+    fn kind(&self) -> &'static str {
+        match self {
+            Analysis::Decompose { periods, .. } if periods.len() > 1 => "mstl",
+            Analysis::Decompose { .. } => "stl",
+            Analysis::Regimes { .. } => "regimes",
+            Analysis::Balance { .. } => "balance",
+            Analysis::Weather { .. } => "weather",
+            Analysis::Backtest(_) => "backtest",
+        }
+    }
+
+    /// Every series the analysis reads, with the product it is asked under.
+    fn series(&self) -> Vec<&SeriesRef> {
+        match self {
+            Analysis::Decompose { series, .. } | Analysis::Regimes { series, .. } => vec![series],
+            Analysis::Balance {
+                storage,
+                price,
+                load,
+                temperature,
+                ..
+            } => [storage, price, load, temperature]
+                .into_iter()
+                .flatten()
+                .map(|b| &**b)
+                .collect(),
+            Analysis::Weather {
+                target,
+                temperature,
+                ..
+            } => vec![target, temperature],
+            Analysis::Backtest(_) => Vec::new(),
+        }
+    }
+
+    fn subject(&self) -> String {
+        match self {
+            Analysis::Backtest(b) => format!(
+                "{}:{}",
+                b.instrument_id,
+                b.curve_id.as_deref().unwrap_or("baselines")
+            ),
+            a => a
+                .series()
+                .iter()
+                .map(|s| s.label())
+                .collect::<Vec<_>>()
+                .join(" ~ "),
+        }
+    }
+
+    /// The markets the analysis touches (`None`: a market-wide series).
+    pub fn markets(&self) -> Result<Vec<Option<Market>>, ApiError> {
+        let mut out = Vec::new();
+        for s in self.series() {
+            out.push(match (&s.instrument_id, &s.entity) {
+                (Some(i), _) => Some(
+                    InstrumentId::parse(i)
+                        .map_err(|e| ApiError::param("instrument_id", e.to_string()))?
+                        .market(),
+                ),
+                (None, Some(e)) => entity_market(e),
+                _ => None,
+            });
+        }
+        if let Analysis::Backtest(b) = self {
+            out.push(Some(
+                InstrumentId::parse(&b.instrument_id)
+                    .map_err(|e| ApiError::param("instrument_id", e.to_string()))?
+                    .market(),
+            ));
+        }
+        Ok(out)
+    }
+}
+
+fn research_error(e: carbon_research::ResearchError) -> ApiError {
+    use carbon_research::ResearchError as E;
+    let param = match &e {
+        E::Parameter { name, .. } => name.clone(),
+        E::TooShort { .. } | E::Gap { .. } => "series".into(),
+        E::Singular { .. } => "design".into(),
+        E::NoConvergence { .. } => "model".into(),
+    };
+    ApiError {
+        status: StatusCode::UNPROCESSABLE_ENTITY,
+        code: "analysis_failed",
+        detail: e.to_string(),
+        param: Some(param),
+    }
+}
+
+fn times_json(t: &[DateTime<Utc>]) -> Value {
+    Value::Array(t.iter().map(|t| Value::String(rfc3339(*t))).collect())
+}
+
+fn nonempty(l: &Loaded, what: &str) -> Result<(), ApiError> {
+    if l.values.is_empty() {
+        return Err(ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "no_data",
+            detail: format!("no data for {} ({what}) in the range asked", l.label),
+            param: Some(what.to_string()),
+        });
+    }
+    Ok(())
+}
+
+/// Runs an analysis (reading through `deps`) and returns its output.
+pub async fn compute(deps: &ResearchDeps, a: &Analysis) -> Result<Value, ApiError> {
+    match a {
+        Analysis::Decompose {
+            series,
+            periods,
+            stl,
+            mstl,
+        } => {
+            let l = load_series(deps, series).await?;
+            nonempty(&l, "series")?;
+            let d = match periods.as_slice() {
+                [] => {
+                    return Err(ApiError::param(
+                        "periods",
+                        "give one period (STL) or several (MSTL)",
+                    ));
+                }
+                [p] => decompose::stl(&l.values, *p, &stl.clone().unwrap_or_default()),
+                ps => decompose::mstl(&l.values, ps, &mstl.clone().unwrap_or_default()),
+            }
+            .map_err(research_error)?;
+            Ok(json!({ "series": l.label, "times": times_json(&l.times), "decomposition": d }))
+        }
+        Analysis::Regimes {
+            series,
+            transform,
+            candidates,
+        } => {
+            let l = load_series(deps, series).await?;
+            nonempty(&l, "series")?;
+            let (times, y): (Vec<DateTime<Utc>>, Vec<f64>) = match transform {
+                Transform::Level => (l.times.clone(), l.values.clone()),
+                Transform::Diff => l
+                    .times
+                    .iter()
+                    .skip(1)
+                    .copied()
+                    .zip(l.values.windows(2).map(|w| w[1] - w[0]))
+                    .unzip(),
+                Transform::LogReturn => {
+                    if let Some(i) = l.values.iter().position(|v| *v <= 0.0) {
+                        return Err(ApiError::param(
+                            "transform",
+                            format!(
+                                "log returns need positive values; {} at {}",
+                                l.values[i],
+                                rfc3339(l.times[i])
+                            ),
+                        ));
+                    }
+                    l.times
+                        .iter()
+                        .skip(1)
+                        .copied()
+                        .zip(l.values.windows(2).map(|w| (w[1] / w[0]).ln()))
+                        .unzip()
+                }
+            };
+            let cands = if candidates.is_empty() {
+                (2..=3)
+                    .map(|k| regimes::MsSpec {
+                        k,
+                        switching_variance: true,
+                        ..Default::default()
+                    })
+                    .collect()
+            } else {
+                candidates.clone()
+            };
+            let (fits, best) = regimes::select_by_bic(&y, &cands).map_err(research_error)?;
+            let table: Vec<Value> = fits
+                .iter()
+                .map(|f| json!({"k": f.spec.k, "ar": f.spec.ar, "switching_variance": f.spec.switching_variance,
+                    "switching_ar": f.spec.switching_ar, "llf": f.llf, "bic": f.bic, "aic": f.aic, "converged": f.converged}))
+                .collect();
+            let chosen = &fits[best];
+            Ok(json!({
+                "series": l.label, "transform": transform,
+                "times": times_json(&times[chosen.first_index..]),
+                "candidates": table, "chosen": best, "model": chosen,
+            }))
+        }
+        Analysis::Balance {
+            storage,
+            price,
+            threshold_sigma,
+            allowance_sigma,
+            window,
+            load,
+            temperature,
+        } => {
+            let mut out = serde_json::Map::new();
+            if let Some(s) = storage {
+                let l = load_series(deps, s).await?;
+                nonempty(&l, "storage")?;
+                let weekly: Vec<(NaiveDate, f64)> = l
+                    .times
+                    .iter()
+                    .zip(&l.values)
+                    .map(|(t, v)| ((*t + Duration::days(6)).date_naive(), *v))
+                    .collect();
+                let b = balance::storage(
+                    &weekly,
+                    threshold_sigma.unwrap_or(4.0),
+                    allowance_sigma.unwrap_or(0.5),
+                )
+                .map_err(research_error)?;
+                out.insert("storage".into(), json!({"series": l.label, "balance": b}));
+                if let Some(p) = price {
+                    let mut p = (**p).clone();
+                    p.resample = Some("1w".into());
+                    p.agg = Some("last".into());
+                    let pl = load_series(deps, &p).await?;
+                    nonempty(&pl, "price")?;
+                    // Weekly buckets start on Monday; storage weeks end on Friday.
+                    let prices: Vec<(NaiveDate, f64)> = pl
+                        .times
+                        .iter()
+                        .zip(&pl.values)
+                        .map(|(t, v)| ((*t + Duration::days(4)).date_naive(), *v))
+                        .collect();
+                    let c =
+                        balance::rolling_change_correlation(&weekly, &prices, window.unwrap_or(52))
+                            .map_err(research_error)?;
+                    out.insert(
+                        "price_inventory_correlation".into(),
+                        json!({"price": pl.label, "window": window.unwrap_or(52), "rolling": c}),
+                    );
+                }
+            }
+            if let (Some(ld), Some(tp)) = (load, temperature) {
+                let l = load_series(deps, ld).await?;
+                let t = load_series(deps, tp).await?;
+                nonempty(&l, "load")?;
+                nonempty(&t, "temperature")?;
+                let lv: Vec<(DateTime<Utc>, f64)> = l
+                    .times
+                    .iter()
+                    .copied()
+                    .zip(l.values.iter().copied())
+                    .collect();
+                let tv: Vec<(DateTime<Utc>, f64)> = t
+                    .times
+                    .iter()
+                    .copied()
+                    .zip(t.values.iter().copied())
+                    .collect();
+                let n = balance::normal_load(&lv, &tv, l.tz, 65.0).map_err(research_error)?;
+                out.insert(
+                    "power".into(),
+                    json!({"load": l.label, "temperature": t.label, "normal_load": n}),
+                );
+            }
+            if out.is_empty() {
+                return Err(ApiError::param(
+                    "storage",
+                    "give storage (gas) or load + temperature (power)",
+                ));
+            }
+            Ok(Value::Object(out))
+        }
+        Analysis::Weather {
+            target,
+            temperature,
+            options,
+        } => {
+            let y = load_series(deps, target).await?;
+            let t = load_series(deps, temperature).await?;
+            nonempty(&y, "target")?;
+            nonempty(&t, "temperature")?;
+            let yv: Vec<(DateTime<Utc>, f64)> = y
+                .times
+                .iter()
+                .copied()
+                .zip(y.values.iter().copied())
+                .collect();
+            let tv: Vec<(DateTime<Utc>, f64)> = t
+                .times
+                .iter()
+                .copied()
+                .zip(t.values.iter().copied())
+                .collect();
+            let w = weather::impact(&yv, &tv, y.tz, options).map_err(research_error)?;
+            Ok(json!({"target": y.label, "temperature": t.label, "impact": w}))
+        }
+        Analysis::Backtest(b) => run_backtest(deps, b).await,
+    }
+}
+
+async fn realised(
+    deps: &ResearchDeps,
+    id: &InstrumentId,
+    run: MarketRun,
+    block: Block,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    as_of: DateTime<Utc>,
+) -> Result<Option<f64>, ApiError> {
+    let mut q = PriceQuery::new(vec![id.clone()], start, end);
+    q.market_runs = vec![run];
+    q.components = vec![Component::Lmp];
+    q.as_of = Some(as_of);
+    q.block = block;
+    q.resample = Some(Resample {
+        freq: Frequency::Hour,
+        agg: Aggregation::Mean,
+    });
+    let rows = deps.store.query_prices(q).await?.rows;
+    let v: Vec<f64> = rows.iter().filter_map(|r| r.values.lmp).collect();
+    Ok((!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64))
+}
+
+fn months_between(from: NaiveDate, to: NaiveDate) -> i64 {
+    i64::from(to.year() - from.year()) * 12 + i64::from(to.month()) - i64::from(from.month())
+}
+
+async fn run_backtest(deps: &ResearchDeps, b: &BacktestSpec) -> Result<Value, ApiError> {
+    use carbon_curves::grid::{Granularity, Grid, Shape};
+    let id = InstrumentId::parse(&b.instrument_id)
+        .map_err(|e| ApiError::param("instrument_id", e.to_string()))?;
+    let market = id.market();
+    let run: MarketRun = b
+        .market_run
+        .as_deref()
+        .unwrap_or("da")
+        .parse()
+        .map_err(|e: carbon_core::Error| ApiError::param("market_run", e.to_string()))?;
+    let block: Block = b
+        .block
+        .as_deref()
+        .unwrap_or("flat")
+        .parse()
+        .map_err(|e: carbon_core::Error| ApiError::param("block", e.to_string()))?;
+    let granularity = match b.granularity.as_deref().unwrap_or("month") {
+        "day" | "daily" => Granularity::Daily,
+        "month" | "monthly" => Granularity::Monthly,
+        g => {
+            return Err(ApiError::param(
+                "granularity",
+                format!("`{g}`: day or month"),
+            ));
+        }
+    };
+    let evaluated_at = match &b.evaluated_at {
+        Some(v) => instant("evaluated_at", v)?,
+        None => Utc::now(),
+    };
+    let mut pairs: Vec<Pair> = Vec::new();
+    let mut details: Vec<Value> = Vec::new();
+    let mut skipped_no_actual = 0usize;
+    let group = |source: &str, months: i64| {
+        format!(
+            "{}|{}|{}|{source}|{}",
+            market.code(),
+            id.node(),
+            block.as_str(),
+            backtest::horizon_bucket(months)
+        )
+    };
+    // Stored curves.
+    if let Some(curve_id) = &b.curve_id {
+        let curves = deps
+            .curves
+            .as_ref()
+            .ok_or_else(|| ApiError::param("curve_id", "this server has no curve store"))?;
+        let runs = curves
+            .curve_runs(CurveRunFilter {
+                curve_id: Some(curve_id.clone()),
+                scenario_id: Some(
+                    b.scenario_id
+                        .clone()
+                        .unwrap_or_else(|| BASE_SCENARIO.into()),
+                ),
+                status: Some("succeeded".into()),
+                limit: Some(1000),
+                ..Default::default()
+            })
+            .await?;
+        let runs: Vec<_> = runs
+            .into_iter()
+            .filter(|r| b.as_of_dates.is_empty() || b.as_of_dates.contains(&r.as_of_date))
+            .collect();
+        if runs.is_empty() {
+            return Err(ApiError::not_found(format!(
+                "no stored runs of curve `{curve_id}` to score"
+            )));
+        }
+        for r in runs {
+            let points = curves.curve_points(&r.run_id).await?;
+            let grid = crate::curves::grid_of(&r, &points)?;
+            let prices: Vec<f64> = points.iter().map(|p| p.price).collect();
+            let periods =
+                carbon_curves::build::aggregate(&grid, &prices, granularity, Shape::Block(block))
+                    .map_err(|m| ApiError::param("granularity", m))?;
+            for p in periods {
+                if p.end > evaluated_at
+                    || p.start < time::day_start(market, r.as_of_date + Duration::days(1))
+                {
+                    continue;
+                }
+                let Some(actual) =
+                    realised(deps, &id, run, block, p.start, p.end, evaluated_at).await?
+                else {
+                    skipped_no_actual += 1;
+                    continue;
+                };
+                let months = months_between(r.as_of_date, time::market_date(market, p.start));
+                pairs.push(Pair {
+                    group: group(curve_id, months),
+                    forecast: p.price,
+                    actual,
+                });
+                details.push(json!({"source": curve_id, "run_id": r.run_id, "as_of_date": r.as_of_date, "tenor": p.tenor,
+                    "delivery_start": rfc3339(p.start), "delivery_end": rfc3339(p.end), "forecast": p.price, "actual": actual}));
+            }
+        }
+    }
+    // Baselines from each origin date.
+    if !b.baselines.is_empty() {
+        if b.as_of_dates.is_empty() {
+            return Err(ApiError::param(
+                "as_of_dates",
+                "baselines need forecast origin dates",
+            ));
+        }
+        let horizon_days = b.horizon_days.unwrap_or(62).clamp(1, 400);
+        for origin in &b.as_of_dates {
+            let cut = time::day_start(market, *origin + Duration::days(1));
+            // History known at the origin: the last 8 weeks of hourly prices.
+            let mut q = PriceQuery::new(vec![id.clone()], cut - Duration::days(56), cut);
+            q.market_runs = vec![run];
+            q.components = vec![Component::Lmp];
+            q.as_of = Some(cut.min(evaluated_at));
+            q.resample = Some(Resample {
+                freq: Frequency::Hour,
+                agg: Aggregation::Mean,
+            });
+            let hist: Vec<f64> = deps
+                .store
+                .query_prices(q)
+                .await?
+                .rows
+                .iter()
+                .filter_map(|r| r.values.lmp)
+                .collect();
+            let grid = Grid::new(
+                market,
+                Granularity::Hourly,
+                *origin + Duration::days(1),
+                *origin + Duration::days(horizon_days as i64),
+            )
+            .map_err(|m| ApiError::param("horizon_days", m))?;
+            for method in &b.baselines {
+                let name = serde_json::to_value(method)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                let fc = backtest::baseline(&hist, grid.len(), *method, &[24, 168])
+                    .map_err(research_error)?;
+                let periods =
+                    carbon_curves::build::aggregate(&grid, &fc, granularity, Shape::Block(block))
+                        .map_err(|m| ApiError::param("granularity", m))?;
+                for p in periods {
+                    if p.end > evaluated_at {
+                        continue;
+                    }
+                    let Some(actual) =
+                        realised(deps, &id, run, block, p.start, p.end, evaluated_at).await?
+                    else {
+                        skipped_no_actual += 1;
+                        continue;
+                    };
+                    let months = months_between(*origin, time::market_date(market, p.start));
+                    pairs.push(Pair {
+                        group: group(&name, months),
+                        forecast: p.price,
+                        actual,
+                    });
+                    details.push(json!({"source": name, "as_of_date": origin, "tenor": p.tenor,
+                        "delivery_start": rfc3339(p.start), "delivery_end": rfc3339(p.end), "forecast": p.price, "actual": actual}));
+                }
+            }
+        }
+    }
+    if pairs.is_empty() {
+        return Err(ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "no_data",
+            detail: format!(
+                "nothing to score: no delivery period ended by {} has realised prices ({skipped_no_actual} periods without data)",
+                rfc3339(evaluated_at)
+            ),
+            param: Some("evaluated_at".into()),
+        });
+    }
+    let groups = backtest::by_group(&pairs).map_err(research_error)?;
+    let rules = if b.gate.is_empty() {
+        vec![
+            GateRule {
+                contains: "|M1-3".into(),
+                max_mape: 12.0,
+            },
+            GateRule {
+                contains: "|M4-6".into(),
+                max_mape: 12.0,
+            },
+        ]
+    } else {
+        b.gate.clone()
+    };
+    let gate = backtest::gate(&groups, &rules);
+    Ok(json!({
+        "instrument_id": id.as_str(), "market_run": run.as_str(), "block": block.as_str(),
+        "evaluated_at": rfc3339(evaluated_at), "metrics": groups, "gate": gate,
+        "pairs": details, "periods_without_actuals": skipped_no_actual,
+    }))
+}
+
+fn new_run_id() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 10];
+    rand::thread_rng().fill_bytes(&mut b);
+    format!(
+        "rr_{}",
+        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
+    )
+}
+
+/// Runs `a`, stores the outcome (a failure too) and returns the stored run.
+/// A failed analysis is returned as the error, naming the stored run.
+pub async fn run_analysis(
+    deps: &ResearchDeps,
+    a: &Analysis,
+    created_by: &str,
+) -> Result<ResearchRun, ApiError> {
+    let started = Utc::now();
+    let result = compute(deps, a).await;
+    let (status, error, output) = match &result {
+        Ok(v) => ("succeeded", None, v.clone()),
+        Err(e) if e.status.is_client_error() => ("failed", Some(e.detail.clone()), Value::Null),
+        Err(e) => return Err(e.clone()),
+    };
+    let run = ResearchRun {
+        run_id: new_run_id(),
+        kind: a.kind().to_string(),
+        subject: a.subject(),
+        model_version: format!("{MODEL_VERSION}/{}", a.kind()),
+        status: status.to_string(),
+        error,
+        created_by: created_by.to_string(),
+        started,
+        finished: Utc::now(),
+        params: serde_json::to_value(a).unwrap_or(Value::Null),
+        output,
+    };
+    deps.research.save_research_run(run.clone()).await?;
+    match result {
+        Ok(_) => Ok(run),
+        Err(mut e) => {
+            e.detail = format!("{} (recorded as failed run {})", e.detail, run.run_id);
+            Err(e)
+        }
+    }
+}
+
+impl AppState {
+    fn research_deps(&self) -> Result<ResearchDeps, ApiError> {
+        match (&self.fundamentals, &self.research) {
+            (Some(f), Some(r)) => Ok(ResearchDeps {
+                store: self.store.clone(),
+                fundamentals: f.clone(),
+                research: r.clone(),
+                curves: self.curves.clone(),
+            }),
+            _ => Err(ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "research_unavailable",
+                detail: "this server has no fundamentals/research store".into(),
+                param: None,
+            }),
+        }
+    }
+
+    async fn entitle_product(
+        &self,
+        who: &Principal,
+        market: Option<Market>,
+        product: &str,
+        route: &str,
+    ) -> Result<(), ApiError> {
+        let ask = Ask {
+            market,
+            product,
+            channel: who.channel(Transport::Rest),
+            instrument: None,
+            range: None,
+        };
+        self.entitle(who, &ask, route).await
+    }
+}
+
+fn run_json(r: &ResearchRun, full: bool) -> Value {
+    let mut v = json!({
+        "run_id": r.run_id, "kind": r.kind, "subject": r.subject, "model_version": r.model_version,
+        "status": r.status, "error": r.error, "created_by": r.created_by,
+        "started": rfc3339(r.started), "finished": rfc3339(r.finished),
+        "duration_ms": (r.finished - r.started).num_milliseconds(),
+    });
+    if full && let Some(o) = v.as_object_mut() {
+        o.insert("params".into(), r.params.clone());
+        o.insert("output".into(), r.output.clone());
+    }
+    v
+}
+
+async fn analyse(
+    s: AppState,
+    who: Principal,
+    body: Bytes,
+    kind: &str,
+    route: &str,
+) -> Result<Response, ApiError> {
+    let mut v: Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::param("body", format!("not JSON: {e}")))?;
+    if let Some(o) = v.as_object_mut() {
+        o.insert("kind".into(), Value::String(kind.into()));
+    }
+    let a: Analysis =
+        serde_json::from_value(v).map_err(|e| ApiError::param("body", e.to_string()))?;
+    let deps = s.research_deps()?;
+    for m in a.markets()? {
+        s.entitle_product(&who, m, "research", route).await?;
+    }
+    let run = run_analysis(&deps, &a, &who.actor()).await?;
+    Ok((StatusCode::CREATED, Json(run_json(&run, true))).into_response())
+}
+
+pub(crate) async fn decompose_route(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    analyse(s, who, body, "decompose", "/api/v1/research/decompose").await
+}
+
+pub(crate) async fn regimes_route(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    analyse(s, who, body, "regimes", "/api/v1/research/regimes").await
+}
+
+pub(crate) async fn balance_route(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    analyse(s, who, body, "balance", "/api/v1/research/balance").await
+}
+
+pub(crate) async fn weather_route(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    analyse(s, who, body, "weather", "/api/v1/research/weather").await
+}
+
+pub(crate) async fn backtest_route(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    analyse(s, who, body, "backtest", "/api/v1/backtests").await
+}
+
+/// Markets a run's params touch (to decide who may read it).
+fn run_markets(r: &ResearchRun) -> Vec<Option<Market>> {
+    serde_json::from_value::<Analysis>(r.params.clone())
+        .ok()
+        .and_then(|a| a.markets().ok())
+        .unwrap_or_else(|| vec![None])
+}
+
+async fn visible(s: &AppState, who: &Principal, r: &ResearchRun) -> bool {
+    run_markets(r).into_iter().all(|m| {
+        s.access
+            .decide(
+                who,
+                &Ask {
+                    market: m,
+                    product: "research",
+                    channel: who.channel(Transport::Rest),
+                    instrument: None,
+                    range: None,
+                },
+            )
+            .is_ok()
+    })
+}
+
+pub(crate) async fn research_runs(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+    uri: Uri,
+) -> Result<Json<Value>, ApiError> {
+    list_runs(s, who, uri, None).await
+}
+
+pub(crate) async fn backtest_runs(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+    uri: Uri,
+) -> Result<Json<Value>, ApiError> {
+    list_runs(s, who, uri, Some("backtest")).await
+}
+
+async fn list_runs(
+    s: AppState,
+    who: Principal,
+    uri: Uri,
+    kind: Option<&str>,
+) -> Result<Json<Value>, ApiError> {
+    let p = Params::parse(uri.query(), &["kind", "subject", "limit"])?;
+    let deps = s.research_deps()?;
+    let limit = p.parsed::<usize>("limit")?.unwrap_or(50).clamp(1, 1000);
+    let runs = deps
+        .research
+        .research_runs(ResearchFilter {
+            kind: kind
+                .map(str::to_string)
+                .or_else(|| p.one("kind").map(str::to_string)),
+            subject: p.one("subject").map(str::to_string),
+            limit: Some(limit * 4),
+        })
+        .await?;
+    let mut out = Vec::new();
+    for r in &runs {
+        if out.len() >= limit {
+            break;
+        }
+        if visible(&s, &who, r).await {
+            out.push(run_json(r, false));
+        }
+    }
+    Ok(Json(json!({ "data": out })))
+}
+
+pub(crate) async fn research_run(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let deps = s.research_deps()?;
+    let r = deps
+        .research
+        .research_run(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("research run `{id}`")))?;
+    for m in run_markets(&r) {
+        s.entitle_product(&who, m, "research", "/api/v1/research/runs/{run_id}")
+            .await?;
+    }
+    Ok(Json(run_json(&r, true)))
+}
+
+pub(crate) async fn fundamentals(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let p = Params::parse(
+        uri.query(),
+        &[
+            "entity",
+            "variable",
+            "start",
+            "end",
+            "as_of",
+            "resample",
+            "agg",
+            "scenario_id",
+            "format",
+        ],
+    )?;
+    let r = SeriesRef {
+        entity: Some(p.required("entity")?.to_string()),
+        variable: Some(p.required("variable")?.to_string()),
+        scenario_id: p.one("scenario_id").map(str::to_string),
+        start: p.one("start").map(str::to_string),
+        end: p.one("end").map(str::to_string),
+        as_of: p.one("as_of").map(str::to_string),
+        resample: p.one("resample").map(str::to_string),
+        agg: p.one("agg").map(str::to_string),
+        ..SeriesRef::default()
+    };
+    let entity = r.entity.clone().unwrap_or_default();
+    s.entitle_product(
+        &who,
+        entity_market(&entity),
+        "fundamentals",
+        "/api/v1/fundamentals",
+    )
+    .await?;
+    let deps = s.research_deps()?;
+    let l = load_series(&deps, &r).await?;
+    let unit = if l.values.is_empty() {
+        None
+    } else {
+        deps.fundamentals
+            .fundamental_series()
+            .await?
+            .into_iter()
+            .find(|x| {
+                Some(&x.entity) == r.entity.as_ref() && Some(&x.variable) == r.variable.as_ref()
+            })
+            .map(|x| x.unit)
+    };
+    match p.one("format").unwrap_or("json") {
+        "json" => Ok(Json(json!({
+            "entity": entity, "variable": r.variable, "unit": unit,
+            "data": l.times.iter().zip(&l.values).map(|(t, v)| json!({"interval_start": rfc3339(*t), "value": v})).collect::<Vec<_>>(),
+        }))
+        .into_response()),
+        "csv" => {
+            let mut out = String::from("interval_start,value\n");
+            for (t, v) in l.times.iter().zip(&l.values) {
+                out.push_str(&format!("{},{v}\n", rfc3339(*t)));
+            }
+            Ok(([(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")], out).into_response())
+        }
+        o => Err(ApiError::param("format", format!("`{o}`: expected json or csv"))),
+    }
+}
+
+pub(crate) async fn fundamental_series(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+) -> Result<Json<Value>, ApiError> {
+    let deps = s.research_deps()?;
+    let all = deps.fundamentals.fundamental_series().await?;
+    let mut out = Vec::new();
+    for x in all {
+        let ask = Ask {
+            market: entity_market(&x.entity),
+            product: "fundamentals",
+            channel: who.channel(Transport::Rest),
+            instrument: None,
+            range: None,
+        };
+        if s.access.decide(&who, &ask).is_ok() {
+            out.push(json!({"entity": x.entity, "variable": x.variable, "scenario_id": x.scenario_id, "unit": x.unit,
+                "source": x.source, "intervals": x.intervals, "first": rfc3339(x.first), "last": rfc3339(x.last),
+                "latest_vintage": rfc3339(x.latest_vintage)}));
+        }
+    }
+    Ok(Json(json!({ "data": out })))
+}

@@ -1,0 +1,326 @@
+//! Exactness against the published reference results in
+//! `../shared/fixtures/reference/` (read in place).
+
+use std::path::PathBuf;
+
+use carbon_research::decompose::{MstlOptions, StlOptions, mstl, stl, stlez};
+
+fn reference(name: &str) -> String {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/reference")
+        .join(name);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn co2() -> Vec<f64> {
+    reference("stl_co2_348_monthly.csv")
+        .lines()
+        .map(|l| l.trim().parse().expect("co2 value"))
+        .collect()
+}
+
+/// (season, trend, rw) of one scenario of the netlib Fortran results.
+fn fortran(scenario: &str) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let text = reference("stl_co2_fortran_netlib_results.csv");
+    let (mut s, mut t, mut w) = (Vec::new(), Vec::new(), Vec::new());
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').map(str::trim).collect();
+        if f[0] != scenario {
+            continue;
+        }
+        assert_eq!(f[1].parse::<usize>().expect("idx"), s.len());
+        s.push(f[2].parse().expect("season"));
+        t.push(f[3].parse().expect("trend"));
+        w.push(f[4].parse().expect("rw"));
+    }
+    assert!(!s.is_empty(), "no rows for {scenario}");
+    (s, t, w)
+}
+
+fn max_diff(a: &[f64], b: &[f64]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+}
+
+fn baseline() -> StlOptions {
+    StlOptions {
+        seasonal: 35,
+        trend: Some(19),
+        low_pass: Some(13),
+        seasonal_jump: 4,
+        trend_jump: 2,
+        low_pass_jump: 2,
+        robust: true,
+        inner_iter: Some(1),
+        outer_iter: Some(2),
+        ..StlOptions::default()
+    }
+}
+
+#[test]
+fn stl_matches_netlib_fortran_in_every_scenario() {
+    let y = co2();
+    let cases: Vec<(&str, Vec<f64>, StlOptions)> = vec![
+        ("baseline", y.clone(), baseline()),
+        (
+            "nljump-1",
+            y.clone(),
+            StlOptions {
+                low_pass_jump: 1,
+                ..baseline()
+            },
+        ),
+        (
+            "ntjump-1",
+            y.clone(),
+            StlOptions {
+                trend_jump: 1,
+                ..baseline()
+            },
+        ),
+        (
+            "nljump-1-ntjump-1",
+            y.clone(),
+            StlOptions {
+                low_pass_jump: 1,
+                trend_jump: 1,
+                ..baseline()
+            },
+        ),
+        ("short", y[..347].to_vec(), baseline()),
+    ];
+    for (name, series, opts) in cases {
+        let (s, t, w) = fortran(name);
+        let d = stl(&series, 12, &opts).expect(name);
+        assert!(
+            max_diff(&d.seasonal[0].values, &s) < 1e-9,
+            "{name} season {}",
+            max_diff(&d.seasonal[0].values, &s)
+        );
+        assert!(
+            max_diff(&d.trend, &t) < 1e-9,
+            "{name} trend {}",
+            max_diff(&d.trend, &t)
+        );
+        assert!(
+            max_diff(&d.weights, &w) < 1e-9,
+            "{name} weights {}",
+            max_diff(&d.weights, &w)
+        );
+        // The parts add back up to the data.
+        for (i, y) in series.iter().enumerate() {
+            let sum = d.trend[i] + d.seasonal[0].values[i] + d.remainder[i];
+            assert!((sum - y).abs() < 1e-9);
+        }
+    }
+    // Hand check against the file: the first baseline season value.
+    let (s, t, _) = fortran("baseline");
+    assert_eq!(s[0], -0.13125464336066284);
+    assert_eq!(t[0], 315.55193972532356);
+}
+
+#[test]
+fn stlez_matches_netlib_fortran_plain_and_robust() {
+    let y = co2();
+    for (name, robust) in [("stlez", false), ("stlez-robust", true)] {
+        let (s, t, w) = fortran(name);
+        let d = stlez(&y, 12, 35, 1, 1, robust).expect(name);
+        assert!(
+            max_diff(&d.seasonal[0].values, &s) < 1e-9,
+            "{name} season {}",
+            max_diff(&d.seasonal[0].values, &s)
+        );
+        assert!(
+            max_diff(&d.trend, &t) < 1e-9,
+            "{name} trend {}",
+            max_diff(&d.trend, &t)
+        );
+        assert!(
+            max_diff(&d.weights, &w) < 1e-9,
+            "{name} weights {}",
+            max_diff(&d.weights, &w)
+        );
+        if robust {
+            assert!(d.outer_iterations >= 1 && d.outer_iterations <= 15);
+        }
+    }
+}
+
+#[test]
+fn stl_matches_r_printed_output() {
+    // R prints the seasonal to 8 decimals and the trend to 4.
+    let text = reference("stl_co2_r_stl_output.txt");
+    let rows: Vec<(f64, f64)> = text
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            if f.len() < 4 {
+                return None;
+            }
+            let n = f.len();
+            Some((f[n - 3].parse().ok()?, f[n - 2].parse().ok()?))
+        })
+        .collect();
+    assert_eq!(rows.len(), 348, "R rows");
+    let d = stl(&co2(), 12, &baseline()).expect("stl");
+    for (i, (s, t)) in rows.iter().enumerate() {
+        assert!((d.seasonal[0].values[i] - s).abs() < 5e-8, "row {i}");
+        assert!((d.trend[i] - t).abs() < 5e-5, "row {i}");
+    }
+}
+
+#[test]
+fn mstl_matches_r_on_victoria_demand() {
+    let y: Vec<f64> = reference("mstl_vic_elec_hourly.csv")
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).expect("y").parse().expect("y value"))
+        .collect();
+    assert_eq!(y.len(), 3600);
+    let expected: Vec<Vec<f64>> = reference("mstl_vic_elec_r_mstl_results.csv")
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|v| v.parse().expect("number")).collect())
+        .collect();
+    let d = mstl(&y, &[24, 168], &MstlOptions::default()).expect("mstl");
+    let col = |j: usize| expected.iter().map(|r| r[j]).collect::<Vec<f64>>();
+    assert!(
+        max_diff(&d.trend, &col(1)) < 1e-8,
+        "trend {}",
+        max_diff(&d.trend, &col(1))
+    );
+    assert_eq!(d.seasonal[0].period, 24);
+    assert!(max_diff(&d.seasonal[0].values, &col(2)) < 1e-8);
+    assert!(max_diff(&d.seasonal[1].values, &col(3)) < 1e-8);
+    assert!(max_diff(&d.remainder, &col(4)) < 1e-8);
+    // Daily seasonality dominates hourly demand; the strengths are the
+    // Wang–Smith–Hyndman measures computed from R's own components.
+    let s24 = d.seasonal[0].strength.expect("s24");
+    assert!(s24 > 0.8, "{s24}");
+    let by_hand = |c: &[f64], r: &[f64]| {
+        let var = |v: &[f64]| {
+            let m = v.iter().sum::<f64>() / v.len() as f64;
+            v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() - 1) as f64
+        };
+        let cr: Vec<f64> = c.iter().zip(r).map(|(a, b)| a + b).collect();
+        1.0 - var(r) / var(&cr)
+    };
+    assert!((s24 - by_hand(&col(2), &col(4))).abs() < 1e-9);
+    let t = d.trend_strength.expect("trend");
+    assert!((t - by_hand(&col(1), &col(4)).max(0.0)).abs() < 1e-9, "{t}");
+}
+
+#[test]
+fn bad_input_is_named() {
+    let y = co2();
+    let mut gap = y.clone();
+    gap[40] = f64::NAN;
+    let e = stl(&gap, 12, &StlOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("index 40"), "{e}");
+    let e = stl(&y[..20], 12, &StlOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("too short") && e.contains("20 observations"),
+        "{e}"
+    );
+    let e = stl(
+        &y,
+        12,
+        &StlOptions {
+            seasonal: 8,
+            ..StlOptions::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("`seasonal`") && e.contains("odd"), "{e}");
+    let flat = vec![5.0; 60];
+    let d = stl(&flat, 12, &StlOptions::default()).expect("constant series decomposes");
+    assert_eq!(d.trend_strength, None);
+    assert_eq!(d.seasonal[0].strength, None);
+    assert!(d.warnings[0].contains("constant"));
+    assert!(d.trend.iter().all(|v| (v - 5.0).abs() < 1e-9));
+}
+
+fn fedfunds() -> Vec<f64> {
+    reference("ms_fedfunds_quarterly.csv")
+        .lines()
+        .skip(1)
+        .map(|l| {
+            l.split(',')
+                .nth(1)
+                .expect("fedfunds")
+                .parse()
+                .expect("number")
+        })
+        .collect()
+}
+
+#[test]
+fn markov_switching_matches_stata_on_fedfunds() {
+    use carbon_research::regimes::{MsSpec, fit};
+    let y = fedfunds();
+    assert_eq!(y.len(), 226);
+    let m = fit(&y, &MsSpec::default()).expect("fit");
+    assert!(m.converged, "{:?}", m.warnings);
+    assert!((m.llf - -508.63592).abs() < 1e-4, "llf {}", m.llf);
+    assert!(
+        (m.transition[0][0] - 0.9820939).abs() < 1e-5,
+        "p11 {}",
+        m.transition[0][0]
+    );
+    assert!(
+        (m.transition[1][0] - 0.0503587).abs() < 1e-5,
+        "p21 {}",
+        m.transition[1][0]
+    );
+    assert!(
+        (m.regimes[0].mean - 3.70877).abs() < 1e-4,
+        "mu1 {}",
+        m.regimes[0].mean
+    );
+    assert!(
+        (m.regimes[1].mean - 9.556793).abs() < 1e-4,
+        "mu2 {}",
+        m.regimes[1].mean
+    );
+    assert!(
+        (m.regimes[0].sigma - 2.107562).abs() < 1e-5,
+        "sigma {}",
+        m.regimes[0].sigma
+    );
+    // Predicted, filtered and smoothed probabilities against Stata's file.
+    let stata: Vec<Vec<f64>> = reference("ms_fedfunds_stata_predictions.csv")
+        .lines()
+        .skip(1)
+        .map(|l| {
+            l.split(',')
+                .take(6)
+                .map(|v| v.parse().expect("prob"))
+                .collect()
+        })
+        .collect();
+    assert_eq!(stata.len(), 226);
+    let mut worst = [0.0f64; 3];
+    for (t, row) in stata.iter().enumerate() {
+        worst[0] = worst[0].max((m.predicted[t][0] - row[0]).abs());
+        worst[1] = worst[1].max((m.filtered[t][0] - row[2]).abs());
+        worst[2] = worst[2].max((m.smoothed[t][0] - row[4]).abs());
+    }
+    assert!(
+        worst.iter().all(|w| *w < 1e-4),
+        "predicted/filtered/smoothed worst {worst:?}"
+    );
+    // Hand check of the file: the first predicted probability is the ergodic one.
+    assert!((stata[0][0] - 0.7376958).abs() < 1e-12);
+    let p12 = 1.0 - m.transition[0][0];
+    let p21 = m.transition[1][0];
+    assert!((p21 / (p12 + p21) - 0.7376958).abs() < 1e-4);
+    assert!((m.regimes[0].expected_duration - 1.0 / p12).abs() < 1e-9);
+}
