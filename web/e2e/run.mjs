@@ -274,6 +274,35 @@ await test("a curve built in the hub reprices its contracts", async (page) => {
   }
 });
 
+await test("the hub works from the keyboard alone: sign in, navigate, search", async (page) => {
+  await page.goto(`${base}/`);
+  // Tab to a field by its label, then type: no mouse anywhere in this test.
+  const tabTo = async (label) => {
+    for (let i = 0; i < 20; i++) {
+      await page.keyboard.press("Tab");
+      const focused = await page.evaluate(() => document.activeElement?.labels?.[0]?.textContent?.trim() ?? document.activeElement?.textContent?.trim());
+      if (focused?.startsWith(label)) return;
+    }
+    throw new Error(`Tab never reached ${label}`);
+  };
+  await tabTo("User");
+  await page.keyboard.type("admin");
+  await tabTo("Password");
+  await page.keyboard.type(creds.admin);
+  await page.keyboard.press("Enter");
+  await page.getByTestId("who").waitFor();
+  await tabTo("Explorer");
+  await page.keyboard.press("Enter");
+  await page.waitForURL(/\/explorer$/);
+  await tabTo("Search");
+  await page.keyboard.type("INDIANA");
+  await page.getByRole("checkbox", { name: "MISO.INDIANA.HUB" }).waitFor();
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Space");
+  await page.getByTestId("explorer-chart").waitFor();
+  assert.equal(await page.getByRole("checkbox", { name: "MISO.INDIANA.HUB" }).isChecked(), true);
+});
+
 await test("pilot_miso sees MISO and no CAISO market", async (page) => {
   await login(page, "miso_demo");
   const markets = await page.evaluate(async () => (await (await fetch("/api/v1/markets")).json()).data.map((m) => m.code));

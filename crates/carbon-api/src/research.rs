@@ -31,13 +31,13 @@ use carbon_core::{
 };
 use carbon_research::{
     backtest::{self, Baseline, GateRule, Pair},
-    balance, decompose, regimes, weather,
+    balance, decompose, features, regimes, weather,
 };
 use carbon_store::{
     BASE_SCENARIO, CurveRunFilter, CurveStore, FundamentalQuery, FundamentalStore, PriceQuery,
     Resample, ResearchFilter, ResearchRun, ResearchStore, Store,
 };
-use chrono::{DateTime, Datelike, Duration, NaiveDate, SecondsFormat, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -76,7 +76,8 @@ pub struct SeriesRef {
     pub variable: Option<String>,
     /// Scenario of a fundamentals series (default `BASE`).
     pub scenario_id: Option<String>,
-    /// Range start (RFC 3339 or a date, UTC).
+    /// Range start (RFC 3339, a date (UTC), or `-30d`); prices default to
+    /// ten years before `end`.
     pub start: Option<String>,
     /// Range end, exclusive.
     pub end: Option<String>,
@@ -205,11 +206,10 @@ pub async fn load_series(deps: &ResearchDeps, r: &SeriesRef) -> Result<Loaded, A
                 .unwrap_or("lmp")
                 .parse()
                 .map_err(|e: carbon_core::Error| ApiError::param("component", e.to_string()))?;
-            let mut q = PriceQuery::new(
-                vec![id.clone()],
-                start.unwrap_or_else(|| Utc.with_ymd_and_hms(1990, 1, 1, 0, 0, 0).unwrap()),
-                end.unwrap_or_else(|| Utc::now() + Duration::days(800)),
-            );
+            // Without a range: the ten years up to tomorrow.
+            let end = end.unwrap_or_else(|| Utc::now() + Duration::days(2));
+            let start = start.unwrap_or(end - Duration::days(3_652));
+            let mut q = PriceQuery::new(vec![id.clone()], start, end);
             q.market_runs = vec![run];
             q.components = vec![component];
             q.as_of = as_of;
@@ -375,6 +375,14 @@ pub enum Analysis {
         /// Candidate models (default: k = 2 and 3 with switching variance).
         #[serde(default)]
         candidates: Vec<regimes::MsSpec>,
+        /// `markov_switching` (default) or `gaussian_hmm` (a multivariate
+        /// Gaussian HMM on return features of the levels; `transform` is
+        /// ignored).
+        #[serde(default)]
+        method: Option<String>,
+        /// States tried by the Gaussian HMM (default 2 and 3), chosen by BIC.
+        #[serde(default)]
+        states: Vec<usize>,
     },
     /// Gas storage balance (and its correlation with a price), or power load
     /// against temperature-normal load.
@@ -550,6 +558,37 @@ fn times_json(t: &[DateTime<Utc>]) -> Value {
     Value::Array(t.iter().map(|t| Value::String(rfc3339(*t))).collect())
 }
 
+/// A warning when the series has gaps (a step more than 1.5× the usual one,
+/// e.g. a missing hour, or weekends in a trading-day series): the methods
+/// treat observations as consecutive.
+pub fn gap_warning(times: &[DateTime<Utc>]) -> Option<String> {
+    if times.len() < 3 {
+        return None;
+    }
+    let mut steps: Vec<i64> = times
+        .windows(2)
+        .map(|w| (w[1] - w[0]).num_seconds())
+        .collect();
+    let gaps: Vec<(DateTime<Utc>, i64)> = {
+        let mut sorted = steps.clone();
+        sorted.sort_unstable();
+        let usual = sorted[sorted.len() / 2];
+        times
+            .windows(2)
+            .zip(steps.iter_mut())
+            .filter(|(_, s)| **s * 2 > usual * 3)
+            .map(|(w, s)| (w[0], *s / usual.max(1) - 1))
+            .collect()
+    };
+    let first = gaps.first()?;
+    Some(format!(
+        "{} gaps in the series (the first after {}, about {} observations missing): the analysis treats observations as consecutive; fill or resample the series if that matters",
+        gaps.len(),
+        rfc3339(first.0),
+        first.1
+    ))
+}
+
 fn nonempty(l: &Loaded, what: &str) -> Result<(), ApiError> {
     if l.values.is_empty() {
         return Err(ApiError {
@@ -559,7 +598,91 @@ fn nonempty(l: &Loaded, what: &str) -> Result<(), ApiError> {
             param: Some(what.to_string()),
         });
     }
+    if l.values.len() > MAX_OBSERVATIONS {
+        return Err(ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "too_large",
+            detail: format!(
+                "{} has {} observations in the range asked; at most {MAX_OBSERVATIONS} (narrow the range or resample)",
+                l.label,
+                l.values.len()
+            ),
+            param: Some(what.to_string()),
+        });
+    }
     Ok(())
+}
+
+/// Most observations one analysis reads per series (ten years hourly is 87,660).
+pub const MAX_OBSERVATIONS: usize = 200_000;
+
+fn limit(name: &str, v: usize, max: usize) -> Result<(), ApiError> {
+    if v > max {
+        return Err(ApiError::param(name, format!("at most {max}, got {v}")));
+    }
+    Ok(())
+}
+
+impl Analysis {
+    /// Bounds that keep one request from taking the server down.
+    fn check_limits(&self) -> Result<(), ApiError> {
+        let stl = |o: &decompose::StlOptions| {
+            for (n, w) in [
+                ("seasonal", Some(o.seasonal)),
+                ("trend", o.trend),
+                ("low_pass", o.low_pass),
+            ] {
+                limit(n, w.unwrap_or(0), 100_001)?;
+            }
+            limit("inner_iter", o.inner_iter.unwrap_or(0), 100)?;
+            limit("outer_iter", o.outer_iter.unwrap_or(0), 100)
+        };
+        match self {
+            Analysis::Decompose {
+                periods,
+                stl: s,
+                mstl: m,
+                ..
+            } => {
+                limit("periods", periods.len(), 6)?;
+                if let Some(o) = s {
+                    stl(o)?;
+                }
+                if let Some(o) = m {
+                    stl(&o.stl)?;
+                    limit("iterations", o.iterations, 20)?;
+                    for w in o.windows.iter().flatten() {
+                        limit("windows", *w, 100_001)?;
+                    }
+                }
+                Ok(())
+            }
+            Analysis::Regimes {
+                candidates, states, ..
+            } => {
+                limit("candidates", candidates.len(), 8)?;
+                limit("states", states.len(), 4)?;
+                for c in candidates {
+                    limit("random_starts", c.random_starts, 50)?;
+                }
+                Ok(())
+            }
+            Analysis::Balance { window, .. } => limit("window", window.unwrap_or(0), 10_000),
+            Analysis::Weather { options, .. } => {
+                limit("quantiles", options.quantiles.len(), 9)?;
+                limit("lags", options.lags.len(), 8)?;
+                for l in &options.lags {
+                    limit("lags", *l, 8_784)?;
+                }
+                Ok(())
+            }
+            Analysis::Backtest(b) => {
+                limit("as_of_dates", b.as_of_dates.len(), 120)?;
+                limit("baselines", b.baselines.len(), 3)?;
+                limit("gate", b.gate.len(), 50)
+            }
+        }
+    }
 }
 
 /// Runs an analysis (reading through `deps`) and returns its output.
@@ -584,15 +707,57 @@ pub async fn compute(deps: &ResearchDeps, a: &Analysis) -> Result<Value, ApiErro
                 ps => decompose::mstl(&l.values, ps, &mstl.clone().unwrap_or_default()),
             }
             .map_err(research_error)?;
-            Ok(json!({ "series": l.label, "times": times_json(&l.times), "decomposition": d }))
+            Ok(
+                json!({ "series": l.label, "times": times_json(&l.times), "decomposition": d,
+                "warnings": gap_warning(&l.times).into_iter().collect::<Vec<_>>() }),
+            )
         }
         Analysis::Regimes {
             series,
             transform,
             candidates,
+            method,
+            states,
         } => {
             let l = load_series(deps, series).await?;
             nonempty(&l, "series")?;
+            match method.as_deref() {
+                None | Some("markov_switching") => {}
+                Some("gaussian_hmm") => {
+                    let (offset, x) =
+                        features::return_features(&l.values).map_err(research_error)?;
+                    let ks = if states.is_empty() {
+                        vec![2, 3]
+                    } else {
+                        states.clone()
+                    };
+                    let mut fits = Vec::new();
+                    for k in ks {
+                        fits.push(features::fit_hmm(&x, k, 5, 254).map_err(research_error)?);
+                    }
+                    let best = fits
+                        .iter()
+                        .enumerate()
+                        .min_by(|a, b| a.1.bic.total_cmp(&b.1.bic))
+                        .map_or(0, |(i, _)| i);
+                    let table: Vec<Value> = fits
+                        .iter()
+                        .map(|f| json!({"k": f.k, "llf": f.llf, "bic": f.bic, "converged": f.converged}))
+                        .collect();
+                    return Ok(json!({
+                        "series": l.label, "method": "gaussian_hmm", "features": features::FEATURES,
+                        "warnings": gap_warning(&l.times).into_iter().collect::<Vec<_>>(),
+                        "times": times_json(&l.times[offset..]), "candidates": table, "chosen": best,
+                        "model": fits[best],
+                    }));
+                }
+                Some(m) => {
+                    return Err(ApiError::param(
+                        "method",
+                        format!("`{m}`: markov_switching or gaussian_hmm"),
+                    ));
+                }
+            }
             let (times, y): (Vec<DateTime<Utc>>, Vec<f64>) = match transform {
                 Transform::Level => (l.times.clone(), l.values.clone()),
                 Transform::Diff => l
@@ -641,6 +806,7 @@ pub async fn compute(deps: &ResearchDeps, a: &Analysis) -> Result<Value, ApiErro
             let chosen = &fits[best];
             Ok(json!({
                 "series": l.label, "transform": transform,
+                "warnings": gap_warning(&l.times).into_iter().collect::<Vec<_>>(),
                 "times": times_json(&times[chosen.first_index..]),
                 "candidates": table, "chosen": best, "model": chosen,
             }))
@@ -813,6 +979,7 @@ async fn run_backtest(deps: &ResearchDeps, b: &BacktestSpec) -> Result<Value, Ap
     let mut pairs: Vec<Pair> = Vec::new();
     let mut details: Vec<Value> = Vec::new();
     let mut skipped_no_actual = 0usize;
+    let mut warnings: Vec<String> = Vec::new();
     let group = |source: &str, months: i64| {
         format!(
             "{}|{}|{}|{source}|{}",
@@ -892,22 +1059,36 @@ async fn run_backtest(deps: &ResearchDeps, b: &BacktestSpec) -> Result<Value, Ap
         for origin in &b.as_of_dates {
             let cut = time::day_start(market, *origin + Duration::days(1));
             // History known at the origin: the last 8 weeks of hourly prices.
-            let mut q = PriceQuery::new(vec![id.clone()], cut - Duration::days(56), cut);
-            q.market_runs = vec![run];
-            q.components = vec![Component::Lmp];
-            q.as_of = Some(cut.min(evaluated_at));
-            q.resample = Some(Resample {
-                freq: Frequency::Hour,
-                agg: Aggregation::Mean,
-            });
-            let hist: Vec<f64> = deps
-                .store
-                .query_prices(q)
-                .await?
-                .rows
-                .iter()
-                .filter_map(|r| r.values.lmp)
-                .collect();
+            let history = |as_of: DateTime<Utc>| {
+                let mut q = PriceQuery::new(vec![id.clone()], cut - Duration::days(56), cut);
+                q.market_runs = vec![run];
+                q.components = vec![Component::Lmp];
+                q.as_of = Some(as_of);
+                q.resample = Some(Resample {
+                    freq: Frequency::Hour,
+                    agg: Aggregation::Mean,
+                });
+                q
+            };
+            let lmps = |rows: Vec<carbon_store::PriceRow>| -> Vec<f64> {
+                rows.iter().filter_map(|r| r.values.lmp).collect()
+            };
+            let mut hist = lmps(
+                deps.store
+                    .query_prices(history(cut.min(evaluated_at)))
+                    .await?
+                    .rows,
+            );
+            if hist.is_empty() {
+                // Files loaded after the fact carry later vintages: read the
+                // same pre-origin hours as known at the evaluation time, and say so.
+                hist = lmps(deps.store.query_prices(history(evaluated_at)).await?.rows);
+                if !hist.is_empty() {
+                    warnings.push(format!(
+                        "origin {origin}: no price vintage was known at the origin; the baseline's history is read as of the evaluation time (a revision published after the origin can reach the forecast; load history with `carbon ingest file --vintage` to avoid it)"
+                    ));
+                }
+            }
             let grid = Grid::new(
                 market,
                 Granularity::Hourly,
@@ -977,7 +1158,7 @@ async fn run_backtest(deps: &ResearchDeps, b: &BacktestSpec) -> Result<Value, Ap
     Ok(json!({
         "instrument_id": id.as_str(), "market_run": run.as_str(), "block": block.as_str(),
         "evaluated_at": rfc3339(evaluated_at), "metrics": groups, "gate": gate,
-        "pairs": details, "periods_without_actuals": skipped_no_actual,
+        "pairs": details, "periods_without_actuals": skipped_no_actual, "warnings": warnings,
     }))
 }
 
@@ -999,7 +1180,19 @@ pub async fn run_analysis(
     created_by: &str,
 ) -> Result<ResearchRun, ApiError> {
     let started = Utc::now();
-    let result = compute(deps, a).await;
+    a.check_limits()?;
+    // The numerical work is CPU-bound: run it on a blocking thread so the
+    // server's async workers keep answering other requests.
+    let (d, job) = (deps.clone(), a.clone());
+    let handle = tokio::runtime::Handle::current();
+    let result = tokio::task::spawn_blocking(move || handle.block_on(compute(&d, &job)))
+        .await
+        .map_err(|e| ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "internal",
+            detail: format!("analysis task failed: {e}"),
+            param: None,
+        })?;
     let (status, error, output) = match &result {
         Ok(v) => ("succeeded", None, v.clone()),
         Err(e) if e.status.is_client_error() => ("failed", Some(e.detail.clone()), Value::Null),
@@ -1321,4 +1514,30 @@ pub(crate) async fn fundamental_series(
         }
     }
     Ok(Json(json!({ "data": out })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gaps_are_reported_not_hidden() {
+        let t = |h: i64| DateTime::<Utc>::from_timestamp(h * 3600, 0).unwrap_or_default();
+        let regular: Vec<_> = (0..10).map(t).collect();
+        assert_eq!(gap_warning(&regular), None);
+        let holed: Vec<_> = (0..10).filter(|h| *h != 4 && *h != 5).map(t).collect();
+        let w = gap_warning(&holed).unwrap_or_default();
+        assert!(
+            w.starts_with("1 gaps") && w.contains("1970-01-01T03:00:00Z") && w.contains("about 2"),
+            "{w}"
+        );
+    }
+
+    #[test]
+    fn fundamentals_entities_map_to_markets_or_none() {
+        assert_eq!(entity_market("ERCOT Coast"), Some(Market::Ercot));
+        assert_eq!(entity_market("ERCOT"), Some(Market::Ercot));
+        assert_eq!(entity_market("Henry Hub"), None);
+        assert_eq!(entity_market("Total Lower 48"), None);
+    }
 }

@@ -221,6 +221,10 @@ pub enum ResearchCommand {
         /// level, diff or log_return.
         #[arg(long, default_value = "level")]
         transform: String,
+        /// A multivariate Gaussian HMM on return features (rolling vol 5/20/60,
+        /// skew, kurtosis, jumps) of the levels instead, states from --k.
+        #[arg(long)]
+        hmm: bool,
         #[command(flatten)]
         range: RangeArgs,
     },

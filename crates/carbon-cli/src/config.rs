@@ -101,6 +101,8 @@ pub fn default_research_jobs() -> Vec<ResearchJob> {
                 series: price("da", 730, Some("1d")),
                 transform: Transform::Level,
                 candidates: Vec::new(),
+                method: None,
+                states: Vec::new(),
             },
         ),
         job(

@@ -1,6 +1,7 @@
 //! Research analytics on prices and fundamentals, native and checked against
 //! published reference results: STL/MSTL decomposition ([`decompose`]),
-//! Markov-switching volatility regimes ([`regimes`]), regressions with
+//! Markov-switching volatility regimes ([`regimes`]) and a Gaussian HMM on
+//! return features ([`features`]), regressions with
 //! inference ([`regress`]), weather impact ([`weather`]), supply/demand balance
 //! ([`balance`]) and forecast backtests ([`backtest`]).
 //!
@@ -13,6 +14,7 @@ pub mod backtest;
 pub mod balance;
 pub mod decompose;
 pub mod error;
+pub mod features;
 pub mod hmm;
 pub mod regimes;
 pub mod regress;

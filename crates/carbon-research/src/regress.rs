@@ -128,25 +128,30 @@ fn check(d: &Design, y: &[f64]) -> Result<()> {
 pub fn ols(d: &Design, y: &[f64]) -> Result<Ols> {
     check(d, y)?;
     let (n, p) = (d.rows(), d.names.len());
-    let mut xtx = DMatrix::<f64>::zeros(p, p);
-    let mut xty = DVector::<f64>::zeros(p);
+    // Upper triangle of XᵀX and Xᵀy in one pass over the rows (flat
+    // accumulators, so the inner loop vectorises).
+    let mut acc = vec![0.0; p * p];
+    let mut aty = vec![0.0; p];
     for (row, yt) in d.x.chunks_exact(p).zip(y) {
         for i in 0..p {
             let ri = row[i];
             if ri == 0.0 {
                 continue;
             }
-            xty[i] += ri * yt;
-            for j in i..p {
-                xtx[(i, j)] += ri * row[j];
+            aty[i] += ri * yt;
+            for (a, b) in acc[i * p + i..(i + 1) * p].iter_mut().zip(&row[i..]) {
+                *a += ri * b;
             }
         }
     }
-    for i in 0..p {
-        for j in 0..i {
-            xtx[(i, j)] = xtx[(j, i)];
+    let xtx = DMatrix::<f64>::from_fn(p, p, |i, j| {
+        if i <= j {
+            acc[i * p + j]
+        } else {
+            acc[j * p + i]
         }
-    }
+    });
+    let xty = DVector::from_vec(aty);
     // l_ii / ‖x_i‖ is the sine of the angle between column i and the span of
     // the columns before it: near 0 means (nearly) collinear.
     let norms: Vec<f64> = (0..p).map(|i| xtx[(i, i)].sqrt()).collect();

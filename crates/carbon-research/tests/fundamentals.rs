@@ -247,3 +247,44 @@ fn weather_regression_of_indiana_prices_on_degree_days() {
     .to_string();
     assert!(e.contains("singular") && e.contains("`cdd`"), "{e}");
 }
+
+#[test]
+fn a_gaussian_hmm_on_return_features_finds_the_february_2021_gas_spike() {
+    // Henry Hub daily spot 2018–2022 (one empty price in 2018 is skipped).
+    let rows: Vec<(NaiveDate, f64)> = file("henry_hub_spot_daily_eia_1997-01-07_2026-08-18.csv")
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let (d, p) = l.trim_end().split_once(',')?;
+            let d = NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()?;
+            (d.format("%Y").to_string().as_str() >= "2018"
+                && d.format("%Y").to_string().as_str() <= "2022")
+                .then_some(())?;
+            Some((d, p.parse().ok()?))
+        })
+        .collect();
+    let prices: Vec<f64> = rows.iter().map(|r| r.1).collect();
+    let (offset, x) = carbon_research::features::return_features(&prices).expect("features");
+    assert_eq!(x.len(), prices.len() - offset);
+    let hmm = carbon_research::features::fit_hmm(&x, 2, 5, 7).expect("hmm");
+    let state = |d: &str| {
+        let i = rows.iter().position(|r| r.0.to_string() == d).unwrap();
+        hmm.labels[i - offset]
+    };
+    for d in ["2021-02-16", "2021-02-17", "2021-02-18", "2021-02-19"] {
+        assert_eq!(state(d), 1, "{d}: means {:?}", hmm.means);
+    }
+    // The most volatile state is the rarer one and has the larger 20-day volatility.
+    let high = hmm.labels.iter().filter(|l| **l == 1).count();
+    assert!(
+        high * 2 < hmm.labels.len(),
+        "{high} of {}",
+        hmm.labels.len()
+    );
+    assert!(hmm.means[1][1] > hmm.means[0][1]);
+    assert!(hmm.expected_durations.iter().all(|d| *d > 1.0));
+    // BIC picks among 2 and 3 states without failing; more states, more parameters.
+    let three = carbon_research::features::fit_hmm(&x, 3, 3, 7).expect("hmm3");
+    assert!(three.n_params > hmm.n_params);
+    assert!(hmm.bic.is_finite() && three.bic.is_finite());
+}

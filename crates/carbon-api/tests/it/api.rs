@@ -88,6 +88,7 @@ pub fn start_full(
         .unwrap();
     let mut state = AppState::new(store.clone(), store.clone(), access.clone())
         .with_curves(store.clone())
+        .with_research(store.clone(), store.clone())
         .with_stream_queue(queue)
         .with_settings(settings);
     if let Some(b) = bus {

@@ -4,4 +4,5 @@
 mod access;
 mod api;
 mod curves;
+mod research;
 mod stream;

@@ -126,6 +126,16 @@ fn summary(kind: &str, o: &Value) {
                 );
             }
             let m = &o["model"];
+            if o["method"] == "gaussian_hmm" {
+                for (j, mean) in m["means"].as_array().into_iter().flatten().enumerate() {
+                    println!(
+                        "  state {j}: mean vol20 {} jump share {} expected duration {} periods",
+                        num(&mean[1]),
+                        num(&mean[5]),
+                        num(&m["expected_durations"][j])
+                    );
+                }
+            }
             for (j, r) in m["regimes"].as_array().into_iter().flatten().enumerate() {
                 println!(
                     "  regime {j}: mean {} sigma {} expected duration {} periods",
@@ -277,6 +287,9 @@ fn summary(kind: &str, o: &Value) {
                     "FAIL"
                 }
             );
+            for w in o["warnings"].as_array().into_iter().flatten() {
+                println!("  warning: {}", w.as_str().unwrap_or(""));
+            }
         }
         _ => {}
     }
@@ -309,6 +322,7 @@ pub fn research(config: &Config, command: ResearchCommand) -> Result<ExitCode> {
             switching_ar,
             constant_variance,
             transform,
+            hmm,
             range,
         } => {
             let transform: Transform = flag(
@@ -328,6 +342,8 @@ pub fn research(config: &Config, command: ResearchCommand) -> Result<ExitCode> {
                         ..Default::default()
                     })
                     .collect(),
+                method: hmm.then(|| "gaussian_hmm".to_string()),
+                states: if hmm { k.clone() } else { Vec::new() },
             };
             run_and_print(config, &a, range.output.as_deref())
         }

@@ -48,6 +48,11 @@ fn every_command_has_help() {
         vec!["admin", "entitlement", "grant", "--help"],
         vec!["audit", "verify", "--help"],
         vec!["curve", "build", "--help"],
+        vec!["research", "--help"],
+        vec!["research", "regimes", "--help"],
+        vec!["research", "job", "--help"],
+        vec!["backtest", "--help"],
+        vec!["fundamentals", "query", "--help"],
     ] {
         let o = run(carbon(dir.path()).args(&args));
         assert_eq!(o.code, 0, "{args:?}: {}", o.stderr);

@@ -8,3 +8,4 @@ mod curve;
 mod ingest;
 mod live;
 mod query;
+mod research;

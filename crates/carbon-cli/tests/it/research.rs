@@ -1,0 +1,247 @@
+//! `carbon ingest file` of the EIA fundamentals folder, then the research
+//! commands, a backtest, fundamentals reads and a configured research job:
+//! each stored and listed, bad input exiting 2 with the parameter named.
+
+use std::path::Path;
+
+use super::cli::{carbon, run};
+
+fn fundamentals() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/fundamentals")
+}
+
+#[test]
+fn research_commands_on_the_fundamentals_fixtures() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let o = run(carbon(d).args(["ingest", "file"]).arg(fundamentals()));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(o.stdout.matches("ok ").count(), 7, "{}", o.stdout);
+
+    let o = run(carbon(d).args(["fundamentals", "series", "--format", "csv"]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stdout
+            .contains("Henry Hub,spot_price,BASE,USD/MMBtu,7436,"),
+        "{}",
+        o.stdout
+    );
+
+    let o = run(carbon(d).args([
+        "fundamentals",
+        "query",
+        "--entity",
+        "Henry Hub",
+        "--variable",
+        "spot_price",
+        "--start",
+        "2021-01-01",
+        "--end",
+        "2022-01-01",
+        "--resample",
+        "1mo",
+        "--agg",
+        "max",
+    ]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stdout.contains("2021-02-01T00:00:00Z,23.86"),
+        "{}",
+        o.stdout
+    );
+
+    let o = run(carbon(d).args([
+        "research",
+        "decompose",
+        "--series",
+        "price:MISO.INDIANA.HUB:rt",
+        "--periods",
+        "24,168",
+        "--start",
+        "2021-06-01T05:00:00Z",
+        "--end",
+        "2021-08-01T05:00:00Z",
+    ]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.starts_with("mstl run rr_"), "{}", o.stdout);
+    assert!(
+        o.stdout.contains("seasonal period 24 strength"),
+        "{}",
+        o.stdout
+    );
+
+    let out = d.join("regimes.json");
+    let o = run(carbon(d)
+        .args([
+            "research",
+            "regimes",
+            "--series",
+            "price:MISO.TEXAS.HUB:rt",
+            "--resample",
+            "1d",
+            "--transform",
+            "log_return",
+            "--k",
+            "2,3",
+        ])
+        .args([
+            "--start",
+            "2021-01-01T05:00:00Z",
+            "--end",
+            "2022-01-01T05:00:00Z",
+            "--output",
+        ])
+        .arg(&out));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("* k="), "{}", o.stdout);
+    assert!(o.stdout.contains("P[0,·]"), "{}", o.stdout);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(v["candidates"].as_array().unwrap().len(), 2);
+
+    let o = run(carbon(d).args([
+        "research",
+        "weather",
+        "--target",
+        "price:MISO.INDIANA.HUB:rt",
+        "--temperature",
+        "fund:Indianapolis/temperature",
+    ]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stdout.contains("cdd") && o.stdout.contains("quantile 0.1"),
+        "{}",
+        o.stdout
+    );
+
+    let o = run(carbon(d).args([
+        "research",
+        "balance",
+        "--storage",
+        "fund:Total Lower 48/storage",
+        "--price",
+        "fund:Henry Hub/spot_price",
+    ]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stdout.contains("week ending 2024-04-12") && o.stdout.contains("CUSUM shocks"),
+        "{}",
+        o.stdout
+    );
+
+    let o = run(carbon(d).args([
+        "research",
+        "balance",
+        "--load",
+        "fund:ERCOT/load",
+        "--temperature",
+        "fund:Dallas / Fort Worth/temperature",
+    ]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("load model R²"), "{}", o.stdout);
+
+    let o = run(carbon(d).args([
+        "backtest",
+        "--instrument",
+        "ERCOT.HB_NORTH",
+        "--baselines",
+        "persistence,seasonal_naive,mstl",
+        "--as-of-dates",
+        "2020-03-31,2020-06-30",
+        "--horizon-days",
+        "30",
+        "--granularity",
+        "month",
+    ]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stdout.contains("ERCOT|HB_NORTH|flat|mstl|M1-3"),
+        "{}",
+        o.stdout
+    );
+    assert!(
+        o.stdout.contains("gate: PASS") || o.stdout.contains("gate: FAIL"),
+        "{}",
+        o.stdout
+    );
+    // The files were loaded today: their vintages postdate the 2020 origins.
+    assert!(
+        o.stdout
+            .contains("warning: origin 2020-03-31: no price vintage was known at the origin"),
+        "{}",
+        o.stdout
+    );
+
+    // Bad input names the flag or parameter and exits 2.
+    let o = run(carbon(d).args([
+        "research",
+        "decompose",
+        "--series",
+        "nope",
+        "--periods",
+        "12",
+    ]));
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("--series"), "{}", o.stderr);
+    let o = run(carbon(d).args([
+        "research",
+        "decompose",
+        "--series",
+        "fund:Total Lower 48/storage",
+        "--periods",
+        "52",
+        "--start",
+        "2030-01-01",
+    ]));
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("no data"), "{}", o.stderr);
+
+    // A configured job, run once as cron would.
+    std::fs::write(
+        d.join("carbon.toml"),
+        r#"[[research_jobs]]
+name = "weekly-storage-stl"
+every_secs = 604800
+[research_jobs.analysis]
+kind = "decompose"
+periods = [52]
+[research_jobs.analysis.series]
+entity = "Total Lower 48"
+variable = "storage"
+"#,
+    )
+    .unwrap();
+    let o = run(carbon(d).args(["research", "job", "weekly-storage-stl"]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.starts_with("stl run rr_"), "{}", o.stdout);
+    let o = run(carbon(d).args(["research", "job", "nightly"]));
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("weekly-storage-stl"), "{}", o.stderr);
+
+    let o = run(carbon(d).args(["research", "runs", "--format", "csv"]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let kinds: Vec<&str> = o
+        .stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            "stl", "stl", "backtest", "balance", "balance", "weather", "regimes", "mstl"
+        ]
+    );
+    let id = o
+        .stdout
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .to_string();
+    let o = run(carbon(d).args(["research", "show", &id]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("\"model_version\""), "{}", o.stdout);
+}
