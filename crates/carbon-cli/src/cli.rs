@@ -354,6 +354,16 @@ pub struct BacktestArgs {
 /// `carbon fundamentals …`
 #[derive(Debug, Subcommand)]
 pub enum FundamentalsCommand {
+    /// Fetch the configured EIA v2 API series (`[eia]`, key from config or
+    /// CARBON_EIA_API_KEY) for a date range; one stored batch per page.
+    Fetch {
+        /// First date (YYYY-MM-DD).
+        #[arg(long)]
+        from: String,
+        /// Last date (YYYY-MM-DD, inclusive).
+        #[arg(long)]
+        to: String,
+    },
     /// Stored series.
     Series {
         /// Output format.

@@ -46,6 +46,8 @@ pub struct Config {
     /// Research analyses `carbon serve` runs on a schedule (`[[research_jobs]]`);
     /// each is also `carbon research job NAME` for cron/Airflow.
     pub research_jobs: Vec<ResearchJob>,
+    /// The EIA v2 API (fundamentals): key, series, polling.
+    pub eia: carbon_ingest::eia_api::EiaApiConfig,
 }
 
 /// One scheduled analysis.
@@ -161,6 +163,7 @@ impl Default for Config {
             api: carbon_api::ApiSettings::default(),
             auth: carbon_auth::AuthConfig::default(),
             research_jobs: default_research_jobs(),
+            eia: Default::default(),
         }
     }
 }

@@ -154,9 +154,11 @@ impl HttpClient {
     /// GETs `url` with query parameters, spaced and retried.
     pub fn get(&self, url: &str, query: &[(&str, String)]) -> Result<Payload, FetchError> {
         let full = with_query(url, query);
+        // What logs, errors and provenance show: never an API key.
+        let shown = redact(&full);
         if self.config.offline {
             return Err(FetchError {
-                url: full,
+                url: shown,
                 kind: FetchErrorKind::Offline,
                 message: "outbound requests are off (--offline)".into(),
                 attempts: 0,
@@ -168,9 +170,14 @@ impl HttpClient {
             self.wait_turn();
             let (result, retry_after) = self.attempt(&full);
             match result {
-                Ok(p) => return Ok(p),
+                Ok(mut p) => {
+                    p.source = shown;
+                    return Ok(p);
+                }
                 Err(mut e) => {
                     e.attempts = attempt;
+                    e.url = shown.clone();
+                    e.message = redact(&e.message);
                     if !e.retryable() || attempt > self.config.retries {
                         return Err(e);
                     }
@@ -178,7 +185,7 @@ impl HttpClient {
                     let wait = retry_after
                         .unwrap_or(backoff)
                         .min(secs(self.config.max_backoff_secs));
-                    tracing::warn!(url = %full, attempt, error = %e.message, wait_ms = wait.as_millis() as u64, "retrying");
+                    tracing::warn!(url = %shown, attempt, error = %e.message, wait_ms = wait.as_millis() as u64, "retrying");
                     std::thread::sleep(wait);
                 }
             }
@@ -296,6 +303,21 @@ fn transport_kind(e: &ureq::Error) -> FetchErrorKind {
         },
         _ => FetchErrorKind::Other,
     }
+}
+
+/// `text` with the value of every `api_key=` parameter replaced by `***`.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("api_key=") {
+        out.push_str(&rest[..i + "api_key=".len()]);
+        out.push_str("***");
+        rest = &rest[i + "api_key=".len()..];
+        let end = rest.find(['&', ' ', '"', '\'', ')']).unwrap_or(rest.len());
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `url?k=v&…` with values percent-encoded.

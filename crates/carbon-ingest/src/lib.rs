@@ -15,6 +15,7 @@ pub mod connector;
 pub mod detect;
 pub mod dq;
 pub mod eia;
+pub mod eia_api;
 pub mod error;
 pub mod files;
 pub mod http;

@@ -354,6 +354,61 @@ impl Runner {
         Ok(Outcome::Run(run))
     }
 
+    /// Stores fundamentals already parsed (an EIA API page) as one batch,
+    /// recorded as an ingest run of `connector` from `source`.
+    pub async fn ingest_fundamental_file(
+        &self,
+        connector: &str,
+        source: String,
+        f: FundamentalFile,
+    ) -> Result<Outcome> {
+        let started = Utc::now();
+        let run = IngestRun {
+            id: run_id(connector, started),
+            connector: connector.to_string(),
+            source,
+            window_start: None,
+            window_end: None,
+            started,
+            finished: None,
+            status: RunStatus::Running,
+            rows_accepted: 0,
+            rows_unchanged: 0,
+            rows_rejected: 0,
+            error: None,
+            quality: None,
+        };
+        self.ingest_fundamentals(run, f).await
+    }
+
+    /// Records a failed fetch of a source outside the ISO connectors (nothing stored).
+    pub async fn record_source_failure(
+        &self,
+        connector: &str,
+        source: &str,
+        status: RunStatus,
+        error: String,
+    ) -> Result<IngestRun> {
+        let now = Utc::now();
+        let run = IngestRun {
+            id: run_id(connector, now),
+            connector: connector.to_string(),
+            source: source.to_string(),
+            window_start: None,
+            window_end: None,
+            started: now,
+            finished: Some(now),
+            status,
+            rows_accepted: 0,
+            rows_unchanged: 0,
+            rows_rejected: 0,
+            error: Some(error),
+            quality: None,
+        };
+        self.log.save_run(run.clone()).await?;
+        Ok(run)
+    }
+
     async fn ingest_fundamentals(&self, mut run: IngestRun, f: FundamentalFile) -> Result<Outcome> {
         let Some(store) = &self.fundamentals else {
             return Ok(Outcome::Skipped(

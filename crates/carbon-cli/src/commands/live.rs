@@ -395,6 +395,8 @@ pub fn serve(
             None
         };
         let research = polling.then(|| tokio::spawn(research_jobs(p.clone(), config.clone())));
+        let eia = (polling && config.eia.every_secs > 0 && config.eia.key().is_some())
+            .then(|| tokio::spawn(eia_poll(p.clone(), config.clone())));
         let stop = async {
             match exit_after {
                 Some(s) => tokio::time::sleep(StdDuration::from_secs(s)).await,
@@ -408,6 +410,9 @@ pub fn serve(
         if let Some(r) = research {
             r.abort();
         }
+        if let Some(e) = eia {
+            e.abort();
+        }
         let _ = stop_api.send(());
         if let Ok(Err(e)) = api.await {
             tracing::error!(error = %e, "API server failed");
@@ -416,6 +421,29 @@ pub fn serve(
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The EIA v2 API: the configured series' last `poll_days`, every `every_secs`
+/// (revisions land as new vintages, unchanged values are not stored again).
+async fn eia_poll(p: Arc<Parts>, config: Config) {
+    let http = Arc::new(carbon_ingest::http::HttpClient::new(
+        config.http_config(),
+        StdDuration::from_millis(500),
+    ));
+    let every = StdDuration::from_secs(config.eia.every_secs.max(60));
+    loop {
+        let to = Utc::now().date_naive();
+        let from = to - chrono::Duration::days(i64::from(config.eia.poll_days.max(1)));
+        match super::research::fetch_eia(&p.runner, http.clone(), &config.eia, from, to).await {
+            Ok((lines, _)) => {
+                for l in lines {
+                    tracing::info!(target: "carbon::eia", "{l}");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "EIA poll failed"),
+        }
+        tokio::time::sleep(every).await;
+    }
 }
 
 /// The configured research jobs, each every `every_secs` (first run one

@@ -509,9 +509,106 @@ pub fn backtest(config: &Config, args: &BacktestArgs) -> Result<ExitCode> {
     run_and_print(config, &Analysis::Backtest(spec), args.output.as_deref())
 }
 
+/// Fetches every configured EIA series for `[from, to]` into the store; the
+/// lines printed per series. Errors per series are recorded as runs.
+pub(crate) async fn fetch_eia(
+    runner: &carbon_ingest::runner::Runner,
+    http: Arc<carbon_ingest::http::HttpClient>,
+    eia: &carbon_ingest::eia_api::EiaApiConfig,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<(Vec<String>, usize)> {
+    use carbon_ingest::{
+        eia_api::{EiaFetchError, fetch},
+        http::FetchErrorKind,
+        runner::Outcome,
+    };
+    use carbon_store::RunStatus;
+    let mut lines = Vec::new();
+    let mut failed = 0;
+    for s in &eia.series {
+        let (h, cfg, series) = (http.clone(), eia.clone(), s.clone());
+        let fetched = tokio::task::spawn_blocking(move || {
+            fetch(&h, &cfg, &series, from, to, chrono::Utc::now())
+        })
+        .await?;
+        match fetched {
+            Ok(pages) => {
+                let (mut stored, mut unchanged) = (0, 0);
+                for (source, file) in pages {
+                    if let Outcome::Run(r) =
+                        runner.ingest_fundamental_file("eia", source, file).await?
+                    {
+                        stored += r.rows_accepted;
+                        unchanged += r.rows_unchanged;
+                    }
+                }
+                lines.push(format!(
+                    "ok       eia {} ({}/{}): {stored} new, {unchanged} unchanged",
+                    s.series, s.entity, s.variable
+                ));
+            }
+            Err(EiaFetchError::NoKey) => {
+                return Err(UserError(EiaFetchError::NoKey.to_string()).into());
+            }
+            Err(e) => {
+                failed += 1;
+                let status = match &e {
+                    EiaFetchError::Fetch(f)
+                        if matches!(
+                            f.kind,
+                            FetchErrorKind::Offline
+                                | FetchErrorKind::Unreachable
+                                | FetchErrorKind::Timeout
+                        ) =>
+                    {
+                        RunStatus::Unreachable
+                    }
+                    _ => RunStatus::Failed,
+                };
+                let source = format!("{}/{}", eia.url, s.route);
+                runner
+                    .record_source_failure("eia", &source, status, e.to_string())
+                    .await?;
+                lines.push(format!("{:<8} eia {}: {e}", status.as_str(), s.series));
+            }
+        }
+    }
+    Ok((lines, failed))
+}
+
 /// `carbon fundamentals …`
 pub fn fundamentals(config: &Config, command: FundamentalsCommand) -> Result<ExitCode> {
     match command {
+        FundamentalsCommand::Fetch { from, to } => {
+            let from = flag("--from", NaiveDate::parse_from_str(&from, "%Y-%m-%d"))?;
+            let to = flag("--to", NaiveDate::parse_from_str(&to, "%Y-%m-%d"))?;
+            if to < from {
+                return Err(UserError("--to is before --from".into()).into());
+            }
+            let store = Arc::new(open_store(config)?);
+            let runner = carbon_ingest::runner::Runner::new(
+                store.clone(),
+                store.clone(),
+                Arc::new(carbon_ingest::bus::InProcessBus::default()),
+                config.quality,
+            )
+            .with_fundamentals(store);
+            let http = Arc::new(carbon_ingest::http::HttpClient::new(
+                config.http_config(),
+                std::time::Duration::from_millis(500),
+            ));
+            let (lines, failed) =
+                runtime()?.block_on(fetch_eia(&runner, http, &config.eia, from, to))?;
+            for l in lines {
+                println!("{l}");
+            }
+            Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
         FundamentalsCommand::Series { format } => {
             let d = deps(config)?;
             let all = runtime()?.block_on(d.fundamentals.fundamental_series())?;

@@ -245,3 +245,139 @@ variable = "storage"
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(o.stdout.contains("\"model_version\""), "{}", o.stdout);
 }
+
+/// The EIA v2 API's live path against a stand-in on 127.0.0.1: the key and
+/// bracketed parameters are sent, pages are followed, the key never reaches
+/// stored provenance, EIA's error message is reported and offline is recorded
+/// as unreachable. (Values SYNTHETIC: three made-up Henry Hub prices.)
+#[test]
+fn eia_v2_api_fetch_pages_redacts_the_key_and_reports_errors() {
+    use carbon_testkit::{HttpServer, Reply};
+    let server = HttpServer::start(|hit, _| {
+        if hit.param("api_key") != Some("test-key") {
+            return Reply::ok(r#"{"error":"API_KEY_INVALID: an invalid api_key was supplied"}"#);
+        }
+        let page = match hit.param("offset") {
+            Some("0") => {
+                r#"{"response":{"total":"3","data":[
+                {"period":"2024-01-02","series":"RNGWHHD","value":2.61,"units":"$/MMBTU"},
+                {"period":"2024-01-03","series":"RNGWHHD","value":"2.74","units":"$/MMBTU"}]}}"#
+            }
+            _ => {
+                r#"{"response":{"total":3,"data":[{"period":"2024-01-04","series":"RNGWHHD","value":null},
+                {"period":"2024-01-05","series":"RNGWHHD","value":2.55}]}}"#
+            }
+        };
+        Reply::ok(page)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let toml = |key: &str| {
+        format!(
+            "[eia]\nurl = \"{}\"\napi_key = \"{key}\"\nseries = [{{ route = \"natural-gas/pri/fut\", frequency = \"daily\", series = \"RNGWHHD\", entity = \"Henry Hub\", variable = \"spot_price\", unit = \"USD/MMBtu\" }}]\n\n[http]\nretries = 0\n",
+            server.url("/v2")
+        )
+    };
+    std::fs::write(d.join("carbon.toml"), toml("test-key")).unwrap();
+    let o = run(carbon(d).args([
+        "fundamentals",
+        "fetch",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-01-31",
+    ]));
+    assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
+    assert!(
+        o.stdout
+            .contains("ok       eia RNGWHHD (Henry Hub/spot_price): 3 new"),
+        "{}",
+        o.stdout
+    );
+    let hits = server.hits();
+    assert_eq!(hits.len(), 2);
+    assert_eq!(hits[0].path, "/v2/natural-gas/pri/fut/data/");
+    assert_eq!(hits[0].param("data[0]"), Some("value"));
+    assert_eq!(hits[0].param("facets[series][]"), Some("RNGWHHD"));
+    assert_eq!(
+        (hits[0].param("start"), hits[0].param("end")),
+        (Some("2024-01-01"), Some("2024-01-31"))
+    );
+    assert_eq!(
+        (hits[0].param("offset"), hits[1].param("offset")),
+        (Some("0"), Some("2"))
+    );
+    let o = run(carbon(d).args([
+        "fundamentals",
+        "query",
+        "--entity",
+        "Henry Hub",
+        "--variable",
+        "spot_price",
+    ]));
+    assert_eq!(
+        o.stdout,
+        "interval_start,value\n2024-01-02T00:00:00Z,2.61\n2024-01-03T00:00:00Z,2.74\n2024-01-05T00:00:00Z,2.55\n"
+    );
+    let o = run(carbon(d).args(["ingest", "runs", "--format", "csv"]));
+    assert!(
+        o.stdout.contains("api_key=***") && !o.stdout.contains("test-key"),
+        "{}",
+        o.stdout
+    );
+    // A second fetch of the same days stores nothing new.
+    let o = run(carbon(d).args([
+        "fundamentals",
+        "fetch",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-01-31",
+    ]));
+    assert!(o.stdout.contains("0 new, 3 unchanged"), "{}", o.stdout);
+
+    // A rejected key: EIA's message, exit 1, recorded, key not shown.
+    std::fs::write(d.join("carbon.toml"), toml("wrong-key")).unwrap();
+    let o = run(carbon(d).args([
+        "fundamentals",
+        "fetch",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-01-31",
+    ]));
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(
+        o.stdout.contains("failed")
+            && o.stdout.contains("API_KEY_INVALID")
+            && !o.stdout.contains("wrong-key"),
+        "{}",
+        o.stdout
+    );
+    // Offline: nothing sent, recorded as unreachable.
+    let before = server.hits().len();
+    let o = run(carbon(d).args([
+        "fundamentals",
+        "fetch",
+        "--offline",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-01-31",
+    ]));
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stdout.contains("unreachable"), "{}", o.stdout);
+    assert_eq!(server.hits().len(), before);
+    // No key at all: a user error naming where to put one.
+    std::fs::write(d.join("carbon.toml"), toml("")).unwrap();
+    let o = run(carbon(d).env_remove("CARBON_EIA_API_KEY").args([
+        "fundamentals",
+        "fetch",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-01-02",
+    ]));
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("CARBON_EIA_API_KEY"), "{}", o.stderr);
+}
