@@ -324,3 +324,138 @@ fn markov_switching_matches_stata_on_fedfunds() {
     assert!((p21 / (p12 + p21) - 0.7376958).abs() < 1e-4);
     assert!((m.regimes[0].expected_duration - 1.0 / p12).abs() < 1e-9);
 }
+
+/// SYNTHETIC: a two-regime AR(1) path from a seeded generator, to check the
+/// MS-AR estimates recover what generated it (shared and switching AR terms)
+/// and that BIC prefers the true model to a needless third regime.
+fn simulated_ms_ar(n: usize) -> Vec<f64> {
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let mut uniform = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    // Regime 0: mean 1, σ 0.5; regime 1: mean 6, σ 1.5; shared φ = 0.5;
+    // stay probabilities 0.97 and 0.93.
+    let (mu, sigma, phi, stay) = ([1.0, 6.0], [0.5, 1.5], 0.5, [0.97, 0.93]);
+    let mut s = 0usize;
+    let mut y = vec![2.0];
+    for _ in 1..n {
+        if uniform() > stay[s] {
+            s = 1 - s;
+        }
+        let (u1, u2) = (uniform().max(1e-300), uniform());
+        let z = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+        let prev = *y.last().expect("y");
+        y.push(mu[s] + phi * (prev - 2.0) + sigma[s] * z);
+    }
+    y
+}
+
+#[test]
+fn ms_ar_recovers_a_simulated_regime_switching_ar1() {
+    use carbon_research::regimes::{MsSpec, fit, select_by_bic};
+    let y = simulated_ms_ar(1500);
+    let m = fit(
+        &y,
+        &MsSpec {
+            k: 2,
+            ar: 1,
+            switching_variance: true,
+            ..Default::default()
+        },
+    )
+    .expect("fit");
+    assert!(m.converged, "{:?}", m.warnings);
+    let (r0, r1) = (&m.regimes[0], &m.regimes[1]);
+    // The regression form: y_t = c_s + φ y_{t-1} + e, with c_s = μ_s − 2φ.
+    assert!(
+        (r0.ar[0] - 0.5).abs() < 0.05 && (r1.ar[0] - r0.ar[0]).abs() < 1e-12,
+        "{:?}",
+        m.regimes
+    );
+    assert!(
+        (r0.mean - 0.0).abs() < 0.15 && (r1.mean - 5.0).abs() < 0.3,
+        "{:?}",
+        m.regimes
+    );
+    assert!(
+        (r0.sigma - 0.5).abs() < 0.08 && (r1.sigma - 1.5).abs() < 0.2,
+        "{:?}",
+        m.regimes
+    );
+    assert!(r0.se_ar[0].expect("se") > 0.0 && r0.se_mean.expect("se") > 0.0);
+    assert_eq!(m.first_index, 1);
+    assert_eq!(m.smoothed.len(), y.len() - 1);
+    // Switching AR terms: estimated per regime, both near the truth.
+    let sw = fit(
+        &y,
+        &MsSpec {
+            k: 2,
+            ar: 1,
+            switching_ar: true,
+            switching_variance: true,
+            ..Default::default()
+        },
+    )
+    .expect("fit");
+    assert!(
+        sw.regimes.iter().all(|r| (r.ar[0] - 0.5).abs() < 0.1),
+        "{:?}",
+        sw.regimes
+    );
+    assert_eq!(sw.n_params, m.n_params + 1);
+    // BIC: the true two regimes over a third.
+    let (fits, best) = select_by_bic(
+        &y,
+        &[
+            MsSpec {
+                k: 2,
+                ar: 1,
+                switching_variance: true,
+                ..Default::default()
+            },
+            MsSpec {
+                k: 3,
+                ar: 1,
+                switching_variance: true,
+                ..Default::default()
+            },
+        ],
+    )
+    .expect("bic");
+    assert_eq!(
+        fits[best].spec.k,
+        2,
+        "{:?}",
+        fits.iter().map(|f| f.bic).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn regime_models_refuse_what_they_cannot_fit() {
+    use carbon_research::regimes::{MsSpec, fit};
+    let e = fit(&[3.0; 100], &MsSpec::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("constant"), "{e}");
+    let e = fit(&[1.0, 2.0, 3.0], &MsSpec::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("too short"), "{e}");
+    let e = fit(
+        &simulated_ms_ar(100),
+        &MsSpec {
+            k: 7,
+            ..Default::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("`k`"), "{e}");
+    let mut gap = simulated_ms_ar(200);
+    gap[50] = f64::NAN;
+    let e = fit(&gap, &MsSpec::default()).unwrap_err().to_string();
+    assert!(e.contains("index 50"), "{e}");
+}

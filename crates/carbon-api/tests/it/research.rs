@@ -426,3 +426,114 @@ fn a_backtest_reads_realised_prices_as_of_its_evaluation_time() {
     assert_eq!(r.status, 422, "{}", short(&r.body));
     assert_eq!(r.json()["param"], "evaluated_at");
 }
+
+#[test]
+fn a_stored_curve_is_backtested_month_by_month_against_realised_prices() {
+    let s = start();
+    // A monthly curve for H1 2021 marked on 2020-12-31 (made-up quotes).
+    let quotes = [
+        (1, 31, 30.0),
+        (2, 28, 40.0),
+        (3, 31, 25.0),
+        (4, 30, 22.0),
+        (5, 31, 24.0),
+        (6, 30, 30.0),
+    ];
+    let contracts: Vec<Value> = quotes
+        .iter()
+        .map(|(m, d, p)| json!({"name": format!("2021-{m:02}"), "start": format!("2021-{m:02}-01"), "end": format!("2021-{m:02}-{d}"), "price": p}))
+        .collect();
+    let r = post(
+        &s,
+        "/api/v1/curves/build",
+        &json!({
+            "curve_id": "MISO_IND_H1", "market": "MISO", "trade_date": "2020-12-31", "grid": "monthly", "contracts": contracts
+        }),
+    );
+    assert_eq!(r.status, 201, "{}", short(&r.body));
+    load(
+        &s,
+        &fundamentals_dir().join("miso_lmp_rt_hr_hubs_2021_eia.csv"),
+        "2022-01-10T00:00:00Z",
+    );
+    // Realised monthly means by hand from the raw file (EST months: UTC interval
+    // ends from 06:00 on the 1st to 05:00 on the next 1st).
+    let raw = std::fs::read_to_string(fundamentals_dir().join("miso_lmp_rt_hr_hubs_2021_eia.csv"))
+        .unwrap();
+    let header: Vec<&str> = raw.lines().nth(3).unwrap().split(',').collect();
+    let col = header.iter().position(|h| *h == "Indiana Hub LMP").unwrap();
+    let rows: Vec<(DateTime<Utc>, f64)> = raw
+        .lines()
+        .skip(4)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (
+                NaiveDateTime::parse_from_str(f[0], "%Y-%m-%d %H:%M:%S")
+                    .unwrap()
+                    .and_utc(),
+                f[col].parse().unwrap(),
+            )
+        })
+        .collect();
+    let month_mean = |m: u32| {
+        let a: DateTime<Utc> = format!("2021-{m:02}-01T06:00:00Z").parse().unwrap();
+        let b: DateTime<Utc> = format!("2021-{:02}-01T05:00:00Z", m + 1).parse().unwrap();
+        let v: Vec<f64> = rows
+            .iter()
+            .filter(|r| r.0 >= a && r.0 <= b)
+            .map(|r| r.1)
+            .collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    let r = post(
+        &s,
+        "/api/v1/backtests",
+        &json!({
+            "instrument_id": "MISO.INDIANA.HUB", "market_run": "rt", "curve_id": "MISO_IND_H1",
+            "evaluated_at": "2022-06-01T00:00:00Z"
+        }),
+    );
+    assert_eq!(r.status, 201, "{}", short(&r.body));
+    let o = &r.json()["output"];
+    let pairs = o["pairs"].as_array().unwrap();
+    assert_eq!(pairs.len(), 6);
+    let mut ape = Vec::new();
+    for (i, (m, _, p)) in quotes.iter().enumerate() {
+        assert!(
+            (pairs[i]["forecast"].as_f64().unwrap() - p).abs() < 1e-6,
+            "{}",
+            pairs[i]
+        );
+        let actual = month_mean(*m);
+        assert!(
+            (pairs[i]["actual"].as_f64().unwrap() - actual).abs() < 1e-6,
+            "{} vs {actual}",
+            pairs[i]
+        );
+        ape.push(100.0 * (p - actual).abs() / actual);
+    }
+    let q1 = &o["metrics"]["MISO|INDIANA.HUB|flat|MISO_IND_H1|M1-3"];
+    let q2 = &o["metrics"]["MISO|INDIANA.HUB|flat|MISO_IND_H1|M4-6"];
+    assert!(
+        (q1["mape"].as_f64().unwrap() - ape[..3].iter().sum::<f64>() / 3.0).abs() < 1e-6,
+        "{q1}"
+    );
+    assert!(
+        (q2["mape"].as_f64().unwrap() - ape[3..].iter().sum::<f64>() / 3.0).abs() < 1e-6,
+        "{q2}"
+    );
+    // The default gate: MAPE ≤ 12 % for months 1–6, pass or fail with the numbers.
+    let lines = o["gate"]["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(
+        o["gate"]["pass"].as_bool().unwrap(),
+        ape[..3].iter().sum::<f64>() / 3.0 <= 12.0 && ape[3..].iter().sum::<f64>() / 3.0 <= 12.0
+    );
+    // An unknown curve is a 404, not an empty success.
+    let r = post(
+        &s,
+        "/api/v1/backtests",
+        &json!({"instrument_id": "MISO.INDIANA.HUB", "curve_id": "NOPE"}),
+    );
+    assert_eq!(r.status, 404, "{}", short(&r.body));
+}
