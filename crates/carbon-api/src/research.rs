@@ -1293,44 +1293,21 @@ async fn analyse(
     Ok((StatusCode::CREATED, Json(run_json(&run, true))).into_response())
 }
 
-pub(crate) async fn decompose_route(
+/// `POST /api/v1/research/{decompose|regimes|balance|weather}` and
+/// `POST /api/v1/backtests`: the kind comes from the route.
+pub(crate) async fn analysis_route(
     State(s): State<AppState>,
     Extension(who): Extension<Principal>,
+    uri: Uri,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    analyse(s, who, body, "decompose", "/api/v1/research/decompose").await
-}
-
-pub(crate) async fn regimes_route(
-    State(s): State<AppState>,
-    Extension(who): Extension<Principal>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    analyse(s, who, body, "regimes", "/api/v1/research/regimes").await
-}
-
-pub(crate) async fn balance_route(
-    State(s): State<AppState>,
-    Extension(who): Extension<Principal>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    analyse(s, who, body, "balance", "/api/v1/research/balance").await
-}
-
-pub(crate) async fn weather_route(
-    State(s): State<AppState>,
-    Extension(who): Extension<Principal>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    analyse(s, who, body, "weather", "/api/v1/research/weather").await
-}
-
-pub(crate) async fn backtest_route(
-    State(s): State<AppState>,
-    Extension(who): Extension<Principal>,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    analyse(s, who, body, "backtest", "/api/v1/backtests").await
+    let route = uri.path().to_string();
+    let kind = match route.rsplit('/').next() {
+        Some("backtests") => "backtest",
+        Some(k) => k,
+        None => "",
+    };
+    analyse(s, who, body, kind, &route).await
 }
 
 /// Markets a run's params touch (to decide who may read it).

@@ -61,19 +61,19 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route(
             "/api/v1/research/decompose",
-            post(crate::research::decompose_route),
+            post(crate::research::analysis_route),
         )
         .route(
             "/api/v1/research/regimes",
-            post(crate::research::regimes_route),
+            post(crate::research::analysis_route),
         )
         .route(
             "/api/v1/research/balance",
-            post(crate::research::balance_route),
+            post(crate::research::analysis_route),
         )
         .route(
             "/api/v1/research/weather",
-            post(crate::research::weather_route),
+            post(crate::research::analysis_route),
         )
         .route("/api/v1/research/runs", get(crate::research::research_runs))
         .route(
@@ -82,7 +82,7 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route(
             "/api/v1/backtests",
-            get(crate::research::backtest_runs).post(crate::research::backtest_route),
+            get(crate::research::backtest_runs).post(crate::research::analysis_route),
         )
         .route("/.well-known/jwks.json", get(auth::jwks))
         .route("/api/v1/auth/login", post(auth::login))

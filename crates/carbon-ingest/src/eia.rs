@@ -103,6 +103,33 @@ fn split(line: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The non-empty data lines after `skip` header lines as (line number, cells),
+/// each with exactly `width` cells.
+fn rows<'a>(
+    lines: &'a [String],
+    skip: usize,
+    width: usize,
+    source: &'a str,
+) -> impl Iterator<Item = Result<(usize, Vec<String>), ParseError>> + 'a {
+    lines
+        .iter()
+        .enumerate()
+        .skip(skip)
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(move |(i, line)| {
+            let cells = split(line);
+            if cells.len() != width {
+                return Err(err(
+                    source,
+                    i + 1,
+                    None,
+                    format!("{} cells for {width} columns (truncated row?)", cells.len()),
+                ));
+            }
+            Ok((i + 1, cells))
+        })
+}
+
 /// The hub an EIA price label names, per market.
 fn hub(market: Market, label: &str) -> Option<&'static str> {
     let l = label.trim();
@@ -273,24 +300,8 @@ pub fn parse_wholesale(
     let mut missing: BTreeMap<String, u64> = BTreeMap::new();
     let mut days = BTreeSet::new();
     let mut hubs: BTreeSet<String> = BTreeSet::new();
-    for (i, line) in lines.iter().enumerate().skip(4) {
-        let lineno = i + 1;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let cells = split(line);
-        if cells.len() != header.len() {
-            return Err(err(
-                source,
-                lineno,
-                None,
-                format!(
-                    "{} cells for {} columns (truncated row?)",
-                    cells.len(),
-                    header.len()
-                ),
-            ));
-        }
+    for row in rows(&lines, 4, header.len(), source) {
+        let (lineno, cells) = row?;
         let end = utc_stamp(source, lineno, &cells[ts_col])?;
         let start = end - interval;
         days.insert(carbon_core::time::market_date(market, start));
@@ -387,20 +398,8 @@ pub fn parse_henry_hub(
     let lines = lines(bytes, source)?;
     let mut out = FundamentalFile::default();
     let mut last: Option<NaiveDate> = None;
-    for (i, line) in lines.iter().enumerate().skip(1) {
-        let lineno = i + 1;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let cells = split(line);
-        if cells.len() != 2 {
-            return Err(err(
-                source,
-                lineno,
-                None,
-                format!("{} cells for 2 columns", cells.len()),
-            ));
-        }
+    for row in rows(&lines, 1, 2, source) {
+        let (lineno, cells) = row?;
         let date = NaiveDate::parse_from_str(cells[0].trim(), "%Y-%m-%d").map_err(|_| {
             err(
                 source,
@@ -456,24 +455,8 @@ pub fn parse_storage(
         ));
     }
     let mut out = FundamentalFile::default();
-    for (i, line) in lines.iter().enumerate().skip(1) {
-        let lineno = i + 1;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let cells = split(line);
-        if cells.len() != header.len() {
-            return Err(err(
-                source,
-                lineno,
-                None,
-                format!(
-                    "{} cells for {} columns (truncated row?)",
-                    cells.len(),
-                    header.len()
-                ),
-            ));
-        }
+    for row in rows(&lines, 1, header.len(), source) {
+        let (lineno, cells) = row?;
         let end = NaiveDate::parse_from_str(cells[0].trim(), "%d-%b-%y").map_err(|_| {
             err(
                 source,

@@ -71,6 +71,26 @@ pub struct Runner {
 
 static RUN_SEQ: AtomicU64 = AtomicU64::new(0);
 
+/// A run of `connector` from `source` starting now, nothing counted yet.
+fn new_run(connector: &str, source: String, status: RunStatus) -> IngestRun {
+    let started = Utc::now();
+    IngestRun {
+        id: run_id(connector, started),
+        connector: connector.to_string(),
+        source,
+        window_start: None,
+        window_end: None,
+        started,
+        finished: None,
+        status,
+        rows_accepted: 0,
+        rows_unchanged: 0,
+        rows_rejected: 0,
+        error: None,
+        quality: None,
+    }
+}
+
 fn run_id(connector: &str, t: DateTime<Utc>) -> String {
     let n = RUN_SEQ.fetch_add(1, Ordering::Relaxed);
     format!(
@@ -176,7 +196,6 @@ impl Runner {
         request: &Request,
         error: &FetchError,
     ) -> Result<IngestRun> {
-        let now = Utc::now();
         let status = match error.kind {
             FetchErrorKind::Offline | FetchErrorKind::Unreachable | FetchErrorKind::Timeout => {
                 RunStatus::Unreachable
@@ -184,21 +203,11 @@ impl Runner {
             FetchErrorKind::NotFound => RunStatus::NoData,
             _ => RunStatus::Failed,
         };
-        let run = IngestRun {
-            id: run_id(connector, now),
-            connector: connector.to_string(),
-            source: request.full_url(),
-            window_start: Some(request.window_start),
-            window_end: Some(request.window_end),
-            started: now,
-            finished: Some(now),
-            status,
-            rows_accepted: 0,
-            rows_unchanged: 0,
-            rows_rejected: 0,
-            error: Some(error.to_string()),
-            quality: None,
-        };
+        let mut run = new_run(connector, request.full_url(), status);
+        run.window_start = Some(request.window_start);
+        run.window_end = Some(request.window_end);
+        run.finished = Some(run.started);
+        run.error = Some(error.to_string());
         self.log.save_run(run.clone()).await?;
         Ok(run)
     }
@@ -210,22 +219,7 @@ impl Runner {
         hint: Option<SourceHint>,
         request: Option<(Arc<dyn Connector>, &Request)>,
     ) -> Result<Outcome> {
-        let started = Utc::now();
-        let mut run = IngestRun {
-            id: run_id(connector, started),
-            connector: connector.to_string(),
-            source: payload.source.clone(),
-            window_start: None,
-            window_end: None,
-            started,
-            finished: None,
-            status: RunStatus::Running,
-            rows_accepted: 0,
-            rows_unchanged: 0,
-            rows_rejected: 0,
-            error: None,
-            quality: None,
-        };
+        let mut run = new_run(connector, payload.source.clone(), RunStatus::Running);
         let parsed = {
             let p = payload.clone();
             tokio::task::spawn_blocking(move || Self::parse_content(&p, hint))
@@ -362,22 +356,7 @@ impl Runner {
         source: String,
         f: FundamentalFile,
     ) -> Result<Outcome> {
-        let started = Utc::now();
-        let run = IngestRun {
-            id: run_id(connector, started),
-            connector: connector.to_string(),
-            source,
-            window_start: None,
-            window_end: None,
-            started,
-            finished: None,
-            status: RunStatus::Running,
-            rows_accepted: 0,
-            rows_unchanged: 0,
-            rows_rejected: 0,
-            error: None,
-            quality: None,
-        };
+        let run = new_run(connector, source, RunStatus::Running);
         self.ingest_fundamentals(run, f).await
     }
 
@@ -389,22 +368,9 @@ impl Runner {
         status: RunStatus,
         error: String,
     ) -> Result<IngestRun> {
-        let now = Utc::now();
-        let run = IngestRun {
-            id: run_id(connector, now),
-            connector: connector.to_string(),
-            source: source.to_string(),
-            window_start: None,
-            window_end: None,
-            started: now,
-            finished: Some(now),
-            status,
-            rows_accepted: 0,
-            rows_unchanged: 0,
-            rows_rejected: 0,
-            error: Some(error),
-            quality: None,
-        };
+        let mut run = new_run(connector, source.to_string(), status);
+        run.finished = Some(run.started);
+        run.error = Some(error);
         self.log.save_run(run.clone()).await?;
         Ok(run)
     }
