@@ -41,6 +41,9 @@ run("init");
 run("ingest", "file", join(fixtures, report));
 run("ingest", "file", join(fixtures, "miso/api_GetRealTimeFiveMinExPost_Previous_20261001_first3intervals.json"));
 run("ingest", "file", join(fixtures, "caiso/oasis_PRC_LMP_DAM_20200101_ALL_APNODES_9rows.csv"));
+const fundamentals = join(repo, "../shared/fixtures/fundamentals");
+run("ingest", "file", join(fundamentals, "ng_storage_weekly_by_region_eia_2010-01-01_2024-04-12.csv"));
+run("ingest", "file", join(fundamentals, "henry_hub_spot_daily_eia_1997-01-07_2026-08-18.csv"));
 const creds = Object.fromEntries(
   readFileSync(join(dir, "data/initial-credentials.txt"), "utf8")
     .split("\n")
@@ -303,6 +306,40 @@ await test("the hub works from the keyboard alone: sign in, navigate, search", a
   assert.equal(await page.getByRole("checkbox", { name: "MISO.INDIANA.HUB" }).isChecked(), true);
 });
 
+await test("research: gas storage decomposed and Henry Hub regimes, run in the hub and stored", async (page) => {
+  await login(page, "admin");
+  await page.getByRole("link", { name: "Research" }).click();
+  const source = page.getByLabel("Fundamentals series");
+  await source.locator("option", { hasText: "Total Lower 48 · storage" }).waitFor({ state: "attached" });
+  await source.selectOption("Total Lower 48/storage");
+  await page.getByLabel("Periods").fill("52");
+  await page.getByRole("button", { name: "Run" }).click();
+  const chart = page.getByTestId("decomposition-chart");
+  await chart.waitFor();
+  assert.equal(await chart.getAttribute("data-points"), "746");
+  assert.ok(Number(await page.getByTestId("trend-strength").textContent()) > 0.5);
+  const id = (await page.getByTestId("run-id").textContent()).trim();
+  const stored = await page.evaluate(async (id) => (await fetch(`/api/v1/research/runs/${id}`)).json(), id);
+  assert.equal(stored.kind, "stl");
+  assert.equal(stored.output.times.length, 746);
+  // A Gaussian HMM on Henry Hub's return features, 2018–2022.
+  await page.getByLabel("Analysis").selectOption("hmm");
+  await source.selectOption("Henry Hub/spot_price");
+  await page.getByLabel("From", { exact: true }).fill("2018-01-01");
+  await page.getByLabel("To", { exact: true }).fill("2023-01-01");
+  await page.getByLabel("States").fill("2");
+  await page.getByRole("button", { name: "Run" }).click();
+  await page.getByTestId("regime-chart").waitFor();
+  assert.match(await page.getByTestId("candidates").textContent(), /2 \(chosen\)/);
+  // Bad input is shown, not swallowed.
+  await page.getByLabel("Analysis").selectOption("decompose");
+  await source.selectOption("Total Lower 48/storage");
+  await page.getByLabel("From", { exact: true }).fill("2030-01-01");
+  await page.getByLabel("To", { exact: true }).fill("");
+  await page.getByRole("button", { name: "Run" }).click();
+  await page.getByRole("alert").filter({ hasText: "no data" }).waitFor();
+});
+
 await test("pilot_miso sees MISO and no CAISO market", async (page) => {
   await login(page, "miso_demo");
   const markets = await page.evaluate(async () => (await (await fetch("/api/v1/markets")).json()).data.map((m) => m.code));
@@ -312,6 +349,11 @@ await test("pilot_miso sees MISO and no CAISO market", async (page) => {
   await page.locator('select[name="market"] option').first().waitFor({ state: "attached" });
   const options = await page.locator('select[name="market"] option').allTextContents();
   assert.deepEqual(options, ["MISO"]);
+  // Gas and weather series have no market: not this tenant's.
+  await page.getByRole("link", { name: "Research" }).click();
+  await page.getByRole("button", { name: "Run" }).waitFor();
+  await page.getByText("Loading series…").waitFor({ state: "detached" });
+  assert.deepEqual(await page.getByLabel("Fundamentals series").locator("option").allTextContents(), ["— a price instead —"]);
 });
 
 await test("pilot_caiso sees its three CAISO hubs live, no MISO data, and cannot make API keys", async (page) => {

@@ -17,6 +17,7 @@ export function Chart(props: {
   timeZone: string;
   height?: number;
   testId?: string;
+  unit?: string;
 }) {
   const host = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -29,7 +30,7 @@ export function Chart(props: {
       scales: { x: { time: true } },
       axes: [
         { values: (_u, ticks) => ticks.map((t) => formatInstant(t, props.timeZone).slice(5, 16)) },
-        { label: "$/MWh" },
+        { label: props.unit ?? "$/MWh" },
       ],
       series: [
         { value: (_u, v) => (v == null ? "" : formatInstant(v, props.timeZone)) },

@@ -7,6 +7,7 @@ import { Explorer } from "./pages/Explorer";
 import { Curves } from "./pages/Curves";
 import { Admin } from "./pages/Admin";
 import { Keys } from "./pages/Keys";
+import { Research } from "./pages/Research";
 import "./styles.css";
 
 /** Client-side routes; the server answers index.html for each of them. */
@@ -14,6 +15,7 @@ const ROUTES = [
   { path: "/", label: "Dashboard" },
   { path: "/explorer", label: "Explorer" },
   { path: "/curves", label: "Curves" },
+  { path: "/research", label: "Research" },
   { path: "/keys", label: "API keys" },
   { path: "/admin", label: "Admin", admin: true },
 ] as const;
@@ -61,6 +63,9 @@ function App() {
       break;
     case "/keys":
       page = <Keys />;
+      break;
+    case "/research":
+      page = <Research />;
       break;
     case "/admin":
       page = me.admin ? <Admin /> : <p role="alert">Admins only.</p>;

@@ -201,3 +201,46 @@ export function applyTick(cards: Card[], m: Tick): Card[] {
   return [...out, card];
 }
 
+
+/** The research page's form. */
+export interface ResearchForm {
+  kind: "decompose" | "regimes" | "hmm" | string;
+  /** `ENTITY/VARIABLE` of a fundamentals series, or "" for a price. */
+  source: string;
+  instrument: string;
+  marketRun: string;
+  start: string;
+  end: string;
+  resample: string;
+  periods: string;
+  transform: string;
+  states: string;
+}
+
+const numbers = (s: string) =>
+  s
+    .split(",")
+    .map((x) => Number(x.trim()))
+    .filter((x) => Number.isInteger(x) && x > 0);
+
+/** The API route and JSON body for the research form. */
+export function researchBody(f: ResearchForm): { path: string; body: Record<string, unknown> } {
+  const series: Record<string, string> = {};
+  if (f.source) {
+    const cut = f.source.lastIndexOf("/");
+    series.entity = f.source.slice(0, cut);
+    series.variable = f.source.slice(cut + 1);
+  } else {
+    series.instrument_id = f.instrument.trim();
+    series.market_run = f.marketRun.trim() || "da";
+  }
+  if (f.start) series.start = f.start;
+  if (f.end) series.end = f.end;
+  if (f.resample) series.resample = f.resample;
+  if (f.kind === "decompose") return { path: "/api/v1/research/decompose", body: { series, periods: numbers(f.periods) } };
+  if (f.kind === "hmm") return { path: "/api/v1/research/regimes", body: { series, method: "gaussian_hmm", states: numbers(f.states) } };
+  return {
+    path: "/api/v1/research/regimes",
+    body: { series, transform: f.transform, candidates: numbers(f.states).map((k) => ({ k, switching_variance: true })) },
+  };
+}

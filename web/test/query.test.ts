@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { align, applyTick, changeVsYesterday, contractsToCsv, formatInstant, parseCsv, pricesUrl, series, spread, type Card } from "../src/query";
+import { align, applyTick, changeVsYesterday, contractsToCsv, formatInstant, parseCsv, pricesUrl, researchBody, series, spread, type Card } from "../src/query";
 
 describe("pricesUrl", () => {
   it("builds the same URL for the chart and the CSV download", () => {
@@ -94,5 +94,30 @@ describe("applyTick", () => {
     expect(added.length).toBe(2);
     expect(added[1]).toEqual({ instrument: card.instrument, run: "da", market: "CAISO", last: 35.25, at: "2026-10-01T07:00:00Z", change: null, spark: [] });
     expect(applyTick([card], tick("2026-10-01T07:00:00Z", 1, "da_exante"))).toEqual([card]);
+  });
+});
+
+describe("researchBody", () => {
+  const base = { kind: "decompose", source: "Total Lower 48/storage", instrument: "", marketRun: "da", start: "", end: "", resample: "", periods: "52", transform: "log_return", states: "2,3" };
+  it("asks for a decomposition of a fundamentals series", () => {
+    expect(researchBody(base)).toEqual({
+      path: "/api/v1/research/decompose",
+      body: { series: { entity: "Total Lower 48", variable: "storage" }, periods: [52] },
+    });
+  });
+  it("splits the entity at the last slash and builds regime candidates", () => {
+    const r = researchBody({ ...base, kind: "regimes", source: "Dallas / Fort Worth/temperature", states: "2, 3,x", resample: "1d", start: "2020-01-01" });
+    expect(r.body).toEqual({
+      series: { entity: "Dallas / Fort Worth", variable: "temperature", start: "2020-01-01", resample: "1d" },
+      transform: "log_return",
+      candidates: [{ k: 2, switching_variance: true }, { k: 3, switching_variance: true }],
+    });
+  });
+  it("reads a price when no fundamentals series is picked, and the HMM method", () => {
+    const r = researchBody({ ...base, kind: "hmm", source: "", instrument: " MISO.INDIANA.HUB ", marketRun: "rt", states: "2" });
+    expect(r).toEqual({
+      path: "/api/v1/research/regimes",
+      body: { series: { instrument_id: "MISO.INDIANA.HUB", market_run: "rt" }, method: "gaussian_hmm", states: [2] },
+    });
   });
 });
