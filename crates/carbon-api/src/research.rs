@@ -941,6 +941,30 @@ async fn realised(
     Ok((!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64))
 }
 
+/// A stored run's contracts: (name, first and last delivery date, block, the
+/// curve's price for it — the repriced value of the report, else the quote).
+fn run_contracts(r: &carbon_store::CurveRun) -> Vec<(String, NaiveDate, NaiveDate, String, f64)> {
+    let repriced = |name: &str| {
+        r.report["contracts"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["name"] == name))
+            .and_then(|c| c["repriced"].as_f64())
+    };
+    r.request["contracts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| {
+            let name = c["name"].as_str()?.to_string();
+            let start = c["start"].as_str()?.parse().ok()?;
+            let end = c["end"].as_str()?.parse().ok()?;
+            let block = c["block"].as_str().unwrap_or("flat").to_string();
+            let price = repriced(&name).or_else(|| c["price"].as_f64())?;
+            Some((name, start, end, block, price))
+        })
+        .collect()
+}
+
 fn months_between(from: NaiveDate, to: NaiveDate) -> i64 {
     i64::from(to.year() - from.year()) * 12 + i64::from(to.month()) - i64::from(from.month())
 }
@@ -962,16 +986,25 @@ async fn run_backtest(deps: &ResearchDeps, b: &BacktestSpec) -> Result<Value, Ap
         .unwrap_or("flat")
         .parse()
         .map_err(|e: carbon_core::Error| ApiError::param("block", e.to_string()))?;
+    // `contract`: score each quoted contract of a stored curve over its own
+    // delivery period and block (quarters, calendars, on-peak strips).
+    let by_contract = b.granularity.as_deref() == Some("contract");
     let granularity = match b.granularity.as_deref().unwrap_or("month") {
         "day" | "daily" => Granularity::Daily,
-        "month" | "monthly" => Granularity::Monthly,
+        "month" | "monthly" | "contract" => Granularity::Monthly,
         g => {
             return Err(ApiError::param(
                 "granularity",
-                format!("`{g}`: day or month"),
+                format!("`{g}`: day, month or contract"),
             ));
         }
     };
+    if by_contract && b.curve_id.is_none() {
+        return Err(ApiError::param(
+            "granularity",
+            "`contract` scores a stored curve: give curve_id",
+        ));
+    }
     let evaluated_at = match &b.evaluated_at {
         Some(v) => instant("evaluated_at", v)?,
         None => Utc::now(),
@@ -980,7 +1013,7 @@ async fn run_backtest(deps: &ResearchDeps, b: &BacktestSpec) -> Result<Value, Ap
     let mut details: Vec<Value> = Vec::new();
     let mut skipped_no_actual = 0usize;
     let mut warnings: Vec<String> = Vec::new();
-    let group = |source: &str, months: i64| {
+    let group_in = |block: Block, source: &str, months: i64| {
         format!(
             "{}|{}|{}|{source}|{}",
             market.code(),
@@ -989,6 +1022,7 @@ async fn run_backtest(deps: &ResearchDeps, b: &BacktestSpec) -> Result<Value, Ap
             backtest::horizon_bucket(months)
         )
     };
+    let group = |source: &str, months: i64| group_in(block, source, months);
     // Stored curves.
     if let Some(curve_id) = &b.curve_id {
         let curves = deps
@@ -1018,6 +1052,35 @@ async fn run_backtest(deps: &ResearchDeps, b: &BacktestSpec) -> Result<Value, Ap
             )));
         }
         for r in runs {
+            if by_contract {
+                for (name, start, end, cblock, forecast) in run_contracts(&r) {
+                    let (from, to) = (
+                        time::day_start(market, start),
+                        time::day_start(market, end + Duration::days(1)),
+                    );
+                    let Ok(cb) = cblock.parse::<Block>() else {
+                        warnings.push(format!("run {}: contract `{name}` has block `{cblock}` (an hour mask): not scored", r.run_id));
+                        continue;
+                    };
+                    if to > evaluated_at || start <= r.as_of_date {
+                        continue;
+                    }
+                    let Some(actual) = realised(deps, &id, run, cb, from, to, evaluated_at).await?
+                    else {
+                        skipped_no_actual += 1;
+                        continue;
+                    };
+                    let months = months_between(r.as_of_date, start);
+                    pairs.push(Pair {
+                        group: group_in(cb, curve_id, months),
+                        forecast,
+                        actual,
+                    });
+                    details.push(json!({"source": curve_id, "run_id": r.run_id, "as_of_date": r.as_of_date, "contract": name,
+                        "block": cb.as_str(), "delivery_start": rfc3339(from), "delivery_end": rfc3339(to), "forecast": forecast, "actual": actual}));
+                }
+                continue;
+            }
             let points = curves.curve_points(&r.run_id).await?;
             let grid = crate::curves::grid_of(&r, &points)?;
             let prices: Vec<f64> = points.iter().map(|p| p.price).collect();

@@ -331,7 +331,8 @@ pub struct BacktestArgs {
     /// Baselines: persistence, seasonal_naive, mstl.
     #[arg(long, value_delimiter = ',')]
     pub baselines: Vec<String>,
-    /// day or month.
+    /// day, month, or contract (each quoted contract of the stored curve over
+    /// its own delivery and block).
     #[arg(long, default_value = "month")]
     pub granularity: String,
     /// flat, onpeak or offpeak.

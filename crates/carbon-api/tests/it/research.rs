@@ -529,6 +529,82 @@ fn a_stored_curve_is_backtested_month_by_month_against_realised_prices() {
         o["gate"]["pass"].as_bool().unwrap(),
         ape[..3].iter().sum::<f64>() / 3.0 <= 12.0 && ape[3..].iter().sum::<f64>() / 3.0 <= 12.0
     );
+    // Contract by contract: a flat quarter and an on-peak quarter, each scored
+    // over its own delivery and block (an hourly curve tells the blocks apart).
+    let r = post(
+        &s,
+        "/api/v1/curves/build",
+        &json!({
+            "curve_id": "MISO_IND_Q", "market": "MISO", "trade_date": "2020-12-31", "grid": "hourly",
+            "contracts": [
+                {"name": "Q1-21", "start": "2021-01-01", "end": "2021-03-31", "price": 30.0},
+                {"name": "Q2-21 on", "start": "2021-04-01", "end": "2021-06-30", "price": 33.0, "block": "onpeak"},
+                {"name": "Q2-21", "start": "2021-04-01", "end": "2021-06-30", "price": 27.0}
+            ]
+        }),
+    );
+    assert_eq!(r.status, 201, "{}", short(&r.body));
+    let r = post(
+        &s,
+        "/api/v1/backtests",
+        &json!({
+            "instrument_id": "MISO.INDIANA.HUB", "market_run": "rt", "curve_id": "MISO_IND_Q",
+            "granularity": "contract", "evaluated_at": "2022-06-01T00:00:00Z"
+        }),
+    );
+    assert_eq!(r.status, 201, "{}", short(&r.body));
+    let o = &r.json()["output"];
+    let pairs = o["pairs"].as_array().unwrap();
+    assert_eq!(pairs.len(), 3, "{}", short(&o.to_string()));
+    // By hand: MISO's on-peak is HE7–HE22 EST on weekdays but NERC holidays
+    // (Memorial Day, 2021-05-31, in this quarter).
+    use chrono::{Datelike, Timelike};
+    let est = |t: DateTime<Utc>| t - chrono::Duration::hours(5);
+    let q = |from: &str, to: &str, onpeak: bool| {
+        let (a, b): (DateTime<Utc>, DateTime<Utc>) = (from.parse().unwrap(), to.parse().unwrap());
+        let v: Vec<f64> = rows
+            .iter()
+            .map(|r| (r.0 - chrono::Duration::hours(1), r.1)) // interval start
+            .filter(|(t, _)| *t >= a && *t < b)
+            .filter(|(t, _)| {
+                let l = est(*t);
+                !onpeak
+                    || (l.weekday().num_days_from_monday() < 5
+                        && (6..=21).contains(&l.hour())
+                        && l.date_naive().to_string() != "2021-05-31")
+            })
+            .map(|(_, v)| v)
+            .collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    let expect = [
+        (
+            "Q1-21",
+            q("2021-01-01T05:00:00Z", "2021-04-01T05:00:00Z", false),
+        ),
+        (
+            "Q2-21 on",
+            q("2021-04-01T05:00:00Z", "2021-07-01T05:00:00Z", true),
+        ),
+        (
+            "Q2-21",
+            q("2021-04-01T05:00:00Z", "2021-07-01T05:00:00Z", false),
+        ),
+    ];
+    for (name, actual) in expect {
+        let p = pairs.iter().find(|p| p["contract"] == name).unwrap();
+        assert!(
+            (p["actual"].as_f64().unwrap() - actual).abs() < 1e-6,
+            "{name}: {} vs {actual}",
+            p["actual"]
+        );
+    }
+    assert!(
+        o["metrics"]["MISO|INDIANA.HUB|onpeak|MISO_IND_Q|M4-6"]["n"] == 1,
+        "{}",
+        short(&o["metrics"].to_string())
+    );
+
     // An unknown curve is a 404, not an empty success.
     let r = post(
         &s,
