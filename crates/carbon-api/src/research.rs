@@ -444,7 +444,8 @@ pub struct BacktestSpec {
     /// Built-in baselines to score alongside.
     #[serde(default)]
     pub baselines: Vec<Baseline>,
-    /// Delivery periods scored: `day` or `month` (default month).
+    /// Delivery periods scored: `day`, `month` (default) or `contract` (each
+    /// quoted contract of the stored curve, its own period and block).
     #[serde(default)]
     pub granularity: Option<String>,
     /// Block scored: flat, onpeak, offpeak (default flat).

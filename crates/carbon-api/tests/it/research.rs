@@ -316,6 +316,26 @@ fn short(body: &str) -> &str {
     &body[..body.len().min(400)]
 }
 
+/// (UTC interval end, LMP) of Indiana Hub in the raw EIA file, read here by hand.
+fn indiana_rt_raw() -> Vec<(DateTime<Utc>, f64)> {
+    let raw = std::fs::read_to_string(fundamentals_dir().join("miso_lmp_rt_hr_hubs_2021_eia.csv"))
+        .unwrap();
+    let header: Vec<&str> = raw.lines().nth(3).unwrap().split(',').collect();
+    let col = header.iter().position(|h| *h == "Indiana Hub LMP").unwrap();
+    raw.lines()
+        .skip(4)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (
+                NaiveDateTime::parse_from_str(f[0], "%Y-%m-%d %H:%M:%S")
+                    .unwrap()
+                    .and_utc(),
+                f[col].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
 /// The raw file with Indiana Hub's February 2021 LMPs raised by `bump`.
 fn revised_miso(bump: f64) -> String {
     let raw = std::fs::read_to_string(fundamentals_dir().join("miso_lmp_rt_hr_hubs_2021_eia.csv"))
@@ -352,22 +372,7 @@ fn a_backtest_reads_realised_prices_as_of_its_evaluation_time() {
     // By hand from the raw file: the persistence forecast is the last hour
     // before the origin's end (HE24 EST of 2021-01-31, UTC end 2021-02-01
     // 05:00); the realised February mean over the EST month.
-    let raw = std::fs::read_to_string(&original).unwrap();
-    let header: Vec<&str> = raw.lines().nth(3).unwrap().split(',').collect();
-    let col = header.iter().position(|h| *h == "Indiana Hub LMP").unwrap();
-    let rows: Vec<(DateTime<Utc>, f64)> = raw
-        .lines()
-        .skip(4)
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            (
-                NaiveDateTime::parse_from_str(f[0], "%Y-%m-%d %H:%M:%S")
-                    .unwrap()
-                    .and_utc(),
-                f[col].parse().unwrap(),
-            )
-        })
-        .collect();
+    let rows = indiana_rt_raw();
     let forecast = rows
         .iter()
         .find(|r| r.0.to_rfc3339() == "2021-02-01T05:00:00+00:00")
@@ -458,23 +463,7 @@ fn a_stored_curve_is_backtested_month_by_month_against_realised_prices() {
     );
     // Realised monthly means by hand from the raw file (EST months: UTC interval
     // ends from 06:00 on the 1st to 05:00 on the next 1st).
-    let raw = std::fs::read_to_string(fundamentals_dir().join("miso_lmp_rt_hr_hubs_2021_eia.csv"))
-        .unwrap();
-    let header: Vec<&str> = raw.lines().nth(3).unwrap().split(',').collect();
-    let col = header.iter().position(|h| *h == "Indiana Hub LMP").unwrap();
-    let rows: Vec<(DateTime<Utc>, f64)> = raw
-        .lines()
-        .skip(4)
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            (
-                NaiveDateTime::parse_from_str(f[0], "%Y-%m-%d %H:%M:%S")
-                    .unwrap()
-                    .and_utc(),
-                f[col].parse().unwrap(),
-            )
-        })
-        .collect();
+    let rows = indiana_rt_raw();
     let month_mean = |m: u32| {
         let a: DateTime<Utc> = format!("2021-{m:02}-01T06:00:00Z").parse().unwrap();
         let b: DateTime<Utc> = format!("2021-{:02}-01T05:00:00Z", m + 1).parse().unwrap();
