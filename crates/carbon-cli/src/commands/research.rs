@@ -151,6 +151,9 @@ fn summary(kind: &str, o: &Value) {
                     println!("  P[{i},·] = {}", cells.join("  "));
                 }
             }
+            if let (Some(n), Some(of)) = (m["starts_converged"].as_u64(), m["starts"].as_u64()) {
+                println!("  {n} of {of} starts reached the best likelihood");
+            }
             for w in m["warnings"].as_array().into_iter().flatten() {
                 println!("  warning: {}", w.as_str().unwrap_or(""));
             }
@@ -287,11 +290,12 @@ fn summary(kind: &str, o: &Value) {
                     "FAIL"
                 }
             );
-            for w in o["warnings"].as_array().into_iter().flatten() {
-                println!("  warning: {}", w.as_str().unwrap_or(""));
-            }
         }
         _ => {}
+    }
+    // Series-level warnings (gaps, history read late) for every kind.
+    for w in o["warnings"].as_array().into_iter().flatten() {
+        println!("  warning: {}", w.as_str().unwrap_or(""));
     }
 }
 

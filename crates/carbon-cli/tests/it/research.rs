@@ -95,10 +95,36 @@ fn research_commands_on_the_fundamentals_fixtures() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(o.stdout.contains("* k="), "{}", o.stdout);
     assert!(o.stdout.contains("P[0,·]"), "{}", o.stdout);
+    assert!(
+        o.stdout.contains("starts reached the best likelihood"),
+        "{}",
+        o.stdout
+    );
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(v["candidates"].as_array().unwrap().len(), 2);
 
+    let o = run(carbon(d).args([
+        "research",
+        "regimes",
+        "--series",
+        "fund:Henry Hub/spot_price",
+        "--hmm",
+        "--k",
+        "2",
+        "--start",
+        "2018-01-01",
+        "--end",
+        "2023-01-01",
+    ]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("state 1: mean vol20"), "{}", o.stdout);
+    // Trading days only: weekends and holidays are gaps, and the output says so.
+    assert!(
+        o.stdout.contains("warning: ") && o.stdout.contains("gaps in the series"),
+        "{}",
+        o.stdout
+    );
     let o = run(carbon(d).args([
         "research",
         "weather",
@@ -229,7 +255,7 @@ variable = "storage"
     assert_eq!(
         kinds,
         vec![
-            "stl", "stl", "backtest", "balance", "balance", "weather", "regimes", "mstl"
+            "stl", "stl", "backtest", "balance", "balance", "weather", "regimes", "regimes", "mstl"
         ]
     );
     let id = o
