@@ -120,18 +120,27 @@ struct Params {
 struct Data<'a> {
     y: &'a [f64],
     spec: &'a MsSpec,
+    /// The regressors of each modelled observation, built once (the
+    /// likelihood is evaluated thousands of times): row t is
+    /// 1, y_{ar+t-1}, …, y_{t}.
+    x: Vec<f64>,
 }
 
-impl Data<'_> {
+impl<'a> Data<'a> {
+    fn new(y: &'a [f64], spec: &'a MsSpec) -> Self {
+        let ncoef = 1 + spec.ar;
+        let x = (spec.ar..y.len())
+            .flat_map(|at| std::iter::once(1.0).chain((1..=spec.ar).map(move |l| y[at - l])))
+            .collect::<Vec<_>>();
+        debug_assert_eq!(x.len(), (y.len() - spec.ar) * ncoef);
+        Self { y, spec, x }
+    }
     fn nobs(&self) -> usize {
         self.y.len() - self.spec.ar
     }
-    fn row(&self, t: usize) -> Vec<f64> {
-        // Regressors of observation `ar + t`: 1, y_{t-1}, …, y_{t-p}.
-        let at = self.spec.ar + t;
-        std::iter::once(1.0)
-            .chain((1..=self.spec.ar).map(|l| self.y[at - l]))
-            .collect()
+    fn row(&self, t: usize) -> &[f64] {
+        let ncoef = 1 + self.spec.ar;
+        &self.x[t * ncoef..(t + 1) * ncoef]
     }
     fn logf(&self, th: &Params) -> Vec<f64> {
         let k = self.spec.k;
@@ -453,7 +462,7 @@ pub fn fit(y: &[f64], spec: &MsSpec) -> Result<MsFit> {
             ),
         });
     }
-    let data = Data { y, spec };
+    let data = Data::new(y, spec);
     let yy = &y[spec.ar..];
     let mut sorted = yy.to_vec();
     sorted.sort_by(f64::total_cmp);
