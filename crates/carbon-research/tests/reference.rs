@@ -45,6 +45,19 @@ fn max_diff(a: &[f64], b: &[f64]) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// Season, trend and robustness weights of `d` equal the Fortran scenario's to 1e-9.
+fn assert_matches_fortran(name: &str, d: &carbon_research::decompose::Decomposition) {
+    let (s, t, w) = fortran(name);
+    for (what, got, want) in [
+        ("season", &d.seasonal[0].values, &s),
+        ("trend", &d.trend, &t),
+        ("weights", &d.weights, &w),
+    ] {
+        let diff = max_diff(got, want);
+        assert!(diff < 1e-9, "{name} {what} {diff}");
+    }
+}
+
 fn baseline() -> StlOptions {
     StlOptions {
         seasonal: 35,
@@ -93,23 +106,8 @@ fn stl_matches_netlib_fortran_in_every_scenario() {
         ("short", y[..347].to_vec(), baseline()),
     ];
     for (name, series, opts) in cases {
-        let (s, t, w) = fortran(name);
         let d = stl(&series, 12, &opts).expect(name);
-        assert!(
-            max_diff(&d.seasonal[0].values, &s) < 1e-9,
-            "{name} season {}",
-            max_diff(&d.seasonal[0].values, &s)
-        );
-        assert!(
-            max_diff(&d.trend, &t) < 1e-9,
-            "{name} trend {}",
-            max_diff(&d.trend, &t)
-        );
-        assert!(
-            max_diff(&d.weights, &w) < 1e-9,
-            "{name} weights {}",
-            max_diff(&d.weights, &w)
-        );
+        assert_matches_fortran(name, &d);
         // The parts add back up to the data.
         for (i, y) in series.iter().enumerate() {
             let sum = d.trend[i] + d.seasonal[0].values[i] + d.remainder[i];
@@ -126,23 +124,8 @@ fn stl_matches_netlib_fortran_in_every_scenario() {
 fn stlez_matches_netlib_fortran_plain_and_robust() {
     let y = co2();
     for (name, robust) in [("stlez", false), ("stlez-robust", true)] {
-        let (s, t, w) = fortran(name);
         let d = stlez(&y, 12, 35, 1, 1, robust).expect(name);
-        assert!(
-            max_diff(&d.seasonal[0].values, &s) < 1e-9,
-            "{name} season {}",
-            max_diff(&d.seasonal[0].values, &s)
-        );
-        assert!(
-            max_diff(&d.trend, &t) < 1e-9,
-            "{name} trend {}",
-            max_diff(&d.trend, &t)
-        );
-        assert!(
-            max_diff(&d.weights, &w) < 1e-9,
-            "{name} weights {}",
-            max_diff(&d.weights, &w)
-        );
+        assert_matches_fortran(name, &d);
         if robust {
             assert!(d.outer_iterations >= 1 && d.outer_iterations <= 15);
         }
