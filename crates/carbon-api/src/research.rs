@@ -143,6 +143,9 @@ pub struct Loaded {
     pub times: Vec<DateTime<Utc>>,
     /// Values.
     pub values: Vec<f64>,
+    /// Unit (`$/MWh` for prices; the stored unit of a fundamentals series,
+    /// `None` when nothing was read).
+    pub unit: Option<String>,
 }
 
 /// An instant: RFC 3339, a date (UTC midnight), or relative to now
@@ -237,6 +240,7 @@ pub async fn load_series(deps: &ResearchDeps, r: &SeriesRef) -> Result<Loaded, A
                 tz: id.market().zone(),
                 times,
                 values,
+                unit: Some("$/MWh".into()),
             })
         }
         (None, Some(entity)) => {
@@ -255,6 +259,7 @@ pub async fn load_series(deps: &ResearchDeps, r: &SeriesRef) -> Result<Loaded, A
                     scenario_id: r.scenario_id.clone(),
                 })
                 .await?;
+            let unit = points.last().map(|p| p.unit.clone());
             let mut times: Vec<DateTime<Utc>> = points.iter().map(|p| p.interval_start).collect();
             let mut values: Vec<f64> = points.iter().map(|p| p.value).collect();
             if let Some(f) = &r.resample {
@@ -268,6 +273,7 @@ pub async fn load_series(deps: &ResearchDeps, r: &SeriesRef) -> Result<Loaded, A
                 tz: market.map_or(chrono_tz::UTC, |m| m.zone()),
                 times,
                 values,
+                unit,
             })
         }
         _ => Err(ApiError::param(
@@ -1504,21 +1510,9 @@ pub(crate) async fn fundamentals(
     .await?;
     let deps = s.research_deps()?;
     let l = load_series(&deps, &r).await?;
-    let unit = if l.values.is_empty() {
-        None
-    } else {
-        deps.fundamentals
-            .fundamental_series()
-            .await?
-            .into_iter()
-            .find(|x| {
-                Some(&x.entity) == r.entity.as_ref() && Some(&x.variable) == r.variable.as_ref()
-            })
-            .map(|x| x.unit)
-    };
     match p.one("format").unwrap_or("json") {
         "json" => Ok(Json(json!({
-            "entity": entity, "variable": r.variable, "unit": unit,
+            "entity": entity, "variable": r.variable, "unit": l.unit,
             "data": l.times.iter().zip(&l.values).map(|(t, v)| json!({"interval_start": rfc3339(*t), "value": v})).collect::<Vec<_>>(),
         }))
         .into_response()),

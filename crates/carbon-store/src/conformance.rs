@@ -1657,4 +1657,9 @@ pub async fn fundamentals_vintages_and_research_runs(h: &dyn Harness) {
         list.iter().map(|r| r.run_id.as_str()).collect::<Vec<_>>(),
         vec!["r2", "r1"]
     );
+    // Listings leave the (possibly large) outputs unread.
+    assert!(
+        list.iter()
+            .all(|r| r.output.is_null() && r.params["period"] == 52)
+    );
 }

@@ -146,6 +146,6 @@ pub trait ResearchStore: Send + Sync + 'static {
     async fn save_research_run(&self, run: ResearchRun) -> Result<()>;
     /// One run by id.
     async fn research_run(&self, run_id: &str) -> Result<Option<ResearchRun>>;
-    /// Runs, newest first (the output left as stored).
+    /// Runs, newest first, with `output` null (read one run for its output).
     async fn research_runs(&self, filter: ResearchFilter) -> Result<Vec<ResearchRun>>;
 }

@@ -222,8 +222,10 @@ impl FundamentalStore for DuckdbStore {
     }
 }
 
+/// The run's columns but the output, which follows: `output`, or `'null'`
+/// in listings (outputs can be megabytes; a listing does not read them).
 const RESEARCH_COLUMNS: &str = "run_id, kind, subject, model_version, status, error, created_by,
-    epoch_us(started_utc), epoch_us(finished_utc), params, output";
+    epoch_us(started_utc), epoch_us(finished_utc), params";
 
 fn research_of(r: &duckdb::Row<'_>) -> Result<ResearchRun> {
     let json = |s: String| {
@@ -288,7 +290,7 @@ impl ResearchStore for DuckdbStore {
         self.blocking(move |s| {
             let c = s.reader();
             let mut stmt = c.prepare(&format!(
-                "SELECT {RESEARCH_COLUMNS} FROM research_runs WHERE run_id = ?"
+                "SELECT {RESEARCH_COLUMNS}, output FROM research_runs WHERE run_id = ?"
             ))?;
             let mut rows = stmt.query(params![id])?;
             match rows.next()? {
@@ -304,7 +306,7 @@ impl ResearchStore for DuckdbStore {
             let c = s.reader();
             let limit = f.limit.unwrap_or(50).clamp(1, 10_000);
             let mut stmt = c.prepare(&format!(
-                "SELECT {RESEARCH_COLUMNS} FROM research_runs
+                "SELECT {RESEARCH_COLUMNS}, 'null' FROM research_runs
                  WHERE (? IS NULL OR kind = ?) AND (? IS NULL OR subject = ?)
                  ORDER BY started_utc DESC, run_id DESC LIMIT {limit}"
             ))?;
