@@ -181,7 +181,40 @@ pub(crate) async fn gate(State(s): State<AppState>, mut req: Request, next: Next
     resp
 }
 
+/// The ask for a whole-market product (no instrument, no date range) through
+/// the caller's REST channel; `market` `None` is market-wide data.
+fn product_ask<'a>(who: &Principal, market: Option<Market>, product: &'a str) -> Ask<'a> {
+    Ask {
+        market,
+        product,
+        channel: who.channel(Transport::Rest),
+        instrument: None,
+        range: None,
+    }
+}
+
 impl AppState {
+    /// Asks for `product` on `market` (REST channel of the caller); a denial
+    /// is audited and becomes a 403.
+    pub(crate) async fn entitle_product(
+        &self,
+        who: &Principal,
+        market: Option<Market>,
+        product: &str,
+        route: &str,
+    ) -> Result<(), ApiError> {
+        self.entitle(who, &product_ask(who, market, product), route)
+            .await
+    }
+
+    /// Whether `who` may read `product` on `market` — for filtering listings
+    /// (nothing audited: the caller did not ask for the hidden items).
+    pub(crate) fn may_read(&self, who: &Principal, market: Option<Market>, product: &str) -> bool {
+        self.access
+            .decide(who, &product_ask(who, market, product))
+            .is_ok()
+    }
+
     /// Asks the policy; a denial is audited and becomes a 403.
     pub(crate) async fn entitle(
         &self,

@@ -21,7 +21,7 @@ use axum::{
     http::{HeaderValue, StatusCode, Uri, header},
     response::{IntoResponse, Response},
 };
-use carbon_auth::{Ask, Principal, Transport};
+use carbon_auth::{Principal, Transport};
 use carbon_core::{Component, InstrumentId, Market, MarketRun, time};
 use carbon_curves::{
     build::{self, Built, ContractSpec, Policy, RawContract, Request},
@@ -30,11 +30,11 @@ use carbon_curves::{
     shape::HourlyShape,
 };
 use carbon_store::{CurvePoint, CurveRun, CurveRunFilter, CurveStore, PriceQuery, Resample, Store};
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::{AppState, error::ApiError, params::Params};
+use crate::{AppState, error::ApiError, params::Params, routes::rfc3339};
 
 /// A build to run, with what lineage needs.
 #[derive(Debug, Clone)]
@@ -73,16 +73,6 @@ pub struct CurveFailure {
     pub message: String,
 }
 
-fn new_run_id() -> String {
-    use rand::RngCore;
-    let mut b = [0u8; 10];
-    rand::thread_rng().fill_bytes(&mut b);
-    format!(
-        "cr_{}",
-        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
-    )
-}
-
 /// Checks an id (curve or scenario): 1–64 of `A-Z a-z 0-9 _ . -`.
 pub fn check_id(what: &str, id: &str) -> Result<(), String> {
     if id.is_empty()
@@ -96,10 +86,6 @@ pub fn check_id(what: &str, id: &str) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// Runs a build (on a blocking thread: an hourly grid takes a moment) and,
@@ -122,7 +108,7 @@ pub async fn run_build(
         (Some(id), Some(c)) => Some((id.clone(), c)),
         _ => None,
     };
-    let run_id = store.as_ref().map(|_| new_run_id());
+    let run_id = store.as_ref().map(|_| crate::routes::random_id("cr"));
     let r = &job.request;
     let run = |status: &str, error: Option<String>, report: Value| {
         store.as_ref().map(|(curve_id, _)| CurveRun {
@@ -351,7 +337,8 @@ pub(crate) async fn build_curve(
         param: None,
     })?;
     let market: Market = parse("market", body.market.as_deref().unwrap_or("MISO"))?;
-    s.entitle_curves(&who, market, ROUTE).await?;
+    s.entitle_product(&who, Some(market), "curves", ROUTE)
+        .await?;
     let scenario_id = body.scenario_id.clone().unwrap_or_else(|| "BASE".into());
     check_id("scenario_id", &scenario_id).map_err(|m| ApiError::param("scenario_id", m))?;
     if let Some(id) = &body.curve_id {
@@ -521,25 +508,9 @@ impl AppState {
             .market
             .parse()
             .map_err(|_| ApiError::not_found(format!("curve run `{}`", run.run_id)))?;
-        self.entitle_curves(who, market, route).await?;
+        self.entitle_product(who, Some(market), "curves", route)
+            .await?;
         Ok(run)
-    }
-
-    /// Asks for product `curves` on `market` (REST channel of the caller).
-    async fn entitle_curves(
-        &self,
-        who: &Principal,
-        market: Market,
-        route: &str,
-    ) -> Result<(), ApiError> {
-        let ask = Ask {
-            market: Some(market),
-            product: "curves",
-            channel: who.channel(Transport::Rest),
-            instrument: None,
-            range: None,
-        };
-        self.entitle(who, &ask, route).await
     }
 }
 

@@ -25,7 +25,7 @@ use axum::{
     http::{StatusCode, Uri},
     response::{IntoResponse, Response},
 };
-use carbon_auth::{Ask, Principal, Transport};
+use carbon_auth::Principal;
 use carbon_core::{
     Aggregation, Block, Component, Frequency, InstrumentId, Market, MarketRun, time,
 };
@@ -37,12 +37,12 @@ use carbon_store::{
     BASE_SCENARIO, CurveRunFilter, CurveStore, FundamentalQuery, FundamentalStore, PriceQuery,
     Resample, ResearchFilter, ResearchRun, ResearchStore, Store,
 };
-use chrono::{DateTime, Datelike, Duration, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::{AppState, error::ApiError, params::Params};
+use crate::{AppState, error::ApiError, params::Params, routes::rfc3339};
 
 /// The version stamped on every stored output.
 pub const MODEL_VERSION: &str = concat!("carbon-research ", env!("CARGO_PKG_VERSION"));
@@ -58,6 +58,21 @@ pub struct ResearchDeps {
     pub research: Arc<dyn ResearchStore>,
     /// Forward curves (backtests of stored curves).
     pub curves: Option<Arc<dyn CurveStore>>,
+}
+
+impl ResearchDeps {
+    /// Every part from one backend that keeps them all (the embedded store).
+    pub fn of<S>(store: Arc<S>) -> Self
+    where
+        S: Store + FundamentalStore + ResearchStore + CurveStore,
+    {
+        Self {
+            store: store.clone(),
+            fundamentals: store.clone(),
+            research: store.clone(),
+            curves: Some(store),
+        }
+    }
 }
 
 /// One series an analysis reads.
@@ -166,10 +181,6 @@ fn instant(name: &str, v: &str) -> Result<DateTime<Utc>, ApiError> {
         ));
     }
     time::parse_instant(v, None).map_err(|e| ApiError::param(name, e.to_string()))
-}
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 fn frequency(name: &str, s: &str) -> Result<Frequency, ApiError> {
@@ -925,7 +936,8 @@ pub async fn compute(deps: &ResearchDeps, a: &Analysis) -> Result<Value, ApiErro
     }
 }
 
-async fn realised(
+/// Hourly LMPs of `id` (`run`, `block`) over `[start, end)` as known at `as_of`.
+async fn hourly_lmp(
     deps: &ResearchDeps,
     id: &InstrumentId,
     run: MarketRun,
@@ -933,7 +945,7 @@ async fn realised(
     start: DateTime<Utc>,
     end: DateTime<Utc>,
     as_of: DateTime<Utc>,
-) -> Result<Option<f64>, ApiError> {
+) -> Result<Vec<f64>, ApiError> {
     let mut q = PriceQuery::new(vec![id.clone()], start, end);
     q.market_runs = vec![run];
     q.components = vec![Component::Lmp];
@@ -944,7 +956,20 @@ async fn realised(
         agg: Aggregation::Mean,
     });
     let rows = deps.store.query_prices(q).await?.rows;
-    let v: Vec<f64> = rows.iter().filter_map(|r| r.values.lmp).collect();
+    Ok(rows.iter().filter_map(|r| r.values.lmp).collect())
+}
+
+/// The realised mean over a delivery period, `None` without data.
+async fn realised(
+    deps: &ResearchDeps,
+    id: &InstrumentId,
+    run: MarketRun,
+    block: Block,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    as_of: DateTime<Utc>,
+) -> Result<Option<f64>, ApiError> {
+    let v = hourly_lmp(deps, id, run, block, start, end, as_of).await?;
     Ok((!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64))
 }
 
@@ -1129,30 +1154,21 @@ async fn run_backtest(deps: &ResearchDeps, b: &BacktestSpec) -> Result<Value, Ap
         for origin in &b.as_of_dates {
             let cut = time::day_start(market, *origin + Duration::days(1));
             // History known at the origin: the last 8 weeks of hourly prices.
-            let history = |as_of: DateTime<Utc>| {
-                let mut q = PriceQuery::new(vec![id.clone()], cut - Duration::days(56), cut);
-                q.market_runs = vec![run];
-                q.components = vec![Component::Lmp];
-                q.as_of = Some(as_of);
-                q.resample = Some(Resample {
-                    freq: Frequency::Hour,
-                    agg: Aggregation::Mean,
-                });
-                q
-            };
-            let lmps = |rows: Vec<carbon_store::PriceRow>| -> Vec<f64> {
-                rows.iter().filter_map(|r| r.values.lmp).collect()
-            };
-            let mut hist = lmps(
-                deps.store
-                    .query_prices(history(cut.min(evaluated_at)))
-                    .await?
-                    .rows,
-            );
+            let from = cut - Duration::days(56);
+            let mut hist = hourly_lmp(
+                deps,
+                &id,
+                run,
+                Block::Flat,
+                from,
+                cut,
+                cut.min(evaluated_at),
+            )
+            .await?;
             if hist.is_empty() {
                 // Files loaded after the fact carry later vintages: read the
                 // same pre-origin hours as known at the evaluation time, and say so.
-                hist = lmps(deps.store.query_prices(history(evaluated_at)).await?.rows);
+                hist = hourly_lmp(deps, &id, run, Block::Flat, from, cut, evaluated_at).await?;
                 if !hist.is_empty() {
                     warnings.push(format!(
                         "origin {origin}: no price vintage was known at the origin; the baseline's history is read as of the evaluation time (a revision published after the origin can reach the forecast; load history with `carbon ingest file --vintage` to avoid it)"
@@ -1232,16 +1248,6 @@ async fn run_backtest(deps: &ResearchDeps, b: &BacktestSpec) -> Result<Value, Ap
     }))
 }
 
-fn new_run_id() -> String {
-    use rand::RngCore;
-    let mut b = [0u8; 10];
-    rand::thread_rng().fill_bytes(&mut b);
-    format!(
-        "rr_{}",
-        b.iter().map(|x| format!("{x:02x}")).collect::<String>()
-    )
-}
-
 /// Runs `a`, stores the outcome (a failure too) and returns the stored run.
 /// A failed analysis is returned as the error, naming the stored run.
 pub async fn run_analysis(
@@ -1269,7 +1275,7 @@ pub async fn run_analysis(
         Err(e) => return Err(e.clone()),
     };
     let run = ResearchRun {
-        run_id: new_run_id(),
+        run_id: crate::routes::random_id("rr"),
         kind: a.kind().to_string(),
         subject: a.subject(),
         model_version: format!("{MODEL_VERSION}/{}", a.kind()),
@@ -1307,23 +1313,6 @@ impl AppState {
                 param: None,
             }),
         }
-    }
-
-    async fn entitle_product(
-        &self,
-        who: &Principal,
-        market: Option<Market>,
-        product: &str,
-        route: &str,
-    ) -> Result<(), ApiError> {
-        let ask = Ask {
-            market,
-            product,
-            channel: who.channel(Transport::Rest),
-            instrument: None,
-            range: None,
-        };
-        self.entitle(who, &ask, route).await
     }
 }
 
@@ -1389,20 +1378,9 @@ fn run_markets(r: &ResearchRun) -> Vec<Option<Market>> {
 }
 
 async fn visible(s: &AppState, who: &Principal, r: &ResearchRun) -> bool {
-    run_markets(r).into_iter().all(|m| {
-        s.access
-            .decide(
-                who,
-                &Ask {
-                    market: m,
-                    product: "research",
-                    channel: who.channel(Transport::Rest),
-                    instrument: None,
-                    range: None,
-                },
-            )
-            .is_ok()
-    })
+    run_markets(r)
+        .into_iter()
+        .all(|m| s.may_read(who, m, "research"))
 }
 
 pub(crate) async fn research_runs(
@@ -1535,14 +1513,7 @@ pub(crate) async fn fundamental_series(
     let all = deps.fundamentals.fundamental_series().await?;
     let mut out = Vec::new();
     for x in all {
-        let ask = Ask {
-            market: entity_market(&x.entity),
-            product: "fundamentals",
-            channel: who.channel(Transport::Rest),
-            instrument: None,
-            range: None,
-        };
-        if s.access.decide(&who, &ask).is_ok() {
+        if s.may_read(&who, entity_market(&x.entity), "fundamentals") {
             out.push(json!({"entity": x.entity, "variable": x.variable, "scenario_id": x.scenario_id, "unit": x.unit,
                 "source": x.source, "intervals": x.intervals, "first": rfc3339(x.first), "last": rfc3339(x.last),
                 "latest_vintage": rfc3339(x.latest_vintage)}));

@@ -406,8 +406,18 @@ async fn health() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-fn rfc3339(t: DateTime<Utc>) -> String {
+/// An instant as RFC 3339 in UTC, whole seconds.
+pub(crate) fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// `<prefix>_` and 20 random hex digits: ids of stored runs.
+pub(crate) fn random_id(prefix: &str) -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 10];
+    rand::thread_rng().fill_bytes(&mut b);
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!("{prefix}_{hex}")
 }
 
 /// Store reachable, and per source: the last run, the last successful one and

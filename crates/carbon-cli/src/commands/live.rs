@@ -449,12 +449,7 @@ async fn eia_poll(p: Arc<Parts>, config: Config) {
 /// The configured research jobs, each every `every_secs` (first run one
 /// period after start), stored like any other analysis.
 async fn research_jobs(p: Arc<Parts>, config: Config) {
-    let deps = carbon_api::research::ResearchDeps {
-        store: p.store.clone(),
-        fundamentals: p.store.clone(),
-        research: p.store.clone(),
-        curves: Some(p.store.clone()),
-    };
+    let deps = carbon_api::research::ResearchDeps::of(p.store.clone());
     let mut tasks = Vec::new();
     for job in config.research_jobs {
         let deps = deps.clone();

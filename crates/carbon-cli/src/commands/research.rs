@@ -20,13 +20,7 @@ use crate::{
 };
 
 fn deps(config: &Config) -> Result<ResearchDeps> {
-    let s = Arc::new(open_store(config)?);
-    Ok(ResearchDeps {
-        store: s.clone(),
-        fundamentals: s.clone(),
-        research: s.clone(),
-        curves: Some(s),
-    })
+    Ok(ResearchDeps::of(Arc::new(open_store(config)?)))
 }
 
 fn series(name: &str, text: &str, r: &RangeArgs) -> Result<SeriesRef> {
