@@ -9,10 +9,15 @@ use carbon_store::{BASE_SCENARIO, FundamentalPoint};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use std::sync::Arc;
+
+use carbon_store::RunStatus;
+
 use crate::{
     eia::FundamentalFile,
     error::ParseError,
     http::{FetchError, HttpClient},
+    runner::{Outcome, Runner, fetch_status},
 };
 
 /// One EIA v2 series and how it is stored.
@@ -261,6 +266,74 @@ pub fn fetch(
             return Ok(out);
         }
     }
+}
+
+/// What syncing one series did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesSync {
+    /// The series.
+    pub series: EiaSeries,
+    /// Points stored (new or revised) and repeated unchanged.
+    pub stored: u64,
+    /// See `stored`.
+    pub unchanged: u64,
+    /// Why it failed (recorded as an ingest run of `eia` with this status).
+    pub failure: Option<(RunStatus, String)>,
+}
+
+/// Fetches every configured series for `[from, to]` and stores each page as
+/// one batch (an ingest run of connector `eia`); a series that cannot be
+/// fetched is recorded as a failed or unreachable run and the others go on.
+/// Without an API key nothing is fetched: [`crate::Error::Plan`].
+pub async fn sync(
+    runner: &Runner,
+    http: Arc<HttpClient>,
+    cfg: &EiaApiConfig,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> crate::Result<Vec<SeriesSync>> {
+    if cfg.key().is_none() {
+        return Err(crate::Error::Plan(EiaFetchError::NoKey.to_string()));
+    }
+    let mut out = Vec::new();
+    for s in &cfg.series {
+        let (h, c, series) = (http.clone(), cfg.clone(), s.clone());
+        let fetched =
+            tokio::task::spawn_blocking(move || fetch(&h, &c, &series, from, to, Utc::now()))
+                .await
+                .map_err(|e| crate::Error::Internal(format!("EIA fetch task failed: {e}")))?;
+        let mut done = SeriesSync {
+            series: s.clone(),
+            stored: 0,
+            unchanged: 0,
+            failure: None,
+        };
+        match fetched {
+            Ok(pages) => {
+                for (source, file) in pages {
+                    if let Outcome::Run(r) =
+                        runner.ingest_fundamental_file("eia", source, file).await?
+                    {
+                        done.stored += r.rows_accepted;
+                        done.unchanged += r.rows_unchanged;
+                    }
+                }
+            }
+            Err(e) => {
+                let status = match &e {
+                    EiaFetchError::Fetch(f) => fetch_status(f.kind),
+                    _ => RunStatus::Failed,
+                };
+                let source = format!("{}/{}", cfg.url, s.route);
+                runner
+                    .record_source_failure("eia", &source, status, e.to_string())
+                    .await?;
+                done.failure = Some((status, e.to_string()));
+            }
+        }
+        out.push(done);
+    }
+    Ok(out)
 }
 
 /// Why an EIA fetch failed.

@@ -71,6 +71,18 @@ pub struct Runner {
 
 static RUN_SEQ: AtomicU64 = AtomicU64::new(0);
 
+/// The run status a failed fetch is recorded with: a source we could not
+/// reach is `unreachable`, a missing document `no_data`, the rest `failed`.
+pub fn fetch_status(kind: FetchErrorKind) -> RunStatus {
+    match kind {
+        FetchErrorKind::Offline | FetchErrorKind::Unreachable | FetchErrorKind::Timeout => {
+            RunStatus::Unreachable
+        }
+        FetchErrorKind::NotFound => RunStatus::NoData,
+        _ => RunStatus::Failed,
+    }
+}
+
 /// A run of `connector` from `source` starting now, nothing counted yet.
 fn new_run(connector: &str, source: String, status: RunStatus) -> IngestRun {
     let started = Utc::now();
@@ -196,14 +208,7 @@ impl Runner {
         request: &Request,
         error: &FetchError,
     ) -> Result<IngestRun> {
-        let status = match error.kind {
-            FetchErrorKind::Offline | FetchErrorKind::Unreachable | FetchErrorKind::Timeout => {
-                RunStatus::Unreachable
-            }
-            FetchErrorKind::NotFound => RunStatus::NoData,
-            _ => RunStatus::Failed,
-        };
-        let mut run = new_run(connector, request.full_url(), status);
+        let mut run = new_run(connector, request.full_url(), fetch_status(error.kind));
         run.window_start = Some(request.window_start);
         run.window_end = Some(request.window_end);
         run.finished = Some(run.started);

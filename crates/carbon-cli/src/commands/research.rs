@@ -507,8 +507,8 @@ pub fn backtest(config: &Config, args: &BacktestArgs) -> Result<ExitCode> {
     run_and_print(config, &Analysis::Backtest(spec), args.output.as_deref())
 }
 
-/// Fetches every configured EIA series for `[from, to]` into the store; the
-/// lines printed per series. Errors per series are recorded as runs.
+/// Syncs every configured EIA series for `[from, to]` into the store: one
+/// printable line per series and how many failed.
 pub(crate) async fn fetch_eia(
     runner: &carbon_ingest::runner::Runner,
     http: Arc<carbon_ingest::http::HttpClient>,
@@ -516,62 +516,23 @@ pub(crate) async fn fetch_eia(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<(Vec<String>, usize)> {
-    use carbon_ingest::{
-        eia_api::{EiaFetchError, fetch},
-        http::FetchErrorKind,
-        runner::Outcome,
-    };
-    use carbon_store::RunStatus;
-    let mut lines = Vec::new();
-    let mut failed = 0;
-    for s in &eia.series {
-        let (h, cfg, series) = (http.clone(), eia.clone(), s.clone());
-        let fetched = tokio::task::spawn_blocking(move || {
-            fetch(&h, &cfg, &series, from, to, chrono::Utc::now())
+    let done = carbon_ingest::eia_api::sync(runner, http, eia, from, to)
+        .await
+        .map_err(|e| match e {
+            carbon_ingest::Error::Plan(m) => UserError(m).into(),
+            e => anyhow::Error::from(e),
+        })?;
+    let failed = done.iter().filter(|d| d.failure.is_some()).count();
+    let lines = done
+        .into_iter()
+        .map(|d| match d.failure {
+            None => format!(
+                "ok       eia {} ({}/{}): {} new, {} unchanged",
+                d.series.series, d.series.entity, d.series.variable, d.stored, d.unchanged
+            ),
+            Some((status, e)) => format!("{:<8} eia {}: {e}", status.as_str(), d.series.series),
         })
-        .await?;
-        match fetched {
-            Ok(pages) => {
-                let (mut stored, mut unchanged) = (0, 0);
-                for (source, file) in pages {
-                    if let Outcome::Run(r) =
-                        runner.ingest_fundamental_file("eia", source, file).await?
-                    {
-                        stored += r.rows_accepted;
-                        unchanged += r.rows_unchanged;
-                    }
-                }
-                lines.push(format!(
-                    "ok       eia {} ({}/{}): {stored} new, {unchanged} unchanged",
-                    s.series, s.entity, s.variable
-                ));
-            }
-            Err(EiaFetchError::NoKey) => {
-                return Err(UserError(EiaFetchError::NoKey.to_string()).into());
-            }
-            Err(e) => {
-                failed += 1;
-                let status = match &e {
-                    EiaFetchError::Fetch(f)
-                        if matches!(
-                            f.kind,
-                            FetchErrorKind::Offline
-                                | FetchErrorKind::Unreachable
-                                | FetchErrorKind::Timeout
-                        ) =>
-                    {
-                        RunStatus::Unreachable
-                    }
-                    _ => RunStatus::Failed,
-                };
-                let source = format!("{}/{}", eia.url, s.route);
-                runner
-                    .record_source_failure("eia", &source, status, e.to_string())
-                    .await?;
-                lines.push(format!("{:<8} eia {}: {e}", status.as_str(), s.series));
-            }
-        }
-    }
+        .collect();
     Ok((lines, failed))
 }
 
