@@ -20,7 +20,7 @@ use carbon_core::{
 use carbon_store::{
     InstrumentQuery, PriceQuery, PriceRow, Resample, RunFilter, RunStatus, StatsFilter,
 };
-use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde_json::{Value, json};
 
@@ -408,7 +408,9 @@ async fn health() -> Json<Value> {
 
 /// An instant as RFC 3339 in UTC, whole seconds.
 pub(crate) fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+    let mut out = String::with_capacity(20);
+    carbon_core::time::push_rfc3339(&mut out, t, 0);
+    out
 }
 
 /// `<prefix>_` and 20 random hex digits: ids of stored runs.
@@ -640,15 +642,27 @@ fn read_time(
 }
 
 fn show(t: DateTime<Utc>, clock: Clock, market: Market) -> String {
+    let mut out = String::with_capacity(25);
+    push_shown(&mut out, t, offset_of(t, clock, market));
+    out
+}
+
+/// The UTC offset (seconds) `clock` shows `t` at.
+fn offset_of(t: DateTime<Utc>, clock: Clock, market: Market) -> i32 {
+    use chrono::Offset;
     match clock {
-        Clock::Utc => rfc3339(t),
+        Clock::Utc => 0,
         Clock::Market => t
             .with_timezone(&market.zone())
-            .to_rfc3339_opts(SecondsFormat::Secs, true),
-        Clock::Zone(tz) => t
-            .with_timezone(&tz)
-            .to_rfc3339_opts(SecondsFormat::Secs, true),
+            .offset()
+            .fix()
+            .local_minus_utc(),
+        Clock::Zone(tz) => t.with_timezone(&tz).offset().fix().local_minus_utc(),
     }
+}
+
+fn push_shown(out: &mut String, t: DateTime<Utc>, offset: i32) {
+    carbon_core::time::push_rfc3339(out, t, offset);
 }
 
 const PRICE_PARAMS: [&str; 13] = [
@@ -779,6 +793,7 @@ fn json_rows(rows: &[PriceRow], clock: Clock, next_cursor: Option<&str>) -> Resp
 
 fn json_rows_text(rows: &[PriceRow], clock: Clock, next_cursor: Option<&str>) -> String {
     let mut out = String::with_capacity(64 + rows.len() * 420);
+    let mut last_offset: Option<(DateTime<Utc>, Market, i32)> = None;
     out.push_str("{\"data\":[");
     for (i, r) in rows.iter().enumerate() {
         if i > 0 {
@@ -789,13 +804,28 @@ fn json_rows_text(rows: &[PriceRow], clock: Clock, next_cursor: Option<&str>) ->
         push_json_str(&mut out, r.instrument_id.as_str());
         out.push_str(",\"market_run\":");
         push_json_str(&mut out, r.market_run.as_str());
-        for (name, t) in [
-            ("interval_start", show(r.interval_start, clock, m)),
-            ("interval_end", show(r.interval_end, clock, m)),
-            ("interval_start_utc", rfc3339(r.interval_start)),
-            ("interval_end_utc", rfc3339(r.interval_end)),
+        // Consecutive rows share instants (one's end is the next's start):
+        // the zone lookup is remembered for the last instant.
+        let mut offset = |t: DateTime<Utc>| match last_offset {
+            Some((lt, lm, o)) if lt == t && lm == m => o,
+            _ => {
+                let o = offset_of(t, clock, m);
+                last_offset = Some((t, m, o));
+                o
+            }
+        };
+        let (os, oe) = (offset(r.interval_start), offset(r.interval_end));
+        for (name, t, o) in [
+            ("interval_start", r.interval_start, os),
+            ("interval_end", r.interval_end, oe),
+            ("interval_start_utc", r.interval_start, 0),
+            ("interval_end_utc", r.interval_end, 0),
         ] {
-            let _ = write!(out, ",\"{name}\":\"{t}\"");
+            out.push_str(",\"");
+            out.push_str(name);
+            out.push_str("\":\"");
+            push_shown(&mut out, t, o);
+            out.push('"');
         }
         for c in carbon_core::Component::ALL {
             let _ = write!(out, ",\"{}\":", c.as_str());
@@ -804,7 +834,9 @@ fn json_rows_text(rows: &[PriceRow], clock: Clock, next_cursor: Option<&str>) ->
         out.push_str(",\"vintage_utc\":");
         match r.vintage {
             Some(t) => {
-                let _ = write!(out, "\"{}\"", rfc3339(t));
+                out.push('"');
+                push_shown(&mut out, t, 0);
+                out.push('"');
             }
             None => out.push_str("null"),
         }

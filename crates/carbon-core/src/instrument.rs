@@ -1,6 +1,6 @@
 //! Instruments: priced locations of a market, identified as `<ISO>.<node>`.
 
-use std::{fmt, str::FromStr};
+use std::{fmt, str::FromStr, sync::Arc};
 
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +15,8 @@ use crate::{
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct InstrumentId {
-    text: String,
+    /// Shared: the many observations of one node clone a pointer, not the text.
+    text: Arc<str>,
     market: Market,
 }
 
@@ -53,7 +54,7 @@ impl InstrumentId {
             return Err(bad("the node name is longer than 200 bytes"));
         }
         Ok(Self {
-            text: text.to_string(),
+            text: Arc::from(text),
             market,
         })
     }
@@ -96,7 +97,7 @@ impl TryFrom<String> for InstrumentId {
 
 impl From<InstrumentId> for String {
     fn from(id: InstrumentId) -> String {
-        id.text
+        id.text.to_string()
     }
 }
 

@@ -13,6 +13,7 @@
 
 pub mod calendar;
 pub mod error;
+pub mod hash;
 pub mod instrument;
 pub mod market;
 pub mod observation;

@@ -1,5 +1,7 @@
 //! Observations: one interval of one series, with its vintage and provenance.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -9,22 +11,42 @@ use crate::{
 };
 
 /// Where an observation came from.
+///
+/// The source is shared (`Arc<str>`): every row of a payload points at one
+/// copy of its URL or path, so building a row allocates nothing for it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Provenance {
     /// Source URL or file path.
-    pub source: String,
+    #[serde(with = "shared_str")]
+    pub source: Arc<str>,
     /// 1-based row (line or record) in the source, when meaningful.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub row: Option<u64>,
 }
 
 impl Provenance {
-    /// Provenance from a source and a row.
-    pub fn new(source: impl Into<String>, row: Option<u64>) -> Self {
+    /// Provenance from a source and a row. Pass an `Arc<str>` (cloned) to
+    /// share one source among many rows.
+    pub fn new(source: impl Into<Arc<str>>, row: Option<u64>) -> Self {
         Self {
             source: source.into(),
             row,
         }
+    }
+}
+
+/// Serde for `Arc<str>` as a plain string (without serde's `rc` feature).
+mod shared_str {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(s: &Arc<str>, ser: S) -> Result<S::Ok, S::Error> {
+        ser.serialize_str(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<Arc<str>, D::Error> {
+        Ok(Arc::from(String::deserialize(de)?))
     }
 }
 

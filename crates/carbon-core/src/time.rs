@@ -309,3 +309,122 @@ mod tests {
         assert!(e.contains("`yesterday`"), "{e}");
     }
 }
+
+/// Appends `t` shown at UTC offset `offset_secs` as RFC 3339 to the second:
+/// `2026-03-08T02:00:00-05:00`, or `…Z` at offset 0 — the text chrono's
+/// `to_rfc3339_opts(SecondsFormat::Secs, true)` gives, written without its
+/// formatting machinery (API answers write five of these per row). Years
+/// outside 0000–9999 and offsets with seconds take chrono's path.
+pub fn push_rfc3339(out: &mut String, t: DateTime<Utc>, offset_secs: i32) {
+    let local = t.timestamp() + i64::from(offset_secs);
+    let days = local.div_euclid(86_400);
+    let sod = local.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (proleptic Gregorian, eras of 400 years).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    if !(0..=9999).contains(&year) || offset_secs % 60 != 0 {
+        use chrono::{FixedOffset, SecondsFormat};
+        let shown = FixedOffset::east_opt(offset_secs).map(|o| {
+            t.with_timezone(&o)
+                .to_rfc3339_opts(SecondsFormat::Secs, true)
+        });
+        out.push_str(&shown.unwrap_or_else(|| t.to_rfc3339_opts(SecondsFormat::Secs, true)));
+        return;
+    }
+    fn two(out: &mut String, v: i64) {
+        out.push(char::from(b'0' + (v / 10) as u8));
+        out.push(char::from(b'0' + (v % 10) as u8));
+    }
+    two(out, year / 100);
+    two(out, year % 100);
+    out.push('-');
+    two(out, month);
+    out.push('-');
+    two(out, day);
+    out.push('T');
+    two(out, sod / 3600);
+    out.push(':');
+    two(out, sod / 60 % 60);
+    out.push(':');
+    two(out, sod % 60);
+    if offset_secs == 0 {
+        out.push('Z');
+    } else {
+        let m = i64::from(offset_secs.unsigned_abs() / 60);
+        out.push(if offset_secs < 0 { '-' } else { '+' });
+        two(out, m / 60);
+        out.push(':');
+        two(out, m % 60);
+    }
+}
+
+#[cfg(test)]
+mod rfc3339_tests {
+    use chrono::{FixedOffset, SecondsFormat, TimeZone, Utc};
+
+    use super::push_rfc3339;
+
+    /// Equal to chrono's text over four centuries, leap days, both sides of
+    /// the epoch, and the offsets the markets use (plus odd ones).
+    #[test]
+    fn equals_chrono() {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let lo = Utc
+            .with_ymd_and_hms(1800, 1, 1, 0, 0, 0)
+            .unwrap()
+            .timestamp();
+        let hi = Utc
+            .with_ymd_and_hms(2200, 12, 31, 23, 59, 59)
+            .unwrap()
+            .timestamp();
+        let fixed = [
+            0,
+            -5 * 3600,
+            -8 * 3600,
+            -7 * 3600,
+            5 * 3600 + 1800,
+            -(3 * 3600 + 1800),
+            14 * 3600,
+            -12 * 3600,
+            37, // seconds: chrono's path
+        ];
+        let mut cases: Vec<i64> = (0..20_000)
+            .map(|_| lo + (next() % (hi - lo) as u64) as i64)
+            .collect();
+        for (y, m, d) in [
+            (2000, 2, 29),
+            (2024, 2, 29),
+            (1900, 3, 1),
+            (1970, 1, 1),
+            (2100, 3, 1),
+        ] {
+            let t = Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).unwrap().timestamp();
+            cases.extend([t - 1, t, t + 1, t + 86_399]);
+        }
+        cases.extend([-1, 0, 1, -86_401, 253_402_300_799, -62_167_219_200]);
+        for s in cases {
+            let t = Utc.timestamp_opt(s, 0).unwrap();
+            for &o in &fixed {
+                let want = t
+                    .with_timezone(&FixedOffset::east_opt(o).unwrap())
+                    .to_rfc3339_opts(SecondsFormat::Secs, true);
+                let mut got = String::new();
+                push_rfc3339(&mut got, t, o);
+                assert_eq!(got, want, "{s} at offset {o}");
+            }
+        }
+    }
+}

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use carbon_core::{Component, Market, MarketRun, Observation, time};
+use carbon_core::{Component, Market, MarketRun, Observation, hash::Fx, time};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -130,6 +130,24 @@ pub struct Checked {
 
 /// Checks one row; `Err(reason)` quarantines it.
 pub fn check_row(o: &Observation, cfg: &DqConfig) -> Result<(), String> {
+    // The common case without iterating: finite parts, LMP in range, sum ok.
+    let v = &o.values;
+    if let (Some(lmp), Some(energy), Some(r)) = (v.lmp, v.energy, v.residual())
+        && lmp.is_finite()
+        && energy.is_finite()
+        && [v.congestion, v.loss, v.ghg]
+            .iter()
+            .flatten()
+            .all(|x| x.is_finite())
+        && (cfg.min_price..=cfg.max_price).contains(&lmp)
+        && r.abs() <= cfg.sum_tolerance
+    {
+        return Ok(());
+    }
+    check_row_slow(o, cfg)
+}
+
+fn check_row_slow(o: &Observation, cfg: &DqConfig) -> Result<(), String> {
     for (c, v) in o.values.iter() {
         if !v.is_finite() {
             return Err(format!("{c} is not a finite number"));
@@ -153,53 +171,134 @@ pub fn check_row(o: &Observation, cfg: &DqConfig) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether each series (instrument) forms one contiguous group whose rows
+/// strictly increase in (market run, interval start, vintage): then no
+/// (instrument, run, start, vintage) key repeats.
+fn grouped_and_increasing(observations: &[Observation]) -> bool {
+    let mut groups: HashSet<&str, Fx> = HashSet::default();
+    let mut prev: Option<(&carbon_core::InstrumentId, (MarketRun, i64, i64))> = None;
+    for o in observations {
+        let k = (
+            o.market_run,
+            o.interval_start.timestamp_micros(),
+            o.vintage.timestamp_micros(),
+        );
+        match prev {
+            Some((id, pk)) if *id == o.instrument_id => {
+                if pk >= k {
+                    return false;
+                }
+            }
+            _ => {
+                if !groups.insert(o.instrument_id.as_str()) {
+                    return false;
+                }
+            }
+        }
+        prev = Some((&o.instrument_id, k));
+    }
+    true
+}
+
 /// Checks a parsed batch.
 pub fn check(market: Market, observations: Vec<Observation>, cfg: &DqConfig) -> Checked {
     let mut out = Checked::default();
     out.findings.rows = observations.len();
     // Pass 1 (borrowing): duplicates, row verdicts, intervals per series-day.
     let mut verdicts: Vec<Option<Result<(), String>>> = Vec::with_capacity(observations.len());
-    let mut counts: HashMap<(&str, MarketRun, NaiveDate), usize> = HashMap::new();
+    // Instruments as small integers: rows come grouped by instrument, so the
+    // name is looked up once per group and the per-row keys hash integers.
+    let mut index: HashMap<&str, u32, Fx> = HashMap::default();
+    let mut names: Vec<&str> = Vec::new();
+    let mut counts: HashMap<(u32, MarketRun, NaiveDate), usize, Fx> = HashMap::default();
+    let mut rejected = 0usize;
     {
-        let mut seen: HashSet<(&str, MarketRun, i64, i64)> =
-            HashSet::with_capacity(observations.len());
-        // Market day per interval start: rows of one payload share few distinct hours.
-        let mut day_of: HashMap<i64, NaiveDate> = HashMap::new();
+        // Parsers usually emit each series once, in time order: then no key
+        // can repeat and the per-row set is not needed.
+        let mut seen: Option<HashSet<(u32, MarketRun, i64, i64), Fx>> =
+            (!grouped_and_increasing(&observations))
+                .then(|| HashSet::with_capacity_and_hasher(observations.len(), Fx::default()));
+        let mut last_id: Option<(&carbon_core::InstrumentId, u32)> = None;
+        // The market day of the last row, with its UTC bounds.
+        let mut last_day: Option<(
+            chrono::DateTime<chrono::Utc>,
+            chrono::DateTime<chrono::Utc>,
+            NaiveDate,
+        )> = None;
+        // A run of rows of one series-day, counted before it goes in the map.
+        let mut run: Option<((u32, MarketRun, NaiveDate), usize)> = None;
         for o in &observations {
+            let i = match last_id {
+                Some((id, i)) if *id == o.instrument_id => i,
+                _ => {
+                    let next = names.len() as u32;
+                    let i = *index.entry(o.instrument_id.as_str()).or_insert(next);
+                    if i == next {
+                        names.push(o.instrument_id.as_str());
+                    }
+                    last_id = Some((&o.instrument_id, i));
+                    i
+                }
+            };
             let key = (
-                o.instrument_id.as_str(),
+                i,
                 o.market_run,
                 o.interval_start.timestamp(),
                 o.vintage.timestamp_micros(),
             );
-            if !seen.insert(key) {
+            if let Some(seen) = seen.as_mut()
+                && !seen.insert(key)
+            {
                 verdicts.push(None);
                 continue;
             }
             let verdict = check_row(o, cfg);
+            rejected += usize::from(verdict.is_err());
             if verdict.is_ok() {
-                let day = *day_of
-                    .entry(o.interval_start.timestamp())
-                    .or_insert_with(|| time::market_date(market, o.interval_start));
-                *counts
-                    .entry((o.instrument_id.as_str(), o.market_run, day))
-                    .or_default() += 1;
+                let t = o.interval_start;
+                let day = match last_day {
+                    Some((from, to, d)) if from <= t && t < to => d,
+                    _ => {
+                        let d = time::market_date(market, t);
+                        let from = time::day_start(market, d);
+                        let to = time::day_start(market, d.succ_opt().unwrap_or(d));
+                        last_day = Some((from, to, d));
+                        d
+                    }
+                };
+                let k = (i, o.market_run, day);
+                match &mut run {
+                    Some((rk, n)) if *rk == k => *n += 1,
+                    _ => {
+                        if let Some((rk, n)) = run.take() {
+                            *counts.entry(rk).or_default() += n;
+                        }
+                        run = Some((k, 1));
+                    }
+                }
             }
             verdicts.push(Some(verdict));
+        }
+        if let Some((rk, n)) = run {
+            *counts.entry(rk).or_default() += n;
         }
     }
     let mut counts: Vec<((String, MarketRun, NaiveDate), usize)> = counts
         .into_iter()
-        .map(|((id, run, day), n)| ((id.to_string(), run, day), n))
+        .map(|((i, run, day), n)| ((names[i as usize].to_string(), run, day), n))
         .collect();
     counts.sort();
-    // Pass 2 (moving): split.
-    out.accepted.reserve(observations.len());
-    for (o, verdict) in observations.into_iter().zip(verdicts) {
-        match verdict {
-            None => out.findings.duplicates += 1,
-            Some(Ok(())) => out.accepted.push(o),
-            Some(Err(reason)) => out.rejected.push((o, reason)),
+    // Pass 2 (moving): split — or, when every row passes, keep the vector.
+    if rejected == 0 && verdicts.iter().all(Option::is_some) {
+        out.accepted = observations;
+    } else {
+        out.accepted.reserve(observations.len());
+        for (o, verdict) in observations.into_iter().zip(verdicts) {
+            match verdict {
+                None => out.findings.duplicates += 1,
+                Some(Ok(())) => out.accepted.push(o),
+                Some(Err(reason)) => out.rejected.push((o, reason)),
+            }
         }
     }
     out.findings.rejected = out.rejected.len();

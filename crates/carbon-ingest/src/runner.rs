@@ -103,6 +103,43 @@ fn new_run(connector: &str, source: String, status: RunStatus) -> IngestRun {
     }
 }
 
+/// A payload parsed and checked, waiting to be stored.
+enum Prepared {
+    /// Prices: the batch's market, its instruments and the checked rows.
+    Prices {
+        market: carbon_core::Market,
+        instruments: Vec<carbon_core::Instrument>,
+        checked: dq::Checked,
+    },
+    /// A fundamentals file.
+    Fundamentals(FundamentalFile),
+    /// Not parsed: unsupported, an OASIS report, or malformed.
+    Failed(Error),
+}
+
+/// Parses (restricted to what a connector is configured for) and checks.
+fn prepare(
+    payload: &Payload,
+    hint: Option<SourceHint>,
+    restrict: Option<&dyn Connector>,
+    dq_config: &DqConfig,
+) -> Prepared {
+    match Runner::parse_content(payload, hint) {
+        Ok(Content::Prices(mut p)) => {
+            if let Some(c) = restrict {
+                c.restrict(&mut p);
+            }
+            Prepared::Prices {
+                market: p.market,
+                checked: dq::check(p.market, p.observations, dq_config),
+                instruments: p.instruments,
+            }
+        }
+        Ok(Content::Fundamentals(f)) => Prepared::Fundamentals(f),
+        Err(e) => Prepared::Failed(e),
+    }
+}
+
 fn run_id(connector: &str, t: DateTime<Utc>) -> String {
     let n = RUN_SEQ.fetch_add(1, Ordering::Relaxed);
     format!(
@@ -224,23 +261,89 @@ impl Runner {
         hint: Option<SourceHint>,
         request: Option<(Arc<dyn Connector>, &Request)>,
     ) -> Result<Outcome> {
-        let mut run = new_run(connector, payload.source.clone(), RunStatus::Running);
-        let parsed = {
-            let p = payload.clone();
-            tokio::task::spawn_blocking(move || Self::parse_content(&p, hint))
-                .await
-                .map_err(|e| Error::Internal(format!("parser task failed: {e}")))?
+        let started = Utc::now();
+        let source = payload.source.clone();
+        let restrict = request.as_ref().map(|(c, _)| c.clone());
+        let prepared = self.prepare_blocking(payload, hint, restrict).await?;
+        self.commit(
+            connector,
+            source,
+            started,
+            prepared,
+            request.map(|(_, r)| r),
+        )
+        .await
+    }
+
+    /// Parses and checks a payload on a blocking thread (CPU only: no store).
+    async fn prepare_blocking(
+        &self,
+        payload: Payload,
+        hint: Option<SourceHint>,
+        restrict: Option<Arc<dyn Connector>>,
+    ) -> Result<Prepared> {
+        let dq = self.dq;
+        tokio::task::spawn_blocking(move || prepare(&payload, hint, restrict.as_deref(), &dq))
+            .await
+            .map_err(|e| Error::Internal(format!("parser task failed: {e}")))
+    }
+
+    /// Ingests files in order, one run each, reading, parsing and checking
+    /// the next file on a blocking thread while the current one is stored —
+    /// so a directory load keeps both cores busy. `each` sees every path's
+    /// outcome in order; an error it returns (or a store failure) stops the load.
+    pub async fn ingest_files<E: From<Error>>(
+        &self,
+        connector: &str,
+        paths: &[std::path::PathBuf],
+        vintage: Option<DateTime<Utc>>,
+        hint: Option<SourceHint>,
+        mut each: impl FnMut(&std::path::Path, Outcome) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let dq = self.dq;
+        let start = |path: std::path::PathBuf| {
+            tokio::task::spawn_blocking(move || {
+                let started = Utc::now();
+                let payload = crate::files::read(&path, vintage)?;
+                let source = payload.source.clone();
+                Ok::<_, Error>((source, started, prepare(&payload, hint, None, &dq)))
+            })
         };
-        let parsed = match parsed {
-            Ok(Content::Prices(mut p)) => {
-                if let Some((c, _)) = &request {
-                    c.restrict(&mut p);
-                }
-                p
-            }
-            Ok(Content::Fundamentals(f)) => return self.ingest_fundamentals(run, f).await,
-            Err(Error::Unsupported(why)) => return Ok(Outcome::Skipped(why)),
-            Err(Error::Oasis { code, message, .. }) => {
+        let mut next = paths.first().cloned().map(start);
+        for (i, path) in paths.iter().enumerate() {
+            let Some(task) = next.take() else { break };
+            let (source, started, prepared) = task
+                .await
+                .map_err(|e| Error::Internal(format!("parser task failed: {e}")))??;
+            next = paths.get(i + 1).cloned().map(start);
+            let outcome = self
+                .commit(connector, source, started, prepared, None)
+                .await?;
+            each(path, outcome)?;
+        }
+        Ok(())
+    }
+
+    /// Stores a prepared payload and records its run.
+    async fn commit(
+        &self,
+        connector: &str,
+        source: String,
+        started: DateTime<Utc>,
+        prepared: Prepared,
+        request: Option<&Request>,
+    ) -> Result<Outcome> {
+        let mut run = new_run(connector, source, RunStatus::Running);
+        run.started = started;
+        let (market, instruments, mut checked) = match prepared {
+            Prepared::Prices {
+                market,
+                instruments,
+                checked,
+            } => (market, instruments, checked),
+            Prepared::Fundamentals(f) => return self.ingest_fundamentals(run, f).await,
+            Prepared::Failed(Error::Unsupported(why)) => return Ok(Outcome::Skipped(why)),
+            Prepared::Failed(Error::Oasis { code, message, .. }) => {
                 let no_data = code.as_deref() == Some("1000");
                 run.status = if no_data {
                     RunStatus::NoData
@@ -252,7 +355,7 @@ impl Runner {
                 self.log.save_run(run.clone()).await?;
                 return Ok(Outcome::Run(run));
             }
-            Err(e) => {
+            Prepared::Failed(e) => {
                 run.status = RunStatus::Failed;
                 run.error = Some(e.to_string());
                 run.finished = Some(Utc::now());
@@ -260,29 +363,31 @@ impl Runner {
                 return Ok(Outcome::Run(run));
             }
         };
-        match &request {
-            Some((_, r)) => {
+        match request {
+            Some(r) => {
                 run.window_start = Some(r.window_start);
                 run.window_end = Some(r.window_end);
             }
             None => {
-                run.window_start = parsed.observations.iter().map(|o| o.interval_start).min();
-                run.window_end = parsed.observations.iter().map(|o| o.interval_end).max();
+                let all = checked
+                    .accepted
+                    .iter()
+                    .chain(checked.rejected.iter().map(|(o, _)| o));
+                run.window_start = all.clone().map(|o| o.interval_start).min();
+                run.window_end = all.map(|o| o.interval_end).max();
             }
         }
         self.log.save_run(run.clone()).await?;
 
-        let seen_before = match &request {
-            Some((_, r)) if r.expected.nodes.is_none() => {
-                self.nodes_live_at(parsed.market, r.market_run, r.window_start)
+        if let Some(r) = request {
+            let seen_before = if r.expected.nodes.is_none() {
+                self.nodes_live_at(market, r.market_run, r.window_start)
                     .await?
-            }
-            _ => Vec::new(),
-        };
-        let mut checked = dq::check(parsed.market, parsed.observations, &self.dq);
-        if let Some((_, r)) = &request {
+            } else {
+                Vec::new()
+            };
             checked.findings.window = Some(dq::check_window(
-                parsed.market,
+                market,
                 &checked.accepted,
                 r.market_run,
                 r.window_start,
@@ -292,7 +397,7 @@ impl Runner {
             ));
         }
         let result = async {
-            self.store.upsert_instruments(parsed.instruments).await?;
+            self.store.upsert_instruments(instruments).await?;
             // Copy for the bus only when someone listens (file loads usually not).
             let accepted = if self.bus.has_subscribers() {
                 checked.accepted.clone()
@@ -318,7 +423,7 @@ impl Runner {
             .iter()
             .map(|(o, reason)| QuarantinedRow {
                 run_id: run.id.clone(),
-                source: o.provenance.source.clone(),
+                source: o.provenance.source.to_string(),
                 source_row: o.provenance.row,
                 instrument_id: Some(o.instrument_id.to_string()),
                 market_run: Some(o.market_run.to_string()),

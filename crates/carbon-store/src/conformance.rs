@@ -66,7 +66,8 @@ macro_rules! conformance_tests {
             compaction_keeps_content,
             directory_records_and_audit_chain,
             curve_runs_and_points,
-            fundamentals_vintages_and_research_runs
+            fundamentals_vintages_and_research_runs,
+            repeated_queries_follow_writes
         );
     };
     (@each $make:expr; $($name:ident),+) => {
@@ -1662,4 +1663,128 @@ pub async fn fundamentals_vintages_and_research_runs(h: &dyn Harness) {
         list.iter()
             .all(|r| r.output.is_null() && r.params["period"] == 52)
     );
+}
+
+/// A backend may answer repeated queries from memory (DuckDB does), but never
+/// with a stale answer: each query issued after an append returns sees it —
+/// new intervals, new vintages, other instruments untouched — also while
+/// other tasks keep asking the same question during the writes.
+pub async fn repeated_queries_follow_writes(h: &dyn Harness) {
+    let store = h.open().await;
+    seed_instruments(store.as_ref()).await;
+    let start = utc("2025-07-01T05:00:00Z");
+    let q = |inst: &str, as_of: Option<DateTime<Utc>>| {
+        let mut q = PriceQuery::new(vec![id(inst)], start, start + Duration::days(1));
+        q.as_of = as_of;
+        q
+    };
+    let lmps = |rows: Vec<PriceRow>| {
+        rows.iter()
+            .map(|r| r.values.lmp.unwrap())
+            .collect::<Vec<_>>()
+    };
+    let vintage = |k: i64| utc("2025-07-02T00:00:00Z") + Duration::minutes(k);
+    let hour = |h: i64, v: f64, k: i64| {
+        obs(
+            "MISO.INDIANA.HUB",
+            MarketRun::Da,
+            start + Duration::hours(h),
+            60,
+            lmp(v),
+            vintage(k),
+            1,
+        )
+    };
+    store.append(vec![hour(0, 1.0, 0)]).await.unwrap();
+    store
+        .append(vec![obs(
+            "MISO.ILLINOIS.HUB",
+            MarketRun::Da,
+            start,
+            60,
+            lmp(50.0),
+            vintage(0),
+            1,
+        )])
+        .await
+        .unwrap();
+    assert_eq!(
+        lmps(all_rows(store.as_ref(), q("MISO.INDIANA.HUB", None)).await),
+        [1.0]
+    );
+    assert_eq!(
+        lmps(all_rows(store.as_ref(), q("MISO.INDIANA.HUB", None)).await),
+        [1.0]
+    );
+    assert_eq!(
+        lmps(all_rows(store.as_ref(), q("MISO.ILLINOIS.HUB", None)).await),
+        [50.0]
+    );
+
+    // A new interval, then a revision of an old one.
+    store.append(vec![hour(1, 2.0, 1)]).await.unwrap();
+    assert_eq!(
+        lmps(all_rows(store.as_ref(), q("MISO.INDIANA.HUB", None)).await),
+        [1.0, 2.0]
+    );
+    store.append(vec![hour(0, 1.5, 2)]).await.unwrap();
+    assert_eq!(
+        lmps(all_rows(store.as_ref(), q("MISO.INDIANA.HUB", None)).await),
+        [1.5, 2.0]
+    );
+    // What was known before the revision is still what it was.
+    assert_eq!(
+        lmps(all_rows(store.as_ref(), q("MISO.INDIANA.HUB", Some(vintage(1)))).await),
+        [1.0, 2.0]
+    );
+    assert_eq!(
+        lmps(all_rows(store.as_ref(), q("MISO.ILLINOIS.HUB", None)).await),
+        [50.0]
+    );
+    // A failed batch changes no answer.
+    let bad = vec![hour(0, 9.0, 2)]; // same vintage, other value: a conflict
+    assert!(store.append(bad).await.is_err());
+    assert_eq!(
+        lmps(all_rows(store.as_ref(), q("MISO.INDIANA.HUB", None)).await),
+        [1.5, 2.0]
+    );
+
+    // Readers hammer the query while revisions land: once an append has
+    // returned, the next answer has it (readers only ever move forward).
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut readers = Vec::new();
+    for _ in 0..2 {
+        let (store, stop) = (store.clone(), stop.clone());
+        let query = q("MISO.INDIANA.HUB", None);
+        readers.push(tokio::spawn(async move {
+            let mut seen = 0.0f64;
+            let mut n = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let v = store.query_prices(query.clone()).await.unwrap().rows[0]
+                    .values
+                    .lmp
+                    .unwrap();
+                assert!(v >= seen, "an answer went back in time: {v} after {seen}");
+                seen = v;
+                n += 1;
+                tokio::task::yield_now().await;
+            }
+            n
+        }));
+    }
+    for k in 3..40 {
+        let v = 100.0 + k as f64;
+        store.append(vec![hour(0, v, k)]).await.unwrap();
+        let got = all_rows(store.as_ref(), q("MISO.INDIANA.HUB", None)).await;
+        assert_eq!(
+            got[0].values.lmp,
+            Some(v),
+            "append {k} not seen by the next query"
+        );
+        assert_eq!(got[0].vintage, Some(vintage(k)));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for r in readers {
+        assert!(r.await.unwrap() > 0);
+    }
 }

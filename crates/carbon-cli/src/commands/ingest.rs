@@ -68,37 +68,40 @@ fn file(
     .with_fundamentals(store.clone());
     let rt = runtime()?;
     let (mut accepted, mut unchanged, mut rejected, mut failed) = (0u64, 0u64, 0u64, 0usize);
-    for path in &list {
-        let payload = files::read(path, vintage)?;
-        match rt.block_on(runner.ingest("file", payload, hint))? {
-            Outcome::Skipped(why) => println!("skipped  {}: {why}", path.display()),
-            Outcome::Run(r) => {
-                accepted += r.rows_accepted;
-                unchanged += r.rows_unchanged;
-                rejected += r.rows_rejected;
-                match r.status {
-                    RunStatus::Ok | RunStatus::Partial => println!(
-                        "{:<8} {}: {} new, {} unchanged, {} quarantined (run {})",
-                        r.status.as_str(),
-                        path.display(),
-                        r.rows_accepted,
-                        r.rows_unchanged,
-                        r.rows_rejected,
-                        r.id
-                    ),
-                    RunStatus::NoData => println!(
-                        "no_data  {}: {}",
-                        path.display(),
-                        r.error.unwrap_or_default()
-                    ),
-                    _ => {
-                        failed += 1;
-                        eprintln!("failed   {}", r.error.unwrap_or_default());
+    // The next file is read, parsed and checked while this one is stored.
+    rt.block_on(
+        runner.ingest_files("file", &list, vintage, hint, |path, outcome| {
+            match outcome {
+                Outcome::Skipped(why) => println!("skipped  {}: {why}", path.display()),
+                Outcome::Run(r) => {
+                    accepted += r.rows_accepted;
+                    unchanged += r.rows_unchanged;
+                    rejected += r.rows_rejected;
+                    match r.status {
+                        RunStatus::Ok | RunStatus::Partial => println!(
+                            "{:<8} {}: {} new, {} unchanged, {} quarantined (run {})",
+                            r.status.as_str(),
+                            path.display(),
+                            r.rows_accepted,
+                            r.rows_unchanged,
+                            r.rows_rejected,
+                            r.id
+                        ),
+                        RunStatus::NoData => println!(
+                            "no_data  {}: {}",
+                            path.display(),
+                            r.error.unwrap_or_default()
+                        ),
+                        _ => {
+                            failed += 1;
+                            eprintln!("failed   {}", r.error.unwrap_or_default());
+                        }
                     }
                 }
             }
-        }
-    }
+            Ok::<(), anyhow::Error>(())
+        }),
+    )?;
     println!(
         "{} file(s): {accepted} new rows, {unchanged} unchanged, {rejected} quarantined, {failed} failed",
         list.len()

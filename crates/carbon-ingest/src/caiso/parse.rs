@@ -150,6 +150,7 @@ fn xml_report(bytes: &[u8]) -> OasisPayload {
 
 /// Parses one OASIS price CSV.
 pub fn parse_csv(bytes: &[u8], source: &str, vintage: DateTime<Utc>) -> Result<Parsed, ParseError> {
+    let shared_source: std::sync::Arc<str> = std::sync::Arc::from(source);
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
@@ -370,7 +371,7 @@ pub fn parse_csv(bytes: &[u8], source: &str, vintage: DateTime<Utc>) -> Result<P
             interval_end: end,
             values,
             vintage,
-            provenance: Provenance::new(source, Some(line)),
+            provenance: Provenance::new(shared_source.clone(), Some(line)),
         })
         .collect();
     Ok(Parsed {

@@ -66,7 +66,135 @@ pub(crate) fn number(text: &str) -> Option<f64> {
     if t.is_empty() {
         return None;
     }
+    if let Some(v) = plain_decimal(t.as_bytes()) {
+        return Some(v);
+    }
     t.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+/// Exact powers of ten as `f64` (every one up to 1e22 is representable).
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// The fast path for `[-+]digits[.digits]` with at most 15 significant digits:
+/// the digits form an integer `m < 2^53` and the value is `m / 10^k`, one
+/// correctly rounded division of two exact doubles — the same double that
+/// `str::parse` returns (Clinger's fast path). Anything else (exponents, more
+/// digits, stray characters) returns `None` and takes the general parser.
+fn plain_decimal(b: &[u8]) -> Option<f64> {
+    let (negative, digits) = match b.first()? {
+        b'-' => (true, &b[1..]),
+        b'+' => (false, &b[1..]),
+        _ => (false, b),
+    };
+    let mut m: u64 = 0;
+    let mut count = 0usize; // digits read, leading zeros included
+    let mut frac: Option<usize> = None;
+    for &c in digits {
+        match c {
+            b'0'..=b'9' => {
+                m = m * 10 + u64::from(c - b'0');
+                count += 1;
+                if let Some(f) = frac.as_mut() {
+                    *f += 1;
+                }
+                if count > 15 {
+                    return None;
+                }
+            }
+            b'.' if frac.is_none() => frac = Some(0),
+            _ => return None,
+        }
+    }
+    if count == 0 {
+        return None;
+    }
+    let v = m as f64 / POW10[frac.unwrap_or(0)];
+    Some(if negative { -v } else { v })
+}
+
+/// Why the hour cells of a row could not be read.
+enum CellError<'a> {
+    /// Not 24 cells: how many there were.
+    Count(usize),
+    /// Cell `h` (0-based) is not a number: its text.
+    Number(usize, &'a str),
+}
+
+/// Reads the 24 hour cells after `Node,Type,Value,` in one pass: plain
+/// decimals are parsed while the separators are found; anything else (spaces,
+/// exponents, long mantissas) goes through [`number`]. Empty cells are `None`.
+fn hour_cells<'a>(rest: &'a str, out: &mut [Option<f64>; 24]) -> Result<(), CellError<'a>> {
+    let b = rest.as_bytes();
+    let mut pos = 0usize;
+    let mut h = 0usize;
+    let mut bad: Option<(usize, &'a str)> = None;
+    loop {
+        let start = pos;
+        // Fast path: [-]digits[.digits] up to the next comma or the end.
+        let negative = b.get(pos) == Some(&b'-');
+        if negative {
+            pos += 1;
+        }
+        let (mut m, mut digits, mut frac, mut dot) = (0u64, 0usize, 0usize, false);
+        while let Some(&c) = b.get(pos) {
+            if c.is_ascii_digit() {
+                m = m.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
+                digits += 1;
+                frac += usize::from(dot);
+            } else if c == b'.' && !dot {
+                dot = true;
+            } else {
+                break;
+            }
+            pos += 1;
+        }
+        let at_end = match b.get(pos) {
+            None | Some(b',') => true,
+            Some(b'\r') => pos + 1 == b.len(),
+            Some(_) => false,
+        };
+        let value = if at_end && digits > 0 && digits <= 15 {
+            let v = m as f64 / POW10[frac];
+            Some(if negative { -v } else { v })
+        } else {
+            // General path for this cell.
+            while !matches!(b.get(pos), None | Some(b',')) {
+                pos += 1;
+            }
+            let text = &rest[start..pos];
+            if text.trim().is_empty() {
+                None
+            } else {
+                let v = number(text);
+                if v.is_none() && bad.is_none() {
+                    bad = Some((h, text));
+                }
+                v
+            }
+        };
+        if h < 24 {
+            out[h] = value;
+        }
+        h += 1;
+        // Here `pos` is at a comma, the end, or a final `\r`.
+        if b.get(pos) == Some(&b',') {
+            pos += 1;
+        } else {
+            break;
+        }
+    }
+    // A wrong count is reported before a bad number, as a truncated row
+    // usually also cuts a number short.
+    if h != 24 {
+        return Err(CellError::Count(h));
+    }
+    match bad {
+        Some((h, text)) => Err(CellError::Number(h, text)),
+        None => Ok(()),
+    }
 }
 
 /// A node's rows: name, kind, `[LMP, MCC, MLC]` per hour, first line.
@@ -138,29 +266,47 @@ pub fn parse_market_report(
     let day_start = time::day_start(Market::Miso, date);
 
     // node → (kind, [lmp, mcc, mlc] per hour, first line)
-    let mut nodes: Vec<NodeRows> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
+    // Three rows (LMP, MCC, MLC) per node.
+    let mut nodes: Vec<NodeRows> = Vec::with_capacity(lines.len() / 3 + 1);
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(lines.len() / 3 + 1);
+    // A node's LMP, MCC and MLC rows are usually adjacent: remember the last.
+    let mut last: Option<(&str, usize)> = None;
+    let mut cells: [Option<f64>; 24] = [None; 24];
     for (i, line) in lines.iter().enumerate().skip(header_idx + 1) {
         let line_no = i + 1;
-        if line.trim().trim_matches(',').is_empty() {
+        let bytes = line.as_bytes();
+        // Blank lines and lines of commas only are allowed (trailing rows).
+        if bytes.iter().all(|b| *b == b',' || b.is_ascii_whitespace()) {
             continue;
         }
-        let f: Vec<&str> = line.split(',').collect();
-        if f.len() != 27 {
+        // Node, Type, Value: the first three fields.
+        let mut heads = line.splitn(4, ',');
+        let (Some(node), Some(kind_text), Some(value), Some(rest)) =
+            (heads.next(), heads.next(), heads.next(), heads.next())
+        else {
+            let n = line.split(',').count();
+            return Err(err(
+                line_no,
+                None,
+                format!("expected 27 fields (Node, Type, Value, HE 1..HE 24), found {n}"),
+            ));
+        };
+        let read = hour_cells(rest, &mut cells);
+        if let Err(CellError::Count(n)) = read {
             return Err(err(
                 line_no,
                 None,
                 format!(
                     "expected 27 fields (Node, Type, Value, HE 1..HE 24), found {}",
-                    f.len()
+                    n + 3
                 ),
             ));
         }
-        let node = f[0].trim();
+        let node = node.trim();
         if node.is_empty() {
             return Err(err(line_no, Some("Node"), "empty node name".to_string()));
         }
-        let slot = match f[2].trim() {
+        let slot = match value.trim() {
             "LMP" => 0,
             "MCC" => 1,
             "MLC" => 2,
@@ -172,30 +318,40 @@ pub fn parse_market_report(
                 ));
             }
         };
-        let k = *index.entry(node.to_string()).or_insert_with(|| {
-            nodes.push((node.to_string(), node_kind(f[1]), [[None; 3]; 24], line_no));
-            nodes.len() - 1
-        });
-        for h in 0..24 {
-            let cell = f[3 + h];
-            if cell.trim().is_empty() {
-                continue;
+        if let Err(CellError::Number(h, text)) = read {
+            return Err(err(
+                line_no,
+                Some(&format!("HE {}", h + 1)),
+                format!("`{}` is not a number", text.trim()),
+            ));
+        }
+        let k = match last {
+            Some((name, k)) if name == node => k,
+            _ => {
+                let k = *index.entry(node).or_insert_with(|| {
+                    nodes.push((
+                        node.to_string(),
+                        node_kind(kind_text),
+                        [[None; 3]; 24],
+                        line_no,
+                    ));
+                    nodes.len() - 1
+                });
+                last = Some((node, k));
+                k
             }
-            let v = number(cell).ok_or_else(|| {
-                err(
-                    line_no,
-                    Some(&format!("HE {}", h + 1)),
-                    format!("`{}` is not a number", cell.trim()),
-                )
-            })?;
-            if nodes[k].2[h][slot].is_some() {
+        };
+        let hours = &mut nodes[k].2;
+        for (h, cell) in cells.iter().enumerate() {
+            let Some(v) = *cell else { continue };
+            if hours[h][slot].is_some() {
                 return Err(err(
                     line_no,
                     Some("Value"),
-                    format!("second {} row for {node}", f[2].trim()),
+                    format!("second {} row for {node}", value.trim()),
                 ));
             }
-            nodes[k].2[h][slot] = Some(v);
+            hours[h][slot] = Some(v);
         }
     }
     let mut out = Parsed {
@@ -205,6 +361,11 @@ pub fn parse_market_report(
         observations: Vec::with_capacity(nodes.len() * 24),
         market_days: BTreeSet::from([date]),
     };
+    // HE n starts n − 1 hours after midnight EST (no DST on MISO's clock).
+    let hour_starts: Vec<DateTime<Utc>> =
+        (0..=24).map(|h| day_start + Duration::hours(h)).collect();
+    // One shared copy of the source for every row.
+    let shared_source: std::sync::Arc<str> = std::sync::Arc::from(source);
     for (node, kind, values, line_no) in nodes {
         let id = InstrumentId::new(Market::Miso, &node)
             .map_err(|e| err(line_no, Some("Node"), e.to_string()))?;
@@ -217,12 +378,12 @@ pub fn parse_market_report(
                 (Some(l), Some(c), Some(m)) => Some(round6(l - c - m)),
                 _ => None,
             };
-            let start = day_start + Duration::hours(h as i64);
+            let start = hour_starts[h];
             out.observations.push(Observation {
                 instrument_id: id.clone(),
                 market_run: run,
                 interval_start: start,
-                interval_end: start + Duration::hours(1),
+                interval_end: hour_starts[h + 1],
                 values: Components {
                     lmp: *lmp,
                     energy,
@@ -231,7 +392,7 @@ pub fn parse_market_report(
                     ghg: None,
                 },
                 vintage,
-                provenance: Provenance::new(source, Some(line_no as u64)),
+                provenance: Provenance::new(shared_source.clone(), Some(line_no as u64)),
             });
         }
     }
@@ -288,6 +449,7 @@ pub fn parse_five_minute_json(
         market_days: BTreeSet::new(),
     };
     let mut seen = HashMap::new();
+    let shared_source: std::sync::Arc<str> = std::sync::Arc::from(source);
     for (i, row) in doc.data.iter().enumerate() {
         let rec = i as u64 + 1;
         let field = |c: usize, name: &str| -> Result<String, ParseError> {
@@ -363,8 +525,114 @@ pub fn parse_five_minute_json(
                 ghg: None,
             },
             vintage,
-            provenance: Provenance::new(source, Some(rec)),
+            provenance: Provenance::new(shared_source.clone(), Some(rec)),
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn std_number(t: &str) -> Option<f64> {
+        let t = t.trim();
+        if t.is_empty() {
+            return None;
+        }
+        t.parse::<f64>().ok().filter(|v| v.is_finite())
+    }
+
+    proptest! {
+        /// The decimal fast path gives exactly the double `str::parse` gives.
+        #[test]
+        fn fast_decimals_equal_std(
+            neg in any::<bool>(),
+            int in "[0-9]{0,12}",
+            frac in proptest::option::of("[0-9]{0,9}"),
+        ) {
+            let text = format!("{}{int}{}", if neg { "-" } else { "" },
+                frac.as_ref().map(|f| format!(".{f}")).unwrap_or_default());
+            let want = std_number(&text);
+            prop_assert_eq!(number(&text).map(f64::to_bits), want.map(f64::to_bits), "{}", text);
+            let row = format!("{text},{}", vec!["1"; 23].join(","));
+            let mut cells = [None; 24];
+            match hour_cells(&row, &mut cells) {
+                Ok(()) => prop_assert_eq!(cells[0].map(f64::to_bits), want.map(f64::to_bits)),
+                Err(CellError::Number(0, t)) => prop_assert!(want.is_none(), "{} rejected", t),
+                Err(_) => prop_assert!(false, "{}: wrong error", text),
+            }
+        }
+
+        /// Any cell text: the row reader agrees with splitting and `number`.
+        #[test]
+        fn row_reader_equals_split(cells in proptest::collection::vec("[-+0-9. eE]{0,8}", 20..28)) {
+            let row = cells.join(",");
+            let mut got = [None; 24];
+            let read = hour_cells(&row, &mut got);
+            if cells.len() != 24 {
+                prop_assert!(matches!(read, Err(CellError::Count(n)) if n == cells.len()));
+            } else {
+                let want: Vec<Option<f64>> = cells.iter().map(|c| std_number(c)).collect();
+                let first_bad = cells
+                    .iter()
+                    .position(|c| !c.trim().is_empty() && std_number(c).is_none());
+                match (read, first_bad) {
+                    (Ok(()), None) => prop_assert_eq!(
+                        got.iter().map(|v| v.map(f64::to_bits)).collect::<Vec<_>>(),
+                        want.iter().map(|v| v.map(f64::to_bits)).collect::<Vec<_>>()
+                    ),
+                    (Err(CellError::Number(h, _)), Some(b)) => prop_assert_eq!(h, b),
+                    _ => prop_assert!(false, "disagree on {}", row),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn hour_cells_edge_cases() {
+        let mut c = [None; 24];
+        let ones = vec!["1"; 23].join(",");
+        for (cell, want) in [
+            (".61", Some(0.61)),
+            ("-.79", Some(-0.79)),
+            ("200", Some(200.0)),
+            ("5.", Some(5.0)),
+            ("-0", Some(-0.0)),
+            ("", None),
+            ("  ", None),
+            (" 31.5 ", Some(31.5)),
+            ("1e3", Some(1000.0)),
+            ("+4", Some(4.0)),
+            ("1234567890.123456", Some(1_234_567_890.123_456)),
+        ] {
+            let row = format!("{cell},{ones}");
+            assert!(hour_cells(&row, &mut c).is_ok(), "{cell:?}");
+            assert_eq!(c[0].map(f64::to_bits), want.map(f64::to_bits), "{cell:?}");
+        }
+        // A final carriage return ends the row; one inside a cell is an error.
+        assert!(hour_cells(&format!("{ones},7\r"), &mut c).is_ok());
+        assert_eq!(c[23], Some(7.0));
+        assert!(matches!(
+            hour_cells(&format!("7\rx,{ones}"), &mut c),
+            Err(CellError::Number(0, _))
+        ));
+        for bad in ["-", ".", "1.2.3", "12a", "nan", "inf"] {
+            let row = format!("{bad},{ones}");
+            assert!(
+                matches!(hour_cells(&row, &mut c), Err(CellError::Number(0, _))),
+                "{bad:?}"
+            );
+        }
+        assert!(matches!(
+            hour_cells(&ones, &mut c),
+            Err(CellError::Count(23))
+        ));
+        assert!(matches!(
+            hour_cells(&format!("{ones},1,1"), &mut c),
+            Err(CellError::Count(25))
+        ));
+    }
 }

@@ -5,6 +5,7 @@
 //! connections serves queries concurrently. Blocking DuckDB calls run on tokio's
 //! blocking pool, so the async API never stalls the runtime.
 
+mod cache;
 mod compact;
 mod curves;
 mod directory;
@@ -59,7 +60,16 @@ pub(crate) struct Inner {
     /// id → (key, market): every instrument, kept in step with the table after
     /// each committed upsert (this process is the only writer of the file).
     instruments: RwLock<HashMap<String, (i32, Market)>>,
+    /// Price query answers, invalidated per instrument by appends; shared by
+    /// every handle this process opens on the same file.
+    cache: Arc<cache::QueryCache>,
 }
+
+pub use cache::CacheStats;
+
+/// Default budget of the price query cache; `CARBON_QUERY_CACHE_MB` (read
+/// when the store opens) overrides it, 0 turns the cache off.
+const QUERY_CACHE_MB: usize = 64;
 
 impl std::fmt::Debug for DuckdbStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -147,6 +157,13 @@ impl DuckdbStore {
             readers,
             next_reader: AtomicUsize::new(0),
             instruments: RwLock::new(HashMap::new()),
+            cache: cache::QueryCache::for_file(path, || {
+                std::env::var("CARBON_QUERY_CACHE_MB")
+                    .ok()
+                    .and_then(|v| v.parse::<usize>().ok())
+                    .unwrap_or(QUERY_CACHE_MB)
+                    << 20
+            }),
         };
         inner.reload_instruments(None)?;
         Ok(Self {
@@ -157,6 +174,11 @@ impl DuckdbStore {
     /// Path of the database file.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// The price query cache's hits, misses and size.
+    pub fn cache_stats(&self) -> CacheStats {
+        self.inner.cache.stats()
     }
 
     /// Applied schema version.
@@ -381,11 +403,37 @@ impl Store for DuckdbStore {
     }
 
     async fn append(&self, batch: Vec<Observation>) -> Result<AppendSummary> {
-        self.blocking(move |s| s.append(batch)).await
+        self.blocking(move |s| {
+            // The batch's instruments (rows come grouped by instrument).
+            let mut ids: Vec<InstrumentId> = Vec::new();
+            for o in &batch {
+                if ids.last() != Some(&o.instrument_id) {
+                    ids.push(o.instrument_id.clone());
+                }
+            }
+            let result = s.append(batch);
+            // After the commit: answers stamped before now are stale.
+            if !matches!(&result, Ok(summary) if summary.inserted == 0) {
+                s.cache.written(ids.iter().map(InstrumentId::as_str));
+            }
+            result
+        })
+        .await
     }
 
     async fn query_prices(&self, query: PriceQuery) -> Result<PricePage> {
-        self.blocking(move |s| s.query_prices(&query)).await
+        let ticket = match self.inner.cache.lookup(&query) {
+            Ok(page) => return Ok(page),
+            Err(ticket) => ticket,
+        };
+        self.blocking(move |s| {
+            let page = s.query_prices(&query)?;
+            if let Some(t) = ticket {
+                s.cache.store(t, &query, &page);
+            }
+            Ok(page)
+        })
+        .await
     }
 
     async fn series_stats(&self, filter: StatsFilter) -> Result<Vec<SeriesStats>> {

@@ -46,7 +46,7 @@ const SAME_INTERVAL: &str = "o.instrument_key = s.instrument_key AND o.market_ru
 fn source_ref(o: &Observation) -> String {
     match o.provenance.row {
         Some(r) => format!("{}:{}", o.provenance.source, r),
-        None => o.provenance.source.clone(),
+        None => o.provenance.source.to_string(),
     }
 }
 
@@ -58,22 +58,32 @@ impl Inner {
     pub(crate) fn append(&self, batch: Vec<Observation>) -> Result<AppendSummary> {
         // 1. Checks that need no database: invariants, instruments, repeated keys.
         let mut keyed: Vec<(i32, &Observation)> = Vec::with_capacity(batch.len());
-        let mut first_of: HashMap<(i32, &str, i64, i64), usize> = HashMap::new();
+        let mut first_of: HashMap<(i32, &str, i64, i64), usize, carbon_core::hash::Fx> =
+            HashMap::with_capacity_and_hasher(batch.len(), Default::default());
+        // Rows come grouped by instrument: look the key up once per run of rows.
+        let mut last: Option<(&carbon_core::InstrumentId, i32)> = None;
         for (index, o) in batch.iter().enumerate() {
             o.validate().map_err(|e| Error::InvalidRow {
                 index,
                 source_ref: source_ref(o),
                 message: e.to_string(),
             })?;
-            let (key, _) =
-                self.lookup(o.instrument_id.as_str())
-                    .ok_or_else(|| Error::UnknownInstrument {
-                        id: o.instrument_id.to_string(),
-                        context: format!(
-                            " (batch row {index}, {}); upsert it first",
-                            source_ref(o)
-                        ),
+            let key = match last {
+                Some((id, key)) if *id == o.instrument_id => key,
+                _ => {
+                    let (key, _) = self.lookup(o.instrument_id.as_str()).ok_or_else(|| {
+                        Error::UnknownInstrument {
+                            id: o.instrument_id.to_string(),
+                            context: format!(
+                                " (batch row {index}, {}); upsert it first",
+                                source_ref(o)
+                            ),
+                        }
                     })?;
+                    last = Some((&o.instrument_id, key));
+                    key
+                }
+            };
             let k = (
                 key,
                 o.market_run.as_str(),
@@ -258,7 +268,7 @@ fn to_record_batch(rows: &[(i32, &Observation)], ingested_us: i64) -> Result<Rec
         (
             "source",
             Arc::new(StringArray::from_iter_values(
-                rows.iter().map(|(_, o)| o.provenance.source.as_str()),
+                rows.iter().map(|(_, o)| &*o.provenance.source),
             )),
         ),
         (

@@ -170,3 +170,154 @@ fn audit_tampering_in_the_file_is_detected() {
         "{r:?}"
     );
 }
+
+/// The price query cache: a repeated query is a hit with the same answer, a
+/// write to its instrument makes it a miss, writes to other instruments and
+/// re-appends of stored data do not, handles on one file share one cache, and
+/// the budget bounds what it holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_cache_hits_invalidation_and_budget() {
+    use carbon_core::{Instrument, LocationKind, MarketRun};
+    use carbon_store::{
+        PriceQuery,
+        conformance::{id, lmp, obs, utc},
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = DuckdbStore::open(dir.path()).unwrap();
+    let nodes: Vec<String> = (0..40).map(|i| format!("MISO.N{i:02}")).collect();
+    store
+        .upsert_instruments(
+            nodes
+                .iter()
+                .map(|n| Instrument::new(id(n), LocationKind::Node))
+                .collect(),
+        )
+        .await
+        .unwrap();
+    let start = utc("2025-01-01T05:00:00Z");
+    let day = |n: &str, v: f64, vintage: &str| {
+        (0..24)
+            .map(|h| {
+                obs(
+                    n,
+                    MarketRun::Da,
+                    start + chrono::Duration::hours(h),
+                    60,
+                    lmp(v + h as f64),
+                    utc(vintage),
+                    h as u64 + 1,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    for n in &nodes {
+        store
+            .append(day(n, 10.0, "2025-01-01T00:00:00Z"))
+            .await
+            .unwrap();
+    }
+    let q = |n: &str| PriceQuery::new(vec![id(n)], start, start + chrono::Duration::days(1));
+    let before = store.cache_stats();
+    let first = store.query_prices(q(&nodes[0])).await.unwrap();
+    let again = store.query_prices(q(&nodes[0])).await.unwrap();
+    let s = store.cache_stats();
+    assert_eq!(first, again);
+    assert_eq!((s.misses - before.misses, s.hits - before.hits), (1, 1));
+    assert_eq!(first.rows.len(), 24);
+
+    // A write to another instrument leaves the answer cached.
+    store
+        .append(day(&nodes[1], 20.0, "2025-01-02T00:00:00Z"))
+        .await
+        .unwrap();
+    store.query_prices(q(&nodes[0])).await.unwrap();
+    assert_eq!(store.cache_stats().hits - s.hits, 1);
+    // A revision of this instrument: a miss, new values.
+    store
+        .append(day(&nodes[0], 30.0, "2025-01-02T00:00:00Z"))
+        .await
+        .unwrap();
+    let s = store.cache_stats();
+    let revised = store.query_prices(q(&nodes[0])).await.unwrap();
+    assert_eq!(store.cache_stats().misses - s.misses, 1);
+    assert_eq!(revised.rows[0].values.lmp, Some(30.0));
+    // Re-appending what is stored changes nothing and keeps the answer.
+    let s = store.cache_stats();
+    store
+        .append(day(&nodes[0], 30.0, "2025-01-02T00:00:00Z"))
+        .await
+        .unwrap();
+    store.query_prices(q(&nodes[0])).await.unwrap();
+    assert_eq!(store.cache_stats().hits - s.hits, 1);
+
+    // Every answer is a day of 24 rows; the budget holds at most so many.
+    for n in &nodes {
+        store.query_prices(q(n)).await.unwrap();
+    }
+    let s = store.cache_stats();
+    assert!(s.bytes <= s.budget, "{s:?}");
+    assert!(s.entries >= 40.min(s.budget / 4096), "{s:?}");
+    // A second handle on the file (tests open several) shares the cache.
+    let other = DuckdbStore::open(dir.path()).unwrap();
+    assert_eq!(other.cache_stats(), s);
+}
+
+/// `CARBON_QUERY_CACHE_MB=0` turns the cache off: every query goes to DuckDB.
+#[test]
+fn query_cache_can_be_turned_off() {
+    let Some(dir) = std::env::var_os("CARBON_TEST_CACHE_OFF_DIR") else {
+        // Run as a child with the variable set (the cache budget is read at open).
+        let dir = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "duckdb_backend::query_cache_can_be_turned_off",
+                "--nocapture",
+            ])
+            .env("CARBON_TEST_CACHE_OFF_DIR", dir.path())
+            .env("CARBON_QUERY_CACHE_MB", "0")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{text}");
+        assert!(text.contains("cache off: 0 hits, 0 misses"), "{text}");
+        return;
+    };
+    use carbon_core::{Instrument, LocationKind, MarketRun};
+    use carbon_store::{
+        PriceQuery,
+        conformance::{id, lmp, obs, utc},
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let store = DuckdbStore::open(std::path::Path::new(&dir)).unwrap();
+    let start = utc("2025-01-01T05:00:00Z");
+    rt.block_on(async {
+        store
+            .upsert_instruments(vec![Instrument::new(id("MISO.A"), LocationKind::Node)])
+            .await
+            .unwrap();
+        store
+            .append(vec![obs(
+                "MISO.A",
+                MarketRun::Da,
+                start,
+                60,
+                lmp(1.0),
+                start,
+                1,
+            )])
+            .await
+            .unwrap();
+        let q = PriceQuery::new(
+            vec![id("MISO.A")],
+            start,
+            start + chrono::Duration::hours(1),
+        );
+        for _ in 0..3 {
+            assert_eq!(store.query_prices(q.clone()).await.unwrap().rows.len(), 1);
+        }
+    });
+    let s = store.cache_stats();
+    assert_eq!(s.budget, 0);
+    println!("cache off: {} hits, {} misses", s.hits, s.misses);
+}
