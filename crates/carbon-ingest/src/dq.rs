@@ -171,35 +171,6 @@ fn check_row_slow(o: &Observation, cfg: &DqConfig) -> Result<(), String> {
     Ok(())
 }
 
-/// Whether each series (instrument) forms one contiguous group whose rows
-/// strictly increase in (market run, interval start, vintage): then no
-/// (instrument, run, start, vintage) key repeats.
-fn grouped_and_increasing(observations: &[Observation]) -> bool {
-    let mut groups: HashSet<&str, Fx> = HashSet::default();
-    let mut prev: Option<(&carbon_core::InstrumentId, (MarketRun, i64, i64))> = None;
-    for o in observations {
-        let k = (
-            o.market_run,
-            o.interval_start.timestamp_micros(),
-            o.vintage.timestamp_micros(),
-        );
-        match prev {
-            Some((id, pk)) if *id == o.instrument_id => {
-                if pk >= k {
-                    return false;
-                }
-            }
-            _ => {
-                if !groups.insert(o.instrument_id.as_str()) {
-                    return false;
-                }
-            }
-        }
-        prev = Some((&o.instrument_id, k));
-    }
-    true
-}
-
 /// Checks a parsed batch.
 pub fn check(market: Market, observations: Vec<Observation>, cfg: &DqConfig) -> Checked {
     let mut out = Checked::default();
@@ -216,7 +187,7 @@ pub fn check(market: Market, observations: Vec<Observation>, cfg: &DqConfig) -> 
         // Parsers usually emit each series once, in time order: then no key
         // can repeat and the per-row set is not needed.
         let mut seen: Option<HashSet<(u32, MarketRun, i64, i64), Fx>> =
-            (!grouped_and_increasing(&observations))
+            (!carbon_core::observation::keys_grouped_and_increasing(&observations))
                 .then(|| HashSet::with_capacity_and_hasher(observations.len(), Fx::default()));
         let mut last_id: Option<(&carbon_core::InstrumentId, u32)> = None;
         // The market day of the last row, with its UTC bounds.

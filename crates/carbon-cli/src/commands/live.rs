@@ -349,6 +349,12 @@ pub fn serve(
     exit_after: Option<u64>,
 ) -> Result<ExitCode> {
     let p = Arc::new(parts(config)?);
+    // Serving means many small concurrent queries: one DuckDB thread each
+    // halves their tail latency (BENCHMARKS.md) unless the environment says
+    // otherwise; batch commands keep every core.
+    if std::env::var_os("CARBON_DUCKDB_THREADS").is_none() {
+        p.store.set_threads(1)?;
+    }
     let rt = runtime()?;
     let bind = bind.unwrap_or(&config.bind);
     let listener = rt

@@ -60,6 +60,9 @@ pub(crate) struct Inner {
     /// id → (key, market): every instrument, kept in step with the table after
     /// each committed upsert (this process is the only writer of the file).
     instruments: RwLock<HashMap<String, (i32, Market)>>,
+    /// id → (kind, name) as stored, in step like `instruments`: an upsert
+    /// that would change nothing (every poll re-sends its nodes) skips DuckDB.
+    described: RwLock<HashMap<String, (LocationKind, Option<String>)>>,
     /// Price query answers, invalidated per instrument by appends; shared by
     /// every handle this process opens on the same file.
     cache: Arc<cache::QueryCache>,
@@ -157,6 +160,7 @@ impl DuckdbStore {
             readers,
             next_reader: AtomicUsize::new(0),
             instruments: RwLock::new(HashMap::new()),
+            described: RwLock::new(HashMap::new()),
             cache: cache::QueryCache::for_file(path, || {
                 std::env::var("CARBON_QUERY_CACHE_MB")
                     .ok()
@@ -174,6 +178,30 @@ impl DuckdbStore {
     /// Path of the database file.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// Sets how many threads DuckDB runs a query on (the whole database).
+    /// `carbon serve` uses 1 (many small concurrent queries: each on its own
+    /// thread gives half the tail latency); batch commands keep DuckDB's
+    /// default, every core. `CARBON_DUCKDB_THREADS` wins over both.
+    pub fn set_threads(&self, n: u32) -> Result<()> {
+        if n == 0 {
+            return Err(Error::param("threads", "must be at least 1"));
+        }
+        self.inner
+            .writer()
+            .execute_batch(&format!("SET threads = {n}"))?;
+        Ok(())
+    }
+
+    /// DuckDB's current thread count.
+    pub fn threads(&self) -> Result<u32> {
+        let n: i64 = self.inner.reader().query_row(
+            "SELECT current_setting('threads')::BIGINT",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
     /// The price query cache's hits, misses and size.
@@ -267,7 +295,7 @@ impl Inner {
     /// only those just upserted, so an ingest poll does not rescan the table.
     fn reload_instruments(&self, ids: Option<&[String]>) -> Result<()> {
         let c = self.reader();
-        let mut sql = String::from("SELECT id, key FROM instruments");
+        let mut sql = String::from("SELECT id, key, kind, name FROM instruments");
         if let Some(ids) = ids {
             if ids.is_empty() {
                 return Ok(());
@@ -279,18 +307,30 @@ impl Inner {
             sql.push_str(&format!(" WHERE id IN ({})", list.join(",")));
         }
         let mut stmt = c.prepare(&sql)?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i32>(1)?)))?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i32>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
+        })?;
         let mut found = Vec::new();
+        let mut described = Vec::new();
         for row in rows {
-            let (id, key) = row?;
+            let (id, key, kind, name) = row?;
             let market = InstrumentId::parse(&id)?.market();
+            described.push((id.clone(), (kind.parse::<LocationKind>()?, name)));
             found.push((id, (key, market)));
         }
         let mut map = self.instruments.write().unwrap_or_else(|p| p.into_inner());
+        let mut desc = self.described.write().unwrap_or_else(|p| p.into_inner());
         if ids.is_none() {
             map.clear();
+            desc.clear();
         }
         map.extend(found);
+        desc.extend(described);
         Ok(())
     }
 
@@ -306,12 +346,31 @@ impl Inner {
     fn upsert(&self, instruments: Vec<Instrument>) -> Result<UpsertSummary> {
         let mut summary = UpsertSummary::default();
         let now = ts(Utc::now());
-        // Keys never change, so only new ids need their key read back.
-        let new_ids: Vec<String> = instruments
-            .iter()
-            .filter(|i| self.lookup(i.id.as_str()).is_none())
-            .map(|i| i.id.to_string())
-            .collect();
+        // What would change a stored row: a new id, a more specific kind
+        // (`node` never replaces one), a name that differs. The rest only count.
+        let changes: Vec<&Instrument> = {
+            let desc = self.described.read().unwrap_or_else(|p| p.into_inner());
+            instruments
+                .iter()
+                .filter(|i| match desc.get(i.id.as_str()) {
+                    None => true,
+                    Some((kind, name)) => {
+                        (i.kind != *kind && i.kind != LocationKind::Node)
+                            || (i.name.is_some() && i.name != *name)
+                    }
+                })
+                .collect()
+        };
+        if changes.is_empty() {
+            let mut seen = std::collections::HashSet::new();
+            summary.updated = instruments
+                .iter()
+                .filter(|i| seen.insert(i.id.as_str()))
+                .count();
+            return Ok(summary);
+        }
+        // Re-read what changed (keys never change, so new ids need theirs).
+        let changed_ids: Vec<String> = changes.iter().map(|i| i.id.to_string()).collect();
         {
             // One statement for the whole batch (a payload names thousands of
             // nodes): stage, then insert new ids and update changed ones only.
@@ -359,7 +418,7 @@ impl Inner {
             )?;
             tx.commit()?;
         }
-        self.reload_instruments(Some(&new_ids))?;
+        self.reload_instruments(Some(&changed_ids))?;
         Ok(summary)
     }
 

@@ -58,8 +58,14 @@ impl Inner {
     pub(crate) fn append(&self, batch: Vec<Observation>) -> Result<AppendSummary> {
         // 1. Checks that need no database: invariants, instruments, repeated keys.
         let mut keyed: Vec<(i32, &Observation)> = Vec::with_capacity(batch.len());
+        // Batches whose keys are provably distinct (see
+        // `keys_grouped_and_increasing`) skip the repeated-key map.
+        let distinct = carbon_core::observation::keys_grouped_and_increasing(&batch);
         let mut first_of: HashMap<(i32, &str, i64, i64), usize, carbon_core::hash::Fx> =
-            HashMap::with_capacity_and_hasher(batch.len(), Default::default());
+            HashMap::with_capacity_and_hasher(
+                if distinct { 0 } else { batch.len() },
+                Default::default(),
+            );
         // Rows come grouped by instrument: look the key up once per run of rows.
         let mut last: Option<(&carbon_core::InstrumentId, i32)> = None;
         for (index, o) in batch.iter().enumerate() {
@@ -84,6 +90,10 @@ impl Inner {
                     key
                 }
             };
+            if distinct {
+                keyed.push((key, o));
+                continue;
+            }
             let k = (
                 key,
                 o.market_run.as_str(),

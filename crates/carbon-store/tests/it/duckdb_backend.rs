@@ -321,3 +321,20 @@ fn query_cache_can_be_turned_off() {
     assert_eq!(s.budget, 0);
     println!("cache off: {} hits, {} misses", s.hits, s.misses);
 }
+
+/// `set_threads` changes DuckDB's thread count (what `carbon serve` does).
+#[test]
+fn threads_can_be_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = DuckdbStore::open(dir.path()).unwrap();
+    s.set_threads(1).unwrap();
+    assert_eq!(s.threads().unwrap(), 1);
+    s.set_threads(2).unwrap();
+    assert_eq!(s.threads().unwrap(), 2);
+    assert!(
+        s.set_threads(0)
+            .unwrap_err()
+            .to_string()
+            .contains("threads")
+    );
+}
