@@ -176,13 +176,13 @@ pub fn check(market: Market, observations: Vec<Observation>, cfg: &DqConfig) -> 
     let mut out = Checked::default();
     out.findings.rows = observations.len();
     // Pass 1 (borrowing): duplicates, row verdicts, intervals per series-day.
-    let mut verdicts: Vec<Option<Result<(), String>>> = Vec::with_capacity(observations.len());
+    // Rows that do not pass, by index: `None` a duplicate, `Some` the reason.
+    let mut bad: Vec<(usize, Option<String>)> = Vec::new();
     // Instruments as small integers: rows come grouped by instrument, so the
     // name is looked up once per group and the per-row keys hash integers.
     let mut index: HashMap<&str, u32, Fx> = HashMap::default();
     let mut names: Vec<&str> = Vec::new();
     let mut counts: HashMap<(u32, MarketRun, NaiveDate), usize, Fx> = HashMap::default();
-    let mut rejected = 0usize;
     {
         // Parsers usually emit each series once, in time order: then no key
         // can repeat and the per-row set is not needed.
@@ -198,7 +198,7 @@ pub fn check(market: Market, observations: Vec<Observation>, cfg: &DqConfig) -> 
         )> = None;
         // A run of rows of one series-day, counted before it goes in the map.
         let mut run: Option<((u32, MarketRun, NaiveDate), usize)> = None;
-        for o in &observations {
+        for (row, o) in observations.iter().enumerate() {
             let i = match last_id {
                 Some((id, i)) if *id == o.instrument_id => i,
                 _ => {
@@ -220,12 +220,12 @@ pub fn check(market: Market, observations: Vec<Observation>, cfg: &DqConfig) -> 
             if let Some(seen) = seen.as_mut()
                 && !seen.insert(key)
             {
-                verdicts.push(None);
+                bad.push((row, None));
                 continue;
             }
-            let verdict = check_row(o, cfg);
-            rejected += usize::from(verdict.is_err());
-            if verdict.is_ok() {
+            if let Err(reason) = check_row(o, cfg) {
+                bad.push((row, Some(reason)));
+            } else {
                 let t = o.interval_start;
                 let day = match last_day {
                     Some((from, to, d)) if from <= t && t < to => d,
@@ -248,46 +248,118 @@ pub fn check(market: Market, observations: Vec<Observation>, cfg: &DqConfig) -> 
                     }
                 }
             }
-            verdicts.push(Some(verdict));
         }
         if let Some((rk, n)) = run {
             *counts.entry(rk).or_default() += n;
         }
     }
-    let mut counts: Vec<((String, MarketRun, NaiveDate), usize)> = counts
+    let mut counts: Vec<((&str, MarketRun, NaiveDate), usize)> = counts
         .into_iter()
-        .map(|((i, run, day), n)| ((names[i as usize].to_string(), run, day), n))
+        .map(|((i, run, day), n)| ((names[i as usize], run, day), n))
         .collect();
-    counts.sort();
+    counts.sort_unstable();
+    let incomplete: Vec<(&str, MarketRun, NaiveDate, usize, usize)> = counts
+        .into_iter()
+        .filter_map(|((id, run, day), found)| {
+            let per_hour = (60 / run.interval_minutes().max(1)) as usize;
+            let expected = time::hours_in_day(market, day) as usize * per_hour;
+            (found != expected).then_some((id, run, day, expected, found))
+        })
+        .collect();
+    out.findings.incomplete_total = incomplete.len();
+    out.findings.incomplete = incomplete
+        .into_iter()
+        .take(50)
+        .map(|(id, market_run, market_day, expected, found)| Incomplete {
+            instrument_id: id.to_string(),
+            market_run,
+            market_day,
+            expected,
+            found,
+        })
+        .collect();
     // Pass 2 (moving): split — or, when every row passes, keep the vector.
-    if rejected == 0 && verdicts.iter().all(Option::is_some) {
+    if bad.is_empty() {
         out.accepted = observations;
     } else {
         out.accepted.reserve(observations.len());
-        for (o, verdict) in observations.into_iter().zip(verdicts) {
-            match verdict {
-                None => out.findings.duplicates += 1,
-                Some(Ok(())) => out.accepted.push(o),
-                Some(Err(reason)) => out.rejected.push((o, reason)),
+        let mut bad = bad.into_iter().peekable();
+        for (row, o) in observations.into_iter().enumerate() {
+            match bad.next_if(|(b, _)| *b == row) {
+                None => out.accepted.push(o),
+                Some((_, None)) => out.findings.duplicates += 1,
+                Some((_, Some(reason))) => out.rejected.push((o, reason)),
             }
         }
     }
     out.findings.rejected = out.rejected.len();
-    for ((id, run, day), found) in counts {
-        let per_hour = (60 / run.interval_minutes().max(1)) as usize;
-        let expected = time::hours_in_day(market, day) as usize * per_hour;
-        if found != expected {
-            out.findings.incomplete_total += 1;
-            if out.findings.incomplete.len() < 50 {
-                out.findings.incomplete.push(Incomplete {
-                    instrument_id: id,
-                    market_run: run,
-                    market_day: day,
-                    expected,
-                    found,
-                });
-            }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use carbon_core::{Components, InstrumentId, Provenance};
+    use chrono::{DateTime, Duration, Utc};
+
+    use super::*;
+
+    fn row(node: &str, h: i64, lmp: f64) -> Observation {
+        let day: DateTime<Utc> = "2025-03-01T05:00:00Z".parse().unwrap();
+        Observation {
+            instrument_id: InstrumentId::new(Market::Miso, node).unwrap(),
+            market_run: MarketRun::Da,
+            interval_start: day + Duration::hours(h),
+            interval_end: day + Duration::hours(h + 1),
+            values: Components {
+                lmp: Some(lmp),
+                energy: Some(lmp - 1.0),
+                congestion: Some(0.5),
+                loss: Some(0.5),
+                ghg: None,
+            },
+            vintage: day,
+            provenance: Provenance::new("t", Some(h as u64 + 1)),
         }
     }
-    out
+
+    /// The grouped fast path and the hash path give the same split, in order.
+    #[test]
+    fn duplicates_rejections_and_incomplete_days() {
+        // A: a full day; B: 23 hours, one of them out of range; then A's
+        // hour 3 again (groups come back: the hash path finds the repeat).
+        let mut rows: Vec<Observation> = (0..24).map(|h| row("A", h, 20.0 + h as f64)).collect();
+        rows.extend((0..23).map(|h| row("B", h, if h == 7 { 25_000.0 } else { 30.0 })));
+        rows.push(row("A", 3, 23.0));
+        let c = check(Market::Miso, rows.clone(), &DqConfig::default());
+        assert_eq!(c.findings.rows, 48);
+        assert_eq!(c.findings.duplicates, 1);
+        assert_eq!(c.rejected.len(), 1);
+        assert!(
+            c.rejected[0].1.contains("sanity range"),
+            "{}",
+            c.rejected[0].1
+        );
+        assert_eq!(c.rejected[0].0.interval_start, rows[31].interval_start);
+        assert_eq!(c.accepted.len(), 46);
+        assert_eq!(c.accepted[..24], rows[..24]);
+        assert_eq!(c.accepted[24..31], rows[24..31]);
+        // B has 22 good hours of 24: incomplete; A is complete.
+        assert_eq!(c.findings.incomplete_total, 1);
+        let inc = &c.findings.incomplete[0];
+        assert_eq!(
+            (inc.instrument_id.as_str(), inc.expected, inc.found),
+            ("MISO.B", 24, 22)
+        );
+
+        // Without the repeat the rows are grouped and increasing: same verdicts.
+        rows.pop();
+        let fast = check(Market::Miso, rows.clone(), &DqConfig::default());
+        assert_eq!((fast.findings.duplicates, fast.rejected.len()), (0, 1));
+        assert_eq!(fast.accepted, c.accepted);
+        // All good: the vector is kept as it came.
+        rows.remove(31);
+        let all = check(Market::Miso, rows.clone(), &DqConfig::default());
+        assert!(all.rejected.is_empty());
+        assert_eq!(all.accepted, rows);
+    }
 }
