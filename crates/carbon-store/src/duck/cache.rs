@@ -113,29 +113,40 @@ impl QueryCache {
             return Err(None);
         }
         let key = format!("{q:?}");
-        let mut st = self.state();
-        st.uses += 1;
-        let uses = st.uses;
-        let st = &mut *st;
-        if let Some(e) = st.entries.get_mut(&key) {
-            let fresh = e
-                .instruments
-                .iter()
-                .all(|i| st.marks.get(i).is_none_or(|m| *m <= e.stamp));
-            if fresh {
-                e.used = uses;
-                st.hits += 1;
-                return Ok(PricePage::clone(&e.page));
+        let page: Arc<PricePage> = {
+            let mut guard = self.state();
+            guard.uses += 1;
+            let uses = guard.uses;
+            let st = &mut *guard;
+            let mut hit = None;
+            if let Some(e) = st.entries.get_mut(&key) {
+                let fresh = e
+                    .instruments
+                    .iter()
+                    .all(|i| st.marks.get(i).is_none_or(|m| *m <= e.stamp));
+                if fresh {
+                    e.used = uses;
+                    st.hits += 1;
+                    hit = Some(e.page.clone());
+                } else {
+                    let bytes = e.bytes;
+                    st.entries.remove(&key);
+                    st.bytes -= bytes;
+                }
             }
-            let bytes = e.bytes;
-            st.entries.remove(&key);
-            st.bytes -= bytes;
-        }
-        st.misses += 1;
-        Err(Some(Ticket {
-            key,
-            stamp: st.clock,
-        }))
+            match hit {
+                Some(page) => page,
+                None => {
+                    st.misses += 1;
+                    return Err(Some(Ticket {
+                        key,
+                        stamp: st.clock,
+                    }));
+                }
+            }
+        };
+        // The rows are copied outside the lock (an answer can be megabytes).
+        Ok(PricePage::clone(&page))
     }
 
     /// Stores an answer computed after `ticket` was issued.
