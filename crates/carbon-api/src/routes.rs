@@ -643,7 +643,7 @@ fn read_time(
 
 fn show(t: DateTime<Utc>, clock: Clock, market: Market) -> String {
     let mut out = String::with_capacity(25);
-    push_shown(&mut out, t, offset_of(t, clock, market));
+    carbon_core::time::push_rfc3339(&mut out, t, offset_of(t, clock, market));
     out
 }
 
@@ -659,10 +659,6 @@ fn offset_of(t: DateTime<Utc>, clock: Clock, market: Market) -> i32 {
             .local_minus_utc(),
         Clock::Zone(tz) => t.with_timezone(&tz).offset().fix().local_minus_utc(),
     }
-}
-
-fn push_shown(out: &mut String, t: DateTime<Utc>, offset: i32) {
-    carbon_core::time::push_rfc3339(out, t, offset);
 }
 
 const PRICE_PARAMS: [&str; 13] = [
@@ -824,7 +820,7 @@ fn json_rows_text(rows: &[PriceRow], clock: Clock, next_cursor: Option<&str>) ->
             out.push_str(",\"");
             out.push_str(name);
             out.push_str("\":\"");
-            push_shown(&mut out, t, o);
+            carbon_core::time::push_rfc3339(&mut out, t, o);
             out.push('"');
         }
         for c in carbon_core::Component::ALL {
@@ -835,7 +831,7 @@ fn json_rows_text(rows: &[PriceRow], clock: Clock, next_cursor: Option<&str>) ->
         match r.vintage {
             Some(t) => {
                 out.push('"');
-                push_shown(&mut out, t, 0);
+                carbon_core::time::push_rfc3339(&mut out, t, 0);
                 out.push('"');
             }
             None => out.push_str("null"),

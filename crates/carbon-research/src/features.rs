@@ -250,17 +250,8 @@ pub fn fit_hmm(features: &[Vec<f64>], k: usize, starts: usize, seed: u64) -> Res
         .collect();
     let f = filter(&logf, k, &p, &pi);
     let (sm, _) = smooth(&f, k, &p);
-    let rows = |v: &[f64]| v.chunks(k).map(<[f64]>::to_vec).collect::<Vec<_>>();
-    let smoothed = rows(&sm);
-    let labels = smoothed
-        .iter()
-        .map(|r| {
-            r.iter()
-                .enumerate()
-                .max_by(|a, b| a.1.total_cmp(b.1))
-                .map_or(0, |(i, _)| i)
-        })
-        .collect();
+    let rows = |v: &[f64]| crate::hmm::rows(v, k);
+    let (smoothed, labels) = crate::hmm::rows_and_labels(&sm, k);
     let n_params = (k - 1) + k * (k - 1) + k * d + k * d * (d + 1) / 2;
     Ok(GaussianHmm {
         k,

@@ -53,6 +53,27 @@ pub fn filter(logf: &[f64], k: usize, p: &[f64], init: &[f64]) -> Filtered {
     }
 }
 
+/// A flat row-major matrix (`k` columns) as rows.
+pub fn rows(flat: &[f64], k: usize) -> Vec<Vec<f64>> {
+    flat.chunks(k).map(<[f64]>::to_vec).collect()
+}
+
+/// Flat per-period probabilities (`k` per period) as one row per period,
+/// and the most likely state of each period (the argmax).
+pub fn rows_and_labels(flat: &[f64], k: usize) -> (Vec<Vec<f64>>, Vec<usize>) {
+    let rows = rows(flat, k);
+    let labels = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map_or(0, |(i, _)| i)
+        })
+        .collect();
+    (rows, labels)
+}
+
 /// Kim smoother: `Pr(S_t = j | y_≤T)` (`T × k`) and the summed joint
 /// probabilities `Σ_t Pr(S_{t-1} = i, S_t = j | y_≤T)` (`k × k`).
 pub fn smooth(f: &Filtered, k: usize, p: &[f64]) -> (Vec<f64>, Vec<f64>) {

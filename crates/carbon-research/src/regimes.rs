@@ -593,17 +593,8 @@ pub fn fit(y: &[f64], spec: &MsSpec) -> Result<MsFit> {
     let init = ergodic(&th.p, k);
     let f = filter(&data.logf(&th), k, &th.p, &init);
     let (sm, _) = smooth(&f, k, &th.p);
-    let rows = |v: &[f64]| v.chunks(k).map(|c| c.to_vec()).collect::<Vec<_>>();
-    let smoothed = rows(&sm);
-    let labels = smoothed
-        .iter()
-        .map(|r| {
-            r.iter()
-                .enumerate()
-                .max_by(|a, b| a.1.total_cmp(b.1))
-                .map_or(0, |(i, _)| i)
-        })
-        .collect();
+    let rows = |v: &[f64]| crate::hmm::rows(v, k);
+    let (smoothed, labels) = crate::hmm::rows_and_labels(&sm, k);
     let n_params = k * (1 + if spec.switching_ar { spec.ar } else { 0 })
         + if spec.switching_ar { 0 } else { spec.ar }
         + if spec.switching_variance { k } else { 1 }

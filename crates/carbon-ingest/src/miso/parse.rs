@@ -84,35 +84,44 @@ const POW10: [f64; 23] = [
 /// `str::parse` returns (Clinger's fast path). Anything else (exponents, more
 /// digits, stray characters) returns `None` and takes the general parser.
 fn plain_decimal(b: &[u8]) -> Option<f64> {
-    let (negative, digits) = match b.first()? {
-        b'-' => (true, &b[1..]),
-        b'+' => (false, &b[1..]),
-        _ => (false, b),
-    };
-    let mut m: u64 = 0;
-    let mut count = 0usize; // digits read, leading zeros included
-    let mut frac: Option<usize> = None;
-    for &c in digits {
-        match c {
-            b'0'..=b'9' => {
-                m = m * 10 + u64::from(c - b'0');
-                count += 1;
-                if let Some(f) = frac.as_mut() {
-                    *f += 1;
-                }
-                if count > 15 {
-                    return None;
-                }
-            }
-            b'.' if frac.is_none() => frac = Some(0),
-            _ => return None,
+    match scan_decimal(b, 0) {
+        (Some(v), end) if end == b.len() => Some(v),
+        _ => None,
+    }
+}
+
+/// Reads `[-+]digits[.digits]` from `b[pos..]`: where the reading stopped,
+/// and the value when at least one and at most 15 digits were read.
+fn scan_decimal(b: &[u8], mut pos: usize) -> (Option<f64>, usize) {
+    let negative = match b.get(pos) {
+        Some(b'-') => {
+            pos += 1;
+            true
         }
+        Some(b'+') => {
+            pos += 1;
+            false
+        }
+        _ => false,
+    };
+    let (mut m, mut digits, mut frac, mut dot) = (0u64, 0usize, 0usize, false);
+    while let Some(&c) = b.get(pos) {
+        if c.is_ascii_digit() {
+            m = m.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
+            digits += 1;
+            frac += usize::from(dot);
+        } else if c == b'.' && !dot {
+            dot = true;
+        } else {
+            break;
+        }
+        pos += 1;
     }
-    if count == 0 {
-        return None;
-    }
-    let v = m as f64 / POW10[frac.unwrap_or(0)];
-    Some(if negative { -v } else { v })
+    let value = (1..=15).contains(&digits).then(|| {
+        let v = m as f64 / POW10[frac];
+        if negative { -v } else { v }
+    });
+    (value, pos)
 }
 
 /// Why the hour cells of a row could not be read.
@@ -124,8 +133,9 @@ enum CellError<'a> {
 }
 
 /// Reads the 24 hour cells after `Node,Type,Value,` in one pass: plain
-/// decimals are parsed while the separators are found; anything else (spaces,
-/// exponents, long mantissas) goes through [`number`]. Empty cells are `None`.
+/// decimals are parsed ([`scan_decimal`]) while the separators are found;
+/// anything else (spaces, exponents, long mantissas) goes through [`number`].
+/// Empty cells are `None`.
 fn hour_cells<'a>(rest: &'a str, out: &mut [Option<f64>; 24]) -> Result<(), CellError<'a>> {
     let b = rest.as_bytes();
     let mut pos = 0usize;
@@ -133,46 +143,30 @@ fn hour_cells<'a>(rest: &'a str, out: &mut [Option<f64>; 24]) -> Result<(), Cell
     let mut bad: Option<(usize, &'a str)> = None;
     loop {
         let start = pos;
-        // Fast path: [-]digits[.digits] up to the next comma or the end.
-        let negative = b.get(pos) == Some(&b'-');
-        if negative {
-            pos += 1;
-        }
-        let (mut m, mut digits, mut frac, mut dot) = (0u64, 0usize, 0usize, false);
-        while let Some(&c) = b.get(pos) {
-            if c.is_ascii_digit() {
-                m = m.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
-                digits += 1;
-                frac += usize::from(dot);
-            } else if c == b'.' && !dot {
-                dot = true;
-            } else {
-                break;
-            }
-            pos += 1;
-        }
+        let (fast, end) = scan_decimal(b, pos);
+        pos = end;
         let at_end = match b.get(pos) {
             None | Some(b',') => true,
             Some(b'\r') => pos + 1 == b.len(),
             Some(_) => false,
         };
-        let value = if at_end && digits > 0 && digits <= 15 {
-            let v = m as f64 / POW10[frac];
-            Some(if negative { -v } else { v })
-        } else {
-            // General path for this cell.
-            while !matches!(b.get(pos), None | Some(b',')) {
-                pos += 1;
-            }
-            let text = &rest[start..pos];
-            if text.trim().is_empty() {
-                None
-            } else {
-                let v = number(text);
-                if v.is_none() && bad.is_none() {
-                    bad = Some((h, text));
+        let value = match fast {
+            Some(v) if at_end => Some(v),
+            _ => {
+                // General path for this cell.
+                while !matches!(b.get(pos), None | Some(b',')) {
+                    pos += 1;
                 }
-                v
+                let text = &rest[start..pos];
+                if text.trim().is_empty() {
+                    None
+                } else {
+                    let v = number(text);
+                    if v.is_none() && bad.is_none() {
+                        bad = Some((h, text));
+                    }
+                    v
+                }
             }
         };
         if h < 24 {

@@ -57,12 +57,11 @@ pub(crate) struct Inner {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
-    /// id → (key, market): every instrument, kept in step with the table after
-    /// each committed upsert (this process is the only writer of the file).
-    instruments: RwLock<HashMap<String, (i32, Market)>>,
-    /// id → (kind, name) as stored, in step like `instruments`: an upsert
-    /// that would change nothing (every poll re-sends its nodes) skips DuckDB.
-    described: RwLock<HashMap<String, (LocationKind, Option<String>)>>,
+    /// id → its stored row: every instrument, kept in step with the table
+    /// after each committed upsert (this process is the only writer of the
+    /// file). Appends map ids to keys with it; an upsert that would change
+    /// nothing (every poll re-sends its nodes) skips DuckDB.
+    instruments: RwLock<HashMap<String, Stored>>,
     /// Price query answers, invalidated per instrument by appends; shared by
     /// every handle this process opens on the same file.
     cache: Arc<cache::QueryCache>,
@@ -106,6 +105,14 @@ fn open_error(path: &Path, e: duckdb::Error) -> Error {
         };
     }
     Error::Backend(format!("cannot open {}: {msg}", path.display()))
+}
+
+/// What the store keeps in memory of one `instruments` row.
+struct Stored {
+    key: i32,
+    market: Market,
+    kind: LocationKind,
+    name: Option<String>,
 }
 
 /// Catalog name of the attached database file.
@@ -160,7 +167,6 @@ impl DuckdbStore {
             readers,
             next_reader: AtomicUsize::new(0),
             instruments: RwLock::new(HashMap::new()),
-            described: RwLock::new(HashMap::new()),
             cache: cache::QueryCache::for_file(path, || {
                 std::env::var("CARBON_QUERY_CACHE_MB")
                     .ok()
@@ -316,21 +322,25 @@ impl Inner {
             ))
         })?;
         let mut found = Vec::new();
-        let mut described = Vec::new();
         for row in rows {
             let (id, key, kind, name) = row?;
             let market = InstrumentId::parse(&id)?.market();
-            described.push((id.clone(), (kind.parse::<LocationKind>()?, name)));
-            found.push((id, (key, market)));
+            let kind = kind.parse::<LocationKind>()?;
+            found.push((
+                id,
+                Stored {
+                    key,
+                    market,
+                    kind,
+                    name,
+                },
+            ));
         }
         let mut map = self.instruments.write().unwrap_or_else(|p| p.into_inner());
-        let mut desc = self.described.write().unwrap_or_else(|p| p.into_inner());
         if ids.is_none() {
             map.clear();
-            desc.clear();
         }
         map.extend(found);
-        desc.extend(described);
         Ok(())
     }
 
@@ -340,7 +350,7 @@ impl Inner {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(id)
-            .copied()
+            .map(|s| (s.key, s.market))
     }
 
     fn upsert(&self, instruments: Vec<Instrument>) -> Result<UpsertSummary> {
@@ -349,14 +359,14 @@ impl Inner {
         // What would change a stored row: a new id, a more specific kind
         // (`node` never replaces one), a name that differs. The rest only count.
         let changes: Vec<&Instrument> = {
-            let desc = self.described.read().unwrap_or_else(|p| p.into_inner());
+            let stored = self.instruments.read().unwrap_or_else(|p| p.into_inner());
             instruments
                 .iter()
-                .filter(|i| match desc.get(i.id.as_str()) {
+                .filter(|i| match stored.get(i.id.as_str()) {
                     None => true,
-                    Some((kind, name)) => {
-                        (i.kind != *kind && i.kind != LocationKind::Node)
-                            || (i.name.is_some() && i.name != *name)
+                    Some(s) => {
+                        (i.kind != s.kind && i.kind != LocationKind::Node)
+                            || (i.name.is_some() && i.name != s.name)
                     }
                 })
                 .collect()
