@@ -13,8 +13,10 @@
 //!    Latency is measured from each request's scheduled send time (so a
 //!    stalled server cannot hide queueing: no coordinated omission). Goal:
 //!    p99 < 10 ms. Two patterns: 300 questions repeated (the query cache
-//!    answers after the first round) and never the same question twice (at
-//!    500 and at `CARBON_LOAD_DISTINCT_RPS`, default 200, req/s).
+//!    answers after the first round) and never the same question twice (a
+//!    window moving a day at a time): from an emptied cache, whose series
+//!    chunks are read on first touch, and with the cache off at 500 and at
+//!    `CARBON_LOAD_DISTINCT_RPS` (default 200) req/s, DuckDB on every request.
 //! 2. One year of daily on-peak means for 100 nodes in one request.
 //! 3. 200 WebSocket clients, each subscribed to one node; five more market
 //!    days are ingested; publish → receive latency per tick, where "publish" is
@@ -139,7 +141,10 @@ fn main() {
         let _ = stop_rx.await;
     }));
 
-    // 0. One client, one request at a time: where a request's time goes.
+    // 0. One client, one request at a time: where a request's time goes,
+    // with the query cache off (DuckDB on every request).
+    let budget = store.cache_stats().budget;
+    store.set_query_cache_budget(0);
     {
         for limit in [None, Some(10_000)] {
             let mut times = Vec::new();
@@ -187,6 +192,8 @@ fn main() {
         }
     }
 
+    store.set_query_cache_budget(budget);
+
     // 1. Open-loop query load, two patterns of the same query shape:
     // "repeated" asks 300 distinct (node, month) questions over and over, as
     // dashboards and polling clients do — after the first round the store's
@@ -227,22 +234,36 @@ fn main() {
         "CARBON_LOAD_P50_MS={:.3}\nCARBON_LOAD_P99_MS={:.3}",
         warm.0, warm.1
     );
-    // Each run starts where the last one's questions end.
+    // Never the same question twice: with the cache emptied first, so series
+    // chunks are read from DuckDB on first touch (each node-month once) and
+    // the moving windows are then answered from them; then with the cache
+    // off, every request scanning DuckDB (the uncached floor). Each run starts
+    // where the last one's questions end.
     let per_run = ((secs * rps) as usize).div_ceil(NODES) * NODES;
-    for (k, r) in [rps, env_or("CARBON_LOAD_DISTINCT_RPS", 200)]
+    let uncached_rps = env_or("CARBON_LOAD_DISTINCT_RPS", 200);
+    for (k, (r, cached)) in [(rps, true), (rps, false), (uncached_rps, false)]
         .into_iter()
         .enumerate()
     {
+        store.set_query_cache_budget(0);
+        let label = if cached {
+            store.set_query_cache_budget(budget);
+            "distinct, cache emptied first"
+        } else {
+            "distinct, cache off"
+        };
         let before = store.cache_stats();
         let q = |i: usize| distinct(i + k * per_run);
-        open_loop(&base, &key, r, secs, "distinct", &q);
+        open_loop(&base, &key, r, secs, label, &q);
         let after = store.cache_stats();
         println!(
-            "  query cache during the run: {} hits, {} misses",
+            "  query cache during the run: {} hits, {} misses, {} series chunks held",
             after.hits - before.hits,
-            after.misses - before.misses
+            after.misses - before.misses,
+            after.chunks
         );
     }
+    store.set_query_cache_budget(budget);
 
     // 2. A year of daily on-peak means for 100 nodes.
     let ids: Vec<String> = (0..NODES)

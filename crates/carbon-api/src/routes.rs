@@ -289,6 +289,46 @@ async fn metrics(State(s): State<AppState>) -> Response {
         "carbon_store_up{{backend=\"{}\"}} {up}",
         s.store.backend()
     );
+    if let Some(c) = s.store.cache_stats() {
+        for (name, kind, help, value) in [
+            (
+                "hits_total",
+                "counter",
+                "Price queries answered from memory.",
+                c.hits,
+            ),
+            (
+                "misses_total",
+                "counter",
+                "Price queries that read the store.",
+                c.misses,
+            ),
+            (
+                "entries",
+                "gauge",
+                "Answers and series chunks held.",
+                c.entries as u64,
+            ),
+            (
+                "chunks",
+                "gauge",
+                "Series chunks (an instrument's latest rows on one UTC day) held.",
+                c.chunks as u64,
+            ),
+            ("bytes", "gauge", "Approximate memory held.", c.bytes as u64),
+            (
+                "budget_bytes",
+                "gauge",
+                "Memory the cache may hold (0: off).",
+                c.budget as u64,
+            ),
+        ] {
+            let _ = writeln!(
+                out,
+                "# HELP carbon_query_cache_{name} {help}\n# TYPE carbon_query_cache_{name} {kind}\ncarbon_query_cache_{name} {value}"
+            );
+        }
+    }
     let runs = recent_runs(&s).await;
     out.push_str("# HELP carbon_ingest_last_run_timestamp_seconds End of the newest ingest run per connector and status.\n# TYPE carbon_ingest_last_run_timestamp_seconds gauge\n");
     let mut seen = std::collections::BTreeSet::new();

@@ -68,4 +68,9 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<()> {
         Ok(())
     }
+
+    /// The price query cache's counters, for backends that keep one.
+    fn cache_stats(&self) -> Option<crate::CacheStats> {
+        None
+    }
 }

@@ -476,6 +476,7 @@ fn metrics_count_requests_by_route_and_report_store_and_ingest() {
     get(&s, "/health");
     get(&s, "/health");
     get(&s, DAY);
+    get(&s, &format!("{DAY}&timezone=UTC"));
     get(&s, &format!("{DAY}&limit=0"));
     get(&s, "/api/v1/nowhere");
     let m = get(&s, "/metrics");
@@ -487,12 +488,16 @@ fn metrics_count_requests_by_route_and_report_store_and_ingest() {
     );
     for line in [
         "carbon_http_requests_total{method=\"GET\",route=\"/health\",status=\"200\"} 2",
-        "carbon_http_requests_total{method=\"GET\",route=\"/api/v1/prices\",status=\"200\"} 1",
+        "carbon_http_requests_total{method=\"GET\",route=\"/api/v1/prices\",status=\"200\"} 2",
         "carbon_http_requests_total{method=\"GET\",route=\"/api/v1/prices\",status=\"400\"} 1",
         "carbon_http_requests_total{method=\"GET\",route=\"unmatched\",status=\"404\"} 1",
         "carbon_http_request_duration_seconds_count{route=\"/health\"} 2",
         "carbon_store_up{backend=\"duckdb\"} 1",
         "carbon_ingest_rows_accepted{connector=\"file\"} 594",
+        // The day read once from DuckDB, then answered in another zone from memory.
+        "carbon_query_cache_misses_total 1",
+        "carbon_query_cache_hits_total 1",
+        "carbon_query_cache_budget_bytes 67108864",
     ] {
         assert!(
             m.body.lines().any(|l| l == line),

@@ -17,10 +17,15 @@
 //! after the commit. Memory is bounded: least recently used answers go first.
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap, VecDeque},
     path::{Path, PathBuf},
-    sync::{Arc, Mutex, Weak},
+    sync::{
+        Arc, Mutex, Weak,
+        atomic::{AtomicUsize, Ordering},
+    },
 };
+
+use carbon_core::{Components, MarketRun};
 
 use crate::model::{PricePage, PriceQuery, PriceRow};
 
@@ -31,8 +36,10 @@ pub struct CacheStats {
     pub hits: u64,
     /// Queries that went to DuckDB (and were then cached).
     pub misses: u64,
-    /// Answers held.
+    /// Answers and series chunks held.
     pub entries: usize,
+    /// Series chunks held (one instrument's latest rows in one UTC month).
+    pub chunks: usize,
     /// Approximate bytes held.
     pub bytes: usize,
     /// The budget in bytes (0: the cache is off).
@@ -47,6 +54,40 @@ struct Entry {
     used: u64,
 }
 
+/// One stored interval's latest version, as a series chunk holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ChunkRow {
+    pub run: MarketRun,
+    /// Interval start and end, vintage: UTC microseconds.
+    pub start: i64,
+    pub end: i64,
+    pub values: Components,
+    pub vintage: i64,
+}
+
+/// The latest rows of one instrument whose intervals start on one UTC day,
+/// ordered by (market run name, start).
+pub(crate) type Chunk = Arc<Vec<ChunkRow>>;
+
+/// Microseconds in a UTC day: chunks are numbered by `start.div_euclid(DAY_US)`.
+pub(crate) const DAY_US: i64 = 86_400_000_000;
+
+/// Writes remembered for chunks being read while they commit.
+const WRITE_LOG: usize = 8192;
+
+struct ChunkEntry {
+    rows: Chunk,
+    bytes: usize,
+    used: u64,
+}
+
+/// One instrument's part of a committed write: the UTC days it touched.
+struct Written {
+    tick: u64,
+    instrument: String,
+    days: std::ops::RangeInclusive<i64>,
+}
+
 #[derive(Default)]
 struct State {
     /// Ticks on each write that stored something.
@@ -54,6 +95,15 @@ struct State {
     /// Instrument id → the tick of its last write.
     marks: HashMap<String, u64>,
     entries: HashMap<String, Entry>,
+    /// Instrument id → UTC day → chunk. A chunk held is always fresh: a write
+    /// drops the chunks of the days it touched when it commits.
+    chunks: HashMap<String, BTreeMap<i64, ChunkEntry>>,
+    chunk_count: usize,
+    /// The latest writes, oldest first, for chunks stored after a write that
+    /// committed while they were being read.
+    log: VecDeque<Written>,
+    /// The newest tick with entries dropped from the log.
+    forgotten: u64,
     bytes: usize,
     /// Recency counter for eviction.
     uses: u64,
@@ -62,8 +112,16 @@ struct State {
 }
 
 pub(crate) struct QueryCache {
-    budget: usize,
+    /// Bytes; 0: off. Changed at run time by [`QueryCache::set_budget`].
+    budget: AtomicUsize,
     state: Mutex<State>,
+}
+
+/// What [`QueryCache::chunks`] hands back: the chunks held for each day asked
+/// (`None` where missing) and the stamp to store loaded ones with.
+pub(crate) struct ChunkLookup {
+    pub found: Vec<Option<Chunk>>,
+    pub stamp: u64,
 }
 
 /// What [`QueryCache::lookup`] hands back on a miss: store the answer with it.
@@ -80,8 +138,31 @@ impl QueryCache {
     /// A cache holding about `budget` bytes of answers (0 turns it off).
     pub(crate) fn new(budget: usize) -> Self {
         Self {
-            budget,
+            budget: AtomicUsize::new(budget),
             state: Mutex::new(State::default()),
+        }
+    }
+
+    fn budget(&self) -> usize {
+        self.budget.load(Ordering::Relaxed)
+    }
+
+    /// Whether answers are kept at all.
+    pub(crate) fn enabled(&self) -> bool {
+        self.budget() > 0
+    }
+
+    /// Changes the budget; 0 turns the cache off and drops what it holds.
+    pub(crate) fn set_budget(&self, bytes: usize) {
+        let mut st = self.state();
+        self.budget.store(bytes, Ordering::Relaxed);
+        if bytes == 0 {
+            st.entries.clear();
+            st.chunks.clear();
+            st.chunk_count = 0;
+            st.bytes = 0;
+        } else {
+            evict(&mut st, bytes);
         }
     }
 
@@ -109,7 +190,7 @@ impl QueryCache {
 
     /// The cached answer, or a ticket to store the one about to be computed.
     pub(crate) fn lookup(&self, q: &PriceQuery) -> Result<PricePage, Option<Ticket>> {
-        if self.budget == 0 {
+        if !self.enabled() {
             return Err(None);
         }
         let key = format!("{q:?}");
@@ -155,7 +236,8 @@ impl QueryCache {
             + page.rows.len() * std::mem::size_of::<PriceRow>()
             + page.next_cursor.as_ref().map_or(0, String::len)
             + 128;
-        if bytes > self.budget / 4 {
+        let budget = self.budget();
+        if bytes > budget / 4 {
             return; // one answer may not crowd out the rest
         }
         let mut st = self.state();
@@ -175,40 +257,131 @@ impl QueryCache {
             st.bytes -= old.bytes;
         }
         st.bytes += bytes;
-        if st.bytes > self.budget {
-            // Evict the least recently used down to 3/4 of the budget.
-            let mut by_use: Vec<(u64, String)> = st
-                .entries
-                .iter()
-                .map(|(k, e)| (e.used, k.clone()))
-                .collect();
-            by_use.sort_unstable();
-            for (_, k) in by_use {
-                if st.bytes <= self.budget / 4 * 3 {
-                    break;
-                }
-                if let Some(e) = st.entries.remove(&k) {
-                    st.bytes -= e.bytes;
-                }
+        evict(&mut st, budget);
+    }
+
+    /// The chunks of `instrument` for `days` (UTC day numbers), or `None`
+    /// when the cache is off.
+    pub(crate) fn chunks(
+        &self,
+        instrument: &str,
+        days: std::ops::RangeInclusive<i64>,
+    ) -> Option<ChunkLookup> {
+        if !self.enabled() {
+            return None;
+        }
+        let mut guard = self.state();
+        let st = &mut *guard;
+        let (first, last) = (*days.start(), *days.end());
+        let n = usize::try_from(last - first + 1).unwrap_or(0);
+        let mut found = vec![None; n];
+        if let Some(series) = st.chunks.get_mut(instrument) {
+            st.uses += 1;
+            for (day, e) in series.range_mut(days) {
+                e.used = st.uses;
+                found[usize::try_from(day - first).unwrap_or(0)] = Some(e.rows.clone());
             }
+        }
+        Some(ChunkLookup {
+            found,
+            stamp: st.clock,
+        })
+    }
+
+    /// Stores chunks (instrument, UTC day, rows) read by a query that took
+    /// `stamp` before it read them, except those a write committed since then
+    /// touched (all of them when that cannot be told), and nothing when they
+    /// would take more than a quarter of the budget.
+    pub(crate) fn store_chunks(&self, stamp: u64, chunks: Vec<(&str, i64, Chunk)>) {
+        let budget = self.budget();
+        let size = |rows: &Chunk| rows.len() * std::mem::size_of::<ChunkRow>() + 96;
+        let total: usize = chunks.iter().map(|(i, _, c)| i.len() + size(c)).sum();
+        if total > budget / 4 {
+            return;
+        }
+        let mut guard = self.state();
+        let st = &mut *guard;
+        if st.forgotten > stamp {
+            return; // writes after the stamp may have left the log
+        }
+        let since: Vec<&Written> = st.log.iter().rev().take_while(|w| w.tick > stamp).collect();
+        let mut stored = 0;
+        for (instrument, day, rows) in chunks {
+            if since
+                .iter()
+                .any(|w| w.instrument == instrument && w.days.contains(&day))
+            {
+                continue;
+            }
+            st.uses += 1;
+            let entry = ChunkEntry {
+                bytes: instrument.len() + size(&rows),
+                rows,
+                used: st.uses,
+            };
+            st.bytes += entry.bytes;
+            let series = match st.chunks.get_mut(instrument) {
+                Some(s) => s,
+                None => st.chunks.entry(instrument.to_string()).or_default(),
+            };
+            match series.insert(day, entry) {
+                Some(old) => st.bytes -= old.bytes,
+                None => stored += 1,
+            }
+        }
+        st.chunk_count += stored;
+        evict(st, budget);
+    }
+
+    /// Counts a query answered from chunks (`hit`) or one that read DuckDB.
+    pub(crate) fn count(&self, hit: bool) {
+        let mut st = self.state();
+        if hit {
+            st.hits += 1;
+        } else {
+            st.misses += 1;
         }
     }
 
-    /// Marks `instruments` as written; call after the write has committed
-    /// (or failed: a needless mark only costs a recomputation).
-    pub(crate) fn written<'a>(&self, instruments: impl IntoIterator<Item = &'a str>) {
-        if self.budget == 0 {
-            return;
-        }
-        let mut st = self.state();
+    /// Records a committed write: each instrument with the UTC days its rows
+    /// start on (first, last). Answers naming an instrument stamped before now
+    /// become stale; chunks of the days written are dropped. Call after the
+    /// commit (or a failure: a needless mark only costs a recomputation).
+    /// Marks are kept while the cache is off too, so that turning it back on
+    /// can never accept an answer read before a write it did not see.
+    pub(crate) fn written<'a>(&self, writes: impl IntoIterator<Item = (&'a str, i64, i64)>) {
+        let mut guard = self.state();
+        let st = &mut *guard;
         st.clock += 1;
         let tick = st.clock;
-        for i in instruments {
-            match st.marks.get_mut(i) {
+        let mut freed = (0, 0);
+        for (instrument, first, last) in writes {
+            match st.marks.get_mut(instrument) {
                 Some(m) => *m = tick,
                 None => {
-                    st.marks.insert(i.to_string(), tick);
+                    st.marks.insert(instrument.to_string(), tick);
                 }
+            }
+            if let Some(series) = st.chunks.get_mut(instrument) {
+                let days: Vec<i64> = series.range(first..=last).map(|(d, _)| *d).collect();
+                for d in days {
+                    if let Some(e) = series.remove(&d) {
+                        freed.0 += 1;
+                        freed.1 += e.bytes;
+                    }
+                }
+            }
+            st.log.push_back(Written {
+                tick,
+                instrument: instrument.to_string(),
+                days: first..=last,
+            });
+        }
+        st.chunk_count -= freed.0;
+        st.bytes -= freed.1;
+        while st.log.len() > WRITE_LOG {
+            if let Some(w) = st.log.pop_front() {
+                st.forgotten = w.tick;
             }
         }
     }
@@ -218,9 +391,59 @@ impl QueryCache {
         CacheStats {
             hits: st.hits,
             misses: st.misses,
-            entries: st.entries.len(),
+            entries: st.entries.len() + st.chunk_count,
+            chunks: st.chunk_count,
             bytes: st.bytes,
-            budget: self.budget,
+            budget: self.budget(),
+        }
+    }
+}
+
+/// Over budget: drops the least recently used answers and chunks down to 3/4
+/// of the budget.
+fn evict(st: &mut State, budget: usize) {
+    if st.bytes <= budget {
+        return;
+    }
+    enum Victim {
+        Answer(String),
+        Chunk(String, i64),
+    }
+    let mut by_use: Vec<(u64, Victim)> = st
+        .entries
+        .iter()
+        .map(|(k, e)| (e.used, Victim::Answer(k.clone())))
+        .collect();
+    for (id, series) in &st.chunks {
+        by_use.extend(
+            series
+                .iter()
+                .map(|(m, e)| (e.used, Victim::Chunk(id.clone(), *m))),
+        );
+    }
+    by_use.sort_unstable_by_key(|(used, _)| *used);
+    for (_, victim) in by_use {
+        if st.bytes <= budget / 4 * 3 {
+            break;
+        }
+        match victim {
+            Victim::Answer(k) => {
+                if let Some(e) = st.entries.remove(&k) {
+                    st.bytes -= e.bytes;
+                }
+            }
+            Victim::Chunk(id, m) => {
+                let Some(series) = st.chunks.get_mut(&id) else {
+                    continue;
+                };
+                if let Some(e) = series.remove(&m) {
+                    st.bytes -= e.bytes;
+                    st.chunk_count -= 1;
+                }
+                if series.is_empty() {
+                    st.chunks.remove(&id);
+                }
+            }
         }
     }
 }
@@ -294,13 +517,87 @@ mod tests {
         assert!(c.lookup(&q).is_err());
     }
 
+    fn chunk(rows: usize) -> Chunk {
+        Arc::new(
+            (0..rows)
+                .map(|i| ChunkRow {
+                    run: MarketRun::Da,
+                    start: i as i64,
+                    end: i as i64 + 1,
+                    values: Components::default(),
+                    vintage: 0,
+                })
+                .collect(),
+        )
+    }
+
+    fn held(c: &QueryCache, id: &str, days: std::ops::RangeInclusive<i64>) -> Vec<bool> {
+        c.chunks(id, days)
+            .unwrap()
+            .found
+            .iter()
+            .map(Option::is_some)
+            .collect()
+    }
+
+    #[test]
+    fn writes_drop_the_chunks_of_their_days_and_the_budget_is_shared() {
+        let one = 100 * std::mem::size_of::<ChunkRow>() + 96 + 6;
+        let c = QueryCache::new(one * 40);
+        // Read before a write to day 1 that committed before the store: days
+        // the write touched are not kept, the others are.
+        let l = c.chunks("MISO.A", 0..=2).unwrap();
+        assert_eq!(l.found, vec![None, None, None]);
+        c.written([("MISO.A", 1, 1), ("MISO.B", 0, 2)]);
+        c.store_chunks(l.stamp, (0..3).map(|d| ("MISO.A", d, chunk(100))).collect());
+        assert_eq!(held(&c, "MISO.A", 0..=2), vec![true, false, true]);
+        assert_eq!(c.stats().chunks, 2);
+        // Read after the write: kept; a later write drops only its days.
+        let l = c.chunks("MISO.A", 0..=2).unwrap();
+        c.store_chunks(l.stamp, vec![("MISO.A", 1, chunk(100))]);
+        assert_eq!(held(&c, "MISO.A", 0..=2), vec![true, true, true]);
+        c.written([("MISO.A", 2, 5)]);
+        c.written([("MISO.C", 0, 9)]);
+        assert_eq!(held(&c, "MISO.A", 0..=3), vec![true, true, false, false]);
+        assert_eq!(
+            c.chunks("MISO.A", 1..=1).unwrap().found[0].as_deref(),
+            Some(&*chunk(100))
+        );
+        // More writes than the log remembers since a stamp: nothing is kept.
+        let l = c.chunks("MISO.D", 0..=0).unwrap();
+        for i in 0..=WRITE_LOG {
+            c.written([("MISO.E", i as i64, i as i64)]);
+        }
+        c.store_chunks(l.stamp, vec![("MISO.D", 0, chunk(1))]);
+        assert_eq!(held(&c, "MISO.D", 0..=0), vec![false]);
+        // Many more chunks and answers: the budget holds, the recently used stay.
+        for d in 1..60 {
+            fill(&c, &format!("N{d}"), 24);
+            let l = c.chunks("MISO.B", d..=d).unwrap();
+            c.store_chunks(l.stamp, vec![("MISO.B", d, chunk(100))]);
+            assert_eq!(held(&c, "MISO.A", 1..=1), vec![true]);
+        }
+        let s = c.stats();
+        assert!(s.bytes <= s.budget, "{s:?}");
+        assert!(s.chunks < 40 && s.entries > s.chunks, "{s:?}");
+        assert_eq!(held(&c, "MISO.B", 1..=1), vec![false]);
+        // More than a quarter of the budget at once is not kept.
+        let l = c.chunks("MISO.C", 0..=0).unwrap();
+        c.store_chunks(l.stamp, vec![("MISO.C", 0, chunk(1100))]);
+        assert_eq!(held(&c, "MISO.C", 0..=0), vec![false]);
+        // Turned off: nothing held, nothing looked up.
+        c.set_budget(0);
+        assert!(c.chunks("MISO.A", 1..=1).is_none());
+        assert_eq!((c.stats().entries, c.stats().bytes), (0, 0));
+    }
+
     #[test]
     fn a_write_after_the_stamp_invalidates_even_if_stored_later() {
         let c = QueryCache::new(1 << 20);
         let q = query("A");
         // The query starts (stamp taken), a write commits, then the answer lands.
         let Err(Some(t)) = c.lookup(&q) else { panic!() };
-        c.written(["MISO.A"]);
+        c.written([("MISO.A", 0, 0)]);
         c.store(t, &q, &page("A", 2));
         assert!(
             c.lookup(&q).is_err(),
@@ -311,7 +608,7 @@ mod tests {
         c.store(t, &q, &page("A", 2));
         assert_eq!(c.lookup(&q).ok(), Some(page("A", 2)));
         // Writes elsewhere do not matter.
-        c.written(["MISO.B"]);
+        c.written([("MISO.B", 0, 0)]);
         assert!(c.lookup(&q).is_ok());
         // Off: never stores.
         let off = QueryCache::new(0);

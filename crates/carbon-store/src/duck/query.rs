@@ -16,7 +16,11 @@ use carbon_core::{
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use duckdb::{Connection, params_from_iter, types::Value};
 
-use super::{Inner, from_micros, ts};
+use super::{
+    Inner,
+    cache::{Chunk, ChunkRow, DAY_US},
+    from_micros, ts,
+};
 use crate::{
     error::{Error, Result},
     model::{
@@ -301,7 +305,7 @@ impl Inner {
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             let rank: i32 = r.get(0)?;
-            let run: String = r.get(1)?;
+            let run = run_at(r, 1)?;
             let values = components_at(r, 4)?;
             out.push((
                 rank,
@@ -312,7 +316,7 @@ impl Inner {
                         .ok_or_else(|| {
                             Error::Backend(format!("unexpected instrument rank {rank}"))
                         })?,
-                    market_run: run.parse::<MarketRun>()?,
+                    market_run: run,
                     interval_start: from_micros(r.get(2)?),
                     interval_end: from_micros(r.get(3)?),
                     values: if q.components.is_empty() {
@@ -387,12 +391,257 @@ impl Inner {
     }
 }
 
+/// Most instrument-days one query reads through series chunks (a year of one
+/// instrument, a month of 25); wider queries go to DuckDB as they are (and to
+/// the answer cache).
+const MAX_CHUNKS_PER_QUERY: i64 = 800;
+
+/// Most instrument-days one miss reads ahead to whole months (a month of
+/// five-minute prices for 13 instruments is about 13 MB).
+const MAX_READ_AHEAD: i64 = 400;
+
+/// The UTC month holding day number `day`: its first day and the first day
+/// of the next month.
+fn month_of(day: i64) -> (i64, i64) {
+    use chrono::Datelike;
+    const EPOCH_CE: i64 = 719_163; // days from 0001-01-01 to 1970-01-01
+    let date = i32::try_from(day + EPOCH_CE)
+        .ok()
+        .and_then(chrono::NaiveDate::from_num_days_from_ce_opt);
+    let Some(date) = date else {
+        return (day, day + 1);
+    };
+    let start = date.with_day(1).unwrap_or(date);
+    let ce = |d: chrono::NaiveDate| i64::from(d.num_days_from_ce()) - EPOCH_CE;
+    (ce(start), ce(time::next_month(start)))
+}
+
+/// UTC day numbers of interval starts in `[start, end)` (first, last).
+fn chunk_days(start: DateTime<Utc>, end: DateTime<Utc>) -> (i64, i64) {
+    (
+        start.timestamp_micros().div_euclid(DAY_US),
+        (end.timestamp_micros() - 1).div_euclid(DAY_US),
+    )
+}
+
+/// Whether `q` is answered from series chunks: the latest flat rows, not
+/// resampled, over at most [`MAX_CHUNKS_PER_QUERY`] instrument-days.
+pub(crate) fn chunkable(q: &PriceQuery) -> bool {
+    let (first, last) = chunk_days(q.start, q.end);
+    q.as_of.is_none()
+        && q.resample.is_none()
+        && q.block == Block::Flat
+        && q.start < q.end
+        && i64::try_from(q.instruments.len())
+            .ok()
+            .and_then(|n| n.checked_mul(last - first + 1))
+            .is_some_and(|n| n <= MAX_CHUNKS_PER_QUERY)
+}
+
+impl Inner {
+    /// Answers a [`chunkable`] query from series chunks: each instrument's
+    /// latest rows one UTC day at a time, kept in the query cache, so that
+    /// any window over days already read is answered from memory (moving
+    /// windows, other time zones, runs, components or pages of the same
+    /// data). With `load = false` it answers only when every chunk is in
+    /// memory (`Ok(None)` otherwise); with `load = true` the missing ones are
+    /// read from DuckDB in one query. `Ok(None)` also when the cache is off.
+    pub(crate) fn query_chunked(&self, q: &PriceQuery, load: bool) -> Result<Option<PricePage>> {
+        q.validate()?;
+        let cursor = q.cursor.as_deref().map(Cursor::decode).transpose()?;
+        let mut order: Vec<(&InstrumentId, i32)> = Vec::with_capacity(q.instruments.len());
+        for id in &q.instruments {
+            let (key, _) = self
+                .lookup(id.as_str())
+                .ok_or_else(|| Error::UnknownInstrument {
+                    id: id.to_string(),
+                    context: String::new(),
+                })?;
+            order.push((id, key));
+        }
+        order.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+        order.dedup_by(|a, b| a.0 == b.0);
+        let (first, last) = chunk_days(q.start, q.end);
+        let mut chunks: Vec<Vec<Option<Chunk>>> = Vec::with_capacity(order.len());
+        let mut stamp = u64::MAX;
+        for (id, _) in &order {
+            let Some(found) = self.cache.chunks(id.as_str(), first..=last) else {
+                return Ok(None);
+            };
+            stamp = stamp.min(found.stamp);
+            chunks.push(found.found);
+        }
+        let complete = chunks.iter().flatten().all(Option::is_some);
+        if !complete {
+            if !load {
+                return Ok(None);
+            }
+            self.load_chunks(&order, first, &mut chunks, stamp)?;
+        }
+        self.cache.count(complete);
+
+        let (s, e) = (q.start.timestamp_micros(), q.end.timestamp_micros());
+        let cap = q.limit.map(|n| n + 1);
+        let mut out = Vec::new();
+        let mut rows: Vec<&ChunkRow> = Vec::new();
+        'instruments: for ((id, _), per_day) in order.iter().zip(&chunks) {
+            if let Some(c) = &cursor
+                && id.as_str() < c.key.as_str()
+            {
+                continue;
+            }
+            rows.clear();
+            rows.extend(per_day.iter().flatten().flat_map(|c| c.iter()).filter(|r| {
+                (s..e).contains(&r.start)
+                    && (q.market_runs.is_empty() || q.market_runs.contains(&r.run))
+            }));
+            // Each chunk is in order; days of several runs interleave.
+            rows.sort_by(|a, b| (a.run.as_str(), a.start).cmp(&(b.run.as_str(), b.start)));
+            out.reserve(cap.map_or(rows.len(), |n| rows.len().min(n)));
+            for r in &rows {
+                if let Some(c) = &cursor
+                    && (id.as_str(), r.run.as_str(), r.start)
+                        <= (c.key.as_str(), c.run.as_str(), c.micros)
+                {
+                    continue;
+                }
+                out.push(PriceRow {
+                    instrument_id: (*id).clone(),
+                    market_run: r.run,
+                    interval_start: from_micros(r.start),
+                    interval_end: from_micros(r.end),
+                    values: if q.components.is_empty() {
+                        r.values
+                    } else {
+                        r.values.retain(&q.components)
+                    },
+                    vintage: Some(from_micros(r.vintage)),
+                    samples: None,
+                });
+                if cap.is_some_and(|n| out.len() >= n) {
+                    break 'instruments;
+                }
+            }
+        }
+        let next_cursor = next_page(&mut out, q.limit, price_cursor);
+        Ok(Some(PricePage {
+            rows: out,
+            next_cursor,
+        }))
+    }
+
+    /// Reads the missing chunks of `chunks` (instruments in `order`, UTC days
+    /// from `first`) in one DuckDB query — every instrument with a gap, from
+    /// the first missing day to the last — and stores them under `stamp`,
+    /// taken before the read.
+    fn load_chunks(
+        &self,
+        order: &[(&InstrumentId, i32)],
+        first: i64,
+        chunks: &mut [Vec<Option<Chunk>>],
+        stamp: u64,
+    ) -> Result<()> {
+        let need: Vec<usize> = (0..order.len())
+            .filter(|&i| chunks[i].iter().any(Option::is_none))
+            .collect();
+        let lo = need
+            .iter()
+            .filter_map(|&i| chunks[i].iter().position(Option::is_none))
+            .min()
+            .unwrap_or(0);
+        let hi = need
+            .iter()
+            .filter_map(|&i| chunks[i].iter().rposition(Option::is_none))
+            .max()
+            .unwrap_or(lo);
+        // Read ahead: whole UTC months around the missing days (a window
+        // moving on through time then finds its next days in memory), unless
+        // that is more than MAX_READ_AHEAD instrument-days.
+        let (miss_lo, miss_hi) = (first + lo as i64, first + hi as i64);
+        let (mut day0, mut day_end) = (month_of(miss_lo).0, month_of(miss_hi).1);
+        if (day_end - day0).saturating_mul(need.len() as i64) > MAX_READ_AHEAD {
+            (day0, day_end) = (miss_lo, miss_hi + 1);
+        }
+        let span = usize::try_from(day_end - day0).unwrap_or(1);
+        let key_list = vec!["?"; need.len()].join(",");
+        let mut args: Vec<Value> = need.iter().map(|&i| Value::Int(order[i].1)).collect();
+        args.push(Value::BigInt(day0 * DAY_US));
+        args.push(Value::BigInt(day_end * DAY_US));
+        let sql = format!(
+            "SELECT o.instrument_key, o.market_run, epoch_us(o.interval_start_utc),
+                    epoch_us(o.interval_end_utc), o.lmp, o.energy, o.congestion, o.loss, o.ghg,
+                    epoch_us(o.vintage_utc)
+             FROM observations o
+             WHERE o.instrument_key IN ({key_list})
+               AND o.interval_start_utc >= make_timestamp(?::BIGINT)
+               AND o.interval_start_utc < make_timestamp(?::BIGINT)
+               AND o.superseded_utc IS NULL"
+        );
+        // (instrument in `need`, day from `day0`) → rows.
+        let mut buckets: Vec<Vec<ChunkRow>> = vec![Vec::new(); need.len() * span];
+        {
+            let conn = self.reader();
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let mut rows = stmt.query(params_from_iter(args))?;
+            let mut n = 0;
+            while let Some(r) = rows.next()? {
+                let key: i32 = r.get(0)?;
+                if order[need[n]].1 != key {
+                    n = need
+                        .iter()
+                        .position(|&i| order[i].1 == key)
+                        .ok_or_else(|| {
+                            Error::Backend(format!("unexpected instrument key {key}"))
+                        })?;
+                }
+                let start: i64 = r.get(2)?;
+                let d = usize::try_from(start.div_euclid(DAY_US) - day0)
+                    .unwrap_or(0)
+                    .min(span - 1);
+                buckets[n * span + d].push(ChunkRow {
+                    run: run_at(r, 1)?,
+                    start,
+                    end: r.get(3)?,
+                    values: components_at(r, 4)?,
+                    vintage: r.get(9)?,
+                });
+            }
+        }
+        let mut fresh = Vec::with_capacity(buckets.len());
+        let asked = chunks.first().map_or(0, Vec::len) as i64;
+        for (b, mut rows) in buckets.into_iter().enumerate() {
+            rows.sort_by(|a, b| (a.run.as_str(), a.start).cmp(&(b.run.as_str(), b.start)));
+            let (n, day) = (b / span, day0 + (b % span) as i64);
+            let chunk: Chunk = std::sync::Arc::new(rows);
+            if (first..first + asked).contains(&day) {
+                chunks[need[n]][(day - first) as usize] = Some(chunk.clone());
+            }
+            fresh.push((order[need[n]].0.as_str(), day, chunk));
+        }
+        self.cache.store_chunks(stamp, fresh);
+        Ok(())
+    }
+}
+
 /// Where the next page of prices starts.
 fn price_cursor(r: &PriceRow) -> Cursor {
     Cursor {
         key: r.instrument_id.to_string(),
         run: r.market_run.as_str().to_string(),
         micros: r.interval_start.timestamp_micros(),
+    }
+}
+
+/// The market run in column `i`, read without copying its text.
+fn run_at(r: &duckdb::Row<'_>, i: usize) -> Result<MarketRun> {
+    match r.get_ref(i)? {
+        duckdb::types::ValueRef::Text(b) => Ok(std::str::from_utf8(b)
+            .map_err(|e| Error::Backend(format!("market run is not UTF-8: {e}")))?
+            .parse::<MarketRun>()?),
+        other => Err(Error::Backend(format!(
+            "market run column holds {:?}",
+            other.data_type()
+        ))),
     }
 }
 
@@ -497,4 +746,38 @@ fn fill_calendar(
     }
     app.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> i64 {
+        let t: DateTime<Utc> = format!("{s}T00:00:00Z").parse().unwrap();
+        t.timestamp_micros().div_euclid(DAY_US)
+    }
+
+    #[test]
+    fn months_and_days_of_chunks() {
+        assert_eq!(month_of(0), (0, 31));
+        assert_eq!(
+            month_of(day("2024-02-29")),
+            (day("2024-02-01"), day("2024-03-01"))
+        );
+        assert_eq!(
+            month_of(day("2025-12-31")),
+            (day("2025-12-01"), day("2026-01-01"))
+        );
+        assert_eq!(month_of(day("1969-12-31")), (day("1969-12-01"), 0));
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        // The end is exclusive: a window ending at midnight ends the day before.
+        assert_eq!(
+            chunk_days(t("2025-03-01T05:00:00Z"), t("2025-04-01T00:00:00Z")),
+            (day("2025-03-01"), day("2025-03-31"))
+        );
+        assert_eq!(
+            chunk_days(t("2025-03-01T05:00:00Z"), t("2025-04-01T05:00:00Z")),
+            (day("2025-03-01"), day("2025-04-01"))
+        );
+    }
 }

@@ -262,6 +262,237 @@ async fn query_cache_hits_invalidation_and_budget() {
     assert_eq!(other.cache_stats(), s);
 }
 
+/// Latest flat queries are answered from series chunks (an instrument's
+/// latest rows one UTC month at a time): every window, run filter, component
+/// list and page equals what DuckDB answers for the same data read as of a
+/// far-future instant (a path that never uses chunks); moving windows over
+/// months already read are hits; a write to an instrument makes its chunks
+/// stale; the budget can be changed at run time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn series_chunks_answer_every_window_like_duckdb() {
+    use carbon_core::{Component, Components, Instrument, LocationKind, MarketRun};
+    use carbon_store::{
+        PricePage, PriceQuery,
+        conformance::{id, obs, utc},
+    };
+    use chrono::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let store = DuckdbStore::open(dir.path()).unwrap();
+    let nodes = ["MISO.B", "MISO.A", "MISO.C"];
+    store
+        .upsert_instruments(
+            nodes
+                .iter()
+                .map(|n| Instrument::new(id(n), LocationKind::Node))
+                .collect(),
+        )
+        .await
+        .unwrap();
+    let v1 = utc("2025-04-01T00:00:00Z");
+    let v2 = utc("2025-04-02T00:00:00Z");
+    let comps = |x: f64| Components {
+        lmp: Some(x),
+        energy: Some(x - 1.0),
+        congestion: Some(0.5),
+        loss: Some(0.5),
+        ghg: None,
+    };
+    // Hourly DA for A and B from mid-January to mid-March, five-minute RT for
+    // A over the January/February boundary, C empty; some of A revised.
+    for (k, n) in ["MISO.A", "MISO.B"].iter().enumerate() {
+        let start = utc("2025-01-15T05:00:00Z");
+        let rows: Vec<_> = (0..24 * 59)
+            .map(|h| {
+                let x = k as f64 * 1000.0 + h as f64;
+                obs(
+                    n,
+                    MarketRun::Da,
+                    start + Duration::hours(h),
+                    60,
+                    comps(x),
+                    v1,
+                    h as u64,
+                )
+            })
+            .collect();
+        store.append(rows).await.unwrap();
+    }
+    let rt_start = utc("2025-01-31T22:00:00Z");
+    let rt: Vec<_> = (0..12 * 5)
+        .map(|i| {
+            obs(
+                "MISO.A",
+                MarketRun::Rt,
+                rt_start + Duration::minutes(5 * i),
+                5,
+                comps(-(i as f64)),
+                v1,
+                i as u64,
+            )
+        })
+        .collect();
+    store.append(rt).await.unwrap();
+    let revised: Vec<_> = (0..30)
+        .map(|h| {
+            obs(
+                "MISO.A",
+                MarketRun::Da,
+                utc("2025-01-31T20:00:00Z") + Duration::hours(h),
+                60,
+                comps(5000.0 + h as f64),
+                v2,
+                h as u64,
+            )
+        })
+        .collect();
+    store.append(revised).await.unwrap();
+
+    let far = utc("2100-01-01T00:00:00Z");
+    let check = |q: PriceQuery| {
+        let store = &store;
+        async move {
+            let mut sql = q.clone();
+            sql.as_of = Some(far);
+            let want = store.query_prices(sql).await.unwrap();
+            let got = store.query_prices(q.clone()).await.unwrap();
+            assert_eq!(got.rows, want.rows, "{q:?}");
+            assert_eq!(
+                got.next_cursor.is_some(),
+                want.next_cursor.is_some(),
+                "{q:?}"
+            );
+            got
+        }
+    };
+    let all: Vec<_> = nodes.iter().map(|n| id(n)).collect();
+    let windows = [
+        ("2025-01-31T00:00:00Z", "2025-02-02T00:00:00Z"),
+        ("2025-01-01T00:00:00Z", "2025-04-01T00:00:00Z"),
+        ("2025-02-10T07:30:00Z", "2025-02-10T09:00:00Z"),
+        ("2025-06-01T00:00:00Z", "2025-07-01T00:00:00Z"),
+        ("2025-01-31T23:55:00Z", "2025-02-01T00:05:00Z"),
+    ];
+    let before = store.cache_stats();
+    let mut answered = 0;
+    for (a, b) in windows {
+        for ids in [
+            vec![id("MISO.A")],
+            all.clone(),
+            vec![id("MISO.C"), id("MISO.A")],
+        ] {
+            for runs in [vec![], vec![MarketRun::Rt], vec![MarketRun::Da]] {
+                let mut q = PriceQuery::new(ids.clone(), utc(a), utc(b));
+                q.market_runs = runs;
+                answered += check(q.clone()).await.rows.len();
+                q.components = vec![Component::Congestion, Component::Lmp];
+                check(q).await;
+            }
+        }
+    }
+    assert!(answered > 10_000, "{answered}");
+    let s = store.cache_stats();
+    assert!(s.chunks >= 6 && s.hits > 0, "{s:?}");
+    // Pages of 100 stitch to the whole answer, through chunks and SQL alike.
+    let whole = PriceQuery::new(
+        all.clone(),
+        utc("2025-01-20T00:00:00Z"),
+        utc("2025-03-01T00:00:00Z"),
+    );
+    let full = check(whole.clone()).await;
+    let mut stitched = Vec::new();
+    let mut q = whole.clone();
+    q.limit = Some(100);
+    loop {
+        let page: PricePage = check(q.clone()).await;
+        stitched.extend(page.rows);
+        match page.next_cursor {
+            Some(c) => q.cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(stitched, full.rows);
+    assert!(full.rows.len() > 1900, "{}", full.rows.len());
+    // The revision is what the latest answer shows.
+    let one = PriceQuery::new(
+        vec![id("MISO.A")],
+        utc("2025-02-01T00:00:00Z"),
+        utc("2025-02-01T01:00:00Z"),
+    );
+    let got = check(one.clone()).await;
+    assert!(
+        got.rows.iter().any(|r| r.values.lmp == Some(5004.0)),
+        "{got:?}"
+    );
+
+    // Moving a window across loaded months: only hits.
+    let s = store.cache_stats();
+    for d in 0..20 {
+        let a = utc("2025-01-16T00:00:00Z") + Duration::days(d);
+        store
+            .query_prices(PriceQuery::new(
+                vec![id("MISO.B")],
+                a,
+                a + Duration::days(31),
+            ))
+            .await
+            .unwrap();
+    }
+    let t = store.cache_stats();
+    assert_eq!((t.hits - s.hits, t.misses - s.misses), (20, 0), "{t:?}");
+    assert!(before.misses < t.misses);
+
+    // A write to A: A's chunks are stale, B's are not.
+    store
+        .append(vec![obs(
+            "MISO.A",
+            MarketRun::Da,
+            utc("2025-02-01T00:00:00Z"),
+            60,
+            comps(7.0),
+            utc("2025-04-03T00:00:00Z"),
+            1,
+        )])
+        .await
+        .unwrap();
+    let s = store.cache_stats();
+    let got = check(one).await;
+    assert_eq!(got.rows[0].values.lmp, Some(7.0));
+    store
+        .query_prices(PriceQuery::new(
+            vec![id("MISO.B")],
+            utc("2025-02-01T00:00:00Z"),
+            utc("2025-02-02T00:00:00Z"),
+        ))
+        .await
+        .unwrap();
+    let t = store.cache_stats();
+    // The as-of read (answer cache) and A's chunk miss; B hits.
+    assert_eq!(t.hits - s.hits, 1, "{t:?}");
+
+    // Off at run time: nothing held, answers unchanged; back on: chunks again.
+    store.set_query_cache_budget(0);
+    let s = store.cache_stats();
+    assert_eq!((s.budget, s.entries, s.bytes), (0, 0, 0), "{s:?}");
+    check(whole.clone()).await;
+    assert_eq!(store.cache_stats().entries, 0);
+    store.set_query_cache_budget(4 << 20);
+    check(whole).await;
+    let s = store.cache_stats();
+    assert!(s.chunks > 0 && s.bytes <= s.budget, "{s:?}");
+
+    // A miss reads its whole UTC month ahead: later days of February are hits.
+    store.set_query_cache_budget(0);
+    store.set_query_cache_budget(4 << 20);
+    let b = |a: &str, z: &str| PriceQuery::new(vec![id("MISO.B")], utc(a), utc(z));
+    check(b("2025-02-03T00:00:00Z", "2025-02-04T00:00:00Z")).await;
+    let s = store.cache_stats();
+    assert_eq!(s.chunks, 28, "{s:?}");
+    let got = check(b("2025-02-20T00:00:00Z", "2025-02-26T00:00:00Z")).await;
+    assert_eq!(got.rows.len(), 6 * 24);
+    let t = store.cache_stats();
+    assert_eq!((t.hits - s.hits, t.misses - s.misses), (1, 1), "{t:?}"); // the as-of read misses
+}
+
 /// `CARBON_QUERY_CACHE_MB=0` turns the cache off: every query goes to DuckDB.
 #[test]
 fn query_cache_can_be_turned_off() {
