@@ -792,6 +792,12 @@ fn row_json(r: &PriceRow, clock: Clock) -> Value {
 /// A JSON string literal.
 pub(crate) fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
+    // Ids and run names rarely need escaping: copy them whole.
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -864,7 +870,9 @@ fn json_rows_text(rows: &[PriceRow], clock: Clock, next_cursor: Option<&str>) ->
             out.push('"');
         }
         for c in carbon_core::Component::ALL {
-            let _ = write!(out, ",\"{}\":", c.as_str());
+            out.push_str(",\"");
+            out.push_str(c.as_str());
+            out.push_str("\":");
             push_json_num(&mut out, r.values.get(*c));
         }
         out.push_str(",\"vintage_utc\":");

@@ -99,27 +99,29 @@ impl Subscription {
 /// The `tick` message of one observation, written directly (the same
 /// document as serialising it through `serde_json::Value`, without the tree).
 fn tick(o: &Observation) -> String {
-    let t = |d: chrono::DateTime<Utc>| d.to_rfc3339_opts(SecondsFormat::Secs, true);
+    use carbon_core::time::push_rfc3339;
     let mut out = String::with_capacity(256);
     out.push_str("{\"type\":\"tick\",\"instrument_id\":");
     crate::routes::push_json_str(&mut out, o.instrument_id.as_str());
-    let _ = write!(
-        out,
-        ",\"market_run\":\"{}\",\"interval_start_utc\":\"{}\",\"interval_end_utc\":\"{}\",\"components\":{{",
-        o.market_run.as_str(),
-        t(o.interval_start),
-        t(o.interval_end)
-    );
+    out.push_str(",\"market_run\":\"");
+    out.push_str(o.market_run.as_str());
+    out.push_str("\",\"interval_start_utc\":\"");
+    push_rfc3339(&mut out, o.interval_start, 0);
+    out.push_str("\",\"interval_end_utc\":\"");
+    push_rfc3339(&mut out, o.interval_end, 0);
+    out.push_str("\",\"components\":{");
     let finite = o.values.iter().filter(|(_, x)| x.is_finite());
     for (i, (c, x)) in finite.enumerate() {
-        let _ = write!(
-            out,
-            "{}\"{}\":{x:?}",
-            if i == 0 { "" } else { "," },
-            c.as_str()
-        );
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        out.push_str(c.as_str());
+        let _ = write!(out, "\":{x:?}");
     }
-    let _ = write!(out, "}},\"vintage_utc\":\"{}\"}}", t(o.vintage));
+    out.push_str("},\"vintage_utc\":\"");
+    push_rfc3339(&mut out, o.vintage, 0);
+    out.push_str("\"}");
     out
 }
 

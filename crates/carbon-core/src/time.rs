@@ -338,31 +338,30 @@ pub fn push_rfc3339(out: &mut String, t: DateTime<Utc>, offset_secs: i32) {
         out.push_str(&shown.unwrap_or_else(|| t.to_rfc3339_opts(SecondsFormat::Secs, true)));
         return;
     }
-    fn two(out: &mut String, v: i64) {
-        out.push(char::from(b'0' + (v / 10) as u8));
-        out.push(char::from(b'0' + (v % 10) as u8));
-    }
-    two(out, year / 100);
-    two(out, year % 100);
-    out.push('-');
-    two(out, month);
-    out.push('-');
-    two(out, day);
-    out.push('T');
-    two(out, sod / 3600);
-    out.push(':');
-    two(out, sod / 60 % 60);
-    out.push(':');
-    two(out, sod % 60);
-    if offset_secs == 0 {
-        out.push('Z');
+    // Written into a stack buffer and appended once (all ASCII).
+    let mut b = *b"0000-00-00T00:00:00+00:00";
+    let mut two = |at: usize, v: i64| {
+        b[at] = b'0' + (v / 10) as u8;
+        b[at + 1] = b'0' + (v % 10) as u8;
+    };
+    two(0, year / 100);
+    two(2, year % 100);
+    two(5, month);
+    two(8, day);
+    two(11, sod / 3600);
+    two(14, sod / 60 % 60);
+    two(17, sod % 60);
+    let len = if offset_secs == 0 {
+        b[19] = b'Z';
+        20
     } else {
         let m = i64::from(offset_secs.unsigned_abs() / 60);
-        out.push(if offset_secs < 0 { '-' } else { '+' });
-        two(out, m / 60);
-        out.push(':');
-        two(out, m % 60);
-    }
+        two(20, m / 60);
+        two(23, m % 60);
+        b[19] = if offset_secs < 0 { b'-' } else { b'+' };
+        25
+    };
+    out.push_str(std::str::from_utf8(&b[..len]).unwrap_or_default());
 }
 
 #[cfg(test)]

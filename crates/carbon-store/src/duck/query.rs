@@ -297,16 +297,12 @@ impl Inner {
         }
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(params_from_iter(args))?;
         let ids: Vec<InstrumentId> = order
             .iter()
             .map(|(id, _)| InstrumentId::parse(id))
             .collect::<std::result::Result<_, _>>()?;
         let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            let rank: i32 = r.get(0)?;
-            let run = run_at(r, 1)?;
-            let values = components_at(r, 4)?;
+        read_price_rows(&mut stmt, args, |rank, r| {
             out.push((
                 rank,
                 PriceRow {
@@ -316,19 +312,20 @@ impl Inner {
                         .ok_or_else(|| {
                             Error::Backend(format!("unexpected instrument rank {rank}"))
                         })?,
-                    market_run: run,
-                    interval_start: from_micros(r.get(2)?),
-                    interval_end: from_micros(r.get(3)?),
+                    market_run: r.run,
+                    interval_start: from_micros(r.start),
+                    interval_end: from_micros(r.end),
                     values: if q.components.is_empty() {
-                        values
+                        r.values
                     } else {
-                        values.retain(&q.components)
+                        r.values.retain(&q.components)
                     },
-                    vintage: r.get::<_, Option<i64>>(9)?.map(from_micros),
+                    vintage: Some(from_micros(r.vintage)),
                     samples: None,
                 },
             ));
-        }
+            Ok(())
+        })?;
         if q.limit.is_none() {
             out.sort_by(|(ra, a), (rb, b)| {
                 (ra, a.market_run.as_str(), a.interval_start).cmp(&(
@@ -582,10 +579,8 @@ impl Inner {
         {
             let conn = self.reader();
             let mut stmt = conn.prepare_cached(&sql)?;
-            let mut rows = stmt.query(params_from_iter(args))?;
             let mut n = 0;
-            while let Some(r) = rows.next()? {
-                let key: i32 = r.get(0)?;
+            read_price_rows(&mut stmt, args, |key, row| {
                 if order[need[n]].1 != key {
                     n = need
                         .iter()
@@ -594,18 +589,12 @@ impl Inner {
                             Error::Backend(format!("unexpected instrument key {key}"))
                         })?;
                 }
-                let start: i64 = r.get(2)?;
-                let d = usize::try_from(start.div_euclid(DAY_US) - day0)
+                let d = usize::try_from(row.start.div_euclid(DAY_US) - day0)
                     .unwrap_or(0)
                     .min(span - 1);
-                buckets[n * span + d].push(ChunkRow {
-                    run: run_at(r, 1)?,
-                    start,
-                    end: r.get(3)?,
-                    values: components_at(r, 4)?,
-                    vintage: r.get(9)?,
-                });
-            }
+                buckets[n * span + d].push(row);
+                Ok(())
+            })?;
         }
         let mut fresh = Vec::with_capacity(buckets.len());
         let asked = chunks.first().map_or(0, Vec::len) as i64;
@@ -632,17 +621,67 @@ fn price_cursor(r: &PriceRow) -> Cursor {
     }
 }
 
-/// The market run in column `i`, read without copying its text.
-fn run_at(r: &duckdb::Row<'_>, i: usize) -> Result<MarketRun> {
-    match r.get_ref(i)? {
-        duckdb::types::ValueRef::Text(b) => Ok(std::str::from_utf8(b)
-            .map_err(|e| Error::Backend(format!("market run is not UTF-8: {e}")))?
-            .parse::<MarketRun>()?),
-        other => Err(Error::Backend(format!(
-            "market run column holds {:?}",
-            other.data_type()
-        ))),
+/// Runs a price statement whose columns are (an INTEGER tag, market run,
+/// start µs, end µs, lmp, energy, congestion, loss, ghg, vintage µs) and hands
+/// each row to `each`, reading DuckDB's Arrow batches column by column (the
+/// row API converts every cell on its own: twice the cost on a month's rows).
+fn read_price_rows(
+    stmt: &mut duckdb::Statement<'_>,
+    args: Vec<Value>,
+    mut each: impl FnMut(i32, ChunkRow) -> Result<()>,
+) -> Result<()> {
+    use duckdb::arrow::array::{Array, Float64Array, Int32Array, Int64Array, StringArray};
+    fn col<T: 'static>(b: &duckdb::arrow::record_batch::RecordBatch, i: usize) -> Result<&T> {
+        b.column(i).as_any().downcast_ref::<T>().ok_or_else(|| {
+            Error::Backend(format!(
+                "price column {i} came back as {}",
+                b.column(i).data_type()
+            ))
+        })
     }
+    for batch in stmt.query_arrow(params_from_iter(args))? {
+        let tag = col::<Int32Array>(&batch, 0)?;
+        let runs = col::<StringArray>(&batch, 1)?;
+        let (starts, ends, vintages) = (
+            col::<Int64Array>(&batch, 2)?,
+            col::<Int64Array>(&batch, 3)?,
+            col::<Int64Array>(&batch, 9)?,
+        );
+        let comps = [4, 5, 6, 7, 8].map(|i| col::<Float64Array>(&batch, i));
+        let [lmp, energy, congestion, loss, ghg] = comps;
+        let (lmp, energy, congestion, loss, ghg) = (lmp?, energy?, congestion?, loss?, ghg?);
+        let get = |a: &Float64Array, i: usize| (!a.is_null(i)).then(|| a.value(i));
+        // Runs repeat: parse each distinct text once.
+        let mut last_run: Option<(&str, MarketRun)> = None;
+        for i in 0..batch.num_rows() {
+            let text = runs.value(i);
+            let run = match last_run {
+                Some((t, r)) if t == text => r,
+                _ => {
+                    let r = text.parse::<MarketRun>()?;
+                    last_run = Some((text, r));
+                    r
+                }
+            };
+            each(
+                tag.value(i),
+                ChunkRow {
+                    run,
+                    start: starts.value(i),
+                    end: ends.value(i),
+                    values: Components {
+                        lmp: get(lmp, i),
+                        energy: get(energy, i),
+                        congestion: get(congestion, i),
+                        loss: get(loss, i),
+                        ghg: get(ghg, i),
+                    },
+                    vintage: vintages.value(i),
+                },
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// The five component columns starting at column `first`.
