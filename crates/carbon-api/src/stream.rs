@@ -48,6 +48,7 @@ use axum::{
 };
 use carbon_core::{InstrumentId, Market, Observation};
 use chrono::{SecondsFormat, Utc};
+use futures_util::SinkExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
@@ -361,6 +362,8 @@ pub(crate) async fn websocket(
 }
 
 const SEND_TIMEOUT: Duration = Duration::from_secs(5);
+/// Most queued frames written before one flush.
+const SEND_BATCH: usize = 64;
 const HEARTBEAT: Duration = Duration::from_secs(15);
 
 async fn session(
@@ -430,7 +433,24 @@ async fn session(
         if last {
             tracing::warn!("stream client dropped: slow consumer");
         }
-        match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(out.into()))).await {
+        // Ticks queued behind this one go out in the same write (one flush,
+        // not one system call per frame: an event fans out to many frames).
+        let mut batch = vec![out];
+        if !last {
+            while batch.len() < SEND_BATCH {
+                match rx.try_recv() {
+                    Ok(m) => batch.push(m),
+                    Err(_) => break,
+                }
+            }
+        }
+        let send = async {
+            for m in batch {
+                socket.feed(Message::Text(m.into())).await?;
+            }
+            socket.flush().await
+        };
+        match tokio::time::timeout(SEND_TIMEOUT, send).await {
             Ok(Ok(())) if !last => {}
             _ => break,
         }
