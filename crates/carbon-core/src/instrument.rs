@@ -12,12 +12,26 @@ use crate::{
 /// Instrument id: `<ISO code>.<ISO node name>`, e.g. `MISO.INDIANA.HUB`,
 /// `CAISO.TH_SP15_GEN-APND`. The node part keeps the ISO's own spelling
 /// (dots included); the market part is one of the [`Market`] codes.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct InstrumentId {
     /// Shared: the many observations of one node clone a pointer, not the text.
     text: Arc<str>,
     market: Market,
+}
+
+/// Equal texts are equal ids (the market follows from the text); rows of one
+/// node share one text, so most comparisons end at the pointer.
+impl PartialEq for InstrumentId {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.text, &other.text) || self.text == other.text
+    }
+}
+
+impl std::hash::Hash for InstrumentId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.text.hash(state);
+    }
 }
 
 impl InstrumentId {

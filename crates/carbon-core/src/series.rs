@@ -176,7 +176,10 @@ impl Components {
 
     /// Number of present components.
     pub fn count(&self) -> usize {
-        self.iter().count()
+        [self.lmp, self.energy, self.congestion, self.loss, self.ghg]
+            .iter()
+            .filter(|v| v.is_some())
+            .count()
     }
 
     /// Keeps only the listed components.

@@ -262,7 +262,9 @@ pub fn parse_market_report(
     // node → (kind, [lmp, mcc, mlc] per hour, first line)
     // Three rows (LMP, MCC, MLC) per node.
     let mut nodes: Vec<NodeRows> = Vec::with_capacity(lines.len() / 3 + 1);
-    let mut index: HashMap<&str, usize> = HashMap::with_capacity(lines.len() / 3 + 1);
+    // Fx: a file's node names can only slow down the parse of that file.
+    let mut index: HashMap<&str, usize, carbon_core::hash::Fx> =
+        HashMap::with_capacity_and_hasher(lines.len() / 3 + 1, Default::default());
     // A node's LMP, MCC and MLC rows are usually adjacent: remember the last.
     let mut last: Option<(&str, usize)> = None;
     let mut cells: [Option<f64>; 24] = [None; 24];

@@ -97,18 +97,24 @@ impl Inner {
         })
     }
 
+    /// The stored key of each of the query's instruments, in its order.
+    fn keys_of(&self, q: &PriceQuery) -> Result<Vec<i32>> {
+        q.instruments
+            .iter()
+            .map(|id| {
+                self.lookup(id.as_str()).map(|(key, _)| key).ok_or_else(|| {
+                    Error::UnknownInstrument {
+                        id: id.to_string(),
+                        context: String::new(),
+                    }
+                })
+            })
+            .collect()
+    }
+
     pub(crate) fn query_prices(&self, q: &PriceQuery) -> Result<PricePage> {
         q.validate()?;
-        let mut keys = Vec::with_capacity(q.instruments.len());
-        for id in &q.instruments {
-            let (key, _) = self
-                .lookup(id.as_str())
-                .ok_or_else(|| Error::UnknownInstrument {
-                    id: id.to_string(),
-                    context: String::new(),
-                })?;
-            keys.push(key);
-        }
+        let keys = self.keys_of(q)?;
         let cursor = q.cursor.as_deref().map(Cursor::decode).transpose()?;
         let freq = q.resample.map(|r| r.freq);
         let needs_cal =
@@ -305,24 +311,14 @@ impl Inner {
         read_price_rows(&mut stmt, args, |rank, r| {
             out.push((
                 rank,
-                PriceRow {
-                    instrument_id: ids
-                        .get(usize::try_from(rank).unwrap_or(usize::MAX))
+                r.price_row(
+                    ids.get(usize::try_from(rank).unwrap_or(usize::MAX))
                         .cloned()
                         .ok_or_else(|| {
                             Error::Backend(format!("unexpected instrument rank {rank}"))
                         })?,
-                    market_run: r.run,
-                    interval_start: from_micros(r.start),
-                    interval_end: from_micros(r.end),
-                    values: if q.components.is_empty() {
-                        r.values
-                    } else {
-                        r.values.retain(&q.components)
-                    },
-                    vintage: Some(from_micros(r.vintage)),
-                    samples: None,
-                },
+                    &q.components,
+                ),
             ));
             Ok(())
         })?;
@@ -446,16 +442,8 @@ impl Inner {
     pub(crate) fn query_chunked(&self, q: &PriceQuery, load: bool) -> Result<Option<PricePage>> {
         q.validate()?;
         let cursor = q.cursor.as_deref().map(Cursor::decode).transpose()?;
-        let mut order: Vec<(&InstrumentId, i32)> = Vec::with_capacity(q.instruments.len());
-        for id in &q.instruments {
-            let (key, _) = self
-                .lookup(id.as_str())
-                .ok_or_else(|| Error::UnknownInstrument {
-                    id: id.to_string(),
-                    context: String::new(),
-                })?;
-            order.push((id, key));
-        }
+        let mut order: Vec<(&InstrumentId, i32)> =
+            q.instruments.iter().zip(self.keys_of(q)?).collect();
         order.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
         order.dedup_by(|a, b| a.0 == b.0);
         let (first, last) = chunk_days(q.start, q.end);
@@ -502,19 +490,7 @@ impl Inner {
                 {
                     continue;
                 }
-                out.push(PriceRow {
-                    instrument_id: (*id).clone(),
-                    market_run: r.run,
-                    interval_start: from_micros(r.start),
-                    interval_end: from_micros(r.end),
-                    values: if q.components.is_empty() {
-                        r.values
-                    } else {
-                        r.values.retain(&q.components)
-                    },
-                    vintage: Some(from_micros(r.vintage)),
-                    samples: None,
-                });
+                out.push(r.price_row((*id).clone(), &q.components));
                 if cap.is_some_and(|n| out.len() >= n) {
                     break 'instruments;
                 }
@@ -609,6 +585,25 @@ impl Inner {
         }
         self.cache.store_chunks(stamp, fresh);
         Ok(())
+    }
+}
+
+impl ChunkRow {
+    /// The API row of `id` with `components` (all when empty).
+    fn price_row(&self, id: InstrumentId, components: &[carbon_core::Component]) -> PriceRow {
+        PriceRow {
+            instrument_id: id,
+            market_run: self.run,
+            interval_start: from_micros(self.start),
+            interval_end: from_micros(self.end),
+            values: if components.is_empty() {
+                self.values
+            } else {
+                self.values.retain(components)
+            },
+            vintage: Some(from_micros(self.vintage)),
+            samples: None,
+        }
     }
 }
 
