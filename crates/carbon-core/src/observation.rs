@@ -189,6 +189,11 @@ mod tests {
         let mut v = at("MISO.A", 0);
         v.vintage += chrono::Duration::hours(1);
         assert!(keys_grouped_and_increasing(&[at("MISO.A", 0), v]));
+        // Starts equal to the microsecond (what a store keeps) but not to the
+        // nanosecond: not provably distinct there.
+        let mut n = at("MISO.A", 0);
+        n.interval_start += chrono::Duration::nanoseconds(1);
+        assert!(!keys_grouped_and_increasing(&[at("MISO.A", 0), n]));
     }
 
     #[test]

@@ -211,14 +211,13 @@ pub fn check(market: Market, observations: Vec<Observation>, cfg: &DqConfig) -> 
                     i
                 }
             };
-            let key = (
-                i,
-                o.market_run,
-                o.interval_start.timestamp(),
-                o.vintage.timestamp_micros(),
-            );
             if let Some(seen) = seen.as_mut()
-                && !seen.insert(key)
+                && !seen.insert((
+                    i,
+                    o.market_run,
+                    o.interval_start.timestamp(),
+                    o.vintage.timestamp_micros(),
+                ))
             {
                 bad.push((row, None));
                 continue;
