@@ -1,4 +1,4 @@
-//! A read-through cache of price query answers, invalidated per instrument.
+//! A read-through cache of price query answers and series chunks.
 //!
 //! Dashboards and API clients ask the same questions over and over (this
 //! month of a hub, the last day of a node); each costs DuckDB a few
@@ -15,6 +15,12 @@
 //! read therefore always invalidates the answer (whether or not the query saw
 //! the write), and a stamp read after the mark belongs to a query that started
 //! after the commit. Memory is bounded: least recently used answers go first.
+//!
+//! Besides whole answers it holds *series chunks*: the latest rows of one
+//! instrument on one UTC day, from which `query.rs::query_chunked` assembles
+//! any latest flat window. A write drops the chunks of the days it wrote
+//! when it commits, and logs them, so a chunk read by a query that raced
+//! that write is refused when the query stores it: a chunk held is current.
 
 use std::{
     collections::{BTreeMap, HashMap, VecDeque},
@@ -38,7 +44,7 @@ pub struct CacheStats {
     pub misses: u64,
     /// Answers and series chunks held.
     pub entries: usize,
-    /// Series chunks held (one instrument's latest rows in one UTC month).
+    /// Series chunks held (one instrument's latest rows on one UTC day).
     pub chunks: usize,
     /// Approximate bytes held.
     pub bytes: usize,
@@ -98,7 +104,6 @@ struct State {
     /// Instrument id → UTC day → chunk. A chunk held is always fresh: a write
     /// drops the chunks of the days it touched when it commits.
     chunks: HashMap<String, BTreeMap<i64, ChunkEntry>>,
-    chunk_count: usize,
     /// The latest writes, oldest first, for chunks stored after a write that
     /// committed while they were being read.
     log: VecDeque<Written>,
@@ -159,7 +164,6 @@ impl QueryCache {
         if bytes == 0 {
             st.entries.clear();
             st.chunks.clear();
-            st.chunk_count = 0;
             st.bytes = 0;
         } else {
             evict(&mut st, bytes);
@@ -305,7 +309,6 @@ impl QueryCache {
             return; // writes after the stamp may have left the log
         }
         let since: Vec<&Written> = st.log.iter().rev().take_while(|w| w.tick > stamp).collect();
-        let mut stored = 0;
         for (instrument, day, rows) in chunks {
             if since
                 .iter()
@@ -324,12 +327,10 @@ impl QueryCache {
                 Some(s) => s,
                 None => st.chunks.entry(instrument.to_string()).or_default(),
             };
-            match series.insert(day, entry) {
-                Some(old) => st.bytes -= old.bytes,
-                None => stored += 1,
+            if let Some(old) = series.insert(day, entry) {
+                st.bytes -= old.bytes;
             }
         }
-        st.chunk_count += stored;
         evict(st, budget);
     }
 
@@ -354,7 +355,6 @@ impl QueryCache {
         let st = &mut *guard;
         st.clock += 1;
         let tick = st.clock;
-        let mut freed = (0, 0);
         for (instrument, first, last) in writes {
             match st.marks.get_mut(instrument) {
                 Some(m) => *m = tick,
@@ -366,8 +366,7 @@ impl QueryCache {
                 let days: Vec<i64> = series.range(first..=last).map(|(d, _)| *d).collect();
                 for d in days {
                     if let Some(e) = series.remove(&d) {
-                        freed.0 += 1;
-                        freed.1 += e.bytes;
+                        st.bytes -= e.bytes;
                     }
                 }
             }
@@ -377,8 +376,6 @@ impl QueryCache {
                 days: first..=last,
             });
         }
-        st.chunk_count -= freed.0;
-        st.bytes -= freed.1;
         while st.log.len() > WRITE_LOG {
             if let Some(w) = st.log.pop_front() {
                 st.forgotten = w.tick;
@@ -388,11 +385,12 @@ impl QueryCache {
 
     pub(crate) fn stats(&self) -> CacheStats {
         let st = self.state();
+        let chunks = st.chunks.values().map(BTreeMap::len).sum::<usize>();
         CacheStats {
             hits: st.hits,
             misses: st.misses,
-            entries: st.entries.len() + st.chunk_count,
-            chunks: st.chunk_count,
+            entries: st.entries.len() + chunks,
+            chunks,
             bytes: st.bytes,
             budget: self.budget(),
         }
@@ -438,7 +436,6 @@ fn evict(st: &mut State, budget: usize) {
                 };
                 if let Some(e) = series.remove(&m) {
                     st.bytes -= e.bytes;
-                    st.chunk_count -= 1;
                 }
                 if series.is_empty() {
                     st.chunks.remove(&id);

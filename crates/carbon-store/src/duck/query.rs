@@ -269,9 +269,7 @@ impl Inner {
         args.push(Value::BigInt(q.start.timestamp_micros()));
         args.push(Value::BigInt(q.end.timestamp_micros()));
         let mut sql = format!(
-            "SELECT {rank} AS r, o.market_run, epoch_us(o.interval_start_utc),
-                    epoch_us(o.interval_end_utc), o.lmp, o.energy, o.congestion, o.loss, o.ghg,
-                    epoch_us(o.vintage_utc)
+            "SELECT {rank} AS r, {PRICE_COLUMNS}
              FROM observations o
              WHERE o.instrument_key IN ({key_list})
                AND o.interval_start_utc >= make_timestamp(?::BIGINT)
@@ -397,16 +395,15 @@ const MAX_READ_AHEAD: i64 = 400;
 /// of the next month.
 fn month_of(day: i64) -> (i64, i64) {
     use chrono::Datelike;
-    const EPOCH_CE: i64 = 719_163; // days from 0001-01-01 to 1970-01-01
-    let date = i32::try_from(day + EPOCH_CE)
-        .ok()
-        .and_then(chrono::NaiveDate::from_num_days_from_ce_opt);
-    let Some(date) = date else {
-        return (day, day + 1);
-    };
+    let date = from_micros(day * DAY_US).date_naive();
     let start = date.with_day(1).unwrap_or(date);
-    let ce = |d: chrono::NaiveDate| i64::from(d.num_days_from_ce()) - EPOCH_CE;
-    (ce(start), ce(time::next_month(start)))
+    let day_of = |d: chrono::NaiveDate| {
+        d.and_time(chrono::NaiveTime::MIN)
+            .and_utc()
+            .timestamp_micros()
+            .div_euclid(DAY_US)
+    };
+    (day_of(start), day_of(time::next_month(start)))
 }
 
 /// UTC day numbers of interval starts in `[start, end)` (first, last).
@@ -541,9 +538,7 @@ impl Inner {
         args.push(Value::BigInt(day0 * DAY_US));
         args.push(Value::BigInt(day_end * DAY_US));
         let sql = format!(
-            "SELECT o.instrument_key, o.market_run, epoch_us(o.interval_start_utc),
-                    epoch_us(o.interval_end_utc), o.lmp, o.energy, o.congestion, o.loss, o.ghg,
-                    epoch_us(o.vintage_utc)
+            "SELECT o.instrument_key, {PRICE_COLUMNS}
              FROM observations o
              WHERE o.instrument_key IN ({key_list})
                AND o.interval_start_utc >= make_timestamp(?::BIGINT)
@@ -616,9 +611,14 @@ fn price_cursor(r: &PriceRow) -> Cursor {
     }
 }
 
-/// Runs a price statement whose columns are (an INTEGER tag, market run,
-/// start µs, end µs, lmp, energy, congestion, loss, ghg, vintage µs) and hands
-/// each row to `each`, reading DuckDB's Arrow batches column by column (the
+/// What [`read_price_rows`] reads after its INTEGER tag column.
+const PRICE_COLUMNS: &str = "o.market_run, epoch_us(o.interval_start_utc), \
+     epoch_us(o.interval_end_utc), o.lmp, o.energy, o.congestion, o.loss, o.ghg, \
+     epoch_us(o.vintage_utc)";
+
+/// Runs a price statement whose columns are an INTEGER tag then
+/// [`PRICE_COLUMNS`] (market run, start µs, end µs, lmp, energy, congestion,
+/// loss, ghg, vintage µs) and hands each row to `each`, reading DuckDB's Arrow batches column by column (the
 /// row API converts every cell on its own: twice the cost on a month's rows).
 fn read_price_rows(
     stmt: &mut duckdb::Statement<'_>,

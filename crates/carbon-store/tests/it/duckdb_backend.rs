@@ -171,29 +171,41 @@ fn audit_tampering_in_the_file_is_detected() {
     );
 }
 
+/// A DuckDB store in `dir` holding `nodes` as MISO nodes.
+async fn store_with_nodes(dir: &std::path::Path, nodes: &[impl AsRef<str>]) -> DuckdbStore {
+    use carbon_core::{Instrument, LocationKind};
+    let store = DuckdbStore::open(dir).unwrap();
+    store
+        .upsert_instruments(
+            nodes
+                .iter()
+                .map(|n| {
+                    Instrument::new(
+                        carbon_store::conformance::id(n.as_ref()),
+                        LocationKind::Node,
+                    )
+                })
+                .collect(),
+        )
+        .await
+        .unwrap();
+    store
+}
+
 /// The price query cache: a repeated query is a hit with the same answer, a
 /// write to its instrument makes it a miss, writes to other instruments and
 /// re-appends of stored data do not, handles on one file share one cache, and
 /// the budget bounds what it holds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn query_cache_hits_invalidation_and_budget() {
-    use carbon_core::{Instrument, LocationKind, MarketRun};
+    use carbon_core::MarketRun;
     use carbon_store::{
         PriceQuery,
         conformance::{id, lmp, obs, utc},
     };
     let dir = tempfile::tempdir().unwrap();
-    let store = DuckdbStore::open(dir.path()).unwrap();
     let nodes: Vec<String> = (0..40).map(|i| format!("MISO.N{i:02}")).collect();
-    store
-        .upsert_instruments(
-            nodes
-                .iter()
-                .map(|n| Instrument::new(id(n), LocationKind::Node))
-                .collect(),
-        )
-        .await
-        .unwrap();
+    let store = store_with_nodes(dir.path(), &nodes).await;
     let start = utc("2025-01-01T05:00:00Z");
     let day = |n: &str, v: f64, vintage: &str| {
         (0..24)
@@ -270,24 +282,15 @@ async fn query_cache_hits_invalidation_and_budget() {
 /// stale; the budget can be changed at run time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn series_chunks_answer_every_window_like_duckdb() {
-    use carbon_core::{Component, Components, Instrument, LocationKind, MarketRun};
+    use carbon_core::{Component, Components, MarketRun};
     use carbon_store::{
         PricePage, PriceQuery,
         conformance::{id, obs, utc},
     };
     use chrono::Duration;
     let dir = tempfile::tempdir().unwrap();
-    let store = DuckdbStore::open(dir.path()).unwrap();
     let nodes = ["MISO.B", "MISO.A", "MISO.C"];
-    store
-        .upsert_instruments(
-            nodes
-                .iter()
-                .map(|n| Instrument::new(id(n), LocationKind::Node))
-                .collect(),
-        )
-        .await
-        .unwrap();
+    let store = store_with_nodes(dir.path(), &nodes).await;
     let v1 = utc("2025-04-01T00:00:00Z");
     let v2 = utc("2025-04-02T00:00:00Z");
     let comps = |x: f64| Components {
