@@ -11,6 +11,7 @@
 //! is a pure function of its inputs, so it can be tested exhaustively and reused
 //! by every backend and connector.
 
+pub mod batch;
 pub mod calendar;
 pub mod error;
 pub mod hash;
@@ -22,6 +23,7 @@ pub mod series;
 pub mod text;
 pub mod time;
 
+pub use batch::ObservationBatch;
 pub use calendar::{Block, Holiday, is_nerc_holiday, is_peak_day, nerc_holidays};
 pub use error::{Error, Result};
 pub use instrument::{Instrument, InstrumentId, LocationKind};

@@ -75,30 +75,43 @@ impl Observation {
     /// Checks the invariants every stored observation must hold: a non-empty
     /// interval of at most 31 days, at least one component, finite values.
     pub fn validate(&self) -> Result<()> {
-        let bad = |reason: String| Error::InvalidObservation {
-            instrument: self.instrument_id.to_string(),
-            start: self
-                .interval_start
-                .to_rfc3339_opts(SecondsFormat::Secs, true),
-            reason,
-        };
-        if self.interval_end <= self.interval_start {
-            return Err(bad(format!(
-                "interval end {} is not after its start",
-                self.interval_end.to_rfc3339_opts(SecondsFormat::Secs, true)
-            )));
-        }
-        if (self.interval_end - self.interval_start).num_days() > 31 {
-            return Err(bad("interval longer than 31 days".to_string()));
-        }
-        if self.values.count() == 0 {
-            return Err(bad("no component values".to_string()));
-        }
-        if let Some((c, v)) = self.values.iter().find(|(_, v)| !v.is_finite()) {
-            return Err(bad(format!("component {c} is not a finite number ({v})")));
-        }
-        Ok(())
+        validate_parts(
+            &self.instrument_id,
+            self.interval_start,
+            self.interval_end,
+            &self.values,
+        )
     }
+}
+
+/// [`Observation::validate`] on the parts it checks (also used by batches).
+pub(crate) fn validate_parts(
+    instrument_id: &InstrumentId,
+    interval_start: DateTime<Utc>,
+    interval_end: DateTime<Utc>,
+    values: &Components,
+) -> Result<()> {
+    let bad = |reason: String| Error::InvalidObservation {
+        instrument: instrument_id.to_string(),
+        start: interval_start.to_rfc3339_opts(SecondsFormat::Secs, true),
+        reason,
+    };
+    if interval_end <= interval_start {
+        return Err(bad(format!(
+            "interval end {} is not after its start",
+            interval_end.to_rfc3339_opts(SecondsFormat::Secs, true)
+        )));
+    }
+    if (interval_end - interval_start).num_days() > 31 {
+        return Err(bad("interval longer than 31 days".to_string()));
+    }
+    if values.count() == 0 {
+        return Err(bad("no component values".to_string()));
+    }
+    if let Some((c, v)) = values.iter().find(|(_, v)| !v.is_finite()) {
+        return Err(bad(format!("component {c} is not a finite number ({v})")));
+    }
+    Ok(())
 }
 
 /// Whether each instrument's rows form one contiguous group that strictly

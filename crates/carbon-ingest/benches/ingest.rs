@@ -56,11 +56,7 @@ fn main() {
             let parsed = Runner::parse(&payload, None).unwrap().unwrap();
             let checked = dq::check(parsed.market, parsed.observations, &DqConfig::default());
             assert!(checked.rejected.is_empty());
-            values += checked
-                .accepted
-                .iter()
-                .map(|o| o.values.count())
-                .sum::<usize>();
+            values += checked.accepted.value_count();
         }
         values
     };

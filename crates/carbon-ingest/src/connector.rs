@@ -217,9 +217,8 @@ pub(crate) fn keep_nodes(parsed: &mut Parsed, market: Market, nodes: &[String]) 
         .filter_map(|n| InstrumentId::new(market, n).ok())
         .map(|i| i.to_string())
         .collect();
-    parsed
-        .observations
-        .retain(|o| ids.contains(o.instrument_id.as_str()));
+    let o = &parsed.observations;
+    parsed.observations = o.filter(|i| ids.contains(o.instrument(i).as_str()));
     parsed.instruments.retain(|i| ids.contains(i.id.as_str()));
 }
 
@@ -231,8 +230,7 @@ pub(crate) fn keep_hubs(parsed: &mut Parsed) {
         .filter(|i| i.kind == LocationKind::Hub)
         .map(|i| i.id.to_string())
         .collect();
-    parsed
-        .observations
-        .retain(|o| hubs.contains(o.instrument_id.as_str()));
+    let o = &parsed.observations;
+    parsed.observations = o.filter(|i| hubs.contains(o.instrument(i).as_str()));
     parsed.instruments.retain(|i| i.kind == LocationKind::Hub);
 }

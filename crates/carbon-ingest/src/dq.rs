@@ -2,7 +2,9 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use carbon_core::{Component, Market, MarketRun, Observation, hash::Fx, time};
+use carbon_core::{
+    Component, Components, Market, MarketRun, Observation, ObservationBatch, hash::Fx, time,
+};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -80,7 +82,7 @@ pub struct WindowCheck {
 /// `live_before`: instrument ids whose series ran up to the window's start.
 pub fn check_window(
     market: Market,
-    accepted: &[Observation],
+    accepted: &ObservationBatch,
     run: MarketRun,
     start: chrono::DateTime<chrono::Utc>,
     end: chrono::DateTime<chrono::Utc>,
@@ -88,12 +90,17 @@ pub fn check_window(
     live_before: &[String],
 ) -> WindowCheck {
     let mut per_node: BTreeMap<&str, usize> = BTreeMap::new();
-    for o in accepted {
-        if o.market_run == run && o.interval_start >= start && o.interval_start < end {
-            *per_node.entry(o.instrument_id.as_str()).or_default() += 1;
+    for i in 0..accepted.len() {
+        let t = accepted.interval_start(i);
+        if accepted.market_run(i) == run && t >= start && t < end {
+            *per_node.entry(accepted.instrument(i).as_str()).or_default() += 1;
         }
     }
-    let present: HashSet<&str> = accepted.iter().map(|o| o.instrument_id.as_str()).collect();
+    let present: HashSet<&str> = accepted
+        .instruments()
+        .iter()
+        .map(|id| id.as_str())
+        .collect();
     let wanted: Vec<String> = match &expected.nodes {
         Some(nodes) => nodes
             .iter()
@@ -120,8 +127,8 @@ pub fn check_window(
 /// Result of checking a batch.
 #[derive(Debug, Clone, Default)]
 pub struct Checked {
-    /// Rows that pass.
-    pub accepted: Vec<Observation>,
+    /// Rows that pass, in their order.
+    pub accepted: ObservationBatch,
     /// Rows that fail, with the reason.
     pub rejected: Vec<(Observation, String)>,
     /// Findings.
@@ -130,8 +137,12 @@ pub struct Checked {
 
 /// Checks one row; `Err(reason)` quarantines it.
 pub fn check_row(o: &Observation, cfg: &DqConfig) -> Result<(), String> {
+    check_values(&o.values, cfg)
+}
+
+/// [`check_row`] on a row's component values.
+pub fn check_values(v: &Components, cfg: &DqConfig) -> Result<(), String> {
     // The common case without iterating: finite parts, LMP in range, sum ok.
-    let v = &o.values;
     if let (Some(lmp), Some(energy), Some(r)) = (v.lmp, v.energy, v.residual())
         && lmp.is_finite()
         && energy.is_finite()
@@ -144,11 +155,11 @@ pub fn check_row(o: &Observation, cfg: &DqConfig) -> Result<(), String> {
     {
         return Ok(());
     }
-    check_row_slow(o, cfg)
+    check_values_slow(v, cfg)
 }
 
-fn check_row_slow(o: &Observation, cfg: &DqConfig) -> Result<(), String> {
-    for (c, v) in o.values.iter() {
+fn check_values_slow(values: &Components, cfg: &DqConfig) -> Result<(), String> {
+    for (c, v) in values.iter() {
         if !v.is_finite() {
             return Err(format!("{c} is not a finite number"));
         }
@@ -159,7 +170,7 @@ fn check_row_slow(o: &Observation, cfg: &DqConfig) -> Result<(), String> {
             ));
         }
     }
-    let v = &o.values;
+    let v = values;
     if let (Some(lmp), Some(_), Some(r)) = (v.lmp, v.energy, v.residual())
         && r.abs() > cfg.sum_tolerance
     {
@@ -171,25 +182,55 @@ fn check_row_slow(o: &Observation, cfg: &DqConfig) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether row `i` passes [`check_values`], read straight from the columns
+/// for the common row (LMP and energy present, every part finite, LMP in
+/// range, parts summing within tolerance); other rows take the full check.
+/// Absent components are 0 in their columns, which is what the sum takes.
+fn row_verdict(b: &ObservationBatch, i: usize, cfg: &DqConfig) -> Result<(), String> {
+    let (&[lmp, energy, congestion, loss, ghg], present) = b.raw_values(i);
+    if present & 0b11 == 0b11
+        && [lmp, energy, congestion, loss, ghg]
+            .iter()
+            .all(|x| x.is_finite())
+        && (cfg.min_price..=cfg.max_price).contains(&lmp)
+        && (lmp - energy - congestion - loss - ghg).abs() <= cfg.sum_tolerance
+    {
+        return Ok(());
+    }
+    check_values(&b.components(i), cfg)
+}
+
 /// Checks a parsed batch.
-pub fn check(market: Market, observations: Vec<Observation>, cfg: &DqConfig) -> Checked {
+pub fn check(market: Market, observations: ObservationBatch, cfg: &DqConfig) -> Checked {
     let mut out = Checked::default();
-    out.findings.rows = observations.len();
-    // Pass 1 (borrowing): duplicates, row verdicts, intervals per series-day.
+    let obs = &observations;
+    out.findings.rows = obs.len();
+    // Pass 1 (reading columns): duplicates, row verdicts, intervals per series-day.
     // Rows that do not pass, by index: `None` a duplicate, `Some` the reason.
     let mut bad: Vec<(usize, Option<String>)> = Vec::new();
-    // Instruments as small integers: rows come grouped by instrument, so the
-    // name is looked up once per group and the per-row keys hash integers.
+    // Instruments as small integers, one per distinct name (a batch may list
+    // an instrument more than once): looked up once per dictionary entry.
     let mut index: HashMap<&str, u32, Fx> = HashMap::default();
     let mut names: Vec<&str> = Vec::new();
+    let entry_name: Vec<u32> = obs
+        .instruments()
+        .iter()
+        .map(|id| {
+            let next = names.len() as u32;
+            let i = *index.entry(id.as_str()).or_insert(next);
+            if i == next {
+                names.push(id.as_str());
+            }
+            i
+        })
+        .collect();
     let mut counts: HashMap<(u32, MarketRun, NaiveDate), usize, Fx> = HashMap::default();
     {
         // Parsers usually emit each series once, in time order: then no key
         // can repeat and the per-row set is not needed.
-        let mut seen: Option<HashSet<(u32, MarketRun, i64, i64), Fx>> =
-            (!carbon_core::observation::keys_grouped_and_increasing(&observations))
-                .then(|| HashSet::with_capacity_and_hasher(observations.len(), Fx::default()));
-        let mut last_id: Option<(&carbon_core::InstrumentId, u32)> = None;
+        let mut seen: Option<HashSet<(u32, MarketRun, i64, i64), Fx>> = (!obs
+            .keys_grouped_and_increasing())
+        .then(|| HashSet::with_capacity_and_hasher(obs.len(), Fx::default()));
         // The market day of the last row, with its UTC bounds.
         let mut last_day: Option<(
             chrono::DateTime<chrono::Utc>,
@@ -198,34 +239,23 @@ pub fn check(market: Market, observations: Vec<Observation>, cfg: &DqConfig) -> 
         )> = None;
         // A run of rows of one series-day, counted before it goes in the map.
         let mut run: Option<((u32, MarketRun, NaiveDate), usize)> = None;
-        for (row, o) in observations.iter().enumerate() {
-            let i = match last_id {
-                Some((id, i)) if *id == o.instrument_id => i,
-                _ => {
-                    let next = names.len() as u32;
-                    let i = *index.entry(o.instrument_id.as_str()).or_insert(next);
-                    if i == next {
-                        names.push(o.instrument_id.as_str());
-                    }
-                    last_id = Some((&o.instrument_id, i));
-                    i
-                }
-            };
+        for row in 0..obs.len() {
+            let i = entry_name[obs.instrument_index(row) as usize];
             if let Some(seen) = seen.as_mut()
                 && !seen.insert((
                     i,
-                    o.market_run,
-                    o.interval_start.timestamp(),
-                    o.vintage.timestamp_micros(),
+                    obs.market_run(row),
+                    obs.interval_start(row).timestamp_micros(),
+                    obs.vintage(row).timestamp_micros(),
                 ))
             {
                 bad.push((row, None));
                 continue;
             }
-            if let Err(reason) = check_row(o, cfg) {
+            if let Err(reason) = row_verdict(obs, row, cfg) {
                 bad.push((row, Some(reason)));
             } else {
-                let t = o.interval_start;
+                let t = obs.interval_start(row);
                 let day = match last_day {
                     Some((from, to, d)) if from <= t && t < to => d,
                     _ => {
@@ -236,7 +266,7 @@ pub fn check(market: Market, observations: Vec<Observation>, cfg: &DqConfig) -> 
                         d
                     }
                 };
-                let k = (i, o.market_run, day);
+                let k = (i, obs.market_run(row), day);
                 match &mut run {
                     Some((rk, n)) if *rk == k => *n += 1,
                     _ => {
@@ -252,19 +282,21 @@ pub fn check(market: Market, observations: Vec<Observation>, cfg: &DqConfig) -> 
             *counts.entry(rk).or_default() += n;
         }
     }
-    let mut counts: Vec<((&str, MarketRun, NaiveDate), usize)> = counts
+    // Hours of each market day, looked up once per day.
+    let mut hours: BTreeMap<NaiveDate, usize> = BTreeMap::new();
+    let mut incomplete: Vec<(&str, MarketRun, NaiveDate, usize, usize)> = counts
         .into_iter()
-        .map(|((i, run, day), n)| ((names[i as usize], run, day), n))
-        .collect();
-    counts.sort_unstable();
-    let incomplete: Vec<(&str, MarketRun, NaiveDate, usize, usize)> = counts
-        .into_iter()
-        .filter_map(|((id, run, day), found)| {
+        .filter_map(|((i, run, day), found)| {
             let per_hour = (60 / run.interval_minutes().max(1)) as usize;
-            let expected = time::hours_in_day(market, day) as usize * per_hour;
-            (found != expected).then_some((id, run, day, expected, found))
+            let day_hours = *hours
+                .entry(day)
+                .or_insert_with(|| time::hours_in_day(market, day) as usize);
+            let expected = day_hours * per_hour;
+            (found != expected).then_some((names[i as usize], run, day, expected, found))
         })
         .collect();
+    // Listed by series and day (only the incomplete ones need sorting).
+    incomplete.sort_unstable();
     out.findings.incomplete_total = incomplete.len();
     out.findings.incomplete = incomplete
         .into_iter()
@@ -277,19 +309,19 @@ pub fn check(market: Market, observations: Vec<Observation>, cfg: &DqConfig) -> 
             found,
         })
         .collect();
-    // Pass 2 (moving): split — or, when every row passes, keep the vector.
-    if bad.is_empty() {
-        out.accepted = observations;
-    } else {
-        out.accepted.reserve(observations.len());
-        let mut bad = bad.into_iter().peekable();
-        for (row, o) in observations.into_iter().enumerate() {
-            match bad.next_if(|(b, _)| *b == row) {
-                None => out.accepted.push(o),
-                Some((_, None)) => out.findings.duplicates += 1,
-                Some((_, Some(reason))) => out.rejected.push((o, reason)),
+    // Pass 2: split — or, when every row passes, keep the batch as it is.
+    if !bad.is_empty() {
+        let mut keep = vec![true; obs.len()];
+        for (row, verdict) in bad {
+            keep[row] = false;
+            match verdict {
+                None => out.findings.duplicates += 1,
+                Some(reason) => out.rejected.push((obs.get(row), reason)),
             }
         }
+        out.accepted = obs.filter(|row| keep[row]);
+    } else {
+        out.accepted = observations;
     }
     out.findings.rejected = out.rejected.len();
     out
@@ -329,7 +361,7 @@ mod tests {
         let mut rows: Vec<Observation> = (0..24).map(|h| row("A", h, 20.0 + h as f64)).collect();
         rows.extend((0..23).map(|h| row("B", h, if h == 7 { 25_000.0 } else { 30.0 })));
         rows.push(row("A", 3, 23.0));
-        let c = check(Market::Miso, rows.clone(), &DqConfig::default());
+        let c = check(Market::Miso, rows.clone().into(), &DqConfig::default());
         assert_eq!(c.findings.rows, 48);
         assert_eq!(c.findings.duplicates, 1);
         assert_eq!(c.rejected.len(), 1);
@@ -340,8 +372,9 @@ mod tests {
         );
         assert_eq!(c.rejected[0].0.interval_start, rows[31].interval_start);
         assert_eq!(c.accepted.len(), 46);
-        assert_eq!(c.accepted[..24], rows[..24]);
-        assert_eq!(c.accepted[24..31], rows[24..31]);
+        let accepted: Vec<Observation> = c.accepted.iter().collect();
+        assert_eq!(accepted[..24], rows[..24]);
+        assert_eq!(accepted[24..31], rows[24..31]);
         // B has 22 good hours of 24: incomplete; A is complete.
         assert_eq!(c.findings.incomplete_total, 1);
         let inc = &c.findings.incomplete[0];
@@ -352,13 +385,13 @@ mod tests {
 
         // Without the repeat the rows are grouped and increasing: same verdicts.
         rows.pop();
-        let fast = check(Market::Miso, rows.clone(), &DqConfig::default());
+        let fast = check(Market::Miso, rows.clone().into(), &DqConfig::default());
         assert_eq!((fast.findings.duplicates, fast.rejected.len()), (0, 1));
         assert_eq!(fast.accepted, c.accepted);
         // All good: the vector is kept as it came.
         rows.remove(31);
-        let all = check(Market::Miso, rows.clone(), &DqConfig::default());
+        let all = check(Market::Miso, rows.clone().into(), &DqConfig::default());
         assert!(all.rejected.is_empty());
-        assert_eq!(all.accepted, rows);
+        assert_eq!(Vec::from(all.accepted), rows);
     }
 }

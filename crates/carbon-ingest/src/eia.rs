@@ -377,7 +377,7 @@ pub fn parse_wholesale(
             market,
             market_runs: [run].into_iter().collect(),
             instruments,
-            observations,
+            observations: observations.into(),
             market_days: days,
         }));
     }

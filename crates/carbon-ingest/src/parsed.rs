@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use carbon_core::{Instrument, Market, MarketRun, Observation};
+use carbon_core::{Instrument, Market, MarketRun, ObservationBatch};
 use chrono::NaiveDate;
 
 /// The normalised content of one payload.
@@ -14,8 +14,8 @@ pub struct Parsed {
     pub market_runs: BTreeSet<MarketRun>,
     /// Instruments seen, with their kind.
     pub instruments: Vec<Instrument>,
-    /// Observations, in source order.
-    pub observations: Vec<Observation>,
+    /// Observations, in source order, column by column.
+    pub observations: ObservationBatch,
     /// Market days the payload covers.
     pub market_days: BTreeSet<NaiveDate>,
 }

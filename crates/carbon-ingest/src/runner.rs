@@ -369,12 +369,13 @@ impl Runner {
                 run.window_end = Some(r.window_end);
             }
             None => {
-                let all = checked
-                    .accepted
-                    .iter()
-                    .chain(checked.rejected.iter().map(|(o, _)| o));
-                run.window_start = all.clone().map(|o| o.interval_start).min();
-                run.window_end = all.map(|o| o.interval_end).max();
+                let (accepted, rejected) = (&checked.accepted, &checked.rejected);
+                run.window_start = ((0..accepted.len()).map(|i| accepted.interval_start(i)))
+                    .chain(rejected.iter().map(|(o, _)| o.interval_start))
+                    .min();
+                run.window_end = ((0..accepted.len()).map(|i| accepted.interval_end(i)))
+                    .chain(rejected.iter().map(|(o, _)| o.interval_end))
+                    .max();
             }
         }
         self.log.save_run(run.clone()).await?;
@@ -399,12 +400,12 @@ impl Runner {
         let result = async {
             self.store.upsert_instruments(instruments).await?;
             // Copy for the bus only when someone listens (file loads usually not).
-            let accepted = if self.bus.has_subscribers() {
-                checked.accepted.clone()
+            let accepted: Vec<carbon_core::Observation> = if self.bus.has_subscribers() {
+                checked.accepted.iter().collect()
             } else {
                 Vec::new()
             };
-            let summary = self.store.append(checked.accepted).await?;
+            let summary = self.store.append_batch(checked.accepted).await?;
             Ok::<_, carbon_store::Error>((summary, accepted))
         }
         .await;

@@ -1,7 +1,7 @@
 //! The storage contract.
 
 use async_trait::async_trait;
-use carbon_core::{Instrument, InstrumentId, Observation};
+use carbon_core::{Instrument, InstrumentId, Observation, ObservationBatch};
 
 use crate::{
     error::Result,
@@ -47,8 +47,14 @@ pub trait Store: Send + Sync + 'static {
     async fn search_instruments(&self, query: InstrumentQuery) -> Result<InstrumentPage>;
 
     /// Appends one atomic, idempotent batch of observations. Every instrument
-    /// must exist.
-    async fn append(&self, batch: Vec<Observation>) -> Result<AppendSummary>;
+    /// must exist. Rows are taken as a columnar [`ObservationBatch`], what
+    /// parsers produce; [`append`](Store::append) takes them as rows.
+    async fn append_batch(&self, batch: ObservationBatch) -> Result<AppendSummary>;
+
+    /// [`append_batch`](Store::append_batch) for rows.
+    async fn append(&self, batch: Vec<Observation>) -> Result<AppendSummary> {
+        self.append_batch(ObservationBatch::from(batch)).await
+    }
 
     /// Prices for a query (latest or as-of, optionally resampled and blocked), paginated.
     async fn query_prices(&self, query: PriceQuery) -> Result<PricePage>;

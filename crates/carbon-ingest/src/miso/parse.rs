@@ -9,16 +9,38 @@
 use std::collections::{BTreeSet, HashMap};
 
 use carbon_core::{
-    Components, Instrument, InstrumentId, LocationKind, Market, MarketRun, Observation, Provenance,
-    time,
+    Components, Instrument, InstrumentId, LocationKind, Market, MarketRun, Observation,
+    ObservationBatch, Provenance, time,
 };
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 
 use crate::{error::ParseError, parsed::Parsed};
 
 /// Rounds a derived value to 1e-6 so that `37.82 − 1.65 − 1.55` is 34.62.
+/// The same double as `(v * 1e6).round() / 1e6`, without a call into libm
+/// (which `f64::round` is on baseline x86-64): below 2^52 the fraction
+/// `y − trunc(y)` is exact, so rounding half away from zero is a compare.
 pub(crate) fn round6(v: f64) -> f64 {
-    (v * 1e6).round() / 1e6
+    let y = v * 1e6;
+    // Large or not a number: the general path.
+    if y.is_nan() || y.abs() >= 4.0e15 {
+        return y.round() / 1e6;
+    }
+    let t = y as i64;
+    let f = y - t as f64;
+    let r = if f >= 0.5 {
+        t + 1
+    } else if f <= -0.5 {
+        t - 1
+    } else {
+        t
+    };
+    // `-0.4` rounds to −0, as `f64::round` gives.
+    if r == 0 {
+        0.0f64.copysign(y) / 1e6
+    } else {
+        r as f64 / 1e6
+    }
 }
 
 /// The market run named by a report's title or file name.
@@ -104,18 +126,26 @@ fn scan_decimal(b: &[u8], mut pos: usize) -> (Option<f64>, usize) {
         }
         _ => false,
     };
-    let (mut m, mut digits, mut frac, mut dot) = (0u64, 0usize, 0usize, false);
-    while let Some(&c) = b.get(pos) {
-        if c.is_ascii_digit() {
-            m = m.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
-            digits += 1;
-            frac += usize::from(dot);
-        } else if c == b'.' && !dot {
-            dot = true;
-        } else {
-            break;
+    // Integer digits, then (after one `.`) fraction digits, into one integer.
+    let mut m = 0u64;
+    let mut digits_from = |pos: &mut usize| {
+        let from = *pos;
+        while let Some(d) = b
+            .get(*pos)
+            .map(|c| c.wrapping_sub(b'0'))
+            .filter(|d| *d <= 9)
+        {
+            m = m.wrapping_mul(10).wrapping_add(u64::from(d));
+            *pos += 1;
         }
+        *pos - from
+    };
+    let mut digits = digits_from(&mut pos);
+    let mut frac = 0;
+    if b.get(pos) == Some(&b'.') {
         pos += 1;
+        frac = digits_from(&mut pos);
+        digits += frac;
     }
     let value = (1..=15).contains(&digits).then(|| {
         let v = m as f64 / POW10[frac];
@@ -275,10 +305,18 @@ pub fn parse_market_report(
         if bytes.iter().all(|b| *b == b',' || b.is_ascii_whitespace()) {
             continue;
         }
-        // Node, Type, Value: the first three fields.
-        let mut heads = line.splitn(4, ',');
-        let (Some(node), Some(kind_text), Some(value), Some(rest)) =
-            (heads.next(), heads.next(), heads.next(), heads.next())
+        // Node, Type, Value: the first three fields (commas found byte by
+        // byte: `str::splitn` compares each match as a `char`).
+        let comma = |from: usize| {
+            bytes
+                .get(from..)
+                .and_then(|b| b.iter().position(|c| *c == b','))
+                .map(|p| from + p)
+        };
+        let heads =
+            comma(0).and_then(|a| comma(a + 1).and_then(|b| comma(b + 1).map(|c| (a, b, c))));
+        let Some((node, kind_text, value, rest)) =
+            heads.map(|(a, b, c)| (&line[..a], &line[a + 1..b], &line[b + 1..c], &line[c + 1..]))
         else {
             let n = line.split(',').count();
             return Err(err(
@@ -321,9 +359,20 @@ pub fn parse_market_report(
                 format!("`{}` is not a number", text.trim()),
             ));
         }
-        let k = match last {
-            Some((name, k)) if name == node => k,
-            _ => {
+        // The node of the last row, the one after it (files that list all
+        // LMP rows, then all MCC rows…) or the first: else the index.
+        let guess = |k: usize| nodes.get(k).is_some_and(|n| n.0 == node).then_some(k);
+        let predicted = match last {
+            Some((name, k)) if name == node => Some(k),
+            Some((_, k)) => guess(k + 1).or_else(|| guess(0)),
+            None => None,
+        };
+        let k = match predicted {
+            Some(k) => {
+                last = Some((node, k));
+                k
+            }
+            None => {
                 let k = *index.entry(node).or_insert_with(|| {
                     nodes.push((
                         node.to_string(),
@@ -354,7 +403,7 @@ pub fn parse_market_report(
         market: Market::Miso,
         market_runs: BTreeSet::from([run]),
         instruments: Vec::with_capacity(nodes.len()),
-        observations: Vec::with_capacity(nodes.len() * 24),
+        observations: ObservationBatch::with_capacity(nodes.len() * 24),
         market_days: BTreeSet::from([date]),
     };
     // HE n starts n − 1 hours after midnight EST (no DST on MISO's clock).
@@ -362,10 +411,12 @@ pub fn parse_market_report(
         (0..=24).map(|h| day_start + Duration::hours(h)).collect();
     // One shared copy of the source for every row.
     let shared_source: std::sync::Arc<str> = std::sync::Arc::from(source);
+    let source_index = out.observations.add_source(&shared_source);
     for (node, kind, values, line_no) in nodes {
         let id = InstrumentId::new(Market::Miso, &node)
             .map_err(|e| err(line_no, Some("Node"), e.to_string()))?;
-        out.instruments.push(Instrument::new(id.clone(), kind));
+        let id_index = out.observations.add_instrument(&id);
+        out.instruments.push(Instrument::new(id, kind));
         for (h, [lmp, mcc, mlc]) in values.iter().enumerate() {
             if lmp.is_none() && mcc.is_none() && mlc.is_none() {
                 continue;
@@ -374,13 +425,12 @@ pub fn parse_market_report(
                 (Some(l), Some(c), Some(m)) => Some(round6(l - c - m)),
                 _ => None,
             };
-            let start = hour_starts[h];
-            out.observations.push(Observation {
-                instrument_id: id.clone(),
-                market_run: run,
-                interval_start: start,
-                interval_end: hour_starts[h + 1],
-                values: Components {
+            out.observations.push_row(
+                id_index,
+                run,
+                hour_starts[h],
+                hour_starts[h + 1],
+                &Components {
                     lmp: *lmp,
                     energy,
                     congestion: *mcc,
@@ -388,8 +438,9 @@ pub fn parse_market_report(
                     ghg: None,
                 },
                 vintage,
-                provenance: Provenance::new(shared_source.clone(), Some(line_no as u64)),
-            });
+                source_index,
+                Some(line_no as u64),
+            );
         }
     }
     Ok(out)
@@ -441,7 +492,7 @@ pub fn parse_five_minute_json(
         market: Market::Miso,
         market_runs: BTreeSet::from([MarketRun::Rt5]),
         instruments: Vec::new(),
-        observations: Vec::with_capacity(doc.data.len()),
+        observations: ObservationBatch::with_capacity(doc.data.len()),
         market_days: BTreeSet::new(),
     };
     let mut seen = HashMap::new();
@@ -585,6 +636,89 @@ mod tests {
                 }
             }
         }
+    }
+
+    proptest! {
+        /// `round6` gives exactly the double the libm rounding gives.
+        #[test]
+        fn round6_equals_libm(v in proptest::num::f64::ANY, m in -1e7f64..1e7, k in 0u32..8) {
+            let libm = |v: f64| (v * 1e6).round() / 1e6;
+            prop_assert_eq!(round6(v).to_bits(), libm(v).to_bits(), "{}", v);
+            // Values near ties and sums of short decimals, like derived energy.
+            let t = (m.trunc() + 0.5) / 1e6;
+            prop_assert_eq!(round6(t).to_bits(), libm(t).to_bits(), "{}", t);
+            let d = m / 10f64.powi(k as i32) - 1.65 - 1.55;
+            prop_assert_eq!(round6(d).to_bits(), libm(d).to_bits(), "{}", d);
+        }
+    }
+
+    /// Rows of a node next to each other (MISO's files) or in blocks of all
+    /// LMP rows, then all MCC rows… (the synthetic files) parse the same.
+    #[test]
+    fn row_order_does_not_matter() {
+        let blocks = carbon_testkit_free_report();
+        let (head, body) = blocks.split_at(blocks.find("N0,").unwrap_or(0));
+        let lines: Vec<&str> = body.lines().collect();
+        let n = lines.len() / 3;
+        let mut adjacent = head.to_string();
+        for k in 0..n {
+            for b in 0..3 {
+                adjacent.push_str(lines[b * n + k]);
+                adjacent.push('\n');
+            }
+        }
+        let mut shuffled = head.to_string();
+        for k in (0..lines.len()).rev() {
+            shuffled.push_str(lines[(k * 7) % lines.len()]);
+            shuffled.push('\n');
+        }
+        let v: DateTime<Utc> = "2025-03-01T00:00:00Z".parse().unwrap();
+        let parse = |t: &str| parse_market_report(t.as_bytes(), "x_da_expost_lmp.csv", v).unwrap();
+        let a = parse(&blocks);
+        assert_eq!(a.observations.len(), 5 * 24);
+        let b = parse(&adjacent);
+        // Same rows; a node's provenance is its first line, which moves.
+        let strip = |p: &Parsed| {
+            p.observations
+                .iter()
+                .map(|mut o| {
+                    o.provenance.row = None;
+                    o
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(strip(&a), strip(&b));
+        let c = parse(&shuffled);
+        let mut want = strip(&a);
+        let mut got = strip(&c);
+        let key = |o: &Observation| (o.instrument_id.clone(), o.interval_start);
+        want.sort_by_key(key);
+        got.sort_by_key(key);
+        assert_eq!(want, got);
+        // A repeated row is still found, whichever way the node was found.
+        let again = format!("{blocks}{}\n", lines[n + 2]);
+        let e = parse_market_report(again.as_bytes(), "x_da_expost_lmp.csv", v).unwrap_err();
+        assert!(e.to_string().contains("second MCC row for N2"), "{e}");
+    }
+
+    /// A small report in blocks: 5 nodes × LMP, MCC, MLC.
+    fn carbon_testkit_free_report() -> String {
+        let mut s =
+            String::from("Day Ahead Market ExPost LMPs\n3/1/2025\n\n,,,note\nNode,Type,Value");
+        for h in 1..=24 {
+            s.push_str(&format!(",HE {h}"));
+        }
+        s.push('\n');
+        for (value, base) in [("LMP", 30.0), ("MCC", 1.0), ("MLC", 0.5)] {
+            for n in 0..5 {
+                s.push_str(&format!("N{n},Gennode,{value}"));
+                for h in 0..24 {
+                    s.push_str(&format!(",{}", base + (n * 24 + h) as f64 / 100.0));
+                }
+                s.push('\n');
+            }
+        }
+        s
     }
 
     #[test]

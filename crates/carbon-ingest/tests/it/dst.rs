@@ -67,7 +67,7 @@ fn caiso_fall_back_day_has_25_intervals_with_opr_hr_25_at_0900z() {
     }
     // The OPR_HR=25 row is the third interval: 09:00Z.
     assert_eq!(
-        p.observations[2].interval_start,
+        p.observations.get(2).interval_start,
         "2025-11-02T09:00:00Z".parse::<DateTime<Utc>>().unwrap()
     );
     let checked = dq::check(Market::Caiso, p.observations, &DqConfig::default());
@@ -89,8 +89,7 @@ fn caiso_spring_forward_day_has_23_intervals() {
     let checked = dq::check(Market::Caiso, p.observations.clone(), &DqConfig::default());
     assert_eq!(checked.findings.incomplete_total, 0);
     // A day with an hour missing is reported incomplete (22 of 23).
-    let mut short = p.observations;
-    short.remove(5);
+    let short = p.observations.filter(|i| i != 5);
     let checked = dq::check(Market::Caiso, short, &DqConfig::default());
     assert_eq!(checked.findings.incomplete[0].expected, 23);
     assert_eq!(checked.findings.incomplete[0].found, 22);

@@ -71,7 +71,7 @@ fn digest(name: &str, c: &EiaContent) -> String {
     let mut extra = String::new();
     match c {
         EiaContent::Prices(p) => {
-            for o in &p.observations {
+            for o in p.observations.iter() {
                 for comp in Component::ALL.iter().copied() {
                     if let Some(v) = o.values.get(comp) {
                         add(
@@ -246,10 +246,13 @@ fn hand_checked_values() {
             .all(|o| o.market_run == MarketRun::Rtpd)
     );
     assert_eq!(
-        c.observations[0].instrument_id.as_str(),
+        c.observations.get(0).instrument_id.as_str(),
         "CAISO.TH_NP15_GEN-APND"
     );
-    assert_eq!(ts(c.observations[0].interval_start), "2020-10-01T07:00:00Z");
+    assert_eq!(
+        ts(c.observations.get(0).interval_start),
+        "2020-10-01T07:00:00Z"
+    );
 }
 
 #[test]

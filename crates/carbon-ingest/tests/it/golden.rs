@@ -39,7 +39,7 @@ fn render(p: &Parsed) -> String {
         "instrument_id,kind,market_run,interval_start_utc,interval_end_utc,lmp,energy,congestion,loss,ghg,source_row\n",
     );
     let f = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
-    for o in &p.observations {
+    for o in p.observations.iter() {
         let kind = p
             .instruments
             .iter()
@@ -100,7 +100,7 @@ fn miso_da_expost_three_hubs() {
         [MarketRun::Da]
     );
     // Raw: ILLINOIS.HUB HE 1 LMP 36.24, MCC 1.32, MLC .3 → energy 34.62; EST HE1 = 05:00Z.
-    let o = &p.observations[0];
+    let o = &p.observations.get(0);
     assert_eq!(o.instrument_id.as_str(), "MISO.ILLINOIS.HUB");
     assert_eq!(o.interval_start, t("2026-07-14T05:00:00Z"));
     assert_eq!(
@@ -153,8 +153,8 @@ fn miso_da_expost_hubs_interfaces_zones() {
         (11, 8, 3)
     );
     // Raw: AECI (Interface) HE 1 LMP 28.16.
-    assert_eq!(p.observations[0].instrument_id.as_str(), "MISO.AECI");
-    assert_eq!(p.observations[0].values.lmp, Some(28.16));
+    assert_eq!(p.observations.get(0).instrument_id.as_str(), "MISO.AECI");
+    assert_eq!(p.observations.get(0).values.lmp, Some(28.16));
 }
 
 #[test]
@@ -163,7 +163,7 @@ fn miso_five_minute_json() {
     assert_eq!(p.observations.len(), 66);
     assert_eq!(p.instruments.len(), 22);
     // Raw: first record ["2026-10-01T00:00:00","WPS.AZ","26.77","1.09","0.00"] (EST start).
-    let o = &p.observations[0];
+    let o = &p.observations.get(0);
     assert_eq!(
         (o.instrument_id.as_str(), o.market_run),
         ("MISO.WPS.AZ", MarketRun::Rt5)
@@ -195,8 +195,14 @@ fn caiso_dam_prc_lmp() {
     let p = golden("caiso/oasis_PRC_LMP_DAM_v1_20200510_0096WD_7_N001.csv");
     assert_eq!(p.observations.len(), 24);
     // Rows are unsorted in the file; output is chronological from 07:00Z (00:00 PDT).
-    assert_eq!(p.observations[0].interval_start, t("2020-05-10T07:00:00Z"));
-    assert_eq!(p.observations[23].interval_end, t("2020-05-11T07:00:00Z"));
+    assert_eq!(
+        p.observations.get(0).interval_start,
+        t("2020-05-10T07:00:00Z")
+    );
+    assert_eq!(
+        p.observations.get(23).interval_end,
+        t("2020-05-11T07:00:00Z")
+    );
     // Raw line 2: 2020-05-10T12:00Z LMP 23.23602 (the MW column).
     let o = p
         .observations
@@ -205,7 +211,7 @@ fn caiso_dam_prc_lmp() {
         .unwrap();
     assert_eq!(o.values.lmp, Some(23.23602));
     // SOURCES.md check: MCE + MCC + MCL = LMP every hour; there is no MGHG.
-    for o in &p.observations {
+    for o in p.observations.iter() {
         assert!(o.values.residual().unwrap().abs() < 1e-4, "{o:?}");
         assert_eq!(o.values.ghg, None);
     }
@@ -226,8 +232,8 @@ fn caiso_rtpd_with_ghg() {
             .all(|o| (o.interval_end - o.interval_start).num_minutes() == 15)
     );
     // Raw line 2: 2023-09-18T00:00Z LMP (PRC) 23.9984.
-    assert_eq!(p.observations[0].values.lmp, Some(23.9984));
-    for o in &p.observations {
+    assert_eq!(p.observations.get(0).values.lmp, Some(23.9984));
+    for o in p.observations.iter() {
         assert!(o.values.ghg.is_some());
         assert!(o.values.residual().unwrap().abs() < 1e-4, "{o:?}");
     }

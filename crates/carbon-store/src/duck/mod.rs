@@ -25,7 +25,7 @@ use std::{
 };
 
 use async_trait::async_trait;
-use carbon_core::{Instrument, InstrumentId, LocationKind, Market, Observation};
+use carbon_core::{Instrument, InstrumentId, LocationKind, Market, ObservationBatch};
 use chrono::{DateTime, Utc};
 use duckdb::{
     Connection, OptionalExt,
@@ -478,23 +478,25 @@ impl Store for DuckdbStore {
         self.blocking(move |s| s.search_instruments(&query)).await
     }
 
-    async fn append(&self, batch: Vec<Observation>) -> Result<AppendSummary> {
+    async fn append_batch(&self, batch: ObservationBatch) -> Result<AppendSummary> {
         self.blocking(move |s| {
             // The batch's instruments (rows usually come grouped by
             // instrument) with the UTC days their intervals start on.
             let mut written: Vec<(InstrumentId, i64, i64)> = Vec::new();
-            for o in &batch {
-                let day = o
-                    .interval_start
-                    .timestamp_micros()
-                    .div_euclid(cache::DAY_US);
+            let mut last_entry = None;
+            for i in 0..batch.len() {
+                let day = (batch.interval_start(i).timestamp_micros()).div_euclid(cache::DAY_US);
+                let entry = batch.instrument_index(i);
                 match written.last_mut() {
-                    Some((id, first, last)) if *id == o.instrument_id => {
+                    Some((id, first, last))
+                        if last_entry == Some(entry) || id == batch.instrument(i) =>
+                    {
                         *first = (*first).min(day);
                         *last = (*last).max(day);
                     }
-                    _ => written.push((o.instrument_id.clone(), day, day)),
+                    _ => written.push((batch.instrument(i).clone(), day, day)),
                 }
+                last_entry = Some(entry);
             }
             let result = s.append(batch);
             // After the commit: answers stamped before now are stale.

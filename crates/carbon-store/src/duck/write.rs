@@ -16,7 +16,7 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use carbon_core::Observation;
+use carbon_core::{Component, ObservationBatch};
 use chrono::{SecondsFormat, Utc};
 use duckdb::{
     Transaction,
@@ -43,97 +43,105 @@ const STAGE_DDL: &str = "CREATE TEMP TABLE IF NOT EXISTS stage_obs AS
 const SAME_INTERVAL: &str = "o.instrument_key = s.instrument_key AND o.market_run = s.market_run \
      AND o.interval_start_utc = s.interval_start_utc";
 
-fn source_ref(o: &Observation) -> String {
-    match o.provenance.row {
-        Some(r) => format!("{}:{}", o.provenance.source, r),
-        None => o.provenance.source.to_string(),
+fn source_ref(b: &ObservationBatch, i: usize) -> String {
+    match b.source_row(i) {
+        Some(r) => format!("{}:{}", b.source(i), r),
+        None => b.source(i).to_string(),
     }
 }
 
-fn same_version(a: &Observation, b: &Observation) -> bool {
-    a.interval_end == b.interval_end && a.values == b.values
+fn same_version(b: &ObservationBatch, i: usize, j: usize) -> bool {
+    b.interval_end(i) == b.interval_end(j) && b.components(i) == b.components(j)
 }
 
 impl Inner {
-    pub(crate) fn append(&self, batch: Vec<Observation>) -> Result<AppendSummary> {
+    pub(crate) fn append(&self, batch: ObservationBatch) -> Result<AppendSummary> {
         // 1. Checks that need no database: invariants, instruments, repeated keys.
-        let mut keyed: Vec<(i32, &Observation)> = Vec::with_capacity(batch.len());
+        // Each row's instrument key, through the batch's instrument list
+        // (looked up once per entry); rows kept, by index.
+        let mut entry_key: Vec<Option<i32>> = vec![None; batch.instruments().len()];
+        let mut keys: Vec<i32> = Vec::with_capacity(batch.len());
+        let mut kept: Vec<usize> = Vec::new();
         // Batches whose keys are provably distinct (see
         // `keys_grouped_and_increasing`) skip the repeated-key map.
-        let distinct = carbon_core::observation::keys_grouped_and_increasing(&batch);
+        let distinct = batch.keys_grouped_and_increasing();
         let mut first_of: HashMap<(i32, &str, i64, i64), usize, carbon_core::hash::Fx> =
             HashMap::with_capacity_and_hasher(
                 if distinct { 0 } else { batch.len() },
                 Default::default(),
             );
-        // Rows come grouped by instrument: look the key up once per run of rows.
-        let mut last: Option<(&carbon_core::InstrumentId, i32)> = None;
-        for (index, o) in batch.iter().enumerate() {
-            o.validate().map_err(|e| Error::InvalidRow {
+        for index in 0..batch.len() {
+            batch.validate_row(index).map_err(|e| Error::InvalidRow {
                 index,
-                source_ref: source_ref(o),
+                source_ref: source_ref(&batch, index),
                 message: e.to_string(),
             })?;
-            let key = match last {
-                Some((id, key)) if *id == o.instrument_id => key,
-                _ => {
-                    let (key, _) = self.lookup(o.instrument_id.as_str()).ok_or_else(|| {
-                        Error::UnknownInstrument {
-                            id: o.instrument_id.to_string(),
-                            context: format!(
-                                " (batch row {index}, {}); upsert it first",
-                                source_ref(o)
-                            ),
-                        }
-                    })?;
-                    last = Some((&o.instrument_id, key));
+            let entry = batch.instrument_index(index) as usize;
+            let key = match entry_key[entry] {
+                Some(key) => key,
+                None => {
+                    let id = batch.instrument(index);
+                    let (key, _) =
+                        self.lookup(id.as_str())
+                            .ok_or_else(|| Error::UnknownInstrument {
+                                id: id.to_string(),
+                                context: format!(
+                                    " (batch row {index}, {}); upsert it first",
+                                    source_ref(&batch, index)
+                                ),
+                            })?;
+                    entry_key[entry] = Some(key);
                     key
                 }
             };
+            keys.push(key);
             if distinct {
-                keyed.push((key, o));
                 continue;
             }
             let k = (
                 key,
-                o.market_run.as_str(),
-                o.interval_start.timestamp_micros(),
-                o.vintage.timestamp_micros(),
+                batch.market_run(index).as_str(),
+                batch.interval_start(index).timestamp_micros(),
+                batch.vintage(index).timestamp_micros(),
             );
             match first_of.get(&k) {
-                Some(&j) if same_version(&batch[j], o) => continue,
+                Some(&j) if same_version(&batch, j, index) => continue,
                 Some(&j) => {
                     return Err(Error::InvalidRow {
                         index,
-                        source_ref: source_ref(o),
+                        source_ref: source_ref(&batch, index),
                         message: format!(
                             "repeats the interval and vintage of batch row {j} ({}) with different values",
-                            source_ref(&batch[j])
+                            source_ref(&batch, j)
                         ),
                     });
                 }
                 None => {
                     first_of.insert(k, index);
-                    keyed.push((key, o));
+                    kept.push(index);
                 }
             }
         }
+        // Every row, unless repeats were dropped.
+        let kept = if distinct { None } else { Some(kept) };
+        let received = kept.as_ref().map_or(batch.len(), Vec::len);
         let mut summary = AppendSummary {
-            received: keyed.len(),
+            received,
             ..Default::default()
         };
-        if keyed.is_empty() {
+        if received == 0 {
             return Ok(summary);
         }
 
         // 2. One transaction.
         // Every join with stored rows is restricted to the batch's key and time
         // span, so DuckDB prunes row groups by their min/max.
-        let (kmin, kmax) = keyed.iter().fold((i32::MAX, i32::MIN), |(a, b), (k, _)| {
-            (a.min(*k), b.max(*k))
-        });
-        let (tmin, tmax) = keyed.iter().fold((i64::MAX, i64::MIN), |(a, b), (_, o)| {
-            let t = o.interval_start.timestamp_micros();
+        // Rows left out (repeats) lie inside the bounds of the rows they repeat.
+        let (kmin, kmax) = keys
+            .iter()
+            .fold((i32::MAX, i32::MIN), |(a, b), k| (a.min(*k), b.max(*k)));
+        let (tmin, tmax) = (0..batch.len()).fold((i64::MAX, i64::MIN), |(a, b), i| {
+            let t = batch.interval_start(i).timestamp_micros();
             (a.min(t), b.max(t))
         });
         let span = format!(
@@ -144,7 +152,12 @@ impl Inner {
         let mut conn = self.writer();
         // Ingest time is read under the writer lock, so it never precedes a
         // compaction that ran while this batch waited (see compact.rs).
-        let rows = to_record_batch(&keyed, Utc::now().timestamp_micros())?;
+        let rows = to_record_batch(
+            &batch,
+            &keys,
+            kept.as_deref(),
+            Utc::now().timestamp_micros(),
+        )?;
         conn.execute_batch(STAGE_DDL)?;
         let tx = conn.transaction()?;
         let overlaps: bool = tx.query_row(
@@ -236,56 +249,63 @@ impl Inner {
 
 /// The rows as one record batch in the column order of `observations`
 /// (`superseded_utc` NULL: the chain is fixed after insertion when needed).
-fn to_record_batch(rows: &[(i32, &Observation)], ingested_us: i64) -> Result<RecordBatch> {
-    fn col<T>(rows: &[(i32, &Observation)], f: impl Fn(&Observation) -> T) -> Vec<T> {
-        rows.iter().map(|(_, o)| f(o)).collect()
-    }
-    let n = rows.len();
-    let micros = |f: fn(&Observation) -> i64| {
-        Arc::new(TimestampMicrosecondArray::from(col(rows, f))) as ArrayRef
+fn to_record_batch(
+    b: &ObservationBatch,
+    keys: &[i32],
+    kept: Option<&[usize]>,
+    ingested_us: i64,
+) -> Result<RecordBatch> {
+    // Every row in order, or only the kept ones.
+    let rows: Vec<usize> = match kept {
+        Some(rows) => rows.to_vec(),
+        None => (0..b.len()).collect(),
     };
-    let value =
-        |f: fn(&Observation) -> Option<f64>| Arc::new(Float64Array::from(col(rows, f))) as ArrayRef;
+    let n = rows.len();
+    let micros = |t: fn(&ObservationBatch, usize) -> chrono::DateTime<Utc>| {
+        let us: Vec<i64> = rows.iter().map(|i| t(b, *i).timestamp_micros()).collect();
+        Arc::new(TimestampMicrosecondArray::from(us)) as ArrayRef
+    };
+    let value = |c: Component| {
+        Arc::new(Float64Array::from_iter(rows.iter().map(|i| b.value(*i, c)))) as ArrayRef
+    };
     let columns: Vec<(&str, ArrayRef)> = vec![
         (
             "instrument_key",
-            Arc::new(Int32Array::from_iter_values(rows.iter().map(|(k, _)| *k))),
+            Arc::new(Int32Array::from_iter_values(rows.iter().map(|i| keys[*i]))),
         ),
         (
             "market_run",
             Arc::new(StringArray::from_iter_values(
-                rows.iter().map(|(_, o)| o.market_run.as_str()),
+                rows.iter().map(|i| b.market_run(*i).as_str()),
             )),
         ),
         (
             "interval_start_utc",
-            micros(|o| o.interval_start.timestamp_micros()),
+            micros(ObservationBatch::interval_start),
         ),
-        (
-            "interval_end_utc",
-            micros(|o| o.interval_end.timestamp_micros()),
-        ),
-        ("vintage_utc", micros(|o| o.vintage.timestamp_micros())),
+        ("interval_end_utc", micros(ObservationBatch::interval_end)),
+        ("vintage_utc", micros(ObservationBatch::vintage)),
         (
             "superseded_utc",
             Arc::new(TimestampMicrosecondArray::new_null(n)),
         ),
-        ("lmp", value(|o| o.values.lmp)),
-        ("energy", value(|o| o.values.energy)),
-        ("congestion", value(|o| o.values.congestion)),
-        ("loss", value(|o| o.values.loss)),
-        ("ghg", value(|o| o.values.ghg)),
+        ("lmp", value(Component::Lmp)),
+        ("energy", value(Component::Energy)),
+        ("congestion", value(Component::Congestion)),
+        ("loss", value(Component::Loss)),
+        ("ghg", value(Component::Ghg)),
         (
             "source",
             Arc::new(StringArray::from_iter_values(
-                rows.iter().map(|(_, o)| &*o.provenance.source),
+                rows.iter().map(|i| &**b.source(*i)),
             )),
         ),
         (
             "source_row",
-            Arc::new(Int64Array::from(col(rows, |o| {
-                o.provenance.row.and_then(|r| i64::try_from(r).ok())
-            }))),
+            Arc::new(Int64Array::from_iter(
+                rows.iter()
+                    .map(|i| b.source_row(*i).and_then(|r| i64::try_from(r).ok())),
+            )),
         ),
         (
             "ingested_utc",
