@@ -27,8 +27,8 @@ case "$which" in
     fi
     "$venv/bin/python" -c 'import pandas, duckdb' 2>/dev/null ||
       "$venv/bin/pip" install -q "pandas==2.2.3" "duckdb==1.2.2"
-    ours="$(CARBON_BENCH_DIR="$work/files" cargo bench --locked --profile dev -p carbon-ingest --bench ingest | tee /dev/stderr)"
-    peer="$("$venv/bin/python" scripts/bench/pandas_miso.py "$work/files" | tee /dev/stderr)"
+    ours="$(CARBON_BENCH_DIR="$work/files" cargo bench --locked --profile dev -p carbon-ingest --bench ingest | tee >(cat >&2))"
+    peer="$("$venv/bin/python" scripts/bench/pandas_miso.py "$work/files" | tee >(cat >&2))"
     val() { printf '%s\n' "$1" | sed -n "s/^$2=//p"; }
     python3 - "$(val "$ours" CARBON_VALUES)" "$(val "$ours" CARBON_E2E_SECS)" "$(val "$ours" CARBON_PARSE_SECS)" \
       "$(val "$ours" CARBON_PARSE2_SECS)" "$(val "$peer" PANDAS_VALUES)" "$(val "$peer" PANDAS_SECS)" \

@@ -61,14 +61,17 @@ def store_all(files, db_path):
 
 def main():
     files = sorted(glob.glob(os.path.join(sys.argv[1], "*_da_expost_lmp.csv")))
-    t = time.perf_counter()
-    values = 0
-    for p in files:
-        out = parse(p)
-        values += int(out[["lmp", "energy", "congestion", "loss"]].notna().sum().sum())
-    secs = time.perf_counter() - t
+    # Best of three rounds, as carbon's parse is timed (the box is noisy).
+    secs = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        values = 0
+        for p in files:
+            out = parse(p)
+            values += int(out[["lmp", "energy", "congestion", "loss"]].notna().sum().sum())
+        secs = min(secs, time.perf_counter() - t)
     print(f"pandas {pd.__version__}: {len(files)} files, {values} component values in {secs:.2f} s "
-          f"-> {values / secs / 1e6:.3f} M values/s (parse only, nothing stored)")
+          f"-> {values / secs / 1e6:.3f} M values/s (parse only, nothing stored; best of 3)")
     print(f"PANDAS_VALUES={values}")
     print(f"PANDAS_SECS={secs:.6f}")
     db = os.path.join(sys.argv[1], "..", "pandas.duckdb")

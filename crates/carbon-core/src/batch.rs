@@ -315,8 +315,29 @@ impl ObservationBatch {
     /// that strictly increases in (market run, interval start, vintage), so
     /// that no (instrument, run, start, vintage) key can repeat.
     pub fn keys_grouped_and_increasing(&self) -> bool {
+        use chrono::Timelike;
         let mut groups: std::collections::HashSet<&str, crate::hash::Fx> = Default::default();
         let mut prev: Option<(u32, (MarketRun, i64, i64))> = None;
+        // Starts fall on a few days: the day's microseconds once per day.
+        let mut day: Option<(chrono::NaiveDate, i64)> = None;
+        let mut start_micros = |t: DateTime<Utc>| {
+            let naive = t.naive_utc();
+            let date = naive.date();
+            let base = match day {
+                Some((d, us)) if d == date => us,
+                _ => {
+                    let us = date
+                        .and_time(chrono::NaiveTime::MIN)
+                        .and_utc()
+                        .timestamp_micros();
+                    day = Some((date, us));
+                    us
+                }
+            };
+            let time = naive.time();
+            base + i64::from(time.num_seconds_from_midnight()) * 1_000_000
+                + i64::from(time.nanosecond() / 1_000)
+        };
         // Rows of a payload usually share one vintage: convert it once.
         let mut vintage: Option<(DateTime<Utc>, i64)> = None;
         for r in &self.rows {
@@ -328,7 +349,7 @@ impl ObservationBatch {
                     us
                 }
             };
-            let k = (r.run, r.start.timestamp_micros(), v);
+            let k = (r.run, start_micros(r.start), v);
             match prev {
                 Some((p, pk)) if p == r.id || self.ids[p as usize] == self.ids[r.id as usize] => {
                     if pk >= k {
@@ -457,6 +478,48 @@ mod tests {
         two.extend(ObservationBatch::from(rows[2..3].to_vec()));
         assert_eq!(two, ObservationBatch::from(rows[..3].to_vec()));
         assert_eq!(two.instrument(2).as_str(), "MISO.B");
+    }
+
+    #[test]
+    fn grouped_check_reads_microseconds_like_chrono() {
+        // Instants on several days, within a day, before 1970 and a leap
+        // second: a batch is grouped exactly when its microseconds increase.
+        let base = at("MISO.A", 0, "s");
+        let leap = chrono::NaiveDate::from_ymd_opt(2016, 12, 31)
+            .and_then(|d| d.and_hms_nano_opt(23, 59, 59, 1_500_000_000))
+            .map(|t| t.and_utc());
+        let instants: Vec<DateTime<Utc>> = [
+            "1969-12-31T23:59:59.999999Z",
+            "1970-01-01T00:00:00Z",
+            "2016-12-31T23:59:59.999Z",
+            "2017-01-01T00:00:00.4Z",
+            "2017-01-01T00:00:00.6Z",
+            "2025-03-01T05:00:00Z",
+            "2025-03-02T04:59:59.000001Z",
+        ]
+        .iter()
+        .map(|t| t.parse().unwrap())
+        .chain(leap)
+        .collect();
+        for a in &instants {
+            for b in &instants {
+                let rows: Vec<Observation> = [a, b]
+                    .iter()
+                    .map(|t| {
+                        let mut o = base.clone();
+                        o.interval_start = **t;
+                        o.interval_end = **t + Duration::hours(1);
+                        o
+                    })
+                    .collect();
+                let want = a.timestamp_micros() < b.timestamp_micros();
+                assert_eq!(
+                    ObservationBatch::from(rows).keys_grouped_and_increasing(),
+                    want,
+                    "{a} then {b}"
+                );
+            }
+        }
     }
 
     #[test]

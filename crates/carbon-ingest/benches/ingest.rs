@@ -48,7 +48,7 @@ fn main() {
     );
 
     // 1. Parse + validate, in memory, one thread: the per-file work the
-    // runner does before a batch is stored.
+    // runner does before a batch is stored (file read included).
     let parse_validate = |paths: &[PathBuf]| -> usize {
         let mut values = 0usize;
         for p in paths {
@@ -60,25 +60,35 @@ fn main() {
         }
         values
     };
-    let t = Instant::now();
-    let values = parse_validate(&paths);
-    let parse_secs = t.elapsed().as_secs_f64();
+    // Best of three rounds, as the pandas peer is timed (the box is shared
+    // and noisy; a single round can land in a slow phase).
+    let best_of_3 = |round: &dyn Fn() -> usize| -> (usize, f64) {
+        let mut best = f64::MAX;
+        let mut values = 0;
+        for _ in 0..3 {
+            let t = Instant::now();
+            values = round();
+            best = best.min(t.elapsed().as_secs_f64());
+        }
+        (values, best)
+    };
+    let (values, parse_secs) = best_of_3(&|| parse_validate(&paths));
     println!(
-        "parse + validate, 1 thread: {values} component values in {parse_secs:.3} s → {:.2} M values/s",
+        "parse + validate, 1 thread, best of 3: {values} component values in {parse_secs:.3} s → {:.2} M values/s",
         values as f64 / parse_secs / 1e6
     );
 
     // 1b. The same on both cores (files split in two halves).
-    let t = Instant::now();
     let (a, b) = paths.split_at(paths.len() / 2);
-    let both = std::thread::scope(|s| {
-        let h = s.spawn(|| parse_validate(a));
-        parse_validate(b) + h.join().unwrap()
+    let (both, parse2_secs) = best_of_3(&|| {
+        std::thread::scope(|s| {
+            let h = s.spawn(|| parse_validate(a));
+            parse_validate(b) + h.join().unwrap()
+        })
     });
-    let parse2_secs = t.elapsed().as_secs_f64();
     assert_eq!(both, values);
     println!(
-        "parse + validate, 2 threads: {values} component values in {parse2_secs:.3} s → {:.2} M values/s",
+        "parse + validate, 2 threads, best of 3: {values} component values in {parse2_secs:.3} s → {:.2} M values/s",
         values as f64 / parse2_secs / 1e6
     );
 
