@@ -176,7 +176,8 @@ impl ObservationBatch {
     }
 
     /// The instruments rows refer to, by index ([`instrument_index`](Self::instrument_index)).
-    /// One instrument may have several entries.
+    /// One instrument may have several entries, and after [`filter`](Self::filter)
+    /// some entries may have no rows left.
     pub fn instruments(&self) -> &[InstrumentId] {
         &self.ids
     }

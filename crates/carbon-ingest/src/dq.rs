@@ -96,10 +96,9 @@ pub fn check_window(
             *per_node.entry(accepted.instrument(i).as_str()).or_default() += 1;
         }
     }
-    let present: HashSet<&str> = accepted
-        .instruments()
-        .iter()
-        .map(|id| id.as_str())
+    // From the rows: a filtered batch still lists instruments it dropped.
+    let present: HashSet<&str> = (0..accepted.len())
+        .map(|i| accepted.instrument(i).as_str())
         .collect();
     let wanted: Vec<String> = match &expected.nodes {
         Some(nodes) => nodes
@@ -182,10 +181,10 @@ fn check_values_slow(values: &Components, cfg: &DqConfig) -> Result<(), String> 
     Ok(())
 }
 
-/// Whether row `i` passes [`check_values`], read straight from the columns
-/// for the common row (LMP and energy present, every part finite, LMP in
-/// range, parts summing within tolerance); other rows take the full check.
-/// Absent components are 0 in their columns, which is what the sum takes.
+/// Whether row `i` passes [`check_values`], read in place for the common row
+/// (LMP and energy present, every part finite, LMP in range, parts summing
+/// within tolerance); other rows take the full check. Absent components are
+/// stored as 0, which is what the sum takes for them.
 fn row_verdict(b: &ObservationBatch, i: usize, cfg: &DqConfig) -> Result<(), String> {
     let (&[lmp, energy, congestion, loss, ghg], present) = b.raw_values(i);
     if present & 0b11 == 0b11
@@ -205,7 +204,7 @@ pub fn check(market: Market, observations: ObservationBatch, cfg: &DqConfig) -> 
     let mut out = Checked::default();
     let obs = &observations;
     out.findings.rows = obs.len();
-    // Pass 1 (reading columns): duplicates, row verdicts, intervals per series-day.
+    // Pass 1 (reading rows in place): duplicates, row verdicts, intervals per series-day.
     // Rows that do not pass, by index: `None` a duplicate, `Some` the reason.
     let mut bad: Vec<(usize, Option<String>)> = Vec::new();
     // Instruments as small integers, one per distinct name (a batch may list
@@ -351,6 +350,34 @@ mod tests {
             vintage: day,
             provenance: Provenance::new("t", Some(h as u64 + 1)),
         }
+    }
+
+    /// A node whose every row was quarantined is missing from the answer,
+    /// though the accepted batch still lists it among its instruments.
+    #[test]
+    fn window_check_counts_nodes_by_their_accepted_rows() {
+        let mut rows: Vec<Observation> = (0..24).map(|h| row("A", h, 20.0)).collect();
+        rows.extend((0..24).map(|h| row("B", h, 99_999.0)));
+        rows.extend((0..20).map(|h| row("C", h, 30.0)));
+        let c = check(Market::Miso, rows.into(), &DqConfig::default());
+        assert_eq!((c.accepted.len(), c.rejected.len()), (44, 24));
+        let start: DateTime<Utc> = "2025-03-01T05:00:00Z".parse().unwrap();
+        let expected = crate::connector::Expected {
+            intervals_per_node: 24,
+            nodes: Some(vec!["A".into(), "B".into(), "C".into()]),
+        };
+        let w = check_window(
+            Market::Miso,
+            &c.accepted,
+            MarketRun::Da,
+            start,
+            start + Duration::days(1),
+            &expected,
+            &[],
+        );
+        assert_eq!((w.nodes, w.short_series), (2, 1));
+        assert_eq!(w.missing_nodes, vec!["MISO.B".to_string()]);
+        assert_eq!(w.missing_nodes_total, 1);
     }
 
     /// The grouped fast path and the hash path give the same split, in order.
