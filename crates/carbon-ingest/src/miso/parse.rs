@@ -221,8 +221,17 @@ fn hour_cells<'a>(rest: &'a str, out: &mut [Option<f64>; 24]) -> Result<(), Cell
     }
 }
 
-/// A node's rows: name, kind, `[LMP, MCC, MLC]` per hour, first line.
-type NodeRows = (String, LocationKind, [[Option<f64>; 3]; 24], usize);
+/// A node's values, gathered from its LMP, MCC and MLC lines.
+struct NodeRows {
+    name: String,
+    kind: LocationKind,
+    /// `[LMP, MCC, MLC]` per hour; 0 where absent.
+    values: [[f64; 3]; 24],
+    /// Per value (LMP, MCC, MLC): bit `h` set when hour `h` has one.
+    present: [u32; 3],
+    /// The node's first line.
+    line: usize,
+}
 
 /// Parses a MISO market report.
 pub fn parse_market_report(
@@ -361,7 +370,7 @@ pub fn parse_market_report(
         }
         // The node of the last row, the one after it (files that list all
         // LMP rows, then all MCC rows…) or the first: else the index.
-        let guess = |k: usize| nodes.get(k).is_some_and(|n| n.0 == node).then_some(k);
+        let guess = |k: usize| nodes.get(k).is_some_and(|n| n.name == node).then_some(k);
         let predicted = match last {
             Some((name, k)) if name == node => Some(k),
             Some((_, k)) => guess(k + 1).or_else(|| guess(0)),
@@ -374,30 +383,35 @@ pub fn parse_market_report(
             }
             None => {
                 let k = *index.entry(node).or_insert_with(|| {
-                    nodes.push((
-                        node.to_string(),
-                        node_kind(kind_text),
-                        [[None; 3]; 24],
-                        line_no,
-                    ));
+                    nodes.push(NodeRows {
+                        name: node.to_string(),
+                        kind: node_kind(kind_text),
+                        values: [[0.0; 3]; 24],
+                        present: [0; 3],
+                        line: line_no,
+                    });
                     nodes.len() - 1
                 });
                 last = Some((node, k));
                 k
             }
         };
-        let hours = &mut nodes[k].2;
+        let rows = &mut nodes[k];
+        let mut seen = 0u32;
         for (h, cell) in cells.iter().enumerate() {
-            let Some(v) = *cell else { continue };
-            if hours[h][slot].is_some() {
-                return Err(err(
-                    line_no,
-                    Some("Value"),
-                    format!("second {} row for {node}", value.trim()),
-                ));
+            if let Some(v) = *cell {
+                rows.values[h][slot] = v;
+                seen |= 1 << h;
             }
-            hours[h][slot] = Some(v);
         }
+        if rows.present[slot] & seen != 0 {
+            return Err(err(
+                line_no,
+                Some("Value"),
+                format!("second {} row for {node}", value.trim()),
+            ));
+        }
+        rows.present[slot] |= seen;
     }
     let mut out = Parsed {
         market: Market::Miso,
@@ -412,12 +426,19 @@ pub fn parse_market_report(
     // One shared copy of the source for every row.
     let shared_source: std::sync::Arc<str> = std::sync::Arc::from(source);
     let source_index = out.observations.add_source(&shared_source);
-    for (node, kind, values, line_no) in nodes {
-        let id = InstrumentId::new(Market::Miso, &node)
+    for n in nodes {
+        let line_no = n.line;
+        let id = InstrumentId::new(Market::Miso, &n.name)
             .map_err(|e| err(line_no, Some("Node"), e.to_string()))?;
         let id_index = out.observations.add_instrument(&id);
-        out.instruments.push(Instrument::new(id, kind));
-        for (h, [lmp, mcc, mlc]) in values.iter().enumerate() {
+        out.instruments.push(Instrument::new(id, n.kind));
+        for (h, [l, c, m]) in n.values.iter().enumerate() {
+            let has = |slot: usize| n.present[slot] & (1 << h) != 0;
+            let (lmp, mcc, mlc) = (
+                has(0).then_some(*l),
+                has(1).then_some(*c),
+                has(2).then_some(*m),
+            );
             if lmp.is_none() && mcc.is_none() && mlc.is_none() {
                 continue;
             }
@@ -431,10 +452,10 @@ pub fn parse_market_report(
                 hour_starts[h],
                 hour_starts[h + 1],
                 &Components {
-                    lmp: *lmp,
+                    lmp,
                     energy,
-                    congestion: *mcc,
-                    loss: *mlc,
+                    congestion: mcc,
+                    loss: mlc,
                     ghg: None,
                 },
                 vintage,
