@@ -311,10 +311,11 @@ impl ObservationBatch {
         )
     }
 
-    /// [`keys_grouped_and_increasing`](crate::observation::keys_grouped_and_increasing)
-    /// for a batch: whether each instrument's rows form one contiguous group
-    /// that strictly increases in (market run, interval start, vintage), so
-    /// that no (instrument, run, start, vintage) key can repeat.
+    /// Whether each instrument's rows form one contiguous group that strictly
+    /// increases in (market run, interval start, vintage) — what parsers
+    /// usually emit. Then no (instrument, run, start, vintage) key repeats (to
+    /// the microsecond, what a store keeps), and checks for repeated keys
+    /// need no hash set. One pass; one set insert per group.
     pub fn keys_grouped_and_increasing(&self) -> bool {
         use chrono::Timelike;
         let mut groups: std::collections::HashSet<&str, crate::hash::Fx> = Default::default();
@@ -395,12 +396,6 @@ impl FromIterator<Observation> for ObservationBatch {
     }
 }
 
-impl From<&ObservationBatch> for Vec<Observation> {
-    fn from(b: &ObservationBatch) -> Self {
-        b.iter().collect()
-    }
-}
-
 impl From<ObservationBatch> for Vec<Observation> {
     fn from(b: ObservationBatch) -> Self {
         b.iter().collect()
@@ -412,7 +407,6 @@ mod tests {
     use chrono::Duration;
 
     use super::*;
-    use crate::observation::keys_grouped_and_increasing;
 
     fn at(id: &str, h: i64, source: &str) -> Observation {
         let t0: DateTime<Utc> = "2025-03-01T05:00:00Z".parse().unwrap();
@@ -466,7 +460,7 @@ mod tests {
             b.value_count(),
             rows.iter().map(|o| o.values.count()).sum::<usize>()
         );
-        let back: Vec<Observation> = (&b).into();
+        let back: Vec<Observation> = b.iter().collect();
         assert_eq!(back[..3], rows[..3]);
         // Filtering keeps order; equality is by rows, not by dictionaries.
         let odd = b.filter(|i| i % 2 == 1);
@@ -524,43 +518,51 @@ mod tests {
     }
 
     #[test]
-    fn grouped_check_agrees_with_the_row_check() {
-        let cases: Vec<Vec<Observation>> = vec![
-            vec![],
-            vec![
-                at("MISO.A", 0, "s"),
-                at("MISO.A", 1, "s"),
-                at("MISO.B", 0, "s"),
-            ],
-            vec![at("MISO.A", 0, "s"), at("MISO.A", 0, "s")],
-            vec![at("MISO.A", 1, "s"), at("MISO.A", 0, "s")],
-            vec![
-                at("MISO.A", 0, "s"),
-                at("MISO.B", 0, "s"),
-                at("MISO.A", 1, "s"),
-            ],
+    fn grouped_and_increasing_keys() {
+        let shifted = |f: fn(&mut Observation)| {
+            let mut b = at("MISO.A", 0, "s");
+            f(&mut b);
+            vec![at("MISO.A", 0, "s"), b]
+        };
+        let cases: Vec<(Vec<Observation>, bool)> = vec![
+            (vec![], true),
+            (
+                vec![
+                    at("MISO.A", 0, "s"),
+                    at("MISO.A", 1, "s"),
+                    at("MISO.B", 0, "s"),
+                    at("MISO.B", 5, "s"),
+                ],
+                true,
+            ),
+            // A repeat, a step back, a group that comes back: not provably unique.
+            (vec![at("MISO.A", 0, "s"), at("MISO.A", 0, "s")], false),
+            (vec![at("MISO.A", 1, "s"), at("MISO.A", 0, "s")], false),
+            (
+                vec![
+                    at("MISO.A", 0, "s"),
+                    at("MISO.B", 0, "s"),
+                    at("MISO.A", 1, "s"),
+                ],
+                false,
+            ),
             // The same instrument through two sources: one group in two entries.
-            vec![at("MISO.A", 0, "s"), at("MISO.A", 1, "t")],
+            (vec![at("MISO.A", 0, "s"), at("MISO.A", 1, "t")], true),
+            // Same interval, a later vintage: a distinct key.
+            (shifted(|b| b.vintage += Duration::hours(1)), true),
             // A microsecond apart: distinct; a nanosecond apart: equal to the
             // microsecond (what a store keeps), so not provably distinct.
-            {
-                let mut b = at("MISO.A", 0, "s");
-                b.interval_start += Duration::microseconds(1);
-                vec![at("MISO.A", 0, "s"), b]
-            },
-            {
-                let mut b = at("MISO.A", 0, "s");
-                b.interval_start += Duration::nanoseconds(1);
-                vec![at("MISO.A", 0, "s"), b]
-            },
-            {
-                let mut b = at("MISO.A", 0, "s");
-                b.vintage += Duration::nanoseconds(1);
-                vec![at("MISO.A", 0, "s"), b]
-            },
+            (
+                shifted(|b| b.interval_start += Duration::microseconds(1)),
+                true,
+            ),
+            (
+                shifted(|b| b.interval_start += Duration::nanoseconds(1)),
+                false,
+            ),
+            (shifted(|b| b.vintage += Duration::nanoseconds(1)), false),
         ];
-        for rows in cases {
-            let want = keys_grouped_and_increasing(&rows);
+        for (rows, want) in cases {
             assert_eq!(
                 ObservationBatch::from(rows.clone()).keys_grouped_and_increasing(),
                 want,

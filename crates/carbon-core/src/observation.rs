@@ -114,36 +114,6 @@ pub(crate) fn validate_parts(
     Ok(())
 }
 
-/// Whether each instrument's rows form one contiguous group that strictly
-/// increases in (market run, interval start, vintage) — what parsers usually
-/// emit. Then no (instrument, run, start, vintage) key repeats, and checks for
-/// repeated keys need no hash set. One pass; one set insert per group.
-pub fn keys_grouped_and_increasing(observations: &[Observation]) -> bool {
-    let mut groups: std::collections::HashSet<&str, crate::hash::Fx> = Default::default();
-    let mut prev: Option<(&InstrumentId, (MarketRun, i64, i64))> = None;
-    for o in observations {
-        let k = (
-            o.market_run,
-            o.interval_start.timestamp_micros(),
-            o.vintage.timestamp_micros(),
-        );
-        match prev {
-            Some((id, pk)) if *id == o.instrument_id => {
-                if pk >= k {
-                    return false;
-                }
-            }
-            _ => {
-                if !groups.insert(o.instrument_id.as_str()) {
-                    return false;
-                }
-            }
-        }
-        prev = Some((&o.instrument_id, k));
-    }
-    true
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,48 +135,6 @@ mod tests {
             vintage: start,
             provenance: Provenance::new("test", Some(1)),
         }
-    }
-
-    #[test]
-    fn grouped_and_increasing_keys() {
-        let at = |id: &str, h: i64| {
-            let mut o = obs();
-            o.instrument_id = InstrumentId::parse(id).unwrap();
-            o.interval_start += chrono::Duration::hours(h);
-            o.interval_end += chrono::Duration::hours(h);
-            o
-        };
-        let ok = [
-            at("MISO.A", 0),
-            at("MISO.A", 1),
-            at("MISO.B", 0),
-            at("MISO.B", 5),
-        ];
-        assert!(keys_grouped_and_increasing(&ok));
-        assert!(keys_grouped_and_increasing(&[]));
-        // A repeat, a step back, a group that comes back: not provably unique.
-        assert!(!keys_grouped_and_increasing(&[
-            at("MISO.A", 0),
-            at("MISO.A", 0)
-        ]));
-        assert!(!keys_grouped_and_increasing(&[
-            at("MISO.A", 1),
-            at("MISO.A", 0)
-        ]));
-        assert!(!keys_grouped_and_increasing(&[
-            at("MISO.A", 0),
-            at("MISO.B", 0),
-            at("MISO.A", 1)
-        ]));
-        // Same interval, a later vintage: a distinct key.
-        let mut v = at("MISO.A", 0);
-        v.vintage += chrono::Duration::hours(1);
-        assert!(keys_grouped_and_increasing(&[at("MISO.A", 0), v]));
-        // Starts equal to the microsecond (what a store keeps) but not to the
-        // nanosecond: not provably distinct there.
-        let mut n = at("MISO.A", 0);
-        n.interval_start += chrono::Duration::nanoseconds(1);
-        assert!(!keys_grouped_and_increasing(&[at("MISO.A", 0), n]));
     }
 
     #[test]

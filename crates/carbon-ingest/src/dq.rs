@@ -134,30 +134,8 @@ pub struct Checked {
     pub findings: Findings,
 }
 
-/// Checks one row; `Err(reason)` quarantines it.
-pub fn check_row(o: &Observation, cfg: &DqConfig) -> Result<(), String> {
-    check_values(&o.values, cfg)
-}
-
-/// [`check_row`] on a row's component values.
-pub fn check_values(v: &Components, cfg: &DqConfig) -> Result<(), String> {
-    // The common case without iterating: finite parts, LMP in range, sum ok.
-    if let (Some(lmp), Some(energy), Some(r)) = (v.lmp, v.energy, v.residual())
-        && lmp.is_finite()
-        && energy.is_finite()
-        && [v.congestion, v.loss, v.ghg]
-            .iter()
-            .flatten()
-            .all(|x| x.is_finite())
-        && (cfg.min_price..=cfg.max_price).contains(&lmp)
-        && r.abs() <= cfg.sum_tolerance
-    {
-        return Ok(());
-    }
-    check_values_slow(v, cfg)
-}
-
-fn check_values_slow(values: &Components, cfg: &DqConfig) -> Result<(), String> {
+/// Checks one row's component values; `Err(reason)` quarantines the row.
+pub fn check_values(values: &Components, cfg: &DqConfig) -> Result<(), String> {
     for (c, v) in values.iter() {
         if !v.is_finite() {
             return Err(format!("{c} is not a finite number"));

@@ -61,7 +61,7 @@ impl Inner {
         // (looked up once per entry); rows kept, by index.
         let mut entry_key: Vec<Option<i32>> = vec![None; batch.instruments().len()];
         let mut keys: Vec<i32> = Vec::with_capacity(batch.len());
-        let mut kept: Vec<usize> = Vec::new();
+        let mut kept: Vec<usize> = Vec::with_capacity(batch.len());
         // Batches whose keys are provably distinct (see
         // `keys_grouped_and_increasing`) skip the repeated-key map.
         let distinct = batch.keys_grouped_and_increasing();
@@ -96,6 +96,7 @@ impl Inner {
             };
             keys.push(key);
             if distinct {
+                kept.push(index);
                 continue;
             }
             let k = (
@@ -122,14 +123,11 @@ impl Inner {
                 }
             }
         }
-        // Every row, unless repeats were dropped.
-        let kept = if distinct { None } else { Some(kept) };
-        let received = kept.as_ref().map_or(batch.len(), Vec::len);
         let mut summary = AppendSummary {
-            received,
+            received: kept.len(),
             ..Default::default()
         };
-        if received == 0 {
+        if kept.is_empty() {
             return Ok(summary);
         }
 
@@ -152,12 +150,7 @@ impl Inner {
         let mut conn = self.writer();
         // Ingest time is read under the writer lock, so it never precedes a
         // compaction that ran while this batch waited (see compact.rs).
-        let rows = to_record_batch(
-            &batch,
-            &keys,
-            kept.as_deref(),
-            Utc::now().timestamp_micros(),
-        )?;
+        let rows = to_record_batch(&batch, &keys, &kept, Utc::now().timestamp_micros())?;
         conn.execute_batch(STAGE_DDL)?;
         let tx = conn.transaction()?;
         let overlaps: bool = tx.query_row(
@@ -247,19 +240,15 @@ impl Inner {
     }
 }
 
-/// The rows as one record batch in the column order of `observations`
-/// (`superseded_utc` NULL: the chain is fixed after insertion when needed).
+/// The batch's `rows` (indices, in order; `keys` is indexed by row) as one
+/// record batch in the column order of `observations` (`superseded_utc`
+/// NULL: the chain is fixed after insertion when needed).
 fn to_record_batch(
     b: &ObservationBatch,
     keys: &[i32],
-    kept: Option<&[usize]>,
+    rows: &[usize],
     ingested_us: i64,
 ) -> Result<RecordBatch> {
-    // Every row in order, or only the kept ones.
-    let rows: Vec<usize> = match kept {
-        Some(rows) => rows.to_vec(),
-        None => (0..b.len()).collect(),
-    };
     let n = rows.len();
     let micros = |t: fn(&ObservationBatch, usize) -> chrono::DateTime<Utc>| {
         let us: Vec<i64> = rows.iter().map(|i| t(b, *i).timestamp_micros()).collect();
