@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the benchmarks. They use the dev profile, in which DuckDB's C++ and the
-# hot Rust crates are compiled with -O3 (see Cargo.toml), so no second DuckDB
-# build is needed. Usage: scripts/bench.sh [store|ingest|api|curves|research]
+# Runs the benchmarks. `cargo bench` builds them with the `bench` profile (the
+# release profile's optimisation for every crate, Cargo.toml) against the same
+# prebuilt DuckDB library as every other build (scripts/env.sh).
+# Usage: scripts/bench.sh [store|ingest|api|curves|research]
 #   store   carbon-store: append, range query, daily resample (synthetic)
 #   ingest  parse + validate + store of synthetic MISO-layout reports, and the
 #           same files parsed by pandas (a venv from PyPI); prints the ratio
@@ -17,17 +18,17 @@ source scripts/env.sh
 ensure_rust
 which="${1:-store}"
 case "$which" in
-  store) cargo bench --locked --profile dev -p carbon-store --bench store ;;
+  store) cargo bench --locked -p carbon-store --bench store ;;
   ingest)
-    work="${CARBON_BENCH_WORK:-$HOME/.cache/carbon/bench-ingest}"
+    work="${CARBON_BENCH_WORK:-$CARBON_CACHE/bench-ingest}"
     mkdir -p "$work/files"
-    venv="$HOME/.cache/carbon/venv-bench"
+    venv="$CARBON_CACHE/venv-bench"
     if [ ! -x "$venv/bin/python" ]; then
       python3 -m venv "$venv"
     fi
     "$venv/bin/python" -c 'import pandas, duckdb' 2>/dev/null ||
       "$venv/bin/pip" install -q "pandas==2.2.3" "duckdb==1.2.2"
-    ours="$(CARBON_BENCH_DIR="$work/files" cargo bench --locked --profile dev -p carbon-ingest --bench ingest | tee >(cat >&2))"
+    ours="$(CARBON_BENCH_DIR="$work/files" cargo bench --locked -p carbon-ingest --bench ingest | tee >(cat >&2))"
     peer="$("$venv/bin/python" scripts/bench/pandas_miso.py "$work/files" | tee >(cat >&2))"
     val() { printf '%s\n' "$1" | sed -n "s/^$2=//p"; }
     python3 - "$(val "$ours" CARBON_VALUES)" "$(val "$ours" CARBON_E2E_SECS)" "$(val "$ours" CARBON_PARSE_SECS)" \
@@ -43,27 +44,27 @@ print(f"ratio, end to end into DuckDB vs pandas parse + DuckDB insert: {pe2e / e
 print(f"ratio, end to end into DuckDB vs pandas parse only: {ps / e2e:.1f}x")
 PY
     ;;
-  api) cargo bench --locked --profile dev -p carbon-api --bench load ;;
+  api) cargo bench --locked -p carbon-api --bench load ;;
   curves)
-    work="${CARBON_BENCH_WORK:-$HOME/.cache/carbon/bench-curves}"
+    work="${CARBON_BENCH_WORK:-$CARBON_CACHE/bench-curves}"
     mkdir -p "$work"
-    venv="$HOME/.cache/carbon/venv-curves"
+    venv="$CARBON_CACHE/venv-curves"
     if [ ! -x "$venv/bin/python" ]; then
       python3 -m venv "$venv"
       "$venv/bin/pip" install -q "cvxpy==1.6.0" "osqp==0.6.7.post3" "clarabel==0.9.0" "numpy<2.3" "scipy<1.16"
     fi
-    CARBON_BENCH_DIR="$work" cargo bench --locked --profile dev -p carbon-curves --bench solvers
+    CARBON_BENCH_DIR="$work" cargo bench --locked -p carbon-curves --bench solvers
     "$venv/bin/python" scripts/bench/curves_peers.py "$work/daily.json" "$work/hourly.json"
     ;;
   research)
-    work="${CARBON_BENCH_WORK:-$HOME/.cache/carbon/bench-research}"
+    work="${CARBON_BENCH_WORK:-$CARBON_CACHE/bench-research}"
     mkdir -p "$work"
-    venv="$HOME/.cache/carbon/venv-research"
+    venv="$CARBON_CACHE/venv-research"
     if [ ! -x "$venv/bin/python" ]; then
       python3 -m venv "$venv"
       "$venv/bin/pip" install -q "statsmodels==0.14.4" "numpy<2.3" "scipy<1.16" "pandas==2.2.3"
     fi
-    CARBON_BENCH_DIR="$work" cargo bench --locked --profile dev -p carbon-research --bench research
+    CARBON_BENCH_DIR="$work" cargo bench --locked -p carbon-research --bench research
     "$venv/bin/python" scripts/bench/research_peers.py "$work/research.json"
     ;;
   *) echo "unknown benchmark: $which (known: store, ingest, api, curves, research)" >&2; exit 2 ;;

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 ensure_rust
 examples="${1:-30}"
-venv="$HOME/.cache/carbon/venv-schemathesis"
+venv="$CARBON_CACHE/venv-schemathesis"
 if [ ! -x "$venv/bin/schemathesis" ]; then
   python3 -m venv "$venv"
   if ! "$venv/bin/pip" install -q "schemathesis==3.39.16" "hypothesis==6.115.0"; then
@@ -23,7 +23,7 @@ bin="$CARGO_TARGET_DIR/debug/carbon"
 data="$(mktemp -d)"
 trap 'kill $server 2>/dev/null || true; rm -rf "$data"' EXIT
 "$bin" --data-dir "$data" init >/dev/null
-"$bin" --data-dir "$data" ingest file ../shared/fixtures/iso >/dev/null
+"$bin" --data-dir "$data" ingest file ../shared/fixtures/iso/miso ../shared/fixtures/iso/caiso >/dev/null
 # The key belongs to the admin user, so the admin routes are exercised too.
 key="$("$bin" --data-dir "$data" admin key create --tenant platform --owner admin --name schemathesis 2>/dev/null | sed -n 's/^\(ck_.*\)$/\1/p')"
 port=$(( 20000 + RANDOM % 20000 ))

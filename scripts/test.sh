@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The test command: set-up on a fresh machine, then the whole gate —
-# formatting, the web hub's build and unit tests, clippy with warnings as
+# The test command: set-up on a fresh machine (DuckDB's prebuilt library,
+# scripts/env.sh), then the whole gate — formatting, the DuckDB set-up's own
+# checks, the web hub's build and unit tests, clippy with warnings as
 # errors, every test of the workspace, the hub end to end in a real browser,
 # and schemathesis against the OpenAPI document.
 set -euo pipefail
@@ -11,6 +12,8 @@ ensure_rust
 start=$(date +%s)
 echo "== cargo fmt --check"
 cargo fmt --all --check
+echo "== DuckDB library set-up on bad input (scripts/test-duckdb-setup.sh)"
+scripts/test-duckdb-setup.sh
 echo "== web hub: npm ci, type check + production build (embedded by cargo), vitest"
 build_web
 (cd web && npx vitest run --reporter=dot)

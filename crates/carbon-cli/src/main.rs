@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 mod cli;
 mod commands;
@@ -11,7 +11,19 @@ mod config;
 mod output;
 
 fn main() -> ExitCode {
-    let args = cli::Cli::parse();
+    let mut command = cli::Cli::command();
+    if std::env::args_os().any(|a| a == "--version" || a == "-V") {
+        // Names the DuckDB library actually linked (prebuilt or compiled in);
+        // only computed when asked, as it opens an in-memory database.
+        let duckdb = carbon_store::DuckdbStore::library_version()
+            .unwrap_or_else(|e| format!("unavailable: {e}"));
+        let line = format!("{} (DuckDB {duckdb})", env!("CARGO_PKG_VERSION"));
+        command = command.version(&*Box::leak(line.into_boxed_str()));
+    }
+    let args = match cli::Cli::from_arg_matches(&command.get_matches()) {
+        Ok(args) => args,
+        Err(e) => e.exit(),
+    };
     match commands::run(args) {
         Ok(code) => code,
         Err(e) => {

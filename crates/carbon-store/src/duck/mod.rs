@@ -181,6 +181,17 @@ impl DuckdbStore {
         })
     }
 
+    /// The version of the DuckDB library this process runs on (`v1.5.6`): the
+    /// prebuilt libduckdb.so it links, or the one compiled in (`bundled`).
+    pub fn library_version() -> Result<String> {
+        let c = Connection::open_in_memory()?;
+        Ok(
+            c.query_row("SELECT library_version FROM pragma_version()", [], |r| {
+                r.get(0)
+            })?,
+        )
+    }
+
     /// Path of the database file.
     pub fn path(&self) -> &Path {
         &self.inner.path
