@@ -200,9 +200,16 @@ const results = [];
 async function test(name, body) {
   const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
+  // The hub runs under the server's Content-Security-Policy: anything it
+  // blocks (a script, a style, a connection) fails the test that caused it.
+  const blocked = [];
+  page.on("console", (m) => {
+    if (m.type() === "error" && /Content Security Policy/i.test(m.text())) blocked.push(m.text());
+  });
   const t = Date.now();
   try {
     await body(page);
+    assert.deepEqual(blocked, [], "the Content-Security-Policy blocked something");
     results.push([name, "ok", Date.now() - t]);
     await page.screenshot({ path: join(shots, `${results.length}-${name.replace(/[^a-z0-9]+/gi, "-").slice(0, 60)}.png`), fullPage: true });
   } catch (e) {

@@ -1,6 +1,8 @@
 //! The API's one error type and its one mapping to HTTP: RFC 9457
 //! `application/problem+json` bodies naming the offending parameter. Bad input
-//! is always 4xx; only failures of the platform itself are 5xx.
+//! is always 4xx; only failures of the platform itself are 5xx, and their
+//! bodies say only "internal error" (or "unavailable") and the request id: the
+//! detail is withheld for the log ([`crate::security`]).
 
 use axum::{
     http::{HeaderValue, StatusCode, header},
@@ -76,9 +78,6 @@ impl From<carbon_store::Error> for ApiError {
             _ if e.is_user_error() => (StatusCode::UNPROCESSABLE_ENTITY, None),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, None),
         };
-        if status.is_server_error() {
-            tracing::error!(error = %e, "store failure");
-        }
         Self {
             status,
             code: e.code(),
@@ -96,25 +95,19 @@ impl From<carbon_auth::Error> for ApiError {
             E::Forbidden(d) => ApiError::forbidden(d),
             E::Invalid { field, message } => ApiError::param(field, message),
             E::NotFound(d) => ApiError::not_found(d),
-            E::Provider(d) => {
-                tracing::warn!(error = %d, "identity provider unavailable");
-                ApiError {
-                    status: StatusCode::SERVICE_UNAVAILABLE,
-                    code: "identity_provider_unavailable",
-                    detail: format!("the identity provider cannot be reached: {d}"),
-                    param: None,
-                }
-            }
+            E::Provider(d) => ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "identity_provider_unavailable",
+                detail: format!("the identity provider cannot be reached: {d}"),
+                param: None,
+            },
             E::Store(e) => e.into(),
-            E::Crypto(d) => {
-                tracing::error!(error = %d, "crypto failure");
-                ApiError {
-                    status: StatusCode::INTERNAL_SERVER_ERROR,
-                    code: "internal",
-                    detail: "internal error".into(),
-                    param: None,
-                }
-            }
+            E::Crypto(d) => ApiError {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                code: "internal",
+                detail: format!("crypto failure: {d}"),
+                param: None,
+            },
         }
     }
 }
@@ -129,10 +122,24 @@ struct Problem<'a> {
     code: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     param: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<&'a str>,
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+/// What a 5xx answer may say of itself: the platform's own words about
+/// waiting (a timeout names the limit), nothing of the backend.
+fn public_detail(status: StatusCode, code: &str, detail: &str) -> String {
+    match code {
+        "timeout" => detail.to_string(),
+        "identity_provider_unavailable" => "the identity provider cannot be reached".into(),
+        _ if status == StatusCode::SERVICE_UNAVAILABLE => "service unavailable; retry later".into(),
+        _ => "internal error".into(),
+    }
+}
+
+impl ApiError {
+    /// The problem+json answer as it is sent, with `request_id` when known.
+    pub(crate) fn problem_response(&self, request_id: Option<&str>) -> Response {
         let body = Problem {
             kind: format!("https://254carbon.dev/problems/{}", self.code),
             title: self.status.canonical_reason().unwrap_or("error"),
@@ -140,6 +147,7 @@ impl IntoResponse for ApiError {
             detail: &self.detail,
             code: self.code,
             param: self.param.as_deref(),
+            request_id,
         };
         let mut resp = (self.status, axum::Json(body)).into_response();
         resp.headers_mut().insert(
@@ -152,6 +160,30 @@ impl IntoResponse for ApiError {
                 HeaderValue::from_static("Bearer realm=\"carbon\""),
             );
         }
+        resp
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if !self.status.is_server_error() {
+            return self.problem_response(None);
+        }
+        let public = public_detail(self.status, self.code, &self.detail);
+        let withheld = crate::security::Withheld {
+            status: self.status,
+            code: self.code,
+            public: public.clone(),
+            detail: self.detail,
+        };
+        let mut resp = ApiError {
+            status: self.status,
+            code: self.code,
+            detail: public,
+            param: None,
+        }
+        .problem_response(None);
+        resp.extensions_mut().insert(withheld);
         resp
     }
 }

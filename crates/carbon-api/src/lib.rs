@@ -26,6 +26,7 @@ mod params;
 pub mod ratelimit;
 pub mod research;
 mod routes;
+pub mod security;
 mod stream;
 
 use std::{future::Future, sync::Arc, time::Duration};

@@ -8,7 +8,7 @@ use std::{
 use axum::{
     Extension, Json, Router,
     extract::{DefaultBodyLimit, MatchedPath, Request, State},
-    http::{HeaderValue, Method, StatusCode, Uri, header},
+    http::{HeaderValue, StatusCode, Uri, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{delete, get, patch, post},
@@ -24,14 +24,16 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use serde_json::{Value, json};
 
-use crate::{AppState, auth, error::ApiError, params::Params};
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::{AppState, auth, error::ApiError, params::Params, security};
 
 /// Rows per price page unless `limit` says otherwise, and the most a page may hold.
 const DEFAULT_LIMIT: usize = 10_000;
 const MAX_LIMIT: usize = 100_000;
 
 pub(crate) fn router(state: AppState) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
@@ -121,9 +123,25 @@ pub(crate) fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), auth::gate))
         .layer(middleware::from_fn_with_state(state.clone(), limits))
-        .layer(middleware::from_fn_with_state(state.clone(), observe))
-        .layer(middleware::from_fn_with_state(state.clone(), cors))
+        .layer(middleware::from_fn_with_state(state.clone(), observe));
+    // CORS answers preflights before authentication; none when no origin is configured.
+    let router = match security::cors_layer(&state.settings) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    let oidc_origin = state
+        .access
+        .oidc()
+        .and_then(|o| security::origin_of(&o.config().issuer));
+    let policies = std::sync::Arc::new(security::Policies::new(
+        DOCS_HTML,
+        oidc_origin.as_deref(),
+        state.settings.secure_cookies,
+    ));
+    router
         .layer(DefaultBodyLimit::max(state.settings.body_limit_bytes))
+        .layer(middleware::from_fn_with_state(policies, security::headers))
+        .layer(CatchPanicLayer::custom(security::panicked))
         .layer(middleware::from_fn(request_id))
         .with_state(state)
 }
@@ -145,7 +163,8 @@ async fn request_id(req: Request, next: Next) -> Response {
             REQUEST_SEQ.fetch_add(1, Ordering::Relaxed)
         )
     });
-    let mut resp = next.run(req).await;
+    let resp = next.run(req).await;
+    let mut resp = security::finish_withheld(resp, &id);
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
     }
@@ -191,60 +210,6 @@ async fn limits(State(s): State<AppState>, req: Request, next: Next) -> Response
     }
 }
 
-/// CORS for the configured origins (none by default: same origin only).
-async fn cors(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    let origin = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let allowed = origin.as_ref().filter(|o| {
-        s.settings
-            .cors_origins
-            .iter()
-            .any(|a| a == "*" || a.eq_ignore_ascii_case(o))
-    });
-    let preflight = req.method() == Method::OPTIONS
-        && req
-            .headers()
-            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-    let mut resp = if preflight {
-        StatusCode::NO_CONTENT.into_response()
-    } else {
-        next.run(req).await
-    };
-    if let Some(o) = allowed.and_then(|o| HeaderValue::from_str(o).ok()) {
-        let h = resp.headers_mut();
-        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
-        h.insert(header::VARY, HeaderValue::from_static("Origin"));
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-            HeaderValue::from_static("true"),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static(
-                "x-request-id, x-next-cursor, ratelimit-limit, ratelimit-remaining, ratelimit-reset, retry-after",
-            ),
-        );
-        if preflight {
-            h.insert(
-                header::ACCESS_CONTROL_ALLOW_METHODS,
-                HeaderValue::from_static("GET, POST, PATCH, DELETE, OPTIONS"),
-            );
-            h.insert(
-                header::ACCESS_CONTROL_ALLOW_HEADERS,
-                HeaderValue::from_static("authorization, content-type, x-api-key, x-request-id"),
-            );
-            h.insert(
-                header::ACCESS_CONTROL_MAX_AGE,
-                HeaderValue::from_static("600"),
-            );
-        }
-    }
-    resp
-}
-
 /// Counts every request by route template and status, and times it.
 async fn observe(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let route = req
@@ -272,8 +237,11 @@ async fn openapi() -> Response {
     resp
 }
 
+/// The self-contained API docs page (its inline script and style are allowed by hash).
+const DOCS_HTML: &str = include_str!("../assets/docs.html");
+
 async fn docs() -> axum::response::Html<&'static str> {
-    axum::response::Html(include_str!("../assets/docs.html"))
+    axum::response::Html(DOCS_HTML)
 }
 
 /// Prometheus text exposition.

@@ -273,8 +273,11 @@ impl Config {
             .with_context(|| format!("invalid configuration file {}", origin.display()))
     }
 
-    /// Checks what serde cannot: schedule jobs name configured connectors.
+    /// Checks what serde cannot: schedule jobs name configured connectors;
+    /// CORS origins are origins.
     pub fn validate(&self) -> Result<()> {
+        carbon_api::security::check_cors_origins(&self.api.cors_origins)
+            .map_err(crate::commands::UserError)?;
         let mut names = std::collections::HashSet::new();
         for c in &self.connectors {
             if !names.insert(c.name()) {

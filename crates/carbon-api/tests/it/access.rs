@@ -974,11 +974,12 @@ fn cors_answers_only_configured_origins() {
         ],
         None,
     );
-    assert_eq!(pre.status, 204);
+    assert_eq!(pre.status, 200);
     assert_eq!(
         pre.header("access-control-allow-origin"),
         Some("http://hub.example")
     );
+    assert_eq!(pre.header("access-control-allow-credentials"), Some("true"));
     assert!(
         pre.header("access-control-allow-headers")
             .unwrap()
@@ -1016,6 +1017,118 @@ fn cors_answers_only_configured_origins() {
         None,
     );
     assert_eq!(r.header("access-control-allow-origin"), None);
+    // A preflight from a foreign origin gets no permission either.
+    let pre = request(
+        &s,
+        "OPTIONS",
+        "/api/v1/prices",
+        &[
+            ("origin", "http://evil.example"),
+            ("access-control-request-method", "GET"),
+        ],
+        None,
+    );
+    assert_eq!(pre.header("access-control-allow-origin"), None);
+}
+
+/// `cors_origins = ["*"]`: any origin may read answers to requests without
+/// credentials, and no answer ever allows credentials.
+#[test]
+fn cors_star_never_goes_with_credentials() {
+    let s = start_full(
+        None,
+        4096,
+        ApiSettings {
+            cors_origins: vec!["*".into()],
+            ..ApiSettings::default()
+        },
+        AuthConfig::default(),
+    );
+    for (method, headers) in [
+        (
+            "OPTIONS",
+            vec![
+                ("origin", "http://evil.example"),
+                ("access-control-request-method", "GET"),
+            ],
+        ),
+        (
+            "GET",
+            vec![
+                ("origin", "http://evil.example"),
+                ("x-api-key", s.key.as_str()),
+            ],
+        ),
+    ] {
+        let r = request(&s, method, DAY, &headers, None);
+        assert_eq!(
+            r.header("access-control-allow-origin"),
+            Some("*"),
+            "{method}"
+        );
+        assert_eq!(
+            r.header("access-control-allow-credentials"),
+            None,
+            "{method}"
+        );
+    }
+}
+
+/// Security headers on the hub, the docs page and API answers (problems included).
+#[test]
+fn security_headers_on_every_kind_of_answer() {
+    let s = start();
+    for (path, csp_start) in [
+        ("/", "default-src 'self'; script-src 'self';"),
+        ("/explorer", "default-src 'self'; script-src 'self';"),
+        ("/docs", "default-src 'none'; script-src 'sha256-"),
+        (
+            "/api/v1/markets",
+            "default-src 'none'; frame-ancestors 'none'",
+        ),
+        (
+            "/api/v1/nothing-here",
+            "default-src 'none'; frame-ancestors 'none'",
+        ),
+        ("/health", "default-src 'none'; frame-ancestors 'none'"),
+    ] {
+        let r = get(&s, path);
+        let csp = r.header("content-security-policy").unwrap_or("");
+        assert!(csp.starts_with(csp_start), "{path}: {csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert_eq!(
+            r.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(r.header("x-frame-options"), Some("DENY"), "{path}");
+        assert_eq!(r.header("referrer-policy"), Some("no-referrer"), "{path}");
+        // Not served over TLS here: no HSTS.
+        assert_eq!(r.header("strict-transport-security"), None, "{path}");
+    }
+    // The docs page's policy allows exactly its own inline script, by hash
+    // (computed here independently of the server's code).
+    let page = get(&s, "/docs");
+    let script = page
+        .body
+        .split_once("<script>")
+        .unwrap()
+        .1
+        .split_once("</script>")
+        .unwrap()
+        .0;
+    let hash = {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(script.as_bytes()))
+    };
+    assert!(
+        page.header("content-security-policy")
+            .unwrap()
+            .contains(&format!("script-src 'sha256-{hash}'")),
+        "{:?}",
+        page.header("content-security-policy")
+    );
 }
 
 fn carbon_api_csv_header() -> &'static str {

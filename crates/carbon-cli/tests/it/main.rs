@@ -9,3 +9,4 @@ mod ingest;
 mod live;
 mod query;
 mod research;
+mod security;
