@@ -411,6 +411,19 @@ await test("pilot_caiso sees its three CAISO hubs live, no MISO data, and cannot
   await alert.waitFor();
   assert.match(await alert.textContent(), /api/i);
   assert.equal(await page.getByTestId("new-key").count(), 0);
+  // Its hub session, lifted out of the browser and replayed by a program
+  // (the API channel it is denied), opens nothing: not as a bearer token,
+  // not as the cookie from another origin, not as the cookie on a state change
+  // without the page's CSRF token.
+  const session = (await page.context().cookies()).find((c) => c.name === "carbon_session").value;
+  const sp15 = `${base}/api/v1/prices?instrument_id=CAISO.TH_SP15_GEN-APND&start=2020-01-01&end=2020-01-02`;
+  const asBearer = await fetch(sp15, { headers: { authorization: `Bearer ${session}` } });
+  assert.equal(asBearer.status, 401);
+  assert.match((await asBearer.json()).detail, /API key/);
+  const fromElsewhere = await fetch(sp15, { headers: { cookie: `carbon_session=${session}`, origin: "http://evil.example" } });
+  assert.equal(fromElsewhere.status, 403);
+  const noCsrf = await fetch(`${base}/api/v1/auth/logout`, { method: "POST", headers: { cookie: `carbon_session=${session}` } });
+  assert.equal(noCsrf.status, 403);
 });
 
 await test("pilot_miso makes an API key in the hub, sees it once, and it works", async (page) => {

@@ -1,5 +1,22 @@
 // The hub talks to the API on its own origin; the session is the HttpOnly
 // `carbon_session` cookie set at login (channel `hub`), never a token in JS.
+// Every request carries the session's CSRF token (the `carbon_csrf` cookie,
+// readable by this page only) in `X-CSRF-Token`; the server refuses a state
+// change on the session without it.
+
+/** The session's CSRF token, from its cookie ("" when signed out). */
+export function csrfToken(): string {
+  for (const part of document.cookie.split(";")) {
+    const [k, ...v] = part.trim().split("=");
+    if (k === "carbon_csrf") return decodeURIComponent(v.join("="));
+  }
+  return "";
+}
+
+function headers(extra: Record<string, string> = {}): Record<string, string> {
+  const t = csrfToken();
+  return t ? { ...extra, "x-csrf-token": t } : extra;
+}
 
 export class ApiError extends Error {
   constructor(
@@ -22,13 +39,13 @@ async function problem(r: Response): Promise<ApiError> {
 }
 
 export async function getJson<T = unknown>(url: string): Promise<T> {
-  const r = await fetch(url, { credentials: "same-origin", headers: { accept: "application/json" } });
+  const r = await fetch(url, { credentials: "same-origin", headers: headers({ accept: "application/json" }) });
   if (!r.ok) throw await problem(r);
   return (await r.json()) as T;
 }
 
 export async function getText(url: string): Promise<string> {
-  const r = await fetch(url, { credentials: "same-origin" });
+  const r = await fetch(url, { credentials: "same-origin", headers: headers() });
   if (!r.ok) throw await problem(r);
   return r.text();
 }
@@ -37,7 +54,7 @@ export async function send<T = unknown>(method: string, url: string, body?: unkn
   const r = await fetch(url, {
     method,
     credentials: "same-origin",
-    headers: body === undefined ? {} : { "content-type": "application/json" },
+    headers: headers(body === undefined ? {} : { "content-type": "application/json" }),
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (!r.ok) throw await problem(r);

@@ -2,10 +2,13 @@
 //! the identity endpoints: login/logout/me, JWKS, self-service API keys and
 //! the admin API.
 //!
-//! Credentials, in order: `X-API-Key`; `Authorization: Bearer` (an API key,
-//! a session token or an OIDC access token); the `carbon_session` cookie that
-//! login sets for the web hub. Every `/api/v1` route except login requires
-//! one; the routes then ask the policy with the channel the credential implies.
+//! Credentials, in order: `X-API-Key`; `Authorization: Bearer` (an API key or
+//! an OIDC access token — a hub session is refused there); the
+//! `carbon_session` cookie that login sets for the web hub. Every `/api/v1`
+//! route except login requires one; the routes then ask the policy with the
+//! channel the credential implies. A cookie session must also send its CSRF
+//! token (`X-CSRF-Token`) with every request that changes something, and a
+//! request on it from a foreign `Origin` is refused.
 
 use std::{net::SocketAddr, time::Instant};
 
@@ -31,6 +34,13 @@ use crate::{
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "carbon_session";
+
+/// Name of the cookie holding the session's CSRF token (readable by the hub's
+/// scripts, which send it back as `X-CSRF-Token`).
+pub const CSRF_COOKIE: &str = "carbon_csrf";
+
+/// The header a cookie session's state-changing requests carry.
+const CSRF_HEADER: &str = "x-csrf-token";
 
 /// Routes that need no credentials.
 fn is_public(path: &str) -> bool {
@@ -78,7 +88,45 @@ fn credential(headers: &HeaderMap) -> Option<Credential<'_>> {
             });
         }
     }
-    cookie(headers, SESSION_COOKIE).map(Credential::Token)
+    cookie(headers, SESSION_COOKIE).map(Credential::Cookie)
+}
+
+/// A cookie session's request from a page of another origin (not this
+/// server's, not a configured CORS origin) — refused, WebSocket upgrades
+/// included. Requests without `Origin` (same-origin GETs, non-browsers) pass.
+fn foreign_origin(headers: &HeaderMap, allowed: &[String]) -> Option<String> {
+    let origin = headers.get(header::ORIGIN)?.to_str().ok()?;
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let own = origin
+        .split_once("://")
+        .is_some_and(|(_, h)| Some(h) == host);
+    let listed = allowed
+        .iter()
+        .any(|a| a.trim().trim_end_matches('/').eq_ignore_ascii_case(origin));
+    (!own && !listed).then(|| origin.to_string())
+}
+
+/// The CSRF check of a cookie session: methods that change something must
+/// carry the session's token in `X-CSRF-Token`.
+fn csrf_ok(req: &Request, expected: &str) -> bool {
+    let safe = matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    safe || req
+        .headers()
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| !expected.is_empty() && same(v, expected))
+}
+
+/// Constant-time equality of two strings.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 fn rate_headers(resp: &mut Response, v: &Verdict, class: Class) {
@@ -171,6 +219,44 @@ pub(crate) async fn gate(State(s): State<AppState>, mut req: Request, next: Next
             return ApiError::from(e).into_response();
         }
     };
+    if let carbon_auth::Method::Session { csrf, .. } = &principal.method {
+        let refusal = if let Some(o) = foreign_origin(req.headers(), &s.settings.cors_origins) {
+            Some((
+                "foreign_origin",
+                format!("a hub session cannot be used from a page of {o}"),
+            ))
+        } else if !csrf_ok(&req, csrf) {
+            Some((
+                "csrf",
+                "a hub session's request that changes something must carry the session's CSRF token in `X-CSRF-Token` (from the `carbon_csrf` cookie or the login answer)".to_string(),
+            ))
+        } else {
+            None
+        };
+        if let Some((reason, detail)) = refusal {
+            s.access
+                .audit(
+                    &principal.actor(),
+                    Some(&principal.tenant),
+                    "authentication",
+                    Some(&path),
+                    "failed",
+                    json!({ "reason": reason }),
+                )
+                .await;
+            return ApiError {
+                status: StatusCode::FORBIDDEN,
+                code: if reason == "csrf" {
+                    "csrf_required"
+                } else {
+                    "foreign_origin"
+                },
+                detail,
+                param: None,
+            }
+            .into_response();
+        }
+    }
     let v = s.limiter.check(&principal.rate_key(), class, now);
     if !v.allowed {
         return too_many(&v, class);
@@ -312,30 +398,52 @@ struct Login {
 /// for the web hub).
 pub(crate) async fn login(State(s): State<AppState>, bytes: Bytes) -> Result<Response, ApiError> {
     let l: Login = body(&bytes)?;
-    let (token, exp, user) = s.access.login(&l.username, &l.password).await?;
-    let ttl = (exp - chrono::Utc::now()).num_seconds().max(0);
-    let mut resp = Json(json!({
-        "access_token": token,
-        "token_type": "Bearer",
-        "expires_in": ttl,
-        "username": user.username,
-        "tenant": user.tenant,
-        "roles": user.roles,
-    }))
-    .into_response();
-    set_session_cookie(&mut resp, &token, ttl, s.settings.secure_cookies);
-    Ok(resp)
+    let (issued, user) = s.access.login(&l.username, &l.password).await?;
+    Ok(session_answer(
+        &issued,
+        &user.username,
+        &user.tenant,
+        &user.roles,
+        s.settings.secure_cookies,
+    ))
 }
 
-/// Sets the HttpOnly session cookie the hub runs on.
-fn set_session_cookie(resp: &mut Response, token: &str, ttl: i64, secure: bool) {
-    let cookie = format!(
-        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={ttl}{}",
-        if secure { "; Secure" } else { "" }
-    );
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        resp.headers_mut().insert(header::SET_COOKIE, v);
+/// The answer that starts a hub session: the session as an HttpOnly cookie
+/// (never in the body: it is not a token for programs), its CSRF token as a
+/// script-readable cookie and in the body.
+fn session_answer(
+    issued: &carbon_auth::token::Issued,
+    username: &str,
+    tenant: &str,
+    roles: &[String],
+    secure: bool,
+) -> Response {
+    let ttl = (issued.expires - chrono::Utc::now()).num_seconds().max(0);
+    let mut resp = Json(json!({
+        "token_type": "session",
+        "expires_in": ttl,
+        "username": username,
+        "tenant": tenant,
+        "roles": roles,
+        "csrf_token": issued.csrf,
+    }))
+    .into_response();
+    let secure = if secure { "; Secure" } else { "" };
+    for cookie in [
+        format!(
+            "{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age={ttl}{secure}",
+            issued.token
+        ),
+        format!(
+            "{CSRF_COOKIE}={}; SameSite=Strict; Path=/; Max-Age={ttl}{secure}",
+            issued.csrf
+        ),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
     }
+    resp
 }
 
 /// `POST /api/v1/auth/oidc/session` with the identity provider's access token
@@ -345,27 +453,36 @@ pub(crate) async fn oidc_session(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
 ) -> Result<Response, ApiError> {
-    let (token, exp) = s.access.oidc_session(&p).await?;
-    let ttl = (exp - chrono::Utc::now()).num_seconds().max(0);
-    let mut resp = Json(json!({
-        "token_type": "session",
-        "expires_in": ttl,
-        "username": p.subject,
-        "tenant": p.tenant,
-        "roles": p.roles,
-    }))
-    .into_response();
-    set_session_cookie(&mut resp, &token, ttl, s.settings.secure_cookies);
-    Ok(resp)
+    let issued = s.access.oidc_session(&p).await?;
+    Ok(session_answer(
+        &issued,
+        &p.subject,
+        &p.tenant,
+        &p.roles,
+        s.settings.secure_cookies,
+    ))
 }
 
-/// `POST /api/v1/auth/logout`: clears the session cookie.
-pub(crate) async fn logout() -> Response {
+/// `POST /api/v1/auth/logout`: ends the session on the server at once and
+/// clears its cookies.
+pub(crate) async fn logout(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> Response {
+    if let carbon_auth::Method::Session { id, .. } = &p.method {
+        s.access.end_session(id);
+        s.access
+            .audit(&p.actor(), Some(&p.tenant), "logout", None, "ok", json!({}))
+            .await;
+    }
     let mut resp = StatusCode::NO_CONTENT.into_response();
-    resp.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_static("carbon_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
-    );
+    for cookie in [
+        "carbon_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0",
+        "carbon_csrf=; SameSite=Strict; Path=/; Max-Age=0",
+    ] {
+        resp.headers_mut()
+            .append(header::SET_COOKIE, HeaderValue::from_static(cookie));
+    }
     resp
 }
 
@@ -395,6 +512,10 @@ pub(crate) async fn me(
         "tenant": p.tenant,
         "roles": p.roles,
         "method": p.method,
+        "csrf_token": match &p.method {
+            carbon_auth::Method::Session { csrf, .. } => Some(csrf.as_str()),
+            _ => None,
+        },
         "admin": p.is_admin(),
         "channels": {
             "rest": p.channel(Transport::Rest).as_str(),
@@ -477,7 +598,7 @@ pub(crate) async fn create_my_key(
     }
     let owner = matches!(
         p.method,
-        carbon_auth::Method::Session | carbon_auth::Method::Oidc
+        carbon_auth::Method::Session { .. } | carbon_auth::Method::Oidc
     )
     .then_some(p.subject.as_str());
     let (rec, full) = s

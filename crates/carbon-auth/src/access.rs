@@ -9,11 +9,11 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, RwLock},
+    sync::{Arc, Mutex, RwLock},
 };
 
 use carbon_store::{ApiKey, AuditEvent, Directory, Grant, NewAuditEvent, Tenant, User};
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -22,15 +22,25 @@ use crate::{
     oidc::{OidcConfig, OidcVerifier},
     policy::{self, Ask, Channel, PRODUCTS, Scope},
     secret,
-    token::Signer,
+    token::{Issued, Signer},
 };
+
+/// What a program that presented a hub session as a bearer token is told.
+pub const SESSION_NOT_A_BEARER: &str = "a hub session works only as the web hub's `carbon_session` cookie, never as `Authorization: Bearer` or `X-API-Key`; programs authenticate with an API key (`X-API-Key: ck_…`; make one with POST /api/v1/keys or `carbon admin key create`) or with an access token of the configured OIDC provider";
 
 /// How the caller proved who they are.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Method {
-    /// A session token from logging in (the web hub).
-    Session,
+    /// A session from logging in (the web hub's cookie).
+    Session {
+        /// The session's id (sign-out ends it).
+        #[serde(skip)]
+        id: String,
+        /// Its CSRF token (`X-CSRF-Token` on state-changing requests).
+        #[serde(skip)]
+        csrf: String,
+    },
     /// An API key.
     ApiKey {
         /// The key's id.
@@ -75,7 +85,7 @@ impl Principal {
         match (transport, &self.method) {
             (Transport::Download, _) => Channel::Downloads,
             (Transport::Report, _) => Channel::Reports,
-            (_, Method::Session) => Channel::Hub,
+            (_, Method::Session { .. }) => Channel::Hub,
             (Transport::Rest, _) => Channel::Api,
             (Transport::Stream, _) => Channel::Stream,
         }
@@ -91,7 +101,7 @@ impl Principal {
         match &self.method {
             Method::ApiKey { id } => format!("key:{id}"),
             Method::Oidc => format!("oidc:{}", self.subject),
-            Method::Session => self.subject.clone(),
+            Method::Session { .. } => self.subject.clone(),
         }
     }
 
@@ -106,8 +116,10 @@ impl Principal {
 pub enum Credential<'a> {
     /// `X-API-Key`, or a Bearer value shaped like a key.
     ApiKey(&'a str),
-    /// A Bearer JWT (session or OIDC) or the session cookie.
+    /// A Bearer JWT: an OIDC access token (a hub session is refused here).
     Token(&'a str),
+    /// The hub's session cookie.
+    Cookie(&'a str),
 }
 
 /// `[auth]` settings.
@@ -118,6 +130,8 @@ pub struct AuthConfig {
     pub issuer: String,
     /// Session lifetime, minutes.
     pub session_minutes: i64,
+    /// A session unused for this many seconds ends (default 1800: 30 minutes).
+    pub session_idle_seconds: i64,
     /// External OIDC provider, if any.
     pub oidc: Option<OidcConfig>,
 }
@@ -127,6 +141,7 @@ impl Default for AuthConfig {
         Self {
             issuer: "carbon".into(),
             session_minutes: 60,
+            session_idle_seconds: 1800,
             oidc: None,
         }
     }
@@ -169,6 +184,16 @@ pub struct Access {
     oidc: Option<OidcVerifier>,
     grants: RwLock<Arc<Vec<Grant>>>,
     keys: RwLock<HashMap<String, ApiKey>>,
+    sessions: Mutex<HashMap<String, Live>>,
+    idle: chrono::Duration,
+}
+
+/// A live hub session, as this server keeps it.
+#[derive(Debug, Clone)]
+struct Live {
+    subject: String,
+    last_seen: DateTime<Utc>,
+    expires: DateTime<Utc>,
 }
 
 fn valid_id(field: &'static str, s: &str) -> Result<()> {
@@ -201,8 +226,67 @@ impl Access {
             oidc: cfg.oidc.clone().map(OidcVerifier::new),
             grants: RwLock::new(Arc::new(grants)),
             keys: RwLock::new(HashMap::new()),
+            sessions: Mutex::new(HashMap::new()),
+            idle: chrono::Duration::seconds(cfg.session_idle_seconds.max(1)),
             dir,
         })
+    }
+
+    fn live(&self) -> std::sync::MutexGuard<'_, HashMap<String, Live>> {
+        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keeps a newly issued session (and forgets expired ones).
+    fn start_session(&self, subject: &str, issued: &Issued) {
+        let now = Utc::now();
+        let mut live = self.live();
+        live.retain(|_, l| l.expires > now);
+        live.insert(
+            issued.id.clone(),
+            Live {
+                subject: subject.to_string(),
+                last_seen: now,
+                expires: issued.expires,
+            },
+        );
+    }
+
+    /// Checks that session `id` is live and not idle, and marks it used.
+    fn touch_session(&self, id: &str) -> Result<()> {
+        let now = Utc::now();
+        let mut live = self.live();
+        let Some(l) = live.get_mut(id) else {
+            return Err(Error::Unauthenticated(
+                "the session has ended (signed out, or the server restarted); sign in again".into(),
+            ));
+        };
+        if now - l.last_seen > self.idle {
+            live.remove(id);
+            return Err(Error::Unauthenticated(format!(
+                "the session was idle for more than {} s; sign in again",
+                self.idle.num_seconds()
+            )));
+        }
+        l.last_seen = now;
+        Ok(())
+    }
+
+    /// Ends a session now (sign-out).
+    pub fn end_session(&self, id: &str) {
+        self.live().remove(id);
+    }
+
+    /// Ends every session of `subject` now; how many there were.
+    pub fn end_sessions_of(&self, subject: &str) -> usize {
+        let mut live = self.live();
+        let before = live.len();
+        live.retain(|_, l| l.subject != subject);
+        before - live.len()
+    }
+
+    /// Hub sessions live now.
+    pub fn live_sessions(&self) -> usize {
+        self.live().len()
     }
 
     /// The directory underneath.
@@ -259,31 +343,8 @@ impl Access {
                 let kid = jsonwebtoken::decode_header(t)
                     .map_err(|e| Error::Unauthenticated(format!("invalid token: {e}")))?
                     .kid;
-                if kid.as_deref().is_some_and(|k| self.signer.owns(k)) || self.oidc.is_none() {
-                    let c = self.signer.verify(t)?;
-                    // A hub session made from an OIDC sign-in: the provider
-                    // vouched for it; it lasts the session's short lifetime.
-                    if c.idp.as_deref() == Some("oidc") && self.oidc.is_some() {
-                        return Ok(Principal {
-                            subject: c.sub,
-                            tenant: c.tenant,
-                            roles: c.roles,
-                            method: Method::Session,
-                        });
-                    }
-                    // A disabled or deleted user's session ends now, not at expiry.
-                    match self.dir.user(&c.sub).await? {
-                        Some(u) if !u.disabled && u.tenant == c.tenant => Ok(Principal {
-                            subject: u.username,
-                            tenant: u.tenant,
-                            roles: u.roles,
-                            method: Method::Session,
-                        }),
-                        _ => Err(Error::Unauthenticated(format!(
-                            "user `{}` can no longer sign in",
-                            c.sub
-                        ))),
-                    }
+                if kid.as_deref().is_some_and(|k| self.signer.owns(k)) {
+                    Err(Error::Unauthenticated(SESSION_NOT_A_BEARER.into()))
                 } else if let Some(o) = &self.oidc {
                     let id = o.verify(t).await?;
                     Ok(Principal {
@@ -293,7 +354,44 @@ impl Access {
                         method: Method::Oidc,
                     })
                 } else {
-                    Err(Error::Unauthenticated("invalid token".into()))
+                    Err(Error::Unauthenticated(
+                        "invalid token: not an access token of a configured identity provider"
+                            .into(),
+                    ))
+                }
+            }
+            Credential::Cookie(t) => {
+                let c = self.signer.verify(t)?;
+                self.touch_session(&c.jti)?;
+                let method = Method::Session {
+                    id: c.jti.clone(),
+                    csrf: c.csrf.clone(),
+                };
+                // A hub session made from an OIDC sign-in: the provider
+                // vouched for it; it lasts the session's short lifetime.
+                if c.idp.as_deref() == Some("oidc") && self.oidc.is_some() {
+                    return Ok(Principal {
+                        subject: c.sub,
+                        tenant: c.tenant,
+                        roles: c.roles,
+                        method,
+                    });
+                }
+                // A disabled or deleted user's session ends now, not at expiry.
+                match self.dir.user(&c.sub).await? {
+                    Some(u) if !u.disabled && u.tenant == c.tenant => Ok(Principal {
+                        subject: u.username,
+                        tenant: u.tenant,
+                        roles: u.roles,
+                        method,
+                    }),
+                    _ => {
+                        self.end_session(&c.jti);
+                        Err(Error::Unauthenticated(format!(
+                            "user `{}` can no longer sign in",
+                            c.sub
+                        )))
+                    }
                 }
             }
         }
@@ -345,16 +443,17 @@ impl Access {
 
     /// A hub session for a caller who presented the OIDC provider's token
     /// (the hub's authorization-code + PKCE sign-in ends here). Audited.
-    pub async fn oidc_session(&self, who: &Principal) -> Result<(String, chrono::DateTime<Utc>)> {
+    pub async fn oidc_session(&self, who: &Principal) -> Result<Issued> {
         if who.method != Method::Oidc {
             return Err(Error::Forbidden(
                 "a hub session is made from the identity provider's access token (Authorization: Bearer)"
                     .into(),
             ));
         }
-        let (token, exp) =
-            self.signer
-                .issue_for(&who.subject, &who.tenant, &who.roles, Some("oidc"))?;
+        let issued = self
+            .signer
+            .issue_for(&who.subject, &who.tenant, &who.roles, Some("oidc"))?;
+        self.start_session(&who.subject, &issued);
         self.audit(
             &who.actor(),
             Some(&who.tenant),
@@ -364,15 +463,11 @@ impl Access {
             json!({ "via": "oidc" }),
         )
         .await;
-        Ok((token, exp))
+        Ok(issued)
     }
 
-    /// Password login: a session token and its expiry. Audited either way.
-    pub async fn login(
-        &self,
-        username: &str,
-        password: &str,
-    ) -> Result<(String, chrono::DateTime<Utc>, User)> {
+    /// Password login: a new hub session. Audited either way.
+    pub async fn login(&self, username: &str, password: &str) -> Result<(Issued, User)> {
         let user = self.dir.user(username).await?;
         let ok = match &user {
             Some(u) if !u.disabled => {
@@ -395,10 +490,11 @@ impl Access {
         let tenant = user.as_ref().map(|u| u.tenant.clone());
         match (ok, user) {
             (true, Some(u)) => {
-                let (token, exp) = self.signer.issue(&u)?;
+                let issued = self.signer.issue(&u)?;
+                self.start_session(&u.username, &issued);
                 self.audit(username, tenant.as_deref(), "login", None, "ok", json!({}))
                     .await;
-                Ok((token, exp, u))
+                Ok((issued, u))
             }
             _ => {
                 self.audit(
@@ -528,6 +624,9 @@ impl Access {
         u.disabled = disabled;
         let tenant = u.tenant.clone();
         self.dir.put_user(u).await?;
+        if disabled {
+            self.end_sessions_of(username);
+        }
         self.audit(
             actor,
             Some(&tenant),

@@ -19,7 +19,7 @@ pub mod token;
 
 pub use access::{
     Access, AuthConfig, Bootstrap, CAISO_PILOT_HUBS, Credential, GrantSpec, Method, Principal,
-    Transport,
+    SESSION_NOT_A_BEARER, Transport,
 };
 pub use error::{Error, Result};
 pub use oidc::{OidcConfig, OidcIdentity, OidcVerifier};

@@ -48,6 +48,34 @@ pub struct SessionClaims {
     /// (`oidc`: a hub session made from the identity provider's token).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idp: Option<String>,
+    /// The session's id: the server keeps each live session under it (idle
+    /// timeout, sign-out) and refuses a token whose session has ended.
+    #[serde(default)]
+    pub jti: String,
+    /// The session's CSRF token: a request that changes something must send
+    /// it back in `X-CSRF-Token`.
+    #[serde(default)]
+    pub csrf: String,
+}
+
+/// A session token as issued.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Issued {
+    /// The signed token (the hub's cookie).
+    pub token: String,
+    /// When it expires.
+    pub expires: DateTime<Utc>,
+    /// The session id (`jti`).
+    pub id: String,
+    /// The CSRF token bound to it.
+    pub csrf: String,
+}
+
+/// 128 random bits, base64url.
+fn random_id() -> String {
+    let mut b = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
+    b64(&b)
 }
 
 /// Signs and checks session tokens.
@@ -128,20 +156,20 @@ impl Signer {
         })
     }
 
-    /// A session token for `user`, and when it expires.
-    pub fn issue(&self, user: &User) -> Result<(String, DateTime<Utc>)> {
+    /// A session token for `user`.
+    pub fn issue(&self, user: &User) -> Result<Issued> {
         self.issue_for(&user.username, &user.tenant, &user.roles, None)
     }
 
     /// A session token for any subject (`idp` names where an external
-    /// identity was verified), and when it expires.
+    /// identity was verified).
     pub fn issue_for(
         &self,
         subject: &str,
         tenant: &str,
         roles: &[String],
         idp: Option<&str>,
-    ) -> Result<(String, DateTime<Utc>)> {
+    ) -> Result<Issued> {
         let now = Utc::now();
         let exp = now + self.ttl;
         let claims = SessionClaims {
@@ -155,11 +183,18 @@ impl Signer {
             nbf: now.timestamp(),
             exp: exp.timestamp(),
             idp: idp.map(str::to_string),
+            jti: random_id(),
+            csrf: random_id(),
         };
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.kid.clone());
         let token = jsonwebtoken::encode(&header, &claims, &self.encoding).map_err(crypto)?;
-        Ok((token, exp))
+        Ok(Issued {
+            token,
+            expires: exp,
+            id: claims.jti,
+            csrf: claims.csrf,
+        })
     }
 
     /// True when `kid` names one of this server's keys.

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
 
 use super::{
-    api::{Resp, Server, get, request, start, start_full},
+    api::{Resp, Server, get, hub, hub_login, request, start, start_full},
     stream::{fixture, payload, revised_report},
 };
 
@@ -72,26 +72,13 @@ fn password(s: &Server, user: &str) -> String {
     s.accounts.iter().find(|a| a.0 == user).unwrap().1.clone()
 }
 
-/// Logs in; returns the session cookie header value.
+/// Logs in; returns the session's cookies (see [`hub_login`]).
 fn login(s: &Server, user: &str) -> String {
-    let r = request(
-        s,
-        "POST",
-        "/api/v1/auth/login",
-        &[],
-        Some(&json!({ "username": user, "password": password(s, user) })),
-    );
-    assert_eq!(r.status, 200, "{}", r.body);
-    let cookie = r.header("set-cookie").unwrap().to_string();
-    assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
-        "{cookie}"
-    );
-    cookie.split(';').next().unwrap().to_string()
+    hub_login(s, user, &password(s, user))
 }
 
 fn as_cookie(s: &Server, cookie: &str, path: &str) -> Resp {
-    request(s, "GET", path, &[("cookie", cookie)], None)
+    request(s, "GET", path, &hub(cookie), None)
 }
 
 fn as_key(s: &Server, key: &str, path: &str) -> Resp {
@@ -218,16 +205,13 @@ fn login_sessions_cookie_bearer_jwks_and_logout() {
     );
     assert_eq!(malformed.status, 422, "{}", malformed.body);
 
-    let r = request(
-        &s,
-        "POST",
-        "/api/v1/auth/login",
-        &[],
-        Some(&json!({ "username": "admin", "password": password(&s, "admin") })),
-    );
-    assert_eq!(r.status, 200);
-    let token = r.json()["access_token"].as_str().unwrap().to_string();
-    // The token verifies against the published JWKS.
+    let cookie = login(&s, "admin");
+    let token = cookie
+        .split("; ")
+        .find_map(|kv| kv.strip_prefix("carbon_session="))
+        .unwrap()
+        .to_string();
+    // The session token verifies against the published JWKS.
     let jwks: jsonwebtoken::jwk::JwkSet =
         serde_json::from_value(get(&s, "/.well-known/jwks.json").json()).unwrap();
     let kid = jsonwebtoken::decode_header(&token).unwrap().kid.unwrap();
@@ -241,29 +225,113 @@ fn login_sessions_cookie_bearer_jwks_and_logout() {
         (claims["sub"].as_str(), claims["chn"].as_str()),
         (Some("admin"), Some("hub"))
     );
-
-    let cookie = login(&s, "admin");
     let me = as_cookie(&s, &cookie, "/api/v1/auth/me").json();
     assert_eq!(me["subject"], "admin");
     assert_eq!(me["channels"]["rest"], "hub");
     assert_eq!(me["admin"], true);
-    let me = request(
-        &s,
-        "GET",
-        "/api/v1/auth/me",
-        &[("authorization", &format!("Bearer {token}"))],
-        None,
+    assert_eq!(
+        me["csrf_token"], claims["csrf"],
+        "the hub recovers its CSRF token after a reload"
     );
-    assert_eq!(me.json()["channels"]["stream"], "hub");
-    let out = request(
+
+    // The session replayed by a program, as a bearer token or an API key
+    // header, on REST and on the stream: refused, saying how programs sign in.
+    for (path, header, value) in [
+        (
+            "/api/v1/auth/me",
+            "authorization",
+            format!("Bearer {token}"),
+        ),
+        (DAY, "authorization", format!("Bearer {token}")),
+        (
+            "/api/v1/stream/sse?instruments=MISO.INDIANA.HUB",
+            "authorization",
+            format!("Bearer {token}"),
+        ),
+        (DAY, "x-api-key", token.clone()),
+    ] {
+        let r = request(&s, "GET", path, &[(header, &value)], None);
+        assert_eq!(r.status, 401, "{path} {header}: {}", r.body);
+        let detail = r.json()["detail"].as_str().unwrap().to_string();
+        assert!(
+            detail.contains("API key") || detail.contains("invalid API key"),
+            "{path} {header}: {detail}"
+        );
+        if header == "authorization" {
+            assert_eq!(detail, carbon_auth::SESSION_NOT_A_BEARER);
+        }
+    }
+
+    // CSRF: a state change on the cookie without the session's token, or
+    // with another one, is refused (and audited); with it, it goes through.
+    let bare = [("cookie", cookie.as_str())];
+    let wrong = [
+        ("cookie", cookie.as_str()),
+        ("x-csrf-token", "not-the-token"),
+    ];
+    for headers in [&bare[..], &wrong[..]] {
+        let r = request(
+            &s,
+            "POST",
+            "/api/v1/keys",
+            headers,
+            Some(&json!({ "name": "csrf" })),
+        );
+        assert_eq!(r.status, 403, "{}", r.body);
+        assert_eq!(r.json()["code"], "csrf_required");
+    }
+    let r = request(
         &s,
         "POST",
-        "/api/v1/auth/logout",
-        &[("cookie", &cookie)],
-        None,
+        "/api/v1/keys",
+        &hub(&cookie),
+        Some(&json!({ "name": "csrf" })),
     );
+    assert_eq!(r.status, 201, "{}", r.body);
+    // A read needs no CSRF token (SameSite=Strict keeps other sites' pages out).
+    assert_eq!(request(&s, "GET", DAY, &bare, None).status, 200);
+    // A page of another origin cannot use the session, even for a read.
+    let foreign = [
+        ("cookie", cookie.as_str()),
+        ("origin", "http://evil.example"),
+    ];
+    let r = request(&s, "GET", DAY, &foreign, None);
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(r.json()["code"], "foreign_origin");
+    let own = s.base.clone();
+    assert_eq!(
+        request(
+            &s,
+            "GET",
+            DAY,
+            &[("cookie", cookie.as_str()), ("origin", own.as_str())],
+            None
+        )
+        .status,
+        200
+    );
+
+    // Sign-out ends the session on the server: the cookie, replayed, is dead.
+    let out = request(&s, "POST", "/api/v1/auth/logout", &hub(&cookie), None);
     assert_eq!(out.status, 204);
-    assert!(out.header("set-cookie").unwrap().contains("Max-Age=0"));
+    assert!(
+        out.headers_all("set-cookie")
+            .iter()
+            .all(|c| c.contains("Max-Age=0")),
+        "{:?}",
+        out.headers_all("set-cookie")
+    );
+    let r = as_cookie(&s, &cookie, "/api/v1/auth/me");
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert!(r.body.contains("ended"), "{}", r.body);
+    // The audit log holds the refusals and the sign-out.
+    let admin = login(&s, "admin");
+    let audit = as_cookie(&s, &admin, "/api/v1/admin/audit?limit=10000").json();
+    let events = audit["data"].as_array().unwrap().clone();
+    let text = serde_json::to_string(&events).unwrap();
+    for want in ["\"csrf\"", "\"foreign_origin\"", "\"logout\""] {
+        assert!(text.contains(want), "{want} not audited: {text}");
+    }
 }
 
 #[test]
@@ -277,7 +345,7 @@ fn pilot_entitlement_matrix_on_rest_and_exports() {
             &s,
             "POST",
             "/api/v1/keys",
-            &[("cookie", &miso_hub)],
+            &hub(&miso_hub),
             Some(&json!({ "name": "etl" })),
         );
         assert_eq!(r.status, 201, "{}", r.body);
@@ -334,7 +402,7 @@ fn pilot_entitlement_matrix_on_rest_and_exports() {
         &s,
         "POST",
         "/api/v1/keys",
-        &[("cookie", &caiso_hub)],
+        &hub(&caiso_hub),
         Some(&json!({ "name": "x" })),
     );
     assert_eq!(r.status, 403, "{}", r.body);
@@ -668,8 +736,7 @@ fn admin_api_manages_access_and_non_admins_are_refused() {
     let s = start();
     let admin = login(&s, "admin");
     let miso = login(&s, "miso_demo");
-    let post =
-        |c: &str, path: &str, body: Value| request(&s, "POST", path, &[("cookie", c)], Some(&body));
+    let post = |c: &str, path: &str, body: Value| request(&s, "POST", path, &hub(c), Some(&body));
     // Non-admins: 403 (audited).
     assert_eq!(as_cookie(&s, &miso, "/api/v1/admin/tenants").status, 403);
     assert_eq!(
@@ -751,7 +818,7 @@ fn admin_api_manages_access_and_non_admins_are_refused() {
         &s,
         "DELETE",
         &format!("/api/v1/admin/keys/{key_id}"),
-        &[("cookie", &admin)],
+        &hub(&admin),
         None,
     );
     assert_eq!(del.status, 204);
@@ -762,7 +829,7 @@ fn admin_api_manages_access_and_non_admins_are_refused() {
         &s,
         "DELETE",
         &format!("/api/v1/admin/entitlements/{gid}"),
-        &[("cookie", &admin)],
+        &hub(&admin),
         None,
     );
     assert_eq!(del.status, 204);
@@ -917,10 +984,18 @@ fn oidc_tokens_of_a_configured_provider_are_programs_of_their_tenant() {
         None,
     );
     assert_eq!(r.status, 200, "{}", r.body);
-    let cookie = r.header("set-cookie").unwrap().to_string();
-    assert!(cookie.contains("HttpOnly"), "{cookie}");
-    let cookie = cookie.split(';').next().unwrap().to_string();
-    let me = request(&s, "GET", "/api/v1/auth/me", &[("cookie", &cookie)], None).json();
+    let set = r.headers_all("set-cookie");
+    assert!(
+        set[0].starts_with("carbon_session=") && set[0].contains("HttpOnly"),
+        "{set:?}"
+    );
+    assert!(r.json().get("access_token").is_none(), "{}", r.body);
+    let cookie = format!(
+        "{}; carbon_csrf={}",
+        set[0].split(';').next().unwrap(),
+        r.json()["csrf_token"].as_str().unwrap()
+    );
+    let me = request(&s, "GET", "/api/v1/auth/me", &hub(&cookie), None).json();
     assert_eq!(
         (
             me["subject"].as_str(),
@@ -929,14 +1004,13 @@ fn oidc_tokens_of_a_configured_provider_are_programs_of_their_tenant() {
         ),
         (Some("svc"), Some("pilot_miso"), Some("hub"))
     );
-    assert_eq!(
-        request(&s, "GET", DAY, &[("cookie", &cookie)], None).status,
-        200
-    );
+    assert_eq!(request(&s, "GET", DAY, &hub(&cookie), None).status, 200);
     // Only the provider's token can be exchanged: not a key, not a session.
-    for (h, v) in [("x-api-key", s.key.clone()), ("cookie", cookie.clone())] {
-        let r = request(&s, "POST", "/api/v1/auth/oidc/session", &[(h, &v)], None);
-        assert_eq!(r.status, 403, "{h}: {}", r.body);
+    let by_key = [("x-api-key", s.key.as_str())];
+    for headers in [&by_key[..], &hub(&cookie)[..]] {
+        let r = request(&s, "POST", "/api/v1/auth/oidc/session", headers, None);
+        assert_eq!(r.status, 403, "{headers:?}: {}", r.body);
+        assert_eq!(r.json()["code"], "forbidden", "{}", r.body);
     }
     assert_eq!(
         request(

@@ -133,6 +133,64 @@ impl Resp {
     pub fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
     }
+
+    /// Every value of a repeated header (`Set-Cookie`).
+    pub fn headers_all(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+/// Signs `user` in with `password` as the hub does; returns the `Cookie`
+/// header value holding both of the session's cookies (`carbon_session`,
+/// `carbon_csrf`), checking how they are set.
+pub fn hub_login(s: &Server, user: &str, password: &str) -> String {
+    let r = request(
+        s,
+        "POST",
+        "/api/v1/auth/login",
+        &[],
+        Some(&serde_json::json!({ "username": user, "password": password })),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let cookies = r.headers_all("set-cookie");
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("carbon_session="))
+        .unwrap_or_else(|| panic!("{cookies:?}"));
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Strict"),
+        "{session}"
+    );
+    let csrf = cookies
+        .iter()
+        .find(|c| c.starts_with("carbon_csrf="))
+        .unwrap_or_else(|| panic!("{cookies:?}"));
+    assert!(
+        !csrf.contains("HttpOnly") && csrf.contains("SameSite=Strict"),
+        "{csrf}"
+    );
+    let body = r.json();
+    assert!(body.get("access_token").is_none(), "{body}");
+    let first = |c: &str| c.split(';').next().unwrap().to_string();
+    assert_eq!(
+        first(csrf),
+        format!("carbon_csrf={}", body["csrf_token"].as_str().unwrap())
+    );
+    format!("{}; {}", first(session), first(csrf))
+}
+
+/// The headers of a hub request on `cookie` (from [`hub_login`]): the cookies
+/// and the CSRF token the hub sends back with every request.
+pub fn hub(cookie: &str) -> [(&'static str, &str); 2] {
+    let csrf = cookie
+        .split("; ")
+        .find_map(|kv| kv.strip_prefix("carbon_csrf="))
+        .unwrap_or("");
+    [("cookie", cookie), ("x-csrf-token", csrf)]
 }
 
 /// GET with the platform key.

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::api::{Server, get, request, start};
+use super::api::{Server, get, hub, hub_login, request, start};
 
 const MONTHS: [(u32, u32, f64); 12] = [
     (1, 31, 62.0),
@@ -254,20 +254,7 @@ fn curves_need_the_curves_product_on_the_market() {
     let run_id = r.json()["run_id"].as_str().unwrap().to_string();
     let login = |user: &str| {
         let pw = s.accounts.iter().find(|a| a.0 == user).unwrap().1.clone();
-        let r = request(
-            &s,
-            "POST",
-            "/api/v1/auth/login",
-            &[],
-            Some(&json!({ "username": user, "password": pw })),
-        );
-        assert_eq!(r.status, 200, "{}", r.body);
-        r.header("set-cookie")
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_string()
+        hub_login(&s, user, &pw)
     };
     // pilot_caiso (CAISO lmp only): no MISO curve, built or read.
     let caiso = login("caiso_demo");
@@ -276,7 +263,7 @@ fn curves_need_the_curves_product_on_the_market() {
         &s,
         "POST",
         "/api/v1/curves/build",
-        &[("cookie", &caiso)],
+        &hub(&caiso),
         Some(&body),
     );
     assert_eq!(r.status, 403, "{}", r.body);
@@ -284,7 +271,7 @@ fn curves_need_the_curves_product_on_the_market() {
         &s,
         "GET",
         &format!("/api/v1/curves/runs/{run_id}"),
-        &[("cookie", &caiso)],
+        &hub(&caiso),
         None,
     );
     assert_eq!(r.status, 403, "{}", r.body);
@@ -292,25 +279,19 @@ fn curves_need_the_curves_product_on_the_market() {
         &s,
         "GET",
         "/api/v1/curves/forward?curve_id=MISO_FWD",
-        &[("cookie", &caiso)],
+        &hub(&caiso),
         None,
     );
     assert_eq!(r.status, 403, "{}", r.body);
     // pilot_miso through the hub: builds, lists and reads MISO curves.
     let miso = login("miso_demo");
-    let r = request(
-        &s,
-        "POST",
-        "/api/v1/curves/build",
-        &[("cookie", &miso)],
-        Some(&body),
-    );
+    let r = request(&s, "POST", "/api/v1/curves/build", &hub(&miso), Some(&body));
     assert_eq!(r.status, 200, "{}", r.body);
     let r = request(
         &s,
         "GET",
         "/api/v1/curves?curve_id=MISO_FWD",
-        &[("cookie", &miso)],
+        &hub(&miso),
         None,
     );
     assert_eq!(r.json()["data"][0]["run_id"], run_id.as_str());
@@ -318,7 +299,7 @@ fn curves_need_the_curves_product_on_the_market() {
         &s,
         "GET",
         "/api/v1/curves/forward?curve_id=MISO_FWD",
-        &[("cookie", &miso)],
+        &hub(&miso),
         None,
     );
     assert_eq!(r.status, 200, "{}", r.body);

@@ -9,7 +9,7 @@ use carbon_ingest::{bus::InProcessBus, dq::DqConfig, files, runner::Runner};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Value, json};
 
-use super::api::{Resp, Server, get, request, start};
+use super::api::{Resp, Server, get, hub, hub_login, request, start};
 
 fn fundamentals_dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/fundamentals")
@@ -254,24 +254,11 @@ fn fundamentals_and_every_analysis_over_http() {
     // touch MISO alone; pilot_caiso (CAISO hub LMPs only) may analyse nothing.
     let cookie = |user: &str| {
         let pw = s.accounts.iter().find(|a| a.0 == user).unwrap().1.clone();
-        let login = request(
-            &s,
-            "POST",
-            "/api/v1/auth/login",
-            &[],
-            Some(&json!({"username": user, "password": pw})),
-        );
-        login
-            .header("set-cookie")
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_string()
+        hub_login(&s, user, &pw)
     };
     let miso = cookie("miso_demo");
     let as_miso = |method: &str, path: &str, body: Option<&Value>| {
-        request(&s, method, path, &[("cookie", &miso)], body)
+        request(&s, method, path, &hub(&miso), body)
     };
     assert_eq!(as_miso("GET", &q, None).status, 403);
     let storage =
@@ -306,7 +293,7 @@ fn fundamentals_and_every_analysis_over_http() {
         &s,
         "POST",
         "/api/v1/research/decompose",
-        &[("cookie", &caiso)],
+        &hub(&caiso),
         Some(&price),
     );
     assert_eq!(r.status, 403, "{}", short(&r.body));

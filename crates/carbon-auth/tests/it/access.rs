@@ -52,21 +52,55 @@ fn first_start_creates_admin_and_pilots_once_and_logins_work() {
     assert!(admin.password_hash.starts_with("$argon2id$"));
     assert!(!admin.password_hash.contains(&password_of(&b, "admin")));
 
-    let (token, exp, u) =
+    let (issued, u) =
         e.rt.block_on(e.access.login("admin", &password_of(&b, "admin")))
             .unwrap();
     assert_eq!(u.roles, ["admin"]);
-    assert!(exp > Utc::now() + chrono::Duration::minutes(59));
+    assert!(issued.expires > Utc::now() + chrono::Duration::minutes(59));
+    assert_ne!(issued.csrf, issued.id);
+    assert!(issued.csrf.len() >= 22, "{}", issued.csrf);
     let p =
-        e.rt.block_on(e.access.authenticate(Credential::Token(&token)))
+        e.rt.block_on(e.access.authenticate(Credential::Cookie(&issued.token)))
             .unwrap();
     assert_eq!(
         (p.tenant.as_str(), p.method.clone()),
-        ("platform", Method::Session)
+        (
+            "platform",
+            Method::Session {
+                id: issued.id.clone(),
+                csrf: issued.csrf.clone()
+            }
+        )
     );
     assert_eq!(p.channel(Transport::Rest), Channel::Hub);
     assert_eq!(p.channel(Transport::Stream), Channel::Hub);
     assert!(p.is_admin());
+    // The same session presented as a bearer token is refused, saying how
+    // programs authenticate.
+    match e
+        .rt
+        .block_on(e.access.authenticate(Credential::Token(&issued.token)))
+    {
+        Err(Error::Unauthenticated(m)) => {
+            assert_eq!(m, carbon_auth::SESSION_NOT_A_BEARER);
+            assert!(m.contains("API key") && m.contains("OIDC"), "{m}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Signing out ends it on the server: the token, though unexpired, no longer works.
+    let (second, _) =
+        e.rt.block_on(e.access.login("admin", &password_of(&b, "admin")))
+            .unwrap();
+    assert_eq!(e.access.live_sessions(), 2);
+    e.access.end_session(&second.id);
+    match e
+        .rt
+        .block_on(e.access.authenticate(Credential::Cookie(&second.token)))
+    {
+        Err(Error::Unauthenticated(m)) => assert!(m.contains("ended"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    let token = issued.token;
 
     // Wrong password and unknown users fail alike.
     for (u, pw) in [("admin", "wrong-password!"), ("nobody", "whatever-123")] {
@@ -79,9 +113,10 @@ fn first_start_creates_admin_and_pilots_once_and_logins_work() {
     e.rt.block_on(e.access.set_user_disabled("cli", "admin", true))
         .unwrap();
     assert!(
-        e.rt.block_on(e.access.authenticate(Credential::Token(&token)))
+        e.rt.block_on(e.access.authenticate(Credential::Cookie(&token)))
             .is_err()
     );
+    assert_eq!(e.access.live_sessions(), 0);
     // The audit log recorded it all and verifies.
     let events = e.rt.block_on(e.store.audit_events(0, 1000)).unwrap();
     let logins: Vec<(&str, &str)> = events
@@ -91,7 +126,12 @@ fn first_start_creates_admin_and_pilots_once_and_logins_work() {
         .collect();
     assert_eq!(
         logins,
-        [("admin", "ok"), ("admin", "failed"), ("nobody", "failed")]
+        [
+            ("admin", "ok"),
+            ("admin", "ok"),
+            ("admin", "failed"),
+            ("nobody", "failed")
+        ]
     );
     let head = e.rt.block_on(e.store.audit_head()).unwrap();
     assert!(verify_chain(&events, head).intact());
@@ -287,5 +327,47 @@ fn date_bounded_grants_and_grant_validation() {
     assert!(
         carbon_auth::policy::decide(&e.access.grants(), "research", &ask(at(10, 1), at(10, 2)))
             .is_err()
+    );
+}
+
+#[test]
+fn an_idle_session_ends_and_a_used_one_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(DuckdbStore::open(dir.path()).unwrap());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let cfg = AuthConfig {
+        session_idle_seconds: 2,
+        ..AuthConfig::default()
+    };
+    let access = rt.block_on(Access::open(store, &cfg)).unwrap();
+    let b = rt.block_on(access.bootstrap()).unwrap().unwrap();
+    let login = || {
+        rt.block_on(access.login("miso_demo", &password_of(&b, "miso_demo")))
+            .unwrap()
+            .0
+    };
+    let (used, idle) = (login(), login());
+    // `used` is used every 0.8 s for 3.2 s; `idle` is not touched.
+    for _ in 0..4 {
+        std::thread::sleep(std::time::Duration::from_millis(800));
+        rt.block_on(access.authenticate(Credential::Cookie(&used.token)))
+            .unwrap();
+    }
+    match rt.block_on(access.authenticate(Credential::Cookie(&idle.token))) {
+        Err(Error::Unauthenticated(m)) => assert!(m.contains("idle for more than 2 s"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    // Ended for good: the next attempt says so too.
+    assert!(
+        rt.block_on(access.authenticate(Credential::Cookie(&idle.token)))
+            .is_err()
+    );
+    assert!(
+        rt.block_on(access.authenticate(Credential::Cookie(&used.token)))
+            .is_ok()
     );
 }

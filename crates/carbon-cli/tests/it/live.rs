@@ -259,7 +259,10 @@ fn serve_offline_answers_the_api_and_reports_sources_unreachable() {
         &serde_json::json!({ "username": "admin", "password": password }).to_string(),
     );
     assert_eq!(status, 200, "{body}");
-    assert!(body.contains("access_token"), "{body}");
+    assert!(
+        body.contains("csrf_token") && !body.contains("access_token"),
+        "{body}"
+    );
     let (status, _) = http_get(&format!("{base}/api/v1/markets"));
     assert_eq!(status, 401);
     let (status, body) = http_get(&format!("{base}/health"));
