@@ -598,7 +598,7 @@ pub(crate) async fn create_my_key(
     }
     let owner = matches!(
         p.method,
-        carbon_auth::Method::Session { .. } | carbon_auth::Method::Oidc
+        carbon_auth::Method::Session { .. } | carbon_auth::Method::Oidc { .. }
     )
     .then_some(p.subject.as_str());
     let (rec, full) = s

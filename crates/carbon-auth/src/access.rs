@@ -47,7 +47,11 @@ pub enum Method {
         id: String,
     },
     /// An access token of the external OIDC provider.
-    Oidc,
+    Oidc {
+        /// The client it was issued to (`azp`).
+        #[serde(skip)]
+        client: Option<String>,
+    },
 }
 
 /// How a request moves data; with [`Method`] it decides the [`Channel`].
@@ -100,7 +104,7 @@ impl Principal {
     pub fn actor(&self) -> String {
         match &self.method {
             Method::ApiKey { id } => format!("key:{id}"),
-            Method::Oidc => format!("oidc:{}", self.subject),
+            Method::Oidc { .. } => format!("oidc:{}", self.subject),
             Method::Session { .. } => self.subject.clone(),
         }
     }
@@ -351,7 +355,7 @@ impl Access {
                         subject: id.subject,
                         tenant: id.tenant,
                         roles: id.roles,
-                        method: Method::Oidc,
+                        method: Method::Oidc { client: id.client },
                     })
                 } else {
                     Err(Error::Unauthenticated(
@@ -444,11 +448,44 @@ impl Access {
     /// A hub session for a caller who presented the OIDC provider's token
     /// (the hub's authorization-code + PKCE sign-in ends here). Audited.
     pub async fn oidc_session(&self, who: &Principal) -> Result<Issued> {
-        if who.method != Method::Oidc {
+        let Method::Oidc { client } = &who.method else {
             return Err(Error::Forbidden(
                 "a hub session is made from the identity provider's access token (Authorization: Bearer)"
                     .into(),
             ));
+        };
+        // Only a token issued to the hub's own client (its authorization-code
+        // + PKCE sign-in) becomes a hub session; any other client's token —
+        // a service account, a script — stays a program (`api`/`stream`).
+        let hub_client = self
+            .oidc
+            .as_ref()
+            .and_then(|o| o.config().client_id.clone());
+        match (&hub_client, client) {
+            (None, _) => {
+                return Err(Error::Forbidden(
+                    "hub sign-in through the identity provider is not configured (`[auth.oidc] client_id`)"
+                        .into(),
+                ));
+            }
+            (Some(hub), Some(c)) if c == hub => {}
+            (Some(hub), other) => {
+                self.audit(
+                    &who.actor(),
+                    Some(&who.tenant),
+                    "login",
+                    None,
+                    "failed",
+                    json!({ "via": "oidc", "reason": "not the hub's client", "azp": other }),
+                )
+                .await;
+                return Err(Error::Forbidden(format!(
+                    "only a token issued to the hub's client `{hub}` becomes a hub session (this one's `azp` is {}); other clients' tokens are programs: use them as `Authorization: Bearer` on the API",
+                    other
+                        .as_deref()
+                        .map_or("absent".to_string(), |c| format!("`{c}`"))
+                )));
+            }
         }
         let issued = self
             .signer

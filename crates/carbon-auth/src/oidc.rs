@@ -72,6 +72,9 @@ pub struct OidcIdentity {
     pub roles: Vec<String>,
     /// `scope`, split.
     pub scopes: Vec<String>,
+    /// `azp`: the client the token was issued to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
 }
 
 #[derive(Default)]
@@ -236,11 +239,13 @@ impl OidcVerifier {
             .as_str()
             .map(|s| s.split_whitespace().map(str::to_string).collect())
             .unwrap_or_default();
+        let client = c["azp"].as_str().map(str::to_string);
         Ok(OidcIdentity {
             subject,
             tenant,
             roles,
             scopes,
+            client,
         })
     }
 }

@@ -897,17 +897,19 @@ fn oidc_tokens_of_a_configured_provider_are_programs_of_their_tenant() {
     let s = start_full(None, 4096, ApiSettings::default(), auth);
     load_caiso(&s);
     let now = chrono::Utc::now().timestamp();
-    let token = |tenant: &str, exp: i64| {
+    // Tokens the provider issued to `client` (`azp`).
+    let token_for = |client: &str, tenant: &str, exp: i64| {
         let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
         h.kid = Some("idp-1".into());
         jsonwebtoken::encode(
             &h,
             &json!({ "iss": issuer, "aud": "carbon", "sub": "svc", "exp": exp, "nbf": now - 1,
-                     "tenant_id": tenant, "realm_access": { "roles": [] } }),
+                     "azp": client, "tenant_id": tenant, "realm_access": { "roles": [] } }),
             &encoding,
         )
         .unwrap()
     };
+    let token = |tenant: &str, exp: i64| token_for("carbon-hub", tenant, exp);
     let bearer = |t: &str| format!("Bearer {t}");
     let miso = token("pilot_miso", now + 300);
     let me = request(
@@ -974,6 +976,31 @@ fn oidc_tokens_of_a_configured_provider_are_programs_of_their_tenant() {
     // The hub learns where to send people to sign in.
     let cfg = request(&s, "GET", "/api/v1/auth/config", &[], None).json();
     assert_eq!(cfg["oidc"]["client_id"], "carbon-hub");
+    // A token the provider issued to another client (a service account) is a
+    // program: it queries as `api`, but never becomes a hub session.
+    let service = token_for("etl-service", "pilot_miso", now + 300);
+    let r = request(
+        &s,
+        "GET",
+        DAY,
+        &[("authorization", &bearer(&service))],
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = request(
+        &s,
+        "POST",
+        "/api/v1/auth/oidc/session",
+        &[("authorization", &bearer(&service))],
+        None,
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(
+        r.body.contains("`etl-service`") && r.body.contains("carbon-hub"),
+        "{}",
+        r.body
+    );
+    assert!(r.headers_all("set-cookie").is_empty());
     // The end of the hub's OIDC sign-in: the provider's token becomes a hub
     // session (cookie), channel `hub`, same tenant and subject.
     let r = request(
