@@ -189,6 +189,7 @@ pub(crate) async fn gate(State(s): State<AppState>, mut req: Request, next: Next
             .unwrap_or_else(|| "unknown".into());
         let v = s.limiter.check(&format!("ip:{ip}"), class, now);
         if !v.allowed {
+            s.metrics.rate_limited(class.as_str());
             return too_many(&v, class);
         }
         let mut resp = next.run(req).await;
@@ -196,6 +197,7 @@ pub(crate) async fn gate(State(s): State<AppState>, mut req: Request, next: Next
         return resp;
     }
     let Some(cred) = credential(req.headers()) else {
+        s.metrics.auth_failure("missing");
         return ApiError::unauthenticated(
             "credentials required: an `X-API-Key` header, `Authorization: Bearer …`, or a session from POST /api/v1/auth/login",
         )
@@ -204,6 +206,16 @@ pub(crate) async fn gate(State(s): State<AppState>, mut req: Request, next: Next
     let principal = match s.access.authenticate(cred).await {
         Ok(p) => p,
         Err(e) => {
+            if let carbon_auth::Error::Unauthenticated(m) = &e {
+                s.metrics.auth_failure(match cred {
+                    Credential::ApiKey(_) => "api_key",
+                    Credential::Token(_) if m == carbon_auth::SESSION_NOT_A_BEARER => {
+                        "session_as_bearer"
+                    }
+                    Credential::Token(_) => "token",
+                    Credential::Cookie(_) => "session",
+                });
+            }
             if matches!(e, carbon_auth::Error::Unauthenticated(_)) {
                 s.access
                     .audit(
@@ -234,6 +246,11 @@ pub(crate) async fn gate(State(s): State<AppState>, mut req: Request, next: Next
             None
         };
         if let Some((reason, detail)) = refusal {
+            s.metrics.auth_failure(if reason == "csrf" {
+                "csrf"
+            } else {
+                "foreign_origin"
+            });
             s.access
                 .audit(
                     &principal.actor(),
@@ -259,6 +276,7 @@ pub(crate) async fn gate(State(s): State<AppState>, mut req: Request, next: Next
     }
     let v = s.limiter.check(&principal.rate_key(), class, now);
     if !v.allowed {
+        s.metrics.rate_limited(class.as_str());
         return too_many(&v, class);
     }
     req.extensions_mut().insert(principal);
@@ -339,6 +357,15 @@ impl AppState {
 
     /// Audits a denial.
     pub(crate) async fn deny(&self, who: &Principal, route: &str, reason: &str) {
+        let transport = if route.starts_with("/api/v1/stream") {
+            Transport::Stream
+        } else if route.starts_with("/api/v1/exports") {
+            Transport::Download
+        } else {
+            Transport::Rest
+        };
+        self.metrics
+            .denial(&who.tenant, who.channel(transport).as_str());
         self.access
             .audit(
                 &who.actor(),
@@ -398,7 +425,12 @@ struct Login {
 /// for the web hub).
 pub(crate) async fn login(State(s): State<AppState>, bytes: Bytes) -> Result<Response, ApiError> {
     let l: Login = body(&bytes)?;
-    let (issued, user) = s.access.login(&l.username, &l.password).await?;
+    let (issued, user) = s
+        .access
+        .login(&l.username, &l.password)
+        .await
+        .inspect_err(|_| s.metrics.auth_failure("password"))?;
+    s.metrics.event("login");
     Ok(session_answer(
         &issued,
         &user.username,
@@ -454,6 +486,7 @@ pub(crate) async fn oidc_session(
     Extension(p): Extension<Principal>,
 ) -> Result<Response, ApiError> {
     let issued = s.access.oidc_session(&p).await?;
+    s.metrics.event("login");
     Ok(session_answer(
         &issued,
         &p.subject,
@@ -471,6 +504,7 @@ pub(crate) async fn logout(
 ) -> Response {
     if let carbon_auth::Method::Session { id, .. } = &p.method {
         s.access.end_session(id);
+        s.metrics.event("logout");
         s.access
             .audit(&p.actor(), Some(&p.tenant), "logout", None, "ok", json!({}))
             .await;
@@ -605,6 +639,7 @@ pub(crate) async fn create_my_key(
         .access
         .create_key(&p.actor(), &p.tenant, owner, &k.name)
         .await?;
+    s.metrics.event("key_created");
     Ok(created_key(&rec, full))
 }
 
@@ -617,6 +652,7 @@ pub(crate) async fn revoke_my_key(
     s.access
         .revoke_key(&p.actor(), &id, Some(&p.tenant))
         .await?;
+    s.metrics.event("key_revoked");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -720,6 +756,7 @@ pub(crate) async fn admin_keys(
             .access
             .create_key(&p.actor(), &tenant, None, &k.name)
             .await?;
+        s.metrics.event("key_created");
         return Ok(created_key(&rec, full));
     }
     let keys = s.access.directory().api_keys(tenant_filter(&uri)?).await?;
@@ -734,6 +771,7 @@ pub(crate) async fn admin_revoke_key(
 ) -> Result<StatusCode, ApiError> {
     admin_gate(&s, &p, "/api/v1/admin/keys/{id}").await?;
     s.access.revoke_key(&p.actor(), &id, None).await?;
+    s.metrics.event("key_revoked");
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,6 +1,9 @@
 //! Prometheus metrics, kept in atomics and rendered in the text exposition
 //! format at `/metrics`: HTTP requests by route and status, a latency histogram
-//! by route, and at scrape time the store's and the ingesters' state.
+//! by route, the security dashboard's counters (authentication failures by
+//! reason, entitlement denials by tenant and channel, rate-limit rejections by
+//! class, key and session events), and at scrape time the store's and the
+//! ingesters' state.
 
 use std::{
     collections::BTreeMap,
@@ -29,6 +32,32 @@ struct Histogram {
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
     latency: Mutex<BTreeMap<String, std::sync::Arc<Histogram>>>,
+    auth_failures: Mutex<BTreeMap<&'static str, u64>>,
+    denials: Mutex<BTreeMap<(String, &'static str), u64>>,
+    rate_limited: Mutex<BTreeMap<&'static str, u64>>,
+    events: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K) {
+    if let Ok(mut m) = map.lock() {
+        *m.entry(key).or_default() += 1;
+    }
+}
+
+/// Renders one labelled counter family.
+fn family<K>(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    map: &Mutex<BTreeMap<K, u64>>,
+    labels: impl Fn(&K) -> String,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+    if let Ok(m) = map.lock() {
+        for (k, n) in m.iter() {
+            let _ = writeln!(out, "{name}{{{}}} {n}", labels(k));
+        }
+    }
 }
 
 impl Metrics {
@@ -51,6 +80,59 @@ impl Metrics {
         h.count.fetch_add(1, Ordering::Relaxed);
         h.sum_micros
             .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// A request whose credentials failed (`missing`, `api_key`, `token`,
+    /// `session`, `session_as_bearer`, `csrf`, `foreign_origin`, `password`).
+    pub fn auth_failure(&self, reason: &'static str) {
+        bump(&self.auth_failures, reason);
+    }
+
+    /// An entitlement denial of `tenant` on `channel`.
+    pub fn denial(&self, tenant: &str, channel: &'static str) {
+        bump(&self.denials, (tenant.to_string(), channel));
+    }
+
+    /// A request refused by the rate limiter, by class.
+    pub fn rate_limited(&self, class: &'static str) {
+        bump(&self.rate_limited, class);
+    }
+
+    /// A key or session event (`login`, `logout`, `key_created`, `key_revoked`).
+    pub fn event(&self, event: &'static str) {
+        bump(&self.events, event);
+    }
+
+    /// The security counters of the exposition.
+    pub fn render_security(&self, out: &mut String) {
+        family(
+            out,
+            "carbon_auth_failures_total",
+            "Requests whose credentials were refused, by reason.",
+            &self.auth_failures,
+            |r| format!("reason=\"{r}\""),
+        );
+        family(
+            out,
+            "carbon_entitlement_denials_total",
+            "Requests the entitlement policy denied, by tenant and channel.",
+            &self.denials,
+            |(t, c)| format!("tenant=\"{}\",channel=\"{c}\"", label(t)),
+        );
+        family(
+            out,
+            "carbon_rate_limited_total",
+            "Requests refused by the rate limiter (429), by class.",
+            &self.rate_limited,
+            |c| format!("class=\"{c}\""),
+        );
+        family(
+            out,
+            "carbon_security_events_total",
+            "Sign-ins, sign-outs and API keys made or revoked through the API.",
+            &self.events,
+            |e| format!("event=\"{e}\""),
+        );
     }
 
     /// The HTTP part of the exposition.

@@ -248,6 +248,12 @@ async fn docs() -> axum::response::Html<&'static str> {
 async fn metrics(State(s): State<AppState>) -> Response {
     let mut out = String::new();
     s.metrics.render(&mut out);
+    s.metrics.render_security(&mut out);
+    let _ = writeln!(
+        out,
+        "# HELP carbon_hub_sessions Hub sessions live now.\n# TYPE carbon_hub_sessions gauge\ncarbon_hub_sessions {}",
+        s.access.live_sessions()
+    );
     let up = u8::from(s.store.ping().await.is_ok());
     out.push_str(
         "# HELP carbon_store_up Whether the store answers.\n# TYPE carbon_store_up gauge\n",

@@ -1235,3 +1235,83 @@ fn security_headers_on_every_kind_of_answer() {
 fn carbon_api_csv_header() -> &'static str {
     "instrument_id,market_run,interval_start_utc,interval_end_utc,lmp,energy,congestion,loss,ghg"
 }
+
+/// The security dashboard's counters in `/metrics`: each refused request
+/// counted once under its reason, denials under tenant and channel, 429s under
+/// their class, sign-ins, sign-outs and keys as events.
+#[test]
+fn security_metrics_count_failures_denials_limits_and_events() {
+    let settings = ApiSettings {
+        rate_limits: RateLimits {
+            general: 100.0,
+            data: 3.0,
+            exports: 1.0,
+        },
+        ..ApiSettings::default()
+    };
+    let s = start_full(None, 4096, settings, AuthConfig::default());
+    load_caiso(&s);
+    // Authentication failures, one of each kind.
+    request(&s, "GET", DAY, &[], None);
+    request(&s, "GET", DAY, &[("x-api-key", "ck_nothere_nope")], None);
+    let bad = request(
+        &s,
+        "POST",
+        "/api/v1/auth/login",
+        &[],
+        Some(&json!({ "username": "admin", "password": "wrong-password!" })),
+    );
+    assert_eq!(bad.status, 401);
+    let caiso = login(&s, "caiso_demo");
+    let session = caiso
+        .split("; ")
+        .find_map(|kv| kv.strip_prefix("carbon_session="))
+        .unwrap()
+        .to_string();
+    let r = request(
+        &s,
+        "GET",
+        DAY,
+        &[("authorization", &format!("Bearer {session}"))],
+        None,
+    );
+    assert_eq!(r.status, 401);
+    let r = request(
+        &s,
+        "POST",
+        "/api/v1/keys",
+        &[("cookie", caiso.as_str())],
+        Some(&json!({"name": "x"})),
+    );
+    assert_eq!(r.json()["code"], "csrf_required");
+    // Two denials of pilot_caiso through the hub (MISO prices), one of its key (api).
+    assert_eq!(as_cookie(&s, &caiso, DAY).status, 403);
+    assert_eq!(as_cookie(&s, &caiso, DAY).status, 403);
+    let caiso_key = raw_key(&s, "pilot_caiso");
+    assert_eq!(as_key(&s, &caiso_key, SP15_DAY).status, 403);
+    // 429s: the platform key past 3 data requests per second.
+    let codes: Vec<u16> = (0..6).map(|_| get(&s, DAY).status).collect();
+    let limited = codes.iter().filter(|c| **c == 429).count();
+    assert!(limited >= 2, "{codes:?}");
+    // Sign-out.
+    let out = request(&s, "POST", "/api/v1/auth/logout", &hub(&caiso), None);
+    assert_eq!(out.status, 204);
+
+    let m = get(&s, "/metrics").body;
+    for line in [
+        "carbon_auth_failures_total{reason=\"missing\"} 1".to_string(),
+        "carbon_auth_failures_total{reason=\"api_key\"} 1".into(),
+        "carbon_auth_failures_total{reason=\"password\"} 1".into(),
+        "carbon_auth_failures_total{reason=\"session_as_bearer\"} 1".into(),
+        "carbon_auth_failures_total{reason=\"csrf\"} 1".into(),
+        "carbon_entitlement_denials_total{tenant=\"pilot_caiso\",channel=\"hub\"} 2".into(),
+        "carbon_entitlement_denials_total{tenant=\"pilot_caiso\",channel=\"api\"} 1".into(),
+        format!("carbon_rate_limited_total{{class=\"data\"}} {limited}"),
+        "carbon_security_events_total{event=\"login\"} 1".into(),
+        "carbon_security_events_total{event=\"logout\"} 1".into(),
+        "carbon_hub_sessions 0".into(),
+        "# TYPE carbon_auth_failures_total counter".into(),
+    ] {
+        assert!(m.lines().any(|l| l == line), "missing `{line}` in\n{m}");
+    }
+}
