@@ -57,10 +57,10 @@ server=$!
 for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/health" && break; sleep 0.2; done
 curl -sf "http://127.0.0.1:$port/" | grep -qi '<html' || fail "the hub is not served (serve.log: $(tail -3 serve.log))"
 pass="$(awk '$1=="admin" {print $3}' data/initial-credentials.txt)"
-token="$(curl -sf "http://127.0.0.1:$port/api/v1/auth/login" -H 'content-type: application/json' \
-  -d "{\"username\":\"admin\",\"password\":\"$pass\"}" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')"
-[ -n "$token" ] || fail "admin could not sign in"
-curl -sf -o prices.parquet -H "authorization: Bearer $token" \
+# Sign in as the hub does (the session is a cookie), then download as the hub would.
+curl -sf -c jar -o /dev/null "http://127.0.0.1:$port/api/v1/auth/login" -H 'content-type: application/json' \
+  -d "{\"username\":\"admin\",\"password\":\"$pass\"}" || fail "admin could not sign in"
+curl -sf -b jar -o prices.parquet \
   "http://127.0.0.1:$port/api/v1/exports/prices?instrument_id=MISO.INDIANA.HUB&start=2026-07-14&end=2026-07-15&format=parquet" ||
   fail "the Parquet export failed"
 [ "$(head -c 4 prices.parquet)" = "PAR1" ] && [ "$(tail -c 4 prices.parquet)" = "PAR1" ] ||
