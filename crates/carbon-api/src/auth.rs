@@ -117,16 +117,7 @@ fn csrf_ok(req: &Request, expected: &str) -> bool {
         .headers()
         .get(CSRF_HEADER)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| !expected.is_empty() && same(v, expected))
-}
-
-/// Constant-time equality of two strings.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+        .is_some_and(|v| !expected.is_empty() && carbon_auth::secret::same(v, expected))
 }
 
 fn rate_headers(resp: &mut Response, v: &Verdict, class: Class) {

@@ -18,6 +18,10 @@ struct Env {
 }
 
 fn env() -> Env {
+    env_with(&AuthConfig::default())
+}
+
+fn env_with(cfg: &AuthConfig) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(DuckdbStore::open(dir.path()).unwrap());
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -25,9 +29,7 @@ fn env() -> Env {
         .enable_all()
         .build()
         .unwrap();
-    let access = rt
-        .block_on(Access::open(store.clone(), &AuthConfig::default()))
-        .unwrap();
+    let access = rt.block_on(Access::open(store.clone(), cfg)).unwrap();
     Env {
         _dir: dir,
         store,
@@ -332,18 +334,11 @@ fn date_bounded_grants_and_grant_validation() {
 
 #[test]
 fn an_idle_session_ends_and_a_used_one_does_not() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(DuckdbStore::open(dir.path()).unwrap());
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let cfg = AuthConfig {
+    let e = env_with(&AuthConfig {
         session_idle_seconds: 2,
         ..AuthConfig::default()
-    };
-    let access = rt.block_on(Access::open(store, &cfg)).unwrap();
+    });
+    let (rt, access) = (&e.rt, &e.access);
     let b = rt.block_on(access.bootstrap()).unwrap().unwrap();
     let login = || {
         rt.block_on(access.login("miso_demo", &password_of(&b, "miso_demo")))
