@@ -436,9 +436,27 @@ await test("pilot_miso makes an API key in the hub, sees it once, and it works",
   const r = await fetch(`${base}/api/v1/markets`, { headers: { "x-api-key": key } });
   assert.equal(r.status, 200);
   await page.getByRole("button", { name: "Done" }).click();
-  await page.getByRole("button", { name: "Revoke" }).click();
-  await page.getByText("revoked").waitFor();
-  assert.equal((await fetch(`${base}/api/v1/markets`, { headers: { "x-api-key": key } })).status, 401);
+  // Rotate: the successor is shown once; both work during the grace period.
+  await page.getByRole("button", { name: /^Rotate / }).click();
+  const next = (await page.getByTestId("new-key").locator("code").textContent()).trim();
+  assert.match(next, /^ck_[0-9a-f]{12}_/);
+  assert.notEqual(next, key);
+  for (const k of [key, next]) {
+    assert.equal((await fetch(`${base}/api/v1/markets`, { headers: { "x-api-key": k } })).status, 200);
+  }
+  await page.getByRole("button", { name: "Done" }).click();
+  // The old key now shows when its grace ends; revoke both.
+  const rows = page.locator("tbody tr");
+  assert.equal(await rows.count(), 2);
+  while ((await page.getByRole("button", { name: /^Revoke / }).count()) > 0) {
+    const before = await page.getByRole("button", { name: /^Revoke / }).count();
+    await page.getByRole("button", { name: /^Revoke / }).first().click();
+    await page.waitForFunction((n) => document.querySelectorAll("button[aria-label^='Revoke ']").length < n, before);
+  }
+  await page.getByText("revoked").first().waitFor();
+  for (const k of [key, next]) {
+    assert.equal((await fetch(`${base}/api/v1/markets`, { headers: { "x-api-key": k } })).status, 401);
+  }
 });
 
 await test("admin manages tenants, users, keys and entitlements in the hub", async (page) => {

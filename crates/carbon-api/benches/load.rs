@@ -116,7 +116,7 @@ fn main() {
     );
     server_rt.block_on(access.bootstrap()).unwrap();
     let (_, key) = server_rt
-        .block_on(access.create_key("bench", "platform", None, "bench"))
+        .block_on(access.create_key("bench", "platform", None, "bench", Default::default()))
         .unwrap();
     // Limits raised: this measures the server, not the limiter's refusals
     // (the limiter itself still runs on every request).

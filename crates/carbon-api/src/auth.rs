@@ -10,7 +10,10 @@
 //! token (`X-CSRF-Token`) with every request that changes something, and a
 //! request on it from a foreign `Origin` is refused.
 
-use std::{net::SocketAddr, time::Instant};
+use std::{
+    net::{IpAddr, SocketAddr},
+    time::Instant,
+};
 
 use axum::{
     Extension, Json,
@@ -157,8 +160,28 @@ fn too_many(v: &Verdict, class: Class) -> Response {
     resp
 }
 
-/// Authenticates `/api/v1` requests, puts the [`Principal`] in the request's
-/// extensions, and applies the caller's rate limit.
+/// The client's address: the TCP peer, or what `X-Forwarded-For` says when
+/// the peer is a trusted proxy (`[api] trusted_proxies`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientIp(pub IpAddr);
+
+fn client_ip(s: &AppState, req: &Request) -> Option<IpAddr> {
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>()?.0.ip();
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    Some(carbon_auth::net::client_ip(
+        peer,
+        forwarded,
+        &s.trusted_proxies,
+    ))
+}
+
+/// Authenticates `/api/v1` requests, checks the client's address against the
+/// IP allowlists, puts the [`Principal`] in the request's extensions, and
+/// applies the caller's rate limit.
 pub(crate) async fn gate(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     let route = req
@@ -168,17 +191,17 @@ pub(crate) async fn gate(State(s): State<AppState>, mut req: Request, next: Next
         .unwrap_or_else(|| path.clone());
     let class = class_of(&route);
     let now = Instant::now();
+    let ip = client_ip(&s, &req);
+    if let Some(ip) = ip {
+        req.extensions_mut().insert(ClientIp(ip));
+    }
     if is_public(&path) {
         if !path.starts_with("/api/v1/") {
             return next.run(req).await;
         }
         // Login is keyed by client address.
-        let ip = req
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
-            .unwrap_or_else(|| "unknown".into());
-        let v = s.limiter.check(&format!("ip:{ip}"), class, now);
+        let key = ip.map_or_else(|| "unknown".to_string(), |i| i.to_string());
+        let v = s.limiter.check(&format!("ip:{key}"), class, now);
         if !v.allowed {
             s.metrics.rate_limited(class.as_str());
             return too_many(&v, class);
@@ -222,6 +245,13 @@ pub(crate) async fn gate(State(s): State<AppState>, mut req: Request, next: Next
             return ApiError::from(e).into_response();
         }
     };
+    // Before anything else the caller could reach: the IP allowlists.
+    if let Some(ip) = ip
+        && let Err(e) = s.access.check_ip(&principal, ip).await
+    {
+        s.metrics.auth_failure("ip_not_allowed");
+        return ApiError::from(e).into_response();
+    }
     if let carbon_auth::Method::Session { csrf, .. } = &principal.method {
         let refusal = if let Some(o) = foreign_origin(req.headers(), &s.settings.cors_origins) {
             Some((
@@ -414,13 +444,22 @@ struct Login {
 
 /// `POST /api/v1/auth/login`: a session token (also set as an HttpOnly cookie
 /// for the web hub).
-pub(crate) async fn login(State(s): State<AppState>, bytes: Bytes) -> Result<Response, ApiError> {
+pub(crate) async fn login(
+    State(s): State<AppState>,
+    ip: Option<Extension<ClientIp>>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
     let l: Login = body(&bytes)?;
     let (issued, user) = s
         .access
-        .login(&l.username, &l.password)
+        .login(&l.username, &l.password, ip.map(|Extension(ClientIp(i))| i))
         .await
-        .inspect_err(|_| s.metrics.auth_failure("password"))?;
+        .inspect_err(|e| {
+            s.metrics.auth_failure(match e {
+                carbon_auth::Error::IpNotAllowed(_) => "ip_not_allowed",
+                _ => "password",
+            })
+        })?;
     s.metrics.event("login");
     Ok(session_answer(
         &issued,
@@ -550,6 +589,76 @@ pub(crate) async fn me(
     }))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IpAllow {
+    /// CIDR networks; `null` clears the list (any address).
+    ip_allow: Option<Vec<String>>,
+}
+
+/// `PUT /api/v1/admin/tenants/{id}/ip-allowlist {"ip_allow": [CIDR…] | null}`.
+pub(crate) async fn admin_tenant_ip_allow(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    admin_gate(&s, &p, "/api/v1/admin/tenants/{id}/ip-allowlist").await?;
+    let b: IpAllow = body(&bytes)?;
+    let list = s
+        .access
+        .set_tenant_ip_allow(&p.actor(), &id, b.ip_allow)
+        .await?;
+    Ok(Json(json!({ "tenant": id, "ip_allow": list })))
+}
+
+/// `GET /api/v1/admin/signing-keys`: the session-signing keys (public parts).
+pub(crate) async fn admin_signing_keys(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> Result<Json<Value>, ApiError> {
+    admin_gate(&s, &p, "/api/v1/admin/signing-keys").await?;
+    let active = s.access.signer().kid().to_string();
+    let keys = s.access.directory().signing_keys().await?;
+    let now = chrono::Utc::now();
+    let data: Vec<Value> = keys
+        .iter()
+        .map(|k| {
+            json!({
+                "kid": k.kid, "alg": k.alg, "created": k.created,
+                "retired": k.retired, "signing": k.kid == active,
+                "verifies": k.retired.is_none_or(|r| r > now),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "data": data })))
+}
+
+/// `POST /api/v1/admin/signing-keys/rotate`: a new signing key; the old one
+/// verifies until its last session expires.
+pub(crate) async fn admin_rotate_signing_key(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+) -> Result<Response, ApiError> {
+    admin_gate(&s, &p, "/api/v1/admin/signing-keys/rotate").await?;
+    let kid = s.access.rotate_signing_key(&p.actor()).await?;
+    s.metrics.event("signing_key_rotated");
+    Ok((StatusCode::CREATED, Json(json!({ "kid": kid }))).into_response())
+}
+
+/// `DELETE /api/v1/admin/signing-keys/{kid}`: withdraws a key at once (its
+/// sessions end).
+pub(crate) async fn admin_withdraw_signing_key(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(kid): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    admin_gate(&s, &p, "/api/v1/admin/signing-keys/{kid}").await?;
+    s.access.withdraw_signing_key(&p.actor(), &kid).await?;
+    s.metrics.event("signing_key_withdrawn");
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// `GET /.well-known/jwks.json`: the public keys of session tokens.
 pub(crate) async fn jwks(State(s): State<AppState>) -> Json<Value> {
     Json(s.access.signer().jwks().clone())
@@ -577,6 +686,82 @@ struct NewKey {
     name: String,
     #[serde(default)]
     tenant: Option<String>,
+    /// Lifetime, e.g. `90d` (`s`, `m`, `h`, `d`, `w`); absent: no expiry.
+    #[serde(default)]
+    expires_in: Option<String>,
+    /// CIDR networks the key may be used from.
+    #[serde(default)]
+    ip_allow: Option<Vec<String>>,
+}
+
+impl NewKey {
+    fn options(&self) -> Result<carbon_auth::KeyOptions, ApiError> {
+        let expires = self
+            .expires_in
+            .as_deref()
+            .map(|e| carbon_auth::parse_span("expires_in", e))
+            .transpose()?
+            .map(|d| chrono::Utc::now() + d);
+        Ok(carbon_auth::KeyOptions {
+            expires,
+            ip_allow: self.ip_allow.clone(),
+        })
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Rotate {
+    /// How long the old key keeps working, e.g. `7d` (default `7d`; `0s`
+    /// is not a span: revoke instead).
+    #[serde(default)]
+    grace: Option<String>,
+}
+
+/// The default grace period of a rotated key.
+const DEFAULT_GRACE: &str = "7d";
+
+async fn rotate(
+    s: &AppState,
+    p: &Principal,
+    id: &str,
+    tenant: Option<&str>,
+    bytes: &Bytes,
+) -> Result<Response, ApiError> {
+    let r: Rotate = if bytes.is_empty() {
+        Rotate::default()
+    } else {
+        body(bytes)?
+    };
+    let grace = carbon_auth::parse_span("grace", r.grace.as_deref().unwrap_or(DEFAULT_GRACE))?;
+    let (next, full, old) = s.access.rotate_key(&p.actor(), id, tenant, grace).await?;
+    s.metrics.event("key_rotated");
+    let mut v = key_json(&next);
+    v["key"] = json!(full);
+    v["replaces"] = key_json(&old);
+    Ok((StatusCode::CREATED, Json(v)).into_response())
+}
+
+/// `POST /api/v1/keys/{id}/rotate {"grace"}`: the successor of one of the
+/// caller's tenant's keys (shown once); the old key works through the grace.
+pub(crate) async fn rotate_my_key(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    rotate(&s, &p, &id, Some(&p.tenant), &bytes).await
+}
+
+/// `POST /api/v1/admin/keys/{id}/rotate {"grace"}`: any tenant's key.
+pub(crate) async fn admin_rotate_key(
+    State(s): State<AppState>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    admin_gate(&s, &p, "/api/v1/admin/keys/{id}/rotate").await?;
+    rotate(&s, &p, &id, None, &bytes).await
 }
 
 /// 201 with a new key's record and, this once, the key itself.
@@ -589,7 +774,8 @@ fn created_key(rec: &carbon_store::ApiKey, full: String) -> Response {
 fn key_json(k: &carbon_store::ApiKey) -> Value {
     json!({
         "id": k.id, "tenant": k.tenant, "owner": k.owner, "name": k.name,
-        "created": k.created, "revoked": k.revoked,
+        "created": k.created, "revoked": k.revoked, "expires": k.expires,
+        "last_used": k.last_used, "ip_allow": k.ip_allow,
     })
 }
 
@@ -628,7 +814,7 @@ pub(crate) async fn create_my_key(
     .then_some(p.subject.as_str());
     let (rec, full) = s
         .access
-        .create_key(&p.actor(), &p.tenant, owner, &k.name)
+        .create_key(&p.actor(), &p.tenant, owner, &k.name, k.options()?)
         .await?;
     s.metrics.event("key_created");
     Ok(created_key(&rec, full))
@@ -740,12 +926,13 @@ pub(crate) async fn admin_keys(
     admin_gate(&s, &p, "/api/v1/admin/keys").await?;
     if method == axum::http::Method::POST {
         let k: NewKey = body(&bytes)?;
+        let opts = k.options()?;
         let tenant = k
             .tenant
             .ok_or_else(|| ApiError::param("tenant", "`tenant` is required"))?;
         let (rec, full) = s
             .access
-            .create_key(&p.actor(), &tenant, None, &k.name)
+            .create_key(&p.actor(), &tenant, None, &k.name, opts)
             .await?;
         s.metrics.event("key_created");
         return Ok(created_key(&rec, full));

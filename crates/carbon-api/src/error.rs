@@ -93,6 +93,12 @@ impl From<carbon_auth::Error> for ApiError {
         match e {
             E::Unauthenticated(d) => ApiError::unauthenticated(d),
             E::Forbidden(d) => ApiError::forbidden(d),
+            E::IpNotAllowed(d) => ApiError {
+                status: StatusCode::FORBIDDEN,
+                code: "ip_not_allowed",
+                detail: d,
+                param: None,
+            },
             E::Invalid { field, message } => ApiError::param(field, message),
             E::NotFound(d) => ApiError::not_found(d),
             E::Provider(d) => ApiError {

@@ -53,8 +53,12 @@ pub struct ApiSettings {
     pub body_limit_bytes: usize,
     /// Longest a request (not a stream) may take, seconds.
     pub request_timeout_seconds: u64,
-    /// Mark the session cookie `Secure` (when served over HTTPS).
+    /// Mark the session cookie `Secure` and send HSTS (when served over
+    /// HTTPS; `carbon serve --tls-cert` sets it).
     pub secure_cookies: bool,
+    /// Reverse proxies (CIDR) whose `X-Forwarded-For` names the client;
+    /// from any other peer the header is ignored.
+    pub trusted_proxies: Vec<String>,
     /// Rows per store page of a streamed CSV export.
     pub export_page_rows: usize,
 }
@@ -67,6 +71,7 @@ impl Default for ApiSettings {
             body_limit_bytes: 1 << 20,
             request_timeout_seconds: 30,
             secure_cookies: false,
+            trusted_proxies: Vec::new(),
             export_page_rows: 10_000,
         }
     }
@@ -99,6 +104,7 @@ pub struct AppState {
     ticks: Arc<std::sync::OnceLock<tokio::sync::broadcast::Sender<Arc<stream::Encoded>>>>,
     settings: Arc<ApiSettings>,
     limiter: Arc<ratelimit::Limiter>,
+    trusted_proxies: Arc<Vec<ipnet::IpNet>>,
 }
 
 impl AppState {
@@ -135,12 +141,19 @@ impl AppState {
             ticks: Arc::default(),
             limiter: Arc::new(ratelimit::Limiter::new(settings.rate_limits.clone())),
             settings: Arc::new(settings),
+            trusted_proxies: Arc::default(),
         }
     }
 
-    /// Rate limits, CORS, body size and timeouts.
+    /// Rate limits, CORS, body size, timeouts and trusted proxies (checked
+    /// beforehand with [`security::check_trusted_proxies`]; an entry that does
+    /// not parse trusts nothing).
     pub fn with_settings(mut self, settings: ApiSettings) -> Self {
         self.limiter = Arc::new(ratelimit::Limiter::new(settings.rate_limits.clone()));
+        self.trusted_proxies = Arc::new(
+            carbon_auth::net::parse_cidrs("trusted_proxies", &settings.trusted_proxies)
+                .unwrap_or_default(),
+        );
         self.settings = Arc::new(settings);
         self
     }
@@ -162,6 +175,55 @@ impl AppState {
 /// The application: every route, the request-id layer and the problem+json fallback.
 pub fn create_app(state: AppState) -> Router {
     routes::router(state)
+}
+
+/// Where `carbon serve --tls-cert/--tls-key` finds its certificate chain
+/// and private key (PEM).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// Certificate chain, leaf first.
+    pub cert: std::path::PathBuf,
+    /// Private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: std::path::PathBuf,
+}
+
+/// Reads and checks the certificate and key (rustls, ring provider): the
+/// error names the file at fault.
+pub async fn tls_config(files: &TlsFiles) -> Result<axum_server::tls_rustls::RustlsConfig, String> {
+    for (flag, path) in [("--tls-cert", &files.cert), ("--tls-key", &files.key)] {
+        if let Err(e) = std::fs::metadata(path) {
+            return Err(format!("{flag} {}: {e}", path.display()));
+        }
+    }
+    axum_server::tls_rustls::RustlsConfig::from_pem_file(&files.cert, &files.key)
+        .await
+        .map_err(|e| {
+            format!(
+                "--tls-cert {} / --tls-key {}: {e}",
+                files.cert.display(),
+                files.key.display()
+            )
+        })
+}
+
+/// Serves `app` over TLS on `listener` until `shutdown` completes (then
+/// lets open requests finish for up to 10 s).
+pub async fn serve_tls(
+    listener: std::net::TcpListener,
+    config: axum_server::tls_rustls::RustlsConfig,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopper.graceful_shutdown(Some(Duration::from_secs(10)));
+    });
+    axum_server::from_tcp_rustls(listener, config)?
+        .handle(handle)
+        .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .await
 }
 
 /// Serves `app` on `listener` until `shutdown` completes.

@@ -25,7 +25,7 @@ use axum::{
     http::{StatusCode, Uri},
     response::{IntoResponse, Response},
 };
-use carbon_auth::Principal;
+use carbon_auth::{Principal, Transport};
 use carbon_core::{
     Aggregation, Block, Component, Frequency, InstrumentId, Market, MarketRun, time,
 };
@@ -1406,6 +1406,15 @@ async fn list_runs(
     kind: Option<&str>,
 ) -> Result<Json<Value>, ApiError> {
     let p = Params::parse(uri.query(), &["kind", "subject", "limit"])?;
+    // A caller with no research at all on its channel is refused (and the
+    // refusal audited) rather than shown an empty list.
+    let route = if kind.is_some() {
+        "/api/v1/backtests"
+    } else {
+        "/api/v1/research/runs"
+    };
+    s.scope(&who, None, Some("research"), Transport::Rest, route)
+        .await?;
     let deps = s.research_deps()?;
     let limit = p.parsed::<usize>("limit")?.unwrap_or(50).clamp(1, 1000);
     let runs = deps
@@ -1509,6 +1518,14 @@ pub(crate) async fn fundamental_series(
     State(s): State<AppState>,
     Extension(who): Extension<Principal>,
 ) -> Result<Json<Value>, ApiError> {
+    s.scope(
+        &who,
+        None,
+        Some("fundamentals"),
+        Transport::Rest,
+        "/api/v1/fundamentals/series",
+    )
+    .await?;
     let deps = s.research_deps()?;
     let all = deps.fundamentals.fundamental_series().await?;
     let mut out = Vec::new();

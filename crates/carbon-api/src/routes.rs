@@ -11,7 +11,7 @@ use axum::{
     http::{HeaderValue, StatusCode, Uri, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::{delete, get, patch, post},
+    routing::{delete, get, patch, post, put},
 };
 use carbon_auth::{Principal, Transport};
 use carbon_core::{
@@ -94,6 +94,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/auth/me", get(auth::me))
         .route("/api/v1/keys", get(auth::my_keys).post(auth::create_my_key))
         .route("/api/v1/keys/{id}", delete(auth::revoke_my_key))
+        .route("/api/v1/keys/{id}/rotate", post(auth::rotate_my_key))
         .route(
             "/api/v1/admin/tenants",
             get(auth::admin_tenants).post(auth::admin_tenants),
@@ -111,6 +112,23 @@ pub(crate) fn router(state: AppState) -> Router {
             get(auth::admin_keys).post(auth::admin_keys),
         )
         .route("/api/v1/admin/keys/{id}", delete(auth::admin_revoke_key))
+        .route(
+            "/api/v1/admin/keys/{id}/rotate",
+            post(auth::admin_rotate_key),
+        )
+        .route(
+            "/api/v1/admin/tenants/{id}/ip-allowlist",
+            put(auth::admin_tenant_ip_allow),
+        )
+        .route("/api/v1/admin/signing-keys", get(auth::admin_signing_keys))
+        .route(
+            "/api/v1/admin/signing-keys/rotate",
+            post(auth::admin_rotate_signing_key),
+        )
+        .route(
+            "/api/v1/admin/signing-keys/{kid}",
+            delete(auth::admin_withdraw_signing_key),
+        )
         .route(
             "/api/v1/admin/entitlements",
             get(auth::admin_grants).post(auth::admin_grants),

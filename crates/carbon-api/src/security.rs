@@ -84,6 +84,13 @@ pub fn check_cors_origins(origins: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// Checks `trusted_proxies` entries: CIDR networks.
+pub fn check_trusted_proxies(list: &[String]) -> Result<(), String> {
+    carbon_auth::net::parse_cidrs("trusted_proxies", list)
+        .map(|_| ())
+        .map_err(|e| format!("api.{e}"))
+}
+
 /// The Content-Security-Policy values, made once per server.
 #[derive(Debug)]
 pub(crate) struct Policies {

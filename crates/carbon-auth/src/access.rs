@@ -9,8 +9,11 @@
 
 use std::{
     collections::HashMap,
+    net::IpAddr,
     sync::{Arc, Mutex, RwLock},
 };
+
+use ipnet::IpNet;
 
 use carbon_store::{ApiKey, AuditEvent, Directory, Grant, NewAuditEvent, Tenant, User};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -19,10 +22,11 @@ use serde_json::{Value, json};
 
 use crate::{
     error::{Error, Result},
+    net,
     oidc::{OidcConfig, OidcVerifier},
     policy::{self, Ask, Channel, PRODUCTS, Scope},
     secret,
-    token::{Issued, Signer},
+    token::{Issued, Signer, generate_signing_key},
 };
 
 /// What a program that presented a hub session as a bearer token is told.
@@ -136,6 +140,9 @@ pub struct AuthConfig {
     pub session_minutes: i64,
     /// A session unused for this many seconds ends (default 1800: 30 minutes).
     pub session_idle_seconds: i64,
+    /// Rotate the session-signing key when it is this many days old (0:
+    /// only by hand, `carbon admin signing-key rotate`).
+    pub signing_key_rotate_days: i64,
     /// External OIDC provider, if any.
     pub oidc: Option<OidcConfig>,
 }
@@ -146,6 +153,7 @@ impl Default for AuthConfig {
             issuer: "carbon".into(),
             session_minutes: 60,
             session_idle_seconds: 1800,
+            signing_key_rotate_days: 0,
             oidc: None,
         }
     }
@@ -181,15 +189,60 @@ pub struct Bootstrap {
     pub accounts: Vec<(String, String, String)>,
 }
 
+/// What a new API key may carry beside its name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KeyOptions {
+    /// When it stops working.
+    pub expires: Option<DateTime<Utc>>,
+    /// Networks it may be used from (CIDR).
+    pub ip_allow: Option<Vec<String>>,
+}
+
+/// A key's last use is written at most this often (seconds).
+const TOUCH_EVERY_SECONDS: i64 = 60;
+
 /// Authentication, policy and administration over a [`Directory`].
 pub struct Access {
     dir: Arc<dyn Directory>,
-    signer: Signer,
+    signer: RwLock<Arc<Signer>>,
+    issuer: String,
+    ttl: chrono::Duration,
     oidc: Option<OidcVerifier>,
     grants: RwLock<Arc<Vec<Grant>>>,
     keys: RwLock<HashMap<String, ApiKey>>,
+    tenant_nets: RwLock<HashMap<String, Vec<IpNet>>>,
+    touched: Mutex<HashMap<String, DateTime<Utc>>>,
     sessions: Mutex<HashMap<String, Live>>,
     idle: chrono::Duration,
+}
+
+/// A span like `90d`, `12h`, `30m`, `2w` or `3600s`, naming `field` when it is
+/// not one.
+pub fn parse_span(field: &'static str, s: &str) -> Result<chrono::Duration> {
+    let t = s.trim();
+    let bad = || {
+        Error::invalid(
+            field,
+            format!("`{s}`: a whole number with a unit s, m, h, d or w (e.g. 90d)"),
+        )
+    };
+    let unit = t.chars().last().ok_or_else(bad)?;
+    let n: i64 = t[..t.len() - unit.len_utf8()].parse().map_err(|_| bad())?;
+    if n <= 0 || n > 36_500 * 86_400 {
+        return Err(bad());
+    }
+    let d = match unit {
+        's' => chrono::Duration::seconds(n),
+        'm' => chrono::Duration::minutes(n),
+        'h' => chrono::Duration::hours(n),
+        'd' => chrono::Duration::days(n),
+        'w' => chrono::Duration::weeks(n),
+        _ => return Err(bad()),
+    };
+    if d > chrono::Duration::days(36_500) {
+        return Err(bad());
+    }
+    Ok(d)
 }
 
 /// A live hub session, as this server keeps it.
@@ -225,15 +278,43 @@ impl Access {
         )
         .await?;
         let grants = dir.grants(None).await?;
-        Ok(Access {
-            signer,
+        let access = Access {
+            ttl: signer.ttl(),
+            signer: RwLock::new(Arc::new(signer)),
+            issuer: cfg.issuer.clone(),
             oidc: cfg.oidc.clone().map(OidcVerifier::new),
             grants: RwLock::new(Arc::new(grants)),
             keys: RwLock::new(HashMap::new()),
+            tenant_nets: RwLock::new(HashMap::new()),
+            touched: Mutex::new(HashMap::new()),
             sessions: Mutex::new(HashMap::new()),
             idle: chrono::Duration::seconds(cfg.session_idle_seconds.max(1)),
             dir,
-        })
+        };
+        access.reload_tenant_nets().await?;
+        Ok(access)
+    }
+
+    async fn reload_tenant_nets(&self) -> Result<()> {
+        let mut map = HashMap::new();
+        for t in self.dir.tenants().await? {
+            if let Some(list) = &t.ip_allow {
+                // A stored list that no longer parses allows nothing.
+                map.insert(
+                    t.id.clone(),
+                    net::parse_cidrs("ip_allow", list).unwrap_or_default(),
+                );
+            }
+        }
+        *self.tenant_nets.write().unwrap_or_else(|p| p.into_inner()) = map;
+        Ok(())
+    }
+
+    /// Reads the signing keys again (another node may have rotated them).
+    pub async fn reload_signer(&self) -> Result<()> {
+        let s = Signer::load_or_create(self.dir.as_ref(), &self.issuer, self.ttl).await?;
+        *self.signer.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(s);
+        Ok(())
     }
 
     fn live(&self) -> std::sync::MutexGuard<'_, HashMap<String, Live>> {
@@ -298,9 +379,12 @@ impl Access {
         &self.dir
     }
 
-    /// The session-token signer (JWKS, TTL).
-    pub fn signer(&self) -> &Signer {
-        &self.signer
+    /// The session-token signer (JWKS, TTL) now in force.
+    pub fn signer(&self) -> Arc<Signer> {
+        self.signer
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The OIDC verifier, when configured.
@@ -347,7 +431,7 @@ impl Access {
                 let kid = jsonwebtoken::decode_header(t)
                     .map_err(|e| Error::Unauthenticated(format!("invalid token: {e}")))?
                     .kid;
-                if kid.as_deref().is_some_and(|k| self.signer.owns(k)) {
+                if kid.as_deref().is_some_and(|k| self.signer().owns(k)) {
                     Err(Error::Unauthenticated(SESSION_NOT_A_BEARER.into()))
                 } else if let Some(o) = &self.oidc {
                     let id = o.verify(t).await?;
@@ -365,7 +449,7 @@ impl Access {
                 }
             }
             Credential::Cookie(t) => {
-                let c = self.signer.verify(t)?;
+                let c = self.signer().verify(t)?;
                 self.touch_session(&c.jti)?;
                 let method = Method::Session {
                     id: c.jti.clone(),
@@ -427,6 +511,14 @@ impl Access {
         if !secret::same(&secret::sha256_hex(secret_part), &key.secret_hash) {
             return Err(bad());
         }
+        let now = Utc::now();
+        if let Some(e) = key.expires.filter(|e| *e <= now) {
+            return Err(Error::Unauthenticated(format!(
+                "API key {id} expired at {}; ask for a new one (or rotate it before it expires)",
+                e.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )));
+        }
+        self.touch_key(&key.id, now);
         let roles = match &key.owner {
             Some(u) => self
                 .dir
@@ -443,6 +535,86 @@ impl Access {
             roles,
             method: Method::ApiKey { id: key.id },
         })
+    }
+
+    /// Records a key's use, at most once a minute per key, without holding
+    /// up the request.
+    fn touch_key(&self, id: &str, now: DateTime<Utc>) {
+        {
+            let mut t = self.touched.lock().unwrap_or_else(|p| p.into_inner());
+            if t.get(id)
+                .is_some_and(|last| (now - *last).num_seconds() < TOUCH_EVERY_SECONDS)
+            {
+                return;
+            }
+            t.insert(id.to_string(), now);
+        }
+        if let Some(k) = self
+            .keys
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_mut(id)
+        {
+            k.last_used = Some(now);
+        }
+        let (dir, id) = (self.dir.clone(), id.to_string());
+        let write = async move {
+            if let Err(e) = dir.touch_api_key(&id, now).await {
+                tracing::warn!(error = %e, key = %id, "could not record the key's last use");
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(h) => {
+                h.spawn(write);
+            }
+            Err(_) => tracing::debug!("no runtime: last use not recorded"),
+        }
+    }
+
+    /// Whether `who`, connecting from `ip`, is inside its tenant's and (for an
+    /// API key) the key's IP allowlists. A refusal names the list and the
+    /// address (not the networks) and is audited.
+    pub async fn check_ip(&self, who: &Principal, ip: IpAddr) -> Result<()> {
+        let tenant_nets = self
+            .tenant_nets
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&who.tenant)
+            .cloned();
+        let mut refused = tenant_nets
+            .filter(|n| !net::allowed(n, ip))
+            .map(|_| format!("tenant `{}`'s IP allowlist", who.tenant));
+        if refused.is_none()
+            && let Method::ApiKey { id } = &who.method
+        {
+            let key_nets = self
+                .keys
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(id)
+                .and_then(|k| k.ip_allow.clone());
+            if let Some(list) = key_nets {
+                let nets = net::parse_cidrs("ip_allow", &list).unwrap_or_default();
+                if !net::allowed(&nets, ip) {
+                    refused = Some(format!("API key {id}'s IP allowlist"));
+                }
+            }
+        }
+        let Some(rule) = refused else {
+            return Ok(());
+        };
+        self.audit(
+            &who.actor(),
+            Some(&who.tenant),
+            "ip_refused",
+            None,
+            "denied",
+            json!({ "address": ip.to_string(), "rule": rule }),
+        )
+        .await;
+        Err(Error::IpNotAllowed(format!(
+            "{ip} is not in {rule}; ask the tenant's administrator to add your network"
+        )))
     }
 
     /// A hub session for a caller who presented the OIDC provider's token
@@ -487,9 +659,9 @@ impl Access {
                 )));
             }
         }
-        let issued = self
-            .signer
-            .issue_for(&who.subject, &who.tenant, &who.roles, Some("oidc"))?;
+        let issued =
+            self.signer()
+                .issue_for(&who.subject, &who.tenant, &who.roles, Some("oidc"))?;
         self.start_session(&who.subject, &issued);
         self.audit(
             &who.actor(),
@@ -503,8 +675,15 @@ impl Access {
         Ok(issued)
     }
 
-    /// Password login: a new hub session. Audited either way.
-    pub async fn login(&self, username: &str, password: &str) -> Result<(Issued, User)> {
+    /// Password login: a new hub session. Audited either way. `ip`, the
+    /// client's address, must be inside the tenant's allowlist (checked only
+    /// once the password is right, so the refusal tells a stranger nothing).
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<(Issued, User)> {
         let user = self.dir.user(username).await?;
         let ok = match &user {
             Some(u) if !u.disabled => {
@@ -527,7 +706,19 @@ impl Access {
         let tenant = user.as_ref().map(|u| u.tenant.clone());
         match (ok, user) {
             (true, Some(u)) => {
-                let issued = self.signer.issue(&u)?;
+                if let Some(ip) = ip {
+                    let who = Principal {
+                        subject: u.username.clone(),
+                        tenant: u.tenant.clone(),
+                        roles: u.roles.clone(),
+                        method: Method::Session {
+                            id: String::new(),
+                            csrf: String::new(),
+                        },
+                    };
+                    self.check_ip(&who, ip).await?;
+                }
+                let issued = self.signer().issue(&u)?;
                 self.start_session(&u.username, &issued);
                 self.audit(username, tenant.as_deref(), "login", None, "ok", json!({}))
                     .await;
@@ -593,6 +784,7 @@ impl Access {
                 name.into()
             },
             created: Utc::now(),
+            ip_allow: None,
         };
         self.dir.create_tenant(t.clone()).await?;
         self.audit(
@@ -687,7 +879,19 @@ impl Access {
         tenant: &str,
         owner: Option<&str>,
         name: &str,
+        opts: KeyOptions,
     ) -> Result<(ApiKey, String)> {
+        let ip_allow = opts
+            .ip_allow
+            .as_deref()
+            .map(|l| net::canonical_cidrs("ip_allow", l))
+            .transpose()?;
+        if let Some(e) = opts.expires.filter(|e| *e <= Utc::now()) {
+            return Err(Error::invalid(
+                "expires",
+                format!("{e} is in the past; a key must be able to work"),
+            ));
+        }
         // A key is how programs read (channels `api`, `stream`): a tenant
         // without either would hold a key that opens nothing.
         let programmatic = self
@@ -717,6 +921,9 @@ impl Access {
             secret_hash: hash,
             created: Utc::now(),
             revoked: None,
+            expires: opts.expires,
+            last_used: None,
+            ip_allow,
         };
         self.dir.create_api_key(k.clone()).await?;
         self.audit(
@@ -725,10 +932,176 @@ impl Access {
             "key_created",
             Some(&k.id),
             "ok",
-            json!({"name": name, "owner": owner}),
+            json!({"name": name, "owner": owner, "expires": k.expires, "ip_allow": k.ip_allow}),
         )
         .await;
         Ok((k, full))
+    }
+
+    /// Issues the successor of a live key (same tenant, owner, name and
+    /// allowlist; an expiring key's successor gets the same lifetime from
+    /// now) and keeps the old key working for `grace` only (never longer
+    /// than it would have). `tenant` limits it to that tenant's keys.
+    /// Returns the successor, its full key (shown once) and the old record.
+    pub async fn rotate_key(
+        &self,
+        actor: &str,
+        id: &str,
+        tenant: Option<&str>,
+        grace: chrono::Duration,
+    ) -> Result<(ApiKey, String, ApiKey)> {
+        let now = Utc::now();
+        let old = self
+            .dir
+            .api_key(id)
+            .await?
+            .filter(|k| tenant.is_none_or(|t| t == k.tenant))
+            .ok_or_else(|| Error::NotFound(format!("no API key `{id}`")))?;
+        if old.revoked.is_some() || old.expires.is_some_and(|e| e <= now) {
+            return Err(Error::invalid(
+                "id",
+                format!("API key `{id}` is revoked or expired; create a new key instead"),
+            ));
+        }
+        if grace < chrono::Duration::zero() {
+            return Err(Error::invalid("grace", "must not be negative"));
+        }
+        let lifetime = old.expires.map(|e| e - old.created);
+        let (new_id, full, hash) = secret::new_api_key();
+        let successor = ApiKey {
+            id: new_id,
+            tenant: old.tenant.clone(),
+            owner: old.owner.clone(),
+            name: old.name.clone(),
+            secret_hash: hash,
+            created: now,
+            revoked: None,
+            expires: lifetime.map(|l| now + l),
+            last_used: None,
+            ip_allow: old.ip_allow.clone(),
+        };
+        self.dir.create_api_key(successor.clone()).await?;
+        let until = old.expires.map_or(now + grace, |e| e.min(now + grace));
+        self.dir.set_api_key_expiry(id, Some(until)).await?;
+        self.keys
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+        self.audit(
+            actor,
+            Some(&old.tenant),
+            "key_rotated",
+            Some(id),
+            "ok",
+            json!({ "successor": successor.id, "old_key_expires": until }),
+        )
+        .await;
+        let old = ApiKey {
+            expires: Some(until),
+            ..old
+        };
+        Ok((successor, full, old))
+    }
+
+    /// Sets (or with `None` clears) a tenant's IP allowlist. Audited.
+    pub async fn set_tenant_ip_allow(
+        &self,
+        actor: &str,
+        tenant: &str,
+        cidrs: Option<Vec<String>>,
+    ) -> Result<Option<Vec<String>>> {
+        let list = cidrs
+            .as_deref()
+            .map(|l| net::canonical_cidrs("ip_allow", l))
+            .transpose()?;
+        if !self.dir.set_tenant_ip_allow(tenant, list.clone()).await? {
+            return Err(Error::NotFound(format!("no tenant `{tenant}`")));
+        }
+        self.reload_tenant_nets().await?;
+        self.audit(
+            actor,
+            Some(tenant),
+            "ip_allowlist_set",
+            Some(tenant),
+            "ok",
+            json!({ "ip_allow": list }),
+        )
+        .await;
+        Ok(list)
+    }
+
+    /// Adds a new signing key that signs from now on; the keys it replaces
+    /// keep verifying until the last token they signed expires. Audited.
+    /// Returns the new key's `kid`.
+    pub async fn rotate_signing_key(&self, actor: &str) -> Result<String> {
+        let now = Utc::now();
+        let old: Vec<String> = self
+            .dir
+            .signing_keys()
+            .await?
+            .into_iter()
+            .filter(|k| k.retired.is_none())
+            .map(|k| k.kid)
+            .collect();
+        let fresh = generate_signing_key()?;
+        let kid = fresh.kid.clone();
+        self.dir.add_signing_key(fresh).await?;
+        // Tokens live `ttl`; 30 s more for the verifier's clock leeway.
+        let until = now + self.ttl + chrono::Duration::seconds(30);
+        for k in &old {
+            self.dir.retire_signing_key(k, until).await?;
+        }
+        self.reload_signer().await?;
+        self.audit(
+            actor,
+            None,
+            "signing_key_rotated",
+            Some(&kid),
+            "ok",
+            json!({ "retired": old, "old_tokens_verify_until": until }),
+        )
+        .await;
+        Ok(kid)
+    }
+
+    /// Withdraws a signing key at once (it was exposed): every session it
+    /// signed ends now, and when it was the signing key a new one takes over.
+    /// Audited.
+    pub async fn withdraw_signing_key(&self, actor: &str, kid: &str) -> Result<()> {
+        let now = Utc::now();
+        if !self.dir.signing_keys().await?.iter().any(|k| k.kid == kid) {
+            return Err(Error::NotFound(format!("no signing key `{kid}`")));
+        }
+        if !self.dir.retire_signing_key(kid, now).await? {
+            return Err(Error::NotFound(format!(
+                "signing key `{kid}` no longer verifies anything"
+            )));
+        }
+        self.reload_signer().await?;
+        self.audit(
+            actor,
+            None,
+            "signing_key_withdrawn",
+            Some(kid),
+            "ok",
+            json!({}),
+        )
+        .await;
+        Ok(())
+    }
+
+    /// Rotates the signing key when it is older than `period` (the
+    /// `signing_key_rotate_days` setting); returns the new `kid` when it did.
+    /// Reads the keys again first, so a rotation made elsewhere counts.
+    pub async fn rotate_signing_key_if_older(
+        &self,
+        period: chrono::Duration,
+    ) -> Result<Option<String>> {
+        self.reload_signer().await?;
+        if Utc::now() - self.signer().created() < period {
+            return Ok(None);
+        }
+        self.rotate_signing_key("scheduler").await.map(Some)
     }
 
     /// Revokes a key. `tenant` limits it to that tenant's keys (non-admins).

@@ -9,6 +9,10 @@ pub enum Error {
     /// Authenticated, but the policy says no (403).
     #[error("{0}")]
     Forbidden(String),
+    /// The client's address is outside an IP allowlist (403), naming the
+    /// list and the address.
+    #[error("{0}")]
+    IpNotAllowed(String),
     /// An administrative request is malformed (400), naming the field.
     #[error("invalid `{field}`: {message}")]
     Invalid {

@@ -12,14 +12,15 @@
 
 pub mod access;
 pub mod error;
+pub mod net;
 pub mod oidc;
 pub mod policy;
 pub mod secret;
 pub mod token;
 
 pub use access::{
-    Access, AuthConfig, Bootstrap, CAISO_PILOT_HUBS, Credential, GrantSpec, Method, Principal,
-    SESSION_NOT_A_BEARER, Transport,
+    Access, AuthConfig, Bootstrap, CAISO_PILOT_HUBS, Credential, GrantSpec, KeyOptions, Method,
+    Principal, SESSION_NOT_A_BEARER, Transport, parse_span,
 };
 pub use error::{Error, Result};
 pub use oidc::{OidcConfig, OidcIdentity, OidcVerifier};

@@ -6,6 +6,11 @@
 //! several API nodes over one PostgreSQL share it). Tokens carry `chn: "hub"`:
 //! logging in with a password is the web hub's way in, and a session is
 //! channel `hub` whatever it is used for.
+//!
+//! Keys rotate: the newest key that is not retired signs; a key's
+//! `retired` time is when its tokens stop verifying (a rotation sets it to
+//! the moment the last token it signed expires; withdrawing a compromised
+//! key sets it to now). The JWK set lists every key that still verifies.
 
 use base64::Engine as _;
 use carbon_store::{Directory, SigningKey, User};
@@ -81,10 +86,11 @@ fn random_id() -> String {
 /// Signs and checks session tokens.
 pub struct Signer {
     kid: String,
+    created: DateTime<Utc>,
     encoding: EncodingKey,
-    /// Every stored key may verify (tokens signed before a rotation stay valid
-    /// until they expire).
-    verifying: Vec<(String, DecodingKey)>,
+    /// Every key whose tokens still verify, with the time they stop (tokens
+    /// signed before a rotation stay valid until they expire).
+    verifying: Vec<(String, DecodingKey, Option<DateTime<Utc>>)>,
     jwks: serde_json::Value,
     issuer: String,
     ttl: chrono::Duration,
@@ -116,27 +122,32 @@ pub fn generate_signing_key() -> Result<SigningKey> {
             "kid": kid, "alg": "ES256", "use": "sig",
         }),
         created: Utc::now(),
+        retired: None,
     })
 }
 
 impl Signer {
-    /// The newest stored signing key, creating one when there is none.
+    /// The newest signing key that is not retired (one is made when there is
+    /// none), and every key whose tokens still verify.
     pub async fn load_or_create(
         dir: &dyn Directory,
         issuer: &str,
         ttl: chrono::Duration,
     ) -> Result<Signer> {
         let mut keys = dir.signing_keys().await?;
-        if keys.is_empty() {
+        if !keys.iter().any(|k| k.retired.is_none()) {
             dir.add_signing_key(generate_signing_key()?).await?;
             keys = dir.signing_keys().await?;
         }
-        let newest = keys
-            .first()
+        let now = Utc::now();
+        let active = keys
+            .iter()
+            .find(|k| k.retired.is_none())
             .ok_or_else(|| Error::Crypto("no signing key".into()))?;
-        let encoding = EncodingKey::from_ec_pem(newest.private_pem.as_bytes()).map_err(crypto)?;
+        let encoding = EncodingKey::from_ec_pem(active.private_pem.as_bytes()).map_err(crypto)?;
         let mut verifying = Vec::new();
-        for k in &keys {
+        let mut public = Vec::new();
+        for k in keys.iter().filter(|k| k.retired.is_none_or(|r| r > now)) {
             let (Some(x), Some(y)) = (k.public_jwk["x"].as_str(), k.public_jwk["y"].as_str())
             else {
                 return Err(Error::Crypto(format!("signing key {} has no x/y", k.kid)));
@@ -144,16 +155,29 @@ impl Signer {
             verifying.push((
                 k.kid.clone(),
                 DecodingKey::from_ec_components(x, y).map_err(crypto)?,
+                k.retired,
             ));
+            public.push(k.public_jwk.clone());
         }
         Ok(Signer {
-            kid: newest.kid.clone(),
+            kid: active.kid.clone(),
+            created: active.created,
             encoding,
             verifying,
-            jwks: json!({ "keys": keys.iter().map(|k| k.public_jwk.clone()).collect::<Vec<_>>() }),
+            jwks: json!({ "keys": public }),
             issuer: issuer.to_string(),
             ttl,
         })
+    }
+
+    /// The `kid` of the key that signs now.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// When the signing key was made (automatic rotation counts from here).
+    pub fn created(&self) -> DateTime<Utc> {
+        self.created
     }
 
     /// A session token for `user`.
@@ -199,7 +223,7 @@ impl Signer {
 
     /// True when `kid` names one of this server's keys.
     pub fn owns(&self, kid: &str) -> bool {
-        self.verifying.iter().any(|(k, _)| k == kid)
+        self.verifying.iter().any(|(k, _, _)| k == kid)
     }
 
     /// Checks a session token: signature by one of our keys, ES256 only,
@@ -211,12 +235,15 @@ impl Signer {
             return Err(bad(format!("algorithm {:?} is not accepted", header.alg)));
         }
         let kid = header.kid.ok_or_else(|| bad("no `kid`".into()))?;
-        let key = self
+        let (_, key, until) = self
             .verifying
             .iter()
-            .find(|(k, _)| *k == kid)
-            .map(|(_, d)| d)
-            .ok_or_else(|| bad(format!("unknown key `{kid}`")))?;
+            .find(|(k, _, _)| *k == kid)
+            .ok_or_else(|| bad(format!("unknown or retired key `{kid}`")))?;
+        // A key retired while this signer was loaded stops here too.
+        if until.is_some_and(|t| t <= Utc::now()) {
+            return Err(bad(format!("key `{kid}` is retired")));
+        }
         let mut v = Validation::new(Algorithm::ES256);
         v.leeway = 30;
         v.validate_nbf = true;

@@ -97,6 +97,23 @@ pub enum Command {
         /// Stop after this many seconds (tests, demos).
         #[arg(long, value_name = "SECS", hide = true)]
         exit_after: Option<u64>,
+        /// Serve HTTPS with this certificate chain (PEM); cookies become
+        /// `Secure` and HSTS is sent.
+        #[arg(
+            long,
+            env = "CARBON_TLS_CERT",
+            value_name = "PEM",
+            requires = "tls_key"
+        )]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
+        #[arg(
+            long,
+            env = "CARBON_TLS_KEY",
+            value_name = "PEM",
+            requires = "tls_cert"
+        )]
+        tls_key: Option<PathBuf>,
     },
     /// Data quality: quarantined rows and per-run findings.
     Quality {
@@ -479,6 +496,27 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: EntitlementCommand,
     },
+    /// The keys hub sessions are signed with (ES256; published at /.well-known/jwks.json).
+    SigningKey {
+        /// Signing-key command.
+        #[command(subcommand)]
+        command: SigningKeyCommand,
+    },
+}
+
+/// `carbon admin signing-key …`
+#[derive(Debug, Subcommand)]
+pub enum SigningKeyCommand {
+    /// Start signing with a new key; the old one keeps verifying until the
+    /// last session it signed expires.
+    Rotate,
+    /// List the keys: which signs, until when each verifies.
+    List,
+    /// Withdraw a key at once (it was exposed): every session it signed ends.
+    Withdraw {
+        /// The key's `kid`.
+        kid: String,
+    },
 }
 
 /// `carbon admin tenant …`
@@ -494,6 +532,17 @@ pub enum TenantCommand {
     },
     /// List tenants.
     List,
+    /// Limit where a tenant's users and keys may connect from.
+    AllowIps {
+        /// Tenant.
+        tenant: String,
+        /// CIDR networks, IPv4 or IPv6 (e.g. 203.0.113.0/24 2001:db8::/32).
+        #[arg(required_unless_present = "clear", conflicts_with = "clear")]
+        cidrs: Vec<String>,
+        /// Remove the list (any address).
+        #[arg(long)]
+        clear: bool,
+    },
 }
 
 /// `carbon admin user …`
@@ -545,6 +594,21 @@ pub enum KeyCommand {
         /// The user it belongs to (inherits their roles).
         #[arg(long)]
         owner: Option<String>,
+        /// Stop working after this long: 90d, 12h, 2w (s, m, h, d, w) [default: never].
+        #[arg(long, value_name = "SPAN")]
+        expires: Option<String>,
+        /// Only from these networks (CIDR, comma-separated or repeated).
+        #[arg(long = "allow-ip", value_delimiter = ',', value_name = "CIDR")]
+        allow_ip: Vec<String>,
+    },
+    /// Issue a key's successor (printed once); the old key keeps working for
+    /// the grace period, then expires.
+    Rotate {
+        /// Key id (the 12 hex digits after `ck_`).
+        id: String,
+        /// How long the old key keeps working (s, m, h, d, w).
+        #[arg(long, value_name = "SPAN", default_value = "7d")]
+        grace: String,
     },
     /// List keys (never their secrets).
     List {

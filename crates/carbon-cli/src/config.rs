@@ -278,6 +278,8 @@ impl Config {
     pub fn validate(&self) -> Result<()> {
         carbon_api::security::check_cors_origins(&self.api.cors_origins)
             .map_err(crate::commands::UserError)?;
+        carbon_api::security::check_trusted_proxies(&self.api.trusted_proxies)
+            .map_err(crate::commands::UserError)?;
         let mut names = std::collections::HashSet::new();
         for c in &self.connectors {
             if !names.insert(c.name()) {

@@ -1214,6 +1214,7 @@ pub async fn directory_records_and_audit_chain(h: &dyn Harness) {
         id: "t1".into(),
         name: "One".into(),
         created: now,
+        ip_allow: None,
     })
     .await
     .unwrap();
@@ -1222,11 +1223,23 @@ pub async fn directory_records_and_audit_chain(h: &dyn Harness) {
             id: "t1".into(),
             name: "Again".into(),
             created: now,
+            ip_allow: None,
         })
         .await
         .unwrap_err();
     assert!(dup.is_user_error(), "{dup}");
     assert_eq!(d.tenants().await.unwrap().len(), 1);
+    // IP allowlists are set, read back as written, and cleared.
+    let nets = vec!["10.0.0.0/8".to_string(), "2001:db8::/32".to_string()];
+    assert!(
+        d.set_tenant_ip_allow("t1", Some(nets.clone()))
+            .await
+            .unwrap()
+    );
+    assert!(!d.set_tenant_ip_allow("ghost", None).await.unwrap());
+    assert_eq!(d.tenants().await.unwrap()[0].ip_allow, Some(nets.clone()));
+    assert!(d.set_tenant_ip_allow("t1", None).await.unwrap());
+    assert_eq!(d.tenants().await.unwrap()[0].ip_allow, None);
     // Users need their tenant; put replaces.
     let user = |name: &str, tenant: &str| User {
         username: name.into(),
@@ -1258,9 +1271,29 @@ pub async fn directory_records_and_audit_chain(h: &dyn Harness) {
         secret_hash: "ff".repeat(32),
         created: now,
         revoked: None,
+        expires: Some(now + Duration::days(90)),
+        last_used: None,
+        ip_allow: Some(vec!["192.0.2.0/24".into()]),
     };
     d.create_api_key(key.clone()).await.unwrap();
-    assert_eq!(d.api_key("0123456789ab").await.unwrap(), Some(key));
+    assert_eq!(d.api_key("0123456789ab").await.unwrap(), Some(key.clone()));
+    // Expiry moves (a rotation's grace period), last use is recorded.
+    let soon = now + Duration::days(7);
+    assert!(
+        d.set_api_key_expiry("0123456789ab", Some(soon))
+            .await
+            .unwrap()
+    );
+    assert!(!d.set_api_key_expiry("ghost", None).await.unwrap());
+    d.touch_api_key("0123456789ab", now + Duration::minutes(5))
+        .await
+        .unwrap();
+    let k = d.api_key("0123456789ab").await.unwrap().unwrap();
+    assert_eq!(
+        (k.expires, k.last_used),
+        (Some(soon), Some(now + Duration::minutes(5)))
+    );
+    assert_eq!(k.ip_allow, key.ip_allow);
     assert!(d.revoke_api_key("0123456789ab", now).await.unwrap());
     assert!(!d.revoke_api_key("0123456789ab", now).await.unwrap());
     assert_eq!(
@@ -1291,11 +1324,32 @@ pub async fn directory_records_and_audit_chain(h: &dyn Harness) {
             private_pem: "pem".into(),
             public_jwk: serde_json::json!({ "kid": kid }),
             created: t,
+            retired: None,
         })
         .await
         .unwrap();
     }
     assert_eq!(d.signing_keys().await.unwrap()[0].kid, "k2");
+    // Retirement only ever moves earlier (a rotated key withdrawn after a
+    // leak), never later.
+    let later = now + Duration::hours(2);
+    assert!(d.retire_signing_key("k1", later).await.unwrap());
+    assert!(
+        !d.retire_signing_key("k1", later + Duration::hours(1))
+            .await
+            .unwrap()
+    );
+    assert!(!d.retire_signing_key("nope", now).await.unwrap());
+    let keys = d.signing_keys().await.unwrap();
+    assert_eq!(
+        keys.iter()
+            .map(|k| (k.kid.as_str(), k.retired))
+            .collect::<Vec<_>>(),
+        vec![("k2", None), ("k1", Some(later))]
+    );
+    assert!(d.retire_signing_key("k1", now).await.unwrap());
+    assert!(!d.retire_signing_key("k1", now).await.unwrap());
+    assert_eq!(d.signing_keys().await.unwrap()[1].retired, Some(now));
     // Audit: a gap-free chain whose head is the last event, verifiable.
     assert_eq!(d.audit_head().await.unwrap(), None);
     for i in 0..5 {

@@ -29,6 +29,10 @@ pub struct Tenant {
     pub name: String,
     /// Creation time.
     pub created: DateTime<Utc>,
+    /// Networks (CIDR, IPv4 or IPv6) its users and keys may connect from;
+    /// `None` means anywhere.
+    #[serde(default)]
+    pub ip_allow: Option<Vec<String>>,
 }
 
 /// A person who logs in (built-in identity).
@@ -67,6 +71,16 @@ pub struct ApiKey {
     pub created: DateTime<Utc>,
     /// When revoked; a revoked key authenticates nothing.
     pub revoked: Option<DateTime<Utc>>,
+    /// When it stops working (`None`: never).
+    #[serde(default)]
+    pub expires: Option<DateTime<Utc>>,
+    /// When it last authenticated a request (kept to about a minute).
+    #[serde(default)]
+    pub last_used: Option<DateTime<Utc>>,
+    /// Networks (CIDR) it may be used from, beside its tenant's; `None`
+    /// means no limit of its own.
+    #[serde(default)]
+    pub ip_allow: Option<Vec<String>>,
 }
 
 /// One entitlement grant: `tenant` may read `product` of `market` through
@@ -107,6 +121,10 @@ pub struct SigningKey {
     pub public_jwk: serde_json::Value,
     /// Creation time.
     pub created: DateTime<Utc>,
+    /// `None` while it may sign; once retired, the time its tokens stop
+    /// verifying (after a rotation: when the last token it signed expires;
+    /// withdrawn after a leak: at once).
+    pub retired: Option<DateTime<Utc>>,
 }
 
 /// A security event to record.
@@ -254,6 +272,9 @@ pub trait Directory: Send + Sync + 'static {
     async fn create_tenant(&self, tenant: Tenant) -> Result<()>;
     /// Every tenant, by id.
     async fn tenants(&self) -> Result<Vec<Tenant>>;
+    /// Sets (or with `None` clears) a tenant's IP allowlist; false when there
+    /// is no such tenant.
+    async fn set_tenant_ip_allow(&self, id: &str, cidrs: Option<Vec<String>>) -> Result<bool>;
     /// Inserts or replaces a user (by username). The tenant must exist.
     async fn put_user(&self, user: User) -> Result<()>;
     /// One user.
@@ -268,6 +289,10 @@ pub trait Directory: Send + Sync + 'static {
     async fn api_keys(&self, tenant: Option<String>) -> Result<Vec<ApiKey>>;
     /// Revokes a key; false when there is no such live key.
     async fn revoke_api_key(&self, id: &str, at: DateTime<Utc>) -> Result<bool>;
+    /// Sets when a key stops working; false when there is no such key.
+    async fn set_api_key_expiry(&self, id: &str, at: Option<DateTime<Utc>>) -> Result<bool>;
+    /// Records that a key was used at `at`.
+    async fn touch_api_key(&self, id: &str, at: DateTime<Utc>) -> Result<()>;
     /// Adds a grant. The tenant must exist.
     async fn add_grant(&self, grant: Grant) -> Result<()>;
     /// Grants, of one tenant or all.
@@ -278,6 +303,10 @@ pub trait Directory: Send + Sync + 'static {
     async fn add_signing_key(&self, key: SigningKey) -> Result<()>;
     /// Signing keys, newest first.
     async fn signing_keys(&self) -> Result<Vec<SigningKey>>;
+    /// Sets when a key's tokens stop verifying to `at`, or earlier if it
+    /// already was; false when there is no such key or it was retired no
+    /// later than `at`.
+    async fn retire_signing_key(&self, kid: &str, at: DateTime<Utc>) -> Result<bool>;
     /// Appends an event to the audit chain and returns it as recorded.
     async fn audit(&self, event: NewAuditEvent) -> Result<AuditEvent>;
     /// Events with `seq > after`, oldest first, at most `limit`.

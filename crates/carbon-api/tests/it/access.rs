@@ -18,13 +18,13 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
 
 use super::{
-    api::{Resp, Server, get, hub, hub_login, request, start, start_full},
+    api::{Idp, Resp, Server, get, hub, hub_login, request, start, start_full},
     stream::{fixture, payload, revised_report},
 };
 
 const DAY: &str =
     "/api/v1/prices?instrument_id=MISO.INDIANA.HUB&start=2026-10-01&end=2026-10-02&market_run=da";
-const SP15_DAY: &str = "/api/v1/prices?instrument_id=CAISO.TH_SP15_GEN-APND&start=2020-01-01T00:00:00Z&end=2020-01-03T00:00:00Z";
+pub(crate) const SP15_DAY: &str = "/api/v1/prices?instrument_id=CAISO.TH_SP15_GEN-APND&start=2020-01-01T00:00:00Z&end=2020-01-03T00:00:00Z";
 
 /// SYNTHETIC (labelled): the fixtures hold no CAISO hub file, so the real
 /// CAISO DAM rows of node AFPR_1_TOT_GEN-APND are relabelled to the SP15
@@ -49,7 +49,7 @@ fn rt() -> tokio::runtime::Runtime {
 }
 
 /// Ingests the CAISO rows: the real file and the relabelled hub.
-async fn ingest_caiso(r: &Runner) {
+pub(crate) async fn ingest_caiso(r: &Runner) {
     let real = fixture("caiso/oasis_PRC_LMP_DAM_20200101_ALL_APNODES_9rows.csv");
     r.ingest("file", payload("oasis.csv", real), None)
         .await
@@ -58,7 +58,7 @@ async fn ingest_caiso(r: &Runner) {
 }
 
 /// Loads the CAISO rows into a server's store.
-fn load_caiso(s: &Server) {
+pub(crate) fn load_caiso(s: &Server) {
     let r = Runner::new(
         s.store.clone(),
         s.store.clone(),
@@ -87,7 +87,7 @@ fn as_key(s: &Server, key: &str, path: &str) -> Resp {
 
 /// A key for `tenant` written straight into the directory (as if made before
 /// its grants changed): what the server does with a key the policy denies.
-fn raw_key(s: &Server, tenant: &str) -> String {
+pub(crate) fn raw_key(s: &Server, tenant: &str) -> String {
     let id = "abcdef012345";
     let secret = "s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t-s3cr3t";
     rt().block_on(s.store.create_api_key(ApiKey {
@@ -98,6 +98,9 @@ fn raw_key(s: &Server, tenant: &str) -> String {
         secret_hash: carbon_auth::secret::sha256_hex(secret),
         created: chrono::Utc::now(),
         revoked: None,
+        expires: None,
+        last_used: None,
+        ip_allow: None,
     }))
     .unwrap();
     format!("ck_{id}_{secret}")
@@ -474,10 +477,10 @@ fn pilot_entitlement_matrix_on_rest_and_exports() {
     assert!(verify_chain(&events, head).intact());
 }
 
-type Ws =
+pub(crate) type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn ws_connect(s: &Server, header: (&str, &str)) -> Result<Ws, u16> {
+pub(crate) async fn ws_connect(s: &Server, header: (&str, &str)) -> Result<Ws, u16> {
     let url = format!("{}/api/v1/stream", s.base.replace("http://", "ws://"));
     let mut req = url.as_str().into_client_request().unwrap();
     req.headers_mut()
@@ -493,7 +496,7 @@ fn axum_header(name: &str) -> tokio_tungstenite::tungstenite::http::HeaderName {
     name.parse().unwrap()
 }
 
-async fn next_json(ws: &mut Ws) -> Value {
+pub(crate) async fn next_json(ws: &mut Ws) -> Value {
     loop {
         let m = tokio::time::timeout(Duration::from_secs(10), ws.next())
             .await
@@ -861,54 +864,18 @@ fn admin_api_manages_access_and_non_admins_are_refused() {
 #[test]
 fn oidc_tokens_of_a_configured_provider_are_programs_of_their_tenant() {
     use base64::Engine as _;
-    use p256::{
-        elliptic_curve::sec1::ToEncodedPoint,
-        pkcs8::{EncodePrivateKey, LineEnding},
-    };
     let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
-    let secret = p256::SecretKey::random(&mut rand::rngs::OsRng);
-    let point = secret.public_key().to_encoded_point(false);
-    let jwk = json!({
-        "kty": "EC", "crv": "P-256", "kid": "idp-1", "alg": "ES256",
-        "x": b64(point.x().unwrap()), "y": b64(point.y().unwrap()),
-    });
-    let encoding = jsonwebtoken::EncodingKey::from_ec_pem(
-        secret.to_pkcs8_pem(LineEnding::LF).unwrap().as_bytes(),
-    )
-    .unwrap();
-    let jwks = json!({ "keys": [jwk] }).to_string();
-    let idp = carbon_testkit::HttpServer::start(move |hit, _| match hit.path.as_str() {
-        "/certs" => carbon_testkit::Reply::ok(jwks.clone()),
-        _ => carbon_testkit::Reply::status(404),
-    });
-    let issuer = idp.url("/realms/power");
+    let idp = Idp::start();
+    let issuer = idp.issuer.clone();
     let auth = AuthConfig {
-        oidc: Some(carbon_auth::OidcConfig {
-            issuer: issuer.clone(),
-            audience: "carbon".into(),
-            tenant_claim: "tenant_id".into(),
-            jwks_uri: Some(idp.url("/certs")),
-            leeway_seconds: 30,
-            cache_seconds: 3600,
-            client_id: Some("carbon-hub".into()),
-        }),
+        oidc: Some(idp.config()),
         ..AuthConfig::default()
     };
     let s = start_full(None, 4096, ApiSettings::default(), auth);
     load_caiso(&s);
     let now = chrono::Utc::now().timestamp();
     // Tokens the provider issued to `client` (`azp`).
-    let token_for = |client: &str, tenant: &str, exp: i64| {
-        let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
-        h.kid = Some("idp-1".into());
-        jsonwebtoken::encode(
-            &h,
-            &json!({ "iss": issuer, "aud": "carbon", "sub": "svc", "exp": exp, "nbf": now - 1,
-                     "azp": client, "tenant_id": tenant, "realm_access": { "roles": [] } }),
-            &encoding,
-        )
-        .unwrap()
-    };
+    let token_for = |client: &str, tenant: &str, exp: i64| idp.token(client, tenant, exp);
     let token = |tenant: &str, exp: i64| token_for("carbon-hub", tenant, exp);
     let bearer = |t: &str| format!("Bearer {t}");
     let miso = token("pilot_miso", now + 300);

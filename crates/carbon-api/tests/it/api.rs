@@ -20,6 +20,8 @@ pub struct Server {
     pub key: String,
     /// Passwords of the first-start accounts: (user, password).
     pub accounts: Vec<(String, String)>,
+    /// The certificate (PEM) clients trust when the server speaks TLS.
+    pub root_pem: Option<String>,
     _dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -54,6 +56,33 @@ pub fn start_full(
     settings: ApiSettings,
     auth: AuthConfig,
 ) -> Server {
+    start_server(bus, queue, settings, auth, None)
+}
+
+/// A server over TLS with a certificate for `localhost` made here (rcgen);
+/// cookies are `Secure` and HSTS is on, as `carbon serve --tls-cert` does.
+pub fn start_tls() -> Server {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let settings = ApiSettings {
+        secure_cookies: true,
+        ..ApiSettings::default()
+    };
+    start_server(
+        None,
+        4096,
+        settings,
+        AuthConfig::default(),
+        Some((cert.cert.pem(), cert.signing_key.serialize_pem())),
+    )
+}
+
+fn start_server(
+    bus: Option<Arc<InProcessBus>>,
+    queue: usize,
+    settings: ApiSettings,
+    auth: AuthConfig,
+    tls: Option<(String, String)>,
+) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(DuckdbStore::open(dir.path()).unwrap());
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -72,10 +101,13 @@ pub fn start_full(
         rt.block_on(runner.ingest("file", files::read(&fixtures.join(f), None).unwrap(), None))
             .unwrap();
     }
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let base = match tls {
+        Some(_) => format!("https://localhost:{}", addr.port()),
+        None => format!("http://{addr}"),
+    };
     let access = Arc::new(rt.block_on(Access::open(store.clone(), &auth)).unwrap());
     let boot = rt.block_on(access.bootstrap()).unwrap().unwrap();
     let accounts = boot
@@ -84,7 +116,7 @@ pub fn start_full(
         .map(|(u, _, p)| (u.clone(), p.clone()))
         .collect();
     let (_, key) = rt
-        .block_on(access.create_key("test", "platform", None, "tests"))
+        .block_on(access.create_key("test", "platform", None, "tests", Default::default()))
         .unwrap();
     let mut state = AppState::new(store.clone(), store.clone(), access.clone())
         .with_curves(store.clone())
@@ -96,17 +128,39 @@ pub fn start_full(
     }
     let app = create_app(state);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let root_pem = tls.as_ref().map(|t| t.0.clone());
     let thread = std::thread::spawn(move || {
-        rt.block_on(carbon_api::serve(listener, app, async {
+        let stop = async {
             let _ = rx.await;
-        }))
-        .unwrap();
+        };
+        match tls {
+            Some((cert, key)) => {
+                let dir = tempfile::tempdir().unwrap();
+                let files = carbon_api::TlsFiles {
+                    cert: dir.path().join("cert.pem"),
+                    key: dir.path().join("key.pem"),
+                };
+                std::fs::write(&files.cert, cert).unwrap();
+                std::fs::write(&files.key, key).unwrap();
+                let config = rt.block_on(carbon_api::tls_config(&files)).unwrap();
+                rt.block_on(carbon_api::serve_tls(listener, config, app, stop))
+                    .unwrap();
+            }
+            None => {
+                let listener = {
+                    let _g = rt.enter();
+                    tokio::net::TcpListener::from_std(listener).unwrap()
+                };
+                rt.block_on(carbon_api::serve(listener, app, stop)).unwrap();
+            }
+        }
     });
     Server {
         base,
         store,
         key,
         accounts,
+        root_pem,
         _dir: dir,
         stop: Some(tx),
         thread: Some(thread),
@@ -206,10 +260,16 @@ pub fn request(
     headers: &[(&str, &str)],
     body: Option<&Value>,
 ) -> Resp {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
+    let mut config = ureq::Agent::config_builder().http_status_as_error(false);
+    if let Some(pem) = &s.root_pem {
+        let root = ureq::tls::Certificate::from_pem(pem.as_bytes()).unwrap();
+        config = config.tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::Specific(Arc::new(vec![root])))
+                .build(),
+        );
+    }
+    let agent: ureq::Agent = config.build().into();
     let url = format!("{}{path}", s.base);
     let mut b = ureq::http::Request::builder().method(method).uri(&url);
     for (k, v) in headers {
@@ -697,4 +757,73 @@ fn the_hub_is_served_at_the_root_with_client_routes() {
     assert!(api.content_type.starts_with("application/problem+json"));
     let post = request(&s, "POST", "/explorer", &[], None);
     assert_eq!(post.status, 404);
+}
+
+/// A stand-in OIDC provider on 127.0.0.1: an ES256 key published at
+/// `/certs`; [`Idp::token`] signs access tokens the way the provider would.
+pub struct Idp {
+    server: carbon_testkit::HttpServer,
+    pub issuer: String,
+    encoding: jsonwebtoken::EncodingKey,
+}
+
+impl Idp {
+    pub fn start() -> Idp {
+        use base64::Engine as _;
+        use p256::{
+            elliptic_curve::sec1::ToEncodedPoint,
+            pkcs8::{EncodePrivateKey, LineEnding},
+        };
+        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let secret = p256::SecretKey::random(&mut rand::rngs::OsRng);
+        let point = secret.public_key().to_encoded_point(false);
+        let jwk = serde_json::json!({
+            "kty": "EC", "crv": "P-256", "kid": "idp-1", "alg": "ES256",
+            "x": b64(point.x().unwrap()), "y": b64(point.y().unwrap()),
+        });
+        let encoding = jsonwebtoken::EncodingKey::from_ec_pem(
+            secret.to_pkcs8_pem(LineEnding::LF).unwrap().as_bytes(),
+        )
+        .unwrap();
+        let jwks = serde_json::json!({ "keys": [jwk] }).to_string();
+        let server = carbon_testkit::HttpServer::start(move |hit, _| match hit.path.as_str() {
+            "/certs" => carbon_testkit::Reply::ok(jwks.clone()),
+            _ => carbon_testkit::Reply::status(404),
+        });
+        let issuer = server.url("/realms/power");
+        Idp {
+            server,
+            issuer,
+            encoding,
+        }
+    }
+
+    /// `[auth.oidc]` for this provider; the hub's client is `carbon-hub`,
+    /// the tenant claim `tenant_id`.
+    pub fn config(&self) -> carbon_auth::OidcConfig {
+        carbon_auth::OidcConfig {
+            issuer: self.issuer.clone(),
+            audience: "carbon".into(),
+            tenant_claim: "tenant_id".into(),
+            jwks_uri: Some(self.server.url("/certs")),
+            leeway_seconds: 30,
+            cache_seconds: 3600,
+            client_id: Some("carbon-hub".into()),
+        }
+    }
+
+    /// An access token issued to `client` (`azp`) for a subject of `tenant`.
+    pub fn token(&self, client: &str, tenant: &str, exp: i64) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        h.kid = Some("idp-1".into());
+        jsonwebtoken::encode(
+            &h,
+            &serde_json::json!({ "iss": self.issuer, "aud": "carbon", "sub": "svc", "exp": exp,
+                     "nbf": now - 1, "azp": client, "tenant_id": tenant,
+                     "realm_access": { "roles": [] } }),
+            &self.encoding,
+        )
+        .unwrap()
+    }
 }

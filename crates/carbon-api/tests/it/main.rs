@@ -4,5 +4,7 @@
 mod access;
 mod api;
 mod curves;
+mod hardening;
+mod matrix;
 mod research;
 mod stream;

@@ -11,7 +11,10 @@ use chrono::NaiveDate;
 
 use super::{UserError, open_store, output, runtime};
 use crate::{
-    cli::{AdminCommand, AuditCommand, EntitlementCommand, KeyCommand, TenantCommand, UserCommand},
+    cli::{
+        AdminCommand, AuditCommand, EntitlementCommand, KeyCommand, SigningKeyCommand,
+        TenantCommand, UserCommand,
+    },
     config::Config,
     output::{Cell, RowWriter},
 };
@@ -74,6 +77,10 @@ fn date(flag: &str, s: Option<&str>) -> Result<Option<NaiveDate>> {
     .transpose()
 }
 
+fn time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 fn list_cell(v: &[String]) -> Cell {
     Cell::Text(v.join(","))
 }
@@ -98,16 +105,31 @@ pub fn admin(config: &Config, command: AdminCommand) -> Result<ExitCode> {
                     let mut w = RowWriter::new(
                         output(None)?,
                         crate::cli::Format::Table,
-                        &["tenant", "name", "created"],
+                        &["tenant", "name", "created", "ip_allow"],
                     )?;
                     for t in store.tenants().await? {
                         w.row(vec![
                             Cell::Text(t.id),
                             Cell::Text(t.name),
                             Cell::Text(t.created.to_rfc3339()),
+                            t.ip_allow.map(|l| list_cell(&l)).unwrap_or(Cell::Empty),
                         ])?;
                     }
                     w.finish()?;
+                }
+                TenantCommand::AllowIps {
+                    tenant,
+                    cidrs,
+                    clear,
+                } => {
+                    let list = a
+                        .set_tenant_ip_allow(ACTOR, &tenant, (!clear).then_some(cidrs))
+                        .await
+                        .map_err(auth_error)?;
+                    match list {
+                        Some(l) => println!("tenant {tenant}: only from {}", l.join(", ")),
+                        None => println!("tenant {tenant}: any address"),
+                    }
                 }
             },
             AdminCommand::User { command } => match command {
@@ -161,12 +183,44 @@ pub fn admin(config: &Config, command: AdminCommand) -> Result<ExitCode> {
                     tenant,
                     name,
                     owner,
+                    expires,
+                    allow_ip,
                 } => {
+                    let expires = expires
+                        .map(|e| carbon_auth::parse_span("--expires", &e))
+                        .transpose()
+                        .map_err(auth_error)?
+                        .map(|d| chrono::Utc::now() + d);
+                    let opts = carbon_auth::KeyOptions {
+                        expires,
+                        ip_allow: (!allow_ip.is_empty()).then_some(allow_ip),
+                    };
                     let (k, full) = a
-                        .create_key(ACTOR, &tenant, owner.as_deref(), &name)
+                        .create_key(ACTOR, &tenant, owner.as_deref(), &name, opts)
                         .await
                         .map_err(auth_error)?;
-                    println!("key {} created for tenant {}", k.id, k.tenant);
+                    println!(
+                        "key {} created for tenant {}{}",
+                        k.id,
+                        k.tenant,
+                        k.expires
+                            .map(|e| format!(", expires {}", time(e)))
+                            .unwrap_or_default()
+                    );
+                    println!("{full}");
+                    eprintln!("(the key is shown once; only its hash is stored)");
+                }
+                KeyCommand::Rotate { id, grace } => {
+                    let grace = carbon_auth::parse_span("--grace", &grace).map_err(auth_error)?;
+                    let (next, full, old) = a
+                        .rotate_key(ACTOR, &id, None, grace)
+                        .await
+                        .map_err(auth_error)?;
+                    println!(
+                        "key {} replaces {id}; {id} works until {}",
+                        next.id,
+                        old.expires.map(time).unwrap_or_default()
+                    );
                     println!("{full}");
                     eprintln!("(the key is shown once; only its hash is stored)");
                 }
@@ -174,18 +228,32 @@ pub fn admin(config: &Config, command: AdminCommand) -> Result<ExitCode> {
                     let mut w = RowWriter::new(
                         output(None)?,
                         crate::cli::Format::Table,
-                        &["id", "tenant", "name", "owner", "created", "revoked"],
+                        &[
+                            "id",
+                            "tenant",
+                            "name",
+                            "owner",
+                            "created",
+                            "expires",
+                            "last_used",
+                            "revoked",
+                            "ip_allow",
+                        ],
                     )?;
+                    let at = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                        t.map(|t| Cell::Text(time(t))).unwrap_or(Cell::Empty)
+                    };
                     for k in store.api_keys(tenant).await? {
                         w.row(vec![
                             Cell::Text(k.id),
                             Cell::Text(k.tenant),
                             Cell::Text(k.name),
                             k.owner.map(Cell::Text).unwrap_or(Cell::Empty),
-                            Cell::Text(k.created.to_rfc3339()),
-                            k.revoked
-                                .map(|t| Cell::Text(t.to_rfc3339()))
-                                .unwrap_or(Cell::Empty),
+                            Cell::Text(time(k.created)),
+                            at(k.expires),
+                            at(k.last_used),
+                            at(k.revoked),
+                            k.ip_allow.map(|l| list_cell(&l)).unwrap_or(Cell::Empty),
                         ])?;
                     }
                     w.finish()?;
@@ -260,6 +328,51 @@ pub fn admin(config: &Config, command: AdminCommand) -> Result<ExitCode> {
                 EntitlementCommand::Revoke { id } => {
                     a.remove_grant(ACTOR, &id).await.map_err(auth_error)?;
                     println!("grant {id} removed");
+                }
+            },
+            AdminCommand::SigningKey { command } => match command {
+                SigningKeyCommand::Rotate => {
+                    let old = a.signer().kid().to_string();
+                    let kid = a.rotate_signing_key(ACTOR).await.map_err(auth_error)?;
+                    println!(
+                        "signing key {kid} signs from now on; {old} verifies until its last session expires"
+                    );
+                }
+                SigningKeyCommand::List => {
+                    let mut w = RowWriter::new(
+                        output(None)?,
+                        crate::cli::Format::Table,
+                        &["kid", "alg", "created", "state", "verifies_until"],
+                    )?;
+                    let active = a.signer().kid().to_string();
+                    let now = chrono::Utc::now();
+                    for k in store.signing_keys().await? {
+                        let state = match k.retired {
+                            _ if k.kid == active => "signing",
+                            Some(r) if r > now => "retired (verifying)",
+                            Some(_) => "retired",
+                            None => "standby",
+                        };
+                        w.row(vec![
+                            Cell::Text(k.kid),
+                            Cell::Text(k.alg),
+                            Cell::Text(time(k.created)),
+                            Cell::Text(state.into()),
+                            k.retired
+                                .map(|t| Cell::Text(time(t)))
+                                .unwrap_or(Cell::Empty),
+                        ])?;
+                    }
+                    w.finish()?;
+                }
+                SigningKeyCommand::Withdraw { kid } => {
+                    a.withdraw_signing_key(ACTOR, &kid)
+                        .await
+                        .map_err(auth_error)?;
+                    println!(
+                        "signing key {kid} withdrawn: its sessions no longer verify; {} signs",
+                        a.signer().kid()
+                    );
                 }
             },
         }

@@ -347,6 +347,7 @@ pub fn serve(
     bind: Option<&str>,
     no_schedule: bool,
     exit_after: Option<u64>,
+    tls: Option<carbon_api::TlsFiles>,
 ) -> Result<ExitCode> {
     let p = Arc::new(parts(config)?);
     // Serving means many small concurrent queries: one DuckDB thread each
@@ -356,27 +357,53 @@ pub fn serve(
         p.store.set_threads(1)?;
     }
     let rt = runtime()?;
+    let tls_config = match &tls {
+        Some(files) => Some(
+            rt.block_on(carbon_api::tls_config(files))
+                .map_err(UserError)?,
+        ),
+        None => None,
+    };
     let bind = bind.unwrap_or(&config.bind);
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind(bind))
+    let listener = std::net::TcpListener::bind(bind)
         .map_err(|e| UserError(format!("--bind {bind}: cannot listen: {e}")))?;
+    listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let access = rt.block_on(async {
         let access = super::admin::open_access(config, p.store.clone()).await?;
         super::admin::bootstrap(&access, &config.data_dir).await?;
         Ok::<_, anyhow::Error>(access)
     })?;
+    let mut settings = config.api.clone();
+    // Over TLS, cookies are `Secure` and browsers are told to stay on HTTPS.
+    settings.secure_cookies |= tls.is_some();
     let app = carbon_api::create_app(
-        carbon_api::AppState::new(p.store.clone(), p.log.clone(), access)
+        carbon_api::AppState::new(p.store.clone(), p.log.clone(), access.clone())
             .with_curves(p.store.clone())
             .with_research(p.store.clone(), p.store.clone())
             .with_bus(p.bus.clone())
-            .with_settings(config.api.clone()),
+            .with_settings(settings),
     );
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
-    let api = rt.spawn(carbon_api::serve(listener, app, async {
+    let stopped = async {
         let _ = api_stopped.await;
-    }));
+    };
+    let api = match tls_config {
+        Some(tc) => rt.spawn(carbon_api::serve_tls(listener, tc, app, stopped)),
+        None => {
+            let listener = {
+                let _guard = rt.enter();
+                tokio::net::TcpListener::from_std(listener)?
+            };
+            rt.spawn(carbon_api::serve(listener, app, stopped))
+        }
+    };
+    let rotation = (config.auth.signing_key_rotate_days > 0).then(|| {
+        rt.spawn(rotate_signing_keys(
+            access.clone(),
+            chrono::Duration::days(config.auth.signing_key_rotate_days),
+        ))
+    });
     let polling = config.schedule.enabled && !no_schedule;
     println!(
         "carbon serve: data {} ({}), {} connector(s), polling {}{}",
@@ -390,7 +417,8 @@ pub fn serve(
             ""
         }
     );
-    println!("listening on http://{addr} (try http://{addr}/ready)");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("listening on {scheme}://{addr} (try {scheme}://{addr}/ready)");
     rt.block_on(async {
         if polling && first_start_backfill(&p, config).await? {
             p.store.compact().await?;
@@ -419,6 +447,9 @@ pub fn serve(
         if let Some(e) = eia {
             e.abort();
         }
+        if let Some(r) = rotation {
+            r.abort();
+        }
         let _ = stop_api.send(());
         if let Ok(Err(e)) = api.await {
             tracing::error!(error = %e, "API server failed");
@@ -427,6 +458,20 @@ pub fn serve(
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `[auth] signing_key_rotate_days`: checks at start and hourly whether the
+/// session-signing key is older than the period and rotates it (the old key
+/// verifies until its last session expires).
+async fn rotate_signing_keys(access: Arc<carbon_auth::Access>, period: chrono::Duration) {
+    loop {
+        match access.rotate_signing_key_if_older(period).await {
+            Ok(Some(kid)) => tracing::info!(kid = %kid, "session-signing key rotated"),
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "signing-key rotation failed"),
+        }
+        tokio::time::sleep(StdDuration::from_secs(3600)).await;
+    }
 }
 
 /// The EIA v2 API: the configured series' last `poll_days`, every `every_secs`

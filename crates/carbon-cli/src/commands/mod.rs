@@ -73,7 +73,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             bind,
             no_schedule,
             exit_after,
-        } => live::serve(&config, bind.as_deref(), no_schedule, exit_after),
+            tls_cert,
+            tls_key,
+        } => {
+            let tls = tls_cert
+                .zip(tls_key)
+                .map(|(cert, key)| carbon_api::TlsFiles { cert, key });
+            live::serve(&config, bind.as_deref(), no_schedule, exit_after, tls)
+        }
         Command::Query {
             command: QueryCommand::Prices(args),
         } => query::prices(&config, &args),

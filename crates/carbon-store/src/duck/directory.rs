@@ -50,7 +50,8 @@ fn to_user(t: (String, String, String, String, bool, i64)) -> Result<User> {
 const USER_COLS: &str =
     "username, tenant, password_hash, roles, disabled, epoch_us(created_utc) FROM users";
 const KEY_COLS: &str = "id, tenant, owner, name, secret_hash, epoch_us(created_utc), \
-                        epoch_us(revoked_utc) FROM api_keys";
+                        epoch_us(revoked_utc), epoch_us(expires_utc), epoch_us(last_used_utc), \
+                        ip_allow FROM api_keys";
 const GRANT_COLS: &str = "id, tenant, market, product, channels, instruments, \
                           strftime(start_date, '%Y-%m-%d'), strftime(end_date, '%Y-%m-%d'), \
                           epoch_us(created_utc) FROM grants";
@@ -66,6 +67,12 @@ fn to_key(r: &Row<'_>) -> duckdb::Result<ApiKey> {
         secret_hash: r.get(4)?,
         created: from_micros(r.get(5)?),
         revoked: r.get::<_, Option<i64>>(6)?.map(from_micros),
+        expires: r.get::<_, Option<i64>>(7)?.map(from_micros),
+        last_used: r.get::<_, Option<i64>>(8)?.map(from_micros),
+        // A list that no longer parses allows nothing rather than everything.
+        ip_allow: r
+            .get::<_, Option<String>>(9)?
+            .map(|s| unlist(&s).unwrap_or_default()),
     })
 }
 
@@ -193,8 +200,8 @@ impl Directory for DuckdbStore {
                 ));
             }
             s.writer().execute(
-                "INSERT INTO tenants VALUES (?, ?, ?)",
-                params![t.id, t.name, ts(t.created)],
+                "INSERT INTO tenants (id, name, created_utc, ip_allow) VALUES (?, ?, ?, ?)",
+                params![t.id, t.name, ts(t.created), t.ip_allow.as_deref().map(list)],
             )?;
             Ok(())
         })
@@ -204,16 +211,32 @@ impl Directory for DuckdbStore {
     async fn tenants(&self) -> Result<Vec<Tenant>> {
         self.blocking(|s| {
             let c = s.reader();
-            let mut stmt =
-                c.prepare("SELECT id, name, epoch_us(created_utc) FROM tenants ORDER BY id")?;
+            let mut stmt = c.prepare(
+                "SELECT id, name, epoch_us(created_utc), ip_allow FROM tenants ORDER BY id",
+            )?;
             let rows = stmt.query_map([], |r| {
                 Ok(Tenant {
                     id: r.get(0)?,
                     name: r.get(1)?,
                     created: from_micros(r.get(2)?),
+                    ip_allow: r
+                        .get::<_, Option<String>>(3)?
+                        .map(|s| unlist(&s).unwrap_or_default()),
                 })
             })?;
             Ok(rows.collect::<duckdb::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn set_tenant_ip_allow(&self, id: &str, cidrs: Option<Vec<String>>) -> Result<bool> {
+        let id = id.to_string();
+        self.blocking(move |s| {
+            let n = s.writer().execute(
+                "UPDATE tenants SET ip_allow = ? WHERE id = ?",
+                params![cidrs.as_deref().map(list), id],
+            )?;
+            Ok(n > 0)
         })
         .await
     }
@@ -269,7 +292,9 @@ impl Directory for DuckdbStore {
         self.blocking(move |s| {
             s.need_tenant(&k.tenant)?;
             s.writer().execute(
-                "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO api_keys (id, tenant, owner, name, secret_hash, created_utc, \
+                 revoked_utc, expires_utc, last_used_utc, ip_allow) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 params![
                     k.id,
                     k.tenant,
@@ -277,7 +302,10 @@ impl Directory for DuckdbStore {
                     k.name,
                     k.secret_hash,
                     ts(k.created),
-                    k.revoked.map(ts)
+                    k.revoked.map(ts),
+                    k.expires.map(ts),
+                    k.last_used.map(ts),
+                    k.ip_allow.as_deref().map(list)
                 ],
             )?;
             Ok(())
@@ -315,6 +343,34 @@ impl Directory for DuckdbStore {
                 params![ts(at), id],
             )?;
             Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn set_api_key_expiry(
+        &self,
+        id: &str,
+        at: Option<chrono::DateTime<Utc>>,
+    ) -> Result<bool> {
+        let id = id.to_string();
+        self.blocking(move |s| {
+            let n = s.writer().execute(
+                "UPDATE api_keys SET expires_utc = ? WHERE id = ?",
+                params![at.map(ts), id],
+            )?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn touch_api_key(&self, id: &str, at: chrono::DateTime<Utc>) -> Result<()> {
+        let id = id.to_string();
+        self.blocking(move |s| {
+            s.writer().execute(
+                "UPDATE api_keys SET last_used_utc = ? WHERE id = ?",
+                params![ts(at), id],
+            )?;
+            Ok(())
         })
         .await
     }
@@ -366,13 +422,15 @@ impl Directory for DuckdbStore {
     async fn add_signing_key(&self, k: SigningKey) -> Result<()> {
         self.blocking(move |s| {
             s.writer().execute(
-                "INSERT INTO signing_keys VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO signing_keys (kid, alg, private_pem, public_jwk, created_utc, \
+                 retired_utc) VALUES (?, ?, ?, ?, ?, ?)",
                 params![
                     k.kid,
                     k.alg,
                     k.private_pem,
                     k.public_jwk.to_string(),
-                    ts(k.created)
+                    ts(k.created),
+                    k.retired.map(ts)
                 ],
             )?;
             Ok(())
@@ -384,7 +442,8 @@ impl Directory for DuckdbStore {
         self.blocking(|s| {
             let c = s.reader();
             let mut stmt = c.prepare(
-                "SELECT kid, alg, private_pem, public_jwk, epoch_us(created_utc)
+                "SELECT kid, alg, private_pem, public_jwk, epoch_us(created_utc),
+                        epoch_us(retired_utc)
                  FROM signing_keys ORDER BY created_utc DESC, kid",
             )?;
             let rows = stmt.query_map([], |r| {
@@ -394,10 +453,11 @@ impl Directory for DuckdbStore {
                     r.get::<_, String>(2)?,
                     r.get::<_, String>(3)?,
                     r.get::<_, i64>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
                 ))
             })?;
             rows.map(|r| {
-                let (kid, alg, private_pem, jwk, created) = r?;
+                let (kid, alg, private_pem, jwk, created, retired) = r?;
                 Ok(SigningKey {
                     kid,
                     alg,
@@ -405,9 +465,23 @@ impl Directory for DuckdbStore {
                     public_jwk: serde_json::from_str(&jwk)
                         .map_err(|e| Error::Backend(format!("bad stored JWK: {e}")))?,
                     created: from_micros(created),
+                    retired: retired.map(from_micros),
                 })
             })
             .collect()
+        })
+        .await
+    }
+
+    async fn retire_signing_key(&self, kid: &str, at: chrono::DateTime<Utc>) -> Result<bool> {
+        let kid = kid.to_string();
+        self.blocking(move |s| {
+            let n = s.writer().execute(
+                "UPDATE signing_keys SET retired_utc = ? \
+                 WHERE kid = ? AND (retired_utc IS NULL OR retired_utc > ?)",
+                params![ts(at), kid, ts(at)],
+            )?;
+            Ok(n > 0)
         })
         .await
     }

@@ -269,6 +269,19 @@ CREATE TABLE research_runs (
 CREATE INDEX research_runs_kind ON research_runs (kind, subject, started_utc);
 "#,
     ),
+    (
+        7,
+        "IP allowlists; API key expiry and last use; signing-key retirement",
+        r#"
+-- CIDR lists (JSON arrays); NULL means no limit.
+ALTER TABLE tenants ADD COLUMN ip_allow VARCHAR;
+ALTER TABLE api_keys ADD COLUMN expires_utc TIMESTAMP;
+ALTER TABLE api_keys ADD COLUMN last_used_utc TIMESTAMP;
+ALTER TABLE api_keys ADD COLUMN ip_allow VARCHAR;
+-- A retired key signs nothing; its tokens verify until they expire.
+ALTER TABLE signing_keys ADD COLUMN retired_utc TIMESTAMP;
+"#,
+    ),
 ];
 
 /// The newest schema version this build knows.
