@@ -537,6 +537,14 @@ impl Access {
         })
     }
 
+    /// Drops a key from the cache (it changed; the next use reads it again).
+    fn forget_key(&self, id: &str) {
+        self.keys
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+    }
+
     /// Records a key's use, at most once a minute per key, without holding
     /// up the request.
     fn touch_key(&self, id: &str, now: DateTime<Utc>) {
@@ -983,10 +991,7 @@ impl Access {
         self.dir.create_api_key(successor.clone()).await?;
         let until = old.expires.map_or(now + grace, |e| e.min(now + grace));
         self.dir.set_api_key_expiry(id, Some(until)).await?;
-        self.keys
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(id);
+        self.forget_key(id);
         self.audit(
             actor,
             Some(&old.tenant),
@@ -1117,10 +1122,7 @@ impl Access {
                 "API key `{id}` is already revoked"
             )));
         }
-        self.keys
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(id);
+        self.forget_key(id);
         self.audit(
             actor,
             Some(&k.tenant),

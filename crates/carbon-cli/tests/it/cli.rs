@@ -18,6 +18,29 @@ pub struct Out {
     pub stderr: String,
 }
 
+/// The rest of a spawned `carbon serve`'s standard output.
+pub type OutputLines = std::io::Lines<std::io::BufReader<std::process::ChildStdout>>;
+
+/// Reads a spawned `carbon serve`'s standard output up to its
+/// `listening on <url>` line; returns the URL, every line before it and the
+/// lines still to come.
+pub fn listening(child: &mut std::process::Child) -> (String, Vec<String>, OutputLines) {
+    use std::io::BufRead;
+    let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout piped")).lines();
+    let mut seen = Vec::new();
+    loop {
+        let line = lines.next().expect("serve printed its address").unwrap();
+        if let Some(rest) = line.strip_prefix("listening on ") {
+            return (
+                rest.split_whitespace().next().unwrap().to_string(),
+                seen,
+                lines,
+            );
+        }
+        seen.push(line);
+    }
+}
+
 pub fn run(cmd: &mut Command) -> Out {
     let o = cmd.output().unwrap();
     Out {

@@ -223,7 +223,6 @@ fn http_post(url: &str, json: &str) -> (u16, String) {
 
 #[test]
 fn serve_offline_answers_the_api_and_reports_sources_unreachable() {
-    use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
     let mut child = carbon(dir.path())
         .args([
@@ -238,15 +237,7 @@ fn serve_offline_answers_the_api_and_reports_sources_unreachable() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut seen = Vec::new();
-    let base = loop {
-        let line = lines.next().expect("serve printed its address").unwrap();
-        seen.push(line.clone());
-        if let Some(rest) = line.strip_prefix("listening on ") {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
+    let (base, seen, lines) = super::cli::listening(&mut child);
     assert!(seen.iter().any(|l| l.contains("offline")), "{seen:?}");
     // First start printed the admin's password; it signs in.
     let admin = seen

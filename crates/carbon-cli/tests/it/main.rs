@@ -6,6 +6,7 @@ mod cli;
 mod crash;
 mod curve;
 mod ingest;
+mod keys;
 mod live;
 mod query;
 mod research;

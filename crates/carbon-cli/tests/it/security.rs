@@ -1,9 +1,9 @@
 //! A real `carbon serve` whose backend fails for real: 5xx answers say
 //! nothing of the backend, and the log holds the detail under the request id.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 
-use super::cli::{carbon, run};
+use super::cli::{carbon, listening, run};
 
 /// A GET with one extra header; returns status, head and body.
 fn get(base: &str, path: &str, header: &str) -> (u16, String, String) {
@@ -64,13 +64,7 @@ fn a_backend_failure_is_an_opaque_500_and_its_detail_is_logged_with_the_request_
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("serve printed its address").unwrap();
-        if let Some(rest) = line.strip_prefix("listening on ") {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
+    let (base, _, _) = listening(&mut child);
     let path = "/api/v1/prices?instrument_id=MISO.INDIANA.HUB&start=2026-07-14&end=2026-07-15&format=parquet";
     let (status, head, body) = get(&base, path, &format!("x-api-key: {key}"));
     assert_eq!(status, 500, "{head}\n{body}");
