@@ -87,6 +87,33 @@ impl From<carbon_store::Error> for ApiError {
     }
 }
 
+impl From<carbon_service::Error> for ApiError {
+    fn from(e: carbon_service::Error) -> Self {
+        use carbon_service::Error as E;
+        match e {
+            E::Invalid { param, message } => ApiError::param(&param, message),
+            E::Unprocessable {
+                code,
+                param,
+                message,
+            } => ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code,
+                detail: message,
+                param,
+            },
+            E::NotFound(d) => ApiError::not_found(d),
+            E::Store(e) => e.into(),
+            E::Internal(d) => ApiError {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                code: "internal",
+                detail: d,
+                param: None,
+            },
+        }
+    }
+}
+
 impl From<carbon_auth::Error> for ApiError {
     fn from(e: carbon_auth::Error) -> Self {
         use carbon_auth::Error as E;

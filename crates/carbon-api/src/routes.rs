@@ -438,21 +438,7 @@ async fn health() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// An instant as RFC 3339 in UTC, whole seconds.
-pub(crate) fn rfc3339(t: DateTime<Utc>) -> String {
-    let mut out = String::with_capacity(20);
-    carbon_core::time::push_rfc3339(&mut out, t, 0);
-    out
-}
-
-/// `<prefix>_` and 20 random hex digits: ids of stored runs.
-pub(crate) fn random_id(prefix: &str) -> String {
-    use rand::RngCore;
-    let mut b = [0u8; 10];
-    rand::thread_rng().fill_bytes(&mut b);
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{prefix}_{hex}")
-}
+pub(crate) use carbon_service::rfc3339;
 
 /// Store reachable, and per source: the last run, the last successful one and
 /// how far behind it is.

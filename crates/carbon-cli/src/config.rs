@@ -59,14 +59,14 @@ pub struct ResearchJob {
     /// Seconds between runs (the first run comes one period after start).
     pub every_secs: u64,
     /// The analysis (the API's body plus `kind`).
-    pub analysis: carbon_api::research::Analysis,
+    pub analysis: carbon_service::research::Analysis,
 }
 
 /// The default research jobs: daily decomposition snapshot and regimes of
 /// the Indiana hub, weekly gas balance and weather calibration, daily
 /// backtest of the stored Indiana forward curve.
 pub fn default_research_jobs() -> Vec<ResearchJob> {
-    use carbon_api::research::{Analysis, BacktestSpec, SeriesRef, Transform};
+    use carbon_service::research::{Analysis, BacktestSpec, SeriesRef, Transform};
     let price = |run: &str, days: u32, resample: Option<&str>| SeriesRef {
         instrument_id: Some("MISO.INDIANA.HUB".into()),
         market_run: Some(run.into()),

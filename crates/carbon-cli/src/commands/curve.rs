@@ -5,7 +5,6 @@
 use std::{io::Write, process::ExitCode, sync::Arc};
 
 use anyhow::{Context, Result};
-use carbon_api::curves::{CurveJob, check_id, history, inputs_json, run_build};
 use carbon_core::{InstrumentId, Market, MarketRun};
 use carbon_curves::{
     build::{self, Policy, Request},
@@ -13,6 +12,7 @@ use carbon_curves::{
     grid::Granularity,
     shape::HourlyShape,
 };
+use carbon_service::curves::{CurveJob, check_id, history, inputs_json, run_build};
 use carbon_store::CurveStore;
 use chrono::{NaiveDate, SecondsFormat};
 use serde_json::{Value, json};

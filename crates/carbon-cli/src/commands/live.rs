@@ -500,7 +500,7 @@ async fn eia_poll(p: Arc<Parts>, config: Config) {
 /// The configured research jobs, each every `every_secs` (first run one
 /// period after start), stored like any other analysis.
 async fn research_jobs(p: Arc<Parts>, config: Config) {
-    let deps = carbon_api::research::ResearchDeps::of(p.store.clone());
+    let deps = carbon_service::research::ResearchDeps::of(p.store.clone());
     let mut tasks = Vec::new();
     for job in config.research_jobs {
         let deps = deps.clone();
@@ -508,12 +508,14 @@ async fn research_jobs(p: Arc<Parts>, config: Config) {
             let every = StdDuration::from_secs(job.every_secs.max(1));
             loop {
                 tokio::time::sleep(every).await;
-                match carbon_api::research::run_analysis(&deps, &job.analysis, "scheduler").await {
+                match carbon_service::research::run_analysis(&deps, &job.analysis, "scheduler")
+                    .await
+                {
                     Ok(r) => {
                         tracing::info!(job = %job.name, run = %r.run_id, "research job stored")
                     }
                     Err(e) => {
-                        tracing::warn!(job = %job.name, error = %e.detail, "research job failed")
+                        tracing::warn!(job = %job.name, error = %e, "research job failed")
                     }
                 }
             }

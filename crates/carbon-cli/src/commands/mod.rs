@@ -49,6 +49,25 @@ pub fn is_user_error(e: &anyhow::Error) -> bool {
     })
 }
 
+/// A service's error as the CLI reports it: the caller's mistakes (exit 2)
+/// name the parameter they concern; failures of the platform are exit 1.
+pub(crate) fn service_error(e: carbon_service::Error) -> anyhow::Error {
+    use carbon_service::Error as E;
+    if !e.is_user_error() {
+        return anyhow::Error::new(e);
+    }
+    UserError(match &e {
+        E::Invalid { param, message } => format!("{param}: {message}"),
+        E::Unprocessable {
+            param: Some(p),
+            message,
+            ..
+        } => format!("{p}: {message}"),
+        other => other.to_string(),
+    })
+    .into()
+}
+
 /// Wraps a parse error with the flag it came from.
 pub(crate) fn flag<T, E: std::fmt::Display>(name: &str, r: std::result::Result<T, E>) -> Result<T> {
     r.map_err(|e| UserError(format!("{name}: {e}")).into())

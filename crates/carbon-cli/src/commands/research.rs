@@ -1,18 +1,18 @@
 //! `carbon research …`, `carbon backtest`, `carbon fundamentals …`: the same
 //! analyses as `/api/v1/research/…` (one code path,
-//! [`carbon_api::research::run_analysis`]), stored in the data directory with
+//! [`carbon_service::research::run_analysis`]), stored in the data directory with
 //! run id and model version, printed as a summary.
 
 use std::{process::ExitCode, sync::Arc};
 
 use anyhow::Result;
-use carbon_api::research::{self, Analysis, BacktestSpec, ResearchDeps, SeriesRef, Transform};
 use carbon_research::{backtest::GateRule, regimes::MsSpec, weather::WeatherOptions};
+use carbon_service::research::{self, Analysis, BacktestSpec, ResearchDeps, SeriesRef, Transform};
 use carbon_store::ResearchFilter;
 use chrono::{NaiveDate, SecondsFormat};
 use serde_json::Value;
 
-use super::{UserError, flag, open_store, output, runtime};
+use super::{UserError, flag, open_store, output, runtime, service_error};
 use crate::{
     cli::{BacktestArgs, Format, FundamentalsCommand, RangeArgs, ResearchCommand},
     config::Config,
@@ -32,18 +32,6 @@ fn series(name: &str, text: &str, r: &RangeArgs) -> Result<SeriesRef> {
     Ok(s)
 }
 
-fn api_error(e: carbon_api::ApiError) -> anyhow::Error {
-    if e.status.is_client_error() {
-        UserError(match &e.param {
-            Some(p) => format!("{p}: {}", e.detail),
-            None => e.detail,
-        })
-        .into()
-    } else {
-        anyhow::anyhow!("{}", e.detail)
-    }
-}
-
 /// Runs and stores `a`, prints its summary, writes the full output if asked.
 pub(crate) fn run_and_print(
     config: &Config,
@@ -54,7 +42,7 @@ pub(crate) fn run_and_print(
     let rt = runtime()?;
     let run = rt
         .block_on(research::run_analysis(&d, a, "cli"))
-        .map_err(api_error)?;
+        .map_err(service_error)?;
     println!(
         "{} run {} ({}; {}) in {} ms",
         run.kind,
@@ -622,7 +610,7 @@ pub fn fundamentals(config: &Config, command: FundamentalsCommand) -> Result<Exi
             };
             let l = runtime()?
                 .block_on(research::load_series(&d, &r))
-                .map_err(api_error)?;
+                .map_err(service_error)?;
             let mut w = RowWriter::new(
                 output(range.output.as_deref())?,
                 Format::Csv,
