@@ -7,4 +7,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 ensure_rust
-CARBON_CRASH_TRIALS="${1:-20}" cargo test --locked -p carbon-cli --test it crash -- --nocapture
+CARBON_CRASH_TRIALS="${1:-20}" cargo test --locked -p carbon --test it crash -- --nocapture

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A self-contained `carbon` for people who ship one file: DuckDB compiled in from
-# source (the `bundled` feature of carbon-cli → the duckdb crate's own C++ build
+# source (the `bundled` feature of the `carbon` crate → the duckdb crate's own C++ build
 # of the same DuckDB version the default build links) and the web hub embedded.
 # Then a smoke test of that file. Not part of the everyday gate
 # (scripts/test.sh): DuckDB's C++ takes ~40 minutes on 2 cores the first time
@@ -18,7 +18,7 @@ ensure_rust
 if [ "${1:-}" != "--skip-build" ]; then
   build_web
   start=$(date +%s)
-  cargo build --release --locked -p carbon-cli --bin carbon --features bundled
+  cargo build --release --locked -p carbon --bin carbon --features bundled
   echo "release: built in $(($(date +%s) - start)) s"
 fi
 

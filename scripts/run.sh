@@ -12,7 +12,7 @@ source scripts/env.sh
 ensure_rust
 
 build_web
-cargo build --locked -p carbon-cli --bin carbon
+cargo build --locked -p carbon --bin carbon
 carbon="$CARGO_TARGET_DIR/debug/carbon"
 "$carbon" init
 echo "carbon is at $carbon — try: $carbon --help"

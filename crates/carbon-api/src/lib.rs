@@ -34,53 +34,15 @@ use std::{future::Future, sync::Arc, time::Duration};
 use axum::Router;
 use carbon_auth::Access;
 use carbon_store::{RunLog, Store};
-use serde::{Deserialize, Serialize};
 
 pub use auth::SESSION_COOKIE;
 pub use error::ApiError;
-pub use ratelimit::RateLimits;
 
-/// `[api]` settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ApiSettings {
-    /// Requests per second per caller.
-    pub rate_limits: RateLimits,
-    /// Origins allowed to call the API from a browser (`*` for any); empty
-    /// means same-origin only.
-    pub cors_origins: Vec<String>,
-    /// Largest request body, bytes.
-    pub body_limit_bytes: usize,
-    /// Longest a request (not a stream) may take, seconds.
-    pub request_timeout_seconds: u64,
-    /// Mark the session cookie `Secure` and send HSTS (when served over
-    /// HTTPS; `carbon serve --tls-cert` sets it).
-    pub secure_cookies: bool,
-    /// Reverse proxies (CIDR) whose `X-Forwarded-For` names the client;
-    /// from any other peer the header is ignored.
-    pub trusted_proxies: Vec<String>,
-    /// Rows per store page of a streamed CSV export.
-    pub export_page_rows: usize,
-}
+pub use carbon_service::settings::{ApiSettings, RateLimits};
 
-impl Default for ApiSettings {
-    fn default() -> Self {
-        Self {
-            rate_limits: RateLimits::default(),
-            cors_origins: Vec::new(),
-            body_limit_bytes: 1 << 20,
-            request_timeout_seconds: 30,
-            secure_cookies: false,
-            trusted_proxies: Vec::new(),
-            export_page_rows: 10_000,
-        }
-    }
-}
-
-impl ApiSettings {
-    fn timeout(&self) -> Duration {
-        Duration::from_secs(self.request_timeout_seconds.max(1))
-    }
+/// The request timeout of `settings` (at least a second).
+fn timeout(settings: &ApiSettings) -> Duration {
+    Duration::from_secs(settings.request_timeout_seconds.max(1))
 }
 
 /// What handlers share.
@@ -186,6 +148,9 @@ pub struct TlsFiles {
     /// Private key (PKCS#8, PKCS#1 or SEC1).
     pub key: std::path::PathBuf,
 }
+
+/// A loaded certificate and key, ready to serve.
+pub type TlsConfig = axum_server::tls_rustls::RustlsConfig;
 
 /// Reads and checks the certificate and key (rustls, ring provider): the
 /// error names the file at fault.

@@ -13,8 +13,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use serde::{Deserialize, Serialize};
-
 /// Which limit a request counts against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Class {
@@ -37,35 +35,14 @@ impl Class {
     }
 }
 
-/// `[api.rate_limits]`: requests per second per caller (burst: one second's worth).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RateLimits {
-    /// General requests per second.
-    pub general: f64,
-    /// Data requests per second.
-    pub data: f64,
-    /// Exports per second.
-    pub exports: f64,
-}
+pub use carbon_service::settings::RateLimits;
 
-impl Default for RateLimits {
-    fn default() -> Self {
-        Self {
-            general: 100.0,
-            data: 50.0,
-            exports: 1.0,
-        }
-    }
-}
-
-impl RateLimits {
-    fn rate(&self, c: Class) -> f64 {
-        match c {
-            Class::General => self.general,
-            Class::Data => self.data,
-            Class::Exports => self.exports,
-        }
+/// The rate of class `c` under `limits`.
+fn rate(limits: &RateLimits, c: Class) -> f64 {
+    match c {
+        Class::General => limits.general,
+        Class::Data => limits.data,
+        Class::Exports => limits.exports,
     }
 }
 
@@ -100,7 +77,7 @@ impl Limiter {
 
     /// Counts a request of `key` in `class` at `now`.
     pub fn check(&self, key: &str, class: Class, now: Instant) -> Verdict {
-        let rate = self.limits.rate(class).max(0.001);
+        let rate = rate(&self.limits, class).max(0.001);
         let burst = rate.ceil().max(1.0);
         let t = Duration::from_secs_f64(1.0 / rate);
         let tau = t.mul_f64(burst - 1.0);

@@ -213,7 +213,7 @@ async fn limits(State(s): State<AppState>, req: Request, next: Next) -> Response
     if req.uri().path().starts_with("/api/v1/stream") {
         return next.run(req).await;
     }
-    match tokio::time::timeout(s.settings.timeout(), next.run(req)).await {
+    match tokio::time::timeout(crate::timeout(&s.settings), next.run(req)).await {
         Ok(r) => r,
         Err(_) => ApiError {
             status: StatusCode::SERVICE_UNAVAILABLE,

@@ -61,35 +61,7 @@ pub(crate) fn cors_layer(settings: &ApiSettings) -> Option<CorsLayer> {
     )
 }
 
-/// Checks `cors_origins` entries: `*` or `scheme://host[:port]`.
-pub fn check_cors_origins(origins: &[String]) -> Result<(), String> {
-    for o in origins {
-        let o = o.trim();
-        if o == "*" {
-            continue;
-        }
-        let rest = o
-            .strip_prefix("https://")
-            .or_else(|| o.strip_prefix("http://"));
-        let ok = rest.is_some_and(|r| {
-            let r = r.trim_end_matches('/');
-            !r.is_empty() && !r.contains(['/', '?', '#', ' ', '*', ','])
-        });
-        if !ok {
-            return Err(format!(
-                "api.cors_origins: {o:?} is not an origin (`*` or scheme://host[:port], e.g. https://hub.example.com)"
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Checks `trusted_proxies` entries: CIDR networks.
-pub fn check_trusted_proxies(list: &[String]) -> Result<(), String> {
-    carbon_auth::net::parse_cidrs("trusted_proxies", list)
-        .map(|_| ())
-        .map_err(|e| format!("api.{e}"))
-}
+pub use carbon_service::settings::{check_cors_origins, check_trusted_proxies};
 
 /// The Content-Security-Policy values, made once per server.
 #[derive(Debug)]

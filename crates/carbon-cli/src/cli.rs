@@ -215,6 +215,7 @@ pub enum ResearchCommand {
         /// Robust STL (downweights outliers).
         #[arg(long)]
         robust: bool,
+        /// The range read.
         #[command(flatten)]
         range: RangeArgs,
     },
@@ -242,6 +243,7 @@ pub enum ResearchCommand {
         /// skew, kurtosis, jumps) of the levels instead, states from --k.
         #[arg(long)]
         hmm: bool,
+        /// The range read.
         #[command(flatten)]
         range: RangeArgs,
     },
@@ -265,6 +267,7 @@ pub enum ResearchCommand {
         /// Rolling correlation window in weeks.
         #[arg(long, default_value_t = 52)]
         window: usize,
+        /// The range read.
         #[command(flatten)]
         range: RangeArgs,
     },
@@ -291,6 +294,7 @@ pub enum ResearchCommand {
         /// Rolling-beta window in observations.
         #[arg(long)]
         rolling: Option<usize>,
+        /// The range read.
         #[command(flatten)]
         range: RangeArgs,
     },
@@ -399,6 +403,7 @@ pub enum FundamentalsCommand {
         /// Aggregation for --resample: mean, sum, min, max, first, last.
         #[arg(long)]
         agg: Option<String>,
+        /// The range read.
         #[command(flatten)]
         range: RangeArgs,
     },

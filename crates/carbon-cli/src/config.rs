@@ -40,7 +40,7 @@ pub struct Config {
     /// What `carbon serve` polls and when.
     pub schedule: ScheduleConfig,
     /// The API: rate limits, CORS, body size, timeouts.
-    pub api: carbon_api::ApiSettings,
+    pub api: carbon_service::settings::ApiSettings,
     /// Identity: session tokens and the optional external OIDC provider.
     pub auth: carbon_auth::AuthConfig,
     /// Research analyses `carbon serve` runs on a schedule (`[[research_jobs]]`);
@@ -160,7 +160,7 @@ impl Default for Config {
             quality: DqConfig::default(),
             connectors: ConnectorConfig::defaults(),
             schedule: ScheduleConfig::default(),
-            api: carbon_api::ApiSettings::default(),
+            api: carbon_service::settings::ApiSettings::default(),
             auth: carbon_auth::AuthConfig::default(),
             research_jobs: default_research_jobs(),
             eia: Default::default(),
@@ -276,10 +276,7 @@ impl Config {
     /// Checks what serde cannot: schedule jobs name configured connectors;
     /// CORS origins are origins.
     pub fn validate(&self) -> Result<()> {
-        carbon_api::security::check_cors_origins(&self.api.cors_origins)
-            .map_err(crate::commands::UserError)?;
-        carbon_api::security::check_trusted_proxies(&self.api.trusted_proxies)
-            .map_err(crate::commands::UserError)?;
+        self.api.validate().map_err(crate::commands::UserError)?;
         let mut names = std::collections::HashSet::new();
         for c in &self.connectors {
             if !names.insert(c.name()) {

@@ -14,6 +14,7 @@
 pub mod curves;
 pub mod error;
 pub mod research;
+pub mod settings;
 
 pub use error::{Error, Result};
 

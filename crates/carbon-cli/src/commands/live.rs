@@ -158,6 +158,7 @@ fn parse_date(flag_name: &str, s: &str) -> Result<NaiveDate> {
     )
 }
 
+/// `carbon backfill`: a connector's history over a date range (resumable).
 pub fn backfill(config: &Config, args: &BackfillArgs) -> Result<ExitCode> {
     let mut cc = connector_config(config, &args.connector)?;
     let from = parse_date("--from", &args.from)?;
@@ -207,6 +208,7 @@ pub fn backfill(config: &Config, args: &BackfillArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `carbon poll`: one poll job of one connector, once (for cron).
 pub fn poll(config: &Config, connector: &str, job: &str) -> Result<ExitCode> {
     let cc = connector_config(config, connector)?;
     let job: PollJob = flag("job", job.parse())?;
@@ -226,6 +228,7 @@ pub fn poll(config: &Config, connector: &str, job: &str) -> Result<ExitCode> {
     })
 }
 
+/// `carbon db compact`.
 pub fn compact(config: &Config) -> Result<ExitCode> {
     let store = open_store(config)?;
     let t = Instant::now();
@@ -342,13 +345,63 @@ async fn scheduler(p: Arc<Parts>, config: Config) {
     }
 }
 
-pub fn serve(
-    config: &Config,
-    bind: Option<&str>,
-    no_schedule: bool,
-    exit_after: Option<u64>,
-    tls: Option<carbon_api::TlsFiles>,
-) -> Result<ExitCode> {
+/// What `carbon serve` runs in front of the platform. The binary plugs in
+/// the HTTP API (`carbon-api`): this crate does not know HTTP.
+pub trait Front {
+    /// Reads and checks what the front needs before anything starts (the
+    /// TLS certificate and key, when given), naming the flag at fault.
+    fn prepare(&mut self, rt: &tokio::runtime::Runtime, tls: Option<&TlsPaths>) -> Result<()>;
+    /// Starts answering on `listener` (non-blocking) until `stop` completes.
+    fn start(
+        &mut self,
+        rt: &tokio::runtime::Runtime,
+        platform: Platform,
+        listener: std::net::TcpListener,
+        stop: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+    ) -> Result<tokio::task::JoinHandle<std::io::Result<()>>>;
+}
+
+/// `--tls-cert` and `--tls-key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsPaths {
+    /// Certificate chain (PEM).
+    pub cert: std::path::PathBuf,
+    /// Private key (PEM).
+    pub key: std::path::PathBuf,
+}
+
+/// What the front serves: the stores, the event bus, identity and access,
+/// and the `[api]` settings (cookies `Secure` when serving TLS).
+pub struct Platform {
+    /// Prices, curves, fundamentals, research and the directory (one file).
+    pub store: Arc<DuckdbStore>,
+    /// Ingest runs.
+    pub log: Arc<dyn RunLog>,
+    /// What the runner publishes (streamed to clients).
+    pub bus: Arc<InProcessBus>,
+    /// Authentication, entitlements, audit.
+    pub access: Arc<carbon_auth::Access>,
+    /// `[api]`.
+    pub settings: carbon_service::settings::ApiSettings,
+}
+
+/// `carbon serve`'s flags.
+#[derive(Debug, Clone, Default)]
+pub struct ServeArgs {
+    /// `--bind` (default: the configured address).
+    pub bind: Option<String>,
+    /// `--no-schedule`.
+    pub no_schedule: bool,
+    /// `--exit-after` seconds.
+    pub exit_after: Option<u64>,
+    /// `--tls-cert`/`--tls-key`.
+    pub tls: Option<TlsPaths>,
+}
+
+/// `carbon serve`: first start, `front` on the bound address, the scheduler,
+/// research jobs, EIA polls and signing-key rotation, until a signal (or
+/// `--exit-after`).
+pub fn serve(config: &Config, args: ServeArgs, front: &mut dyn Front) -> Result<ExitCode> {
     let p = Arc::new(parts(config)?);
     // Serving means many small concurrent queries: one DuckDB thread each
     // halves their tail latency (BENCHMARKS.md) unless the environment says
@@ -357,14 +410,8 @@ pub fn serve(
         p.store.set_threads(1)?;
     }
     let rt = runtime()?;
-    let tls_config = match &tls {
-        Some(files) => Some(
-            rt.block_on(carbon_api::tls_config(files))
-                .map_err(UserError)?,
-        ),
-        None => None,
-    };
-    let bind = bind.unwrap_or(&config.bind);
+    front.prepare(&rt, args.tls.as_ref())?;
+    let bind = args.bind.as_deref().unwrap_or(&config.bind);
     let listener = std::net::TcpListener::bind(bind)
         .map_err(|e| UserError(format!("--bind {bind}: cannot listen: {e}")))?;
     listener.set_nonblocking(true)?;
@@ -376,28 +423,23 @@ pub fn serve(
     })?;
     let mut settings = config.api.clone();
     // Over TLS, cookies are `Secure` and browsers are told to stay on HTTPS.
-    settings.secure_cookies |= tls.is_some();
-    let app = carbon_api::create_app(
-        carbon_api::AppState::new(p.store.clone(), p.log.clone(), access.clone())
-            .with_curves(p.store.clone())
-            .with_research(p.store.clone(), p.store.clone())
-            .with_bus(p.bus.clone())
-            .with_settings(settings),
-    );
+    settings.secure_cookies |= args.tls.is_some();
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
-    let stopped = async {
-        let _ = api_stopped.await;
-    };
-    let api = match tls_config {
-        Some(tc) => rt.spawn(carbon_api::serve_tls(listener, tc, app, stopped)),
-        None => {
-            let listener = {
-                let _guard = rt.enter();
-                tokio::net::TcpListener::from_std(listener)?
-            };
-            rt.spawn(carbon_api::serve(listener, app, stopped))
-        }
-    };
+    let api = front.start(
+        &rt,
+        Platform {
+            store: p.store.clone(),
+            log: p.log.clone(),
+            bus: p.bus.clone(),
+            access: access.clone(),
+            settings,
+        },
+        listener,
+        Box::pin(async {
+            let _ = api_stopped.await;
+        }),
+    )?;
+    let (no_schedule, exit_after) = (args.no_schedule, args.exit_after);
     let rotation = (config.auth.signing_key_rotate_days > 0).then(|| {
         rt.spawn(rotate_signing_keys(
             access.clone(),
@@ -417,7 +459,7 @@ pub fn serve(
             ""
         }
     );
-    let scheme = if tls.is_some() { "https" } else { "http" };
+    let scheme = if args.tls.is_some() { "https" } else { "http" };
     println!("listening on {scheme}://{addr} (try {scheme}://{addr}/ready)");
     rt.block_on(async {
         if polling && first_start_backfill(&p, config).await? {

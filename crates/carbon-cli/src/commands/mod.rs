@@ -6,7 +6,7 @@ mod calendar;
 mod curve;
 mod db;
 mod ingest;
-mod live;
+pub mod live;
 mod query;
 mod research;
 
@@ -73,8 +73,9 @@ pub(crate) fn flag<T, E: std::fmt::Display>(name: &str, r: std::result::Result<T
     r.map_err(|e| UserError(format!("{name}: {e}")).into())
 }
 
-/// Runs the parsed command line.
-pub fn run(cli: Cli) -> Result<ExitCode> {
+/// Runs the parsed command line; `carbon serve` runs `front` (the binary's
+/// HTTP API).
+pub fn run(cli: Cli, front: &mut dyn live::Front) -> Result<ExitCode> {
     let (config, file) = Config::load(cli.config.as_deref(), &cli.overrides())?;
     init_logging(&config)?;
     tracing::debug!(config_file = ?file, data_dir = %config.data_dir.display(), "configuration loaded");
@@ -94,12 +95,18 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             exit_after,
             tls_cert,
             tls_key,
-        } => {
-            let tls = tls_cert
-                .zip(tls_key)
-                .map(|(cert, key)| carbon_api::TlsFiles { cert, key });
-            live::serve(&config, bind.as_deref(), no_schedule, exit_after, tls)
-        }
+        } => live::serve(
+            &config,
+            live::ServeArgs {
+                bind,
+                no_schedule,
+                exit_after,
+                tls: tls_cert
+                    .zip(tls_key)
+                    .map(|(cert, key)| live::TlsPaths { cert, key }),
+            },
+            front,
+        ),
         Command::Query {
             command: QueryCommand::Prices(args),
         } => query::prices(&config, &args),

@@ -1,17 +1,15 @@
-//! `carbon` — the 254Carbon binary. Glue only: parse arguments, run the command,
-//! map the outcome to an exit code.
+//! `carbon` — the 254Carbon binary. Glue only: parse arguments, run the
+//! command (`carbon-cli`) with the HTTP API (`carbon-api`) as `carbon serve`'s
+//! front, map the outcome to an exit code.
 
 use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
 
-mod cli;
-mod commands;
-mod config;
-mod output;
+mod front;
 
 fn main() -> ExitCode {
-    let mut command = cli::Cli::command();
+    let mut command = carbon_cli::cli::Cli::command();
     if std::env::args_os().any(|a| a == "--version" || a == "-V") {
         // Names the DuckDB library actually linked (prebuilt or compiled in);
         // only computed when asked, as it opens an in-memory database.
@@ -20,15 +18,15 @@ fn main() -> ExitCode {
         let line = format!("{} (DuckDB {duckdb})", env!("CARGO_PKG_VERSION"));
         command = command.version(&*Box::leak(line.into_boxed_str()));
     }
-    let args = match cli::Cli::from_arg_matches(&command.get_matches()) {
+    let args = match carbon_cli::cli::Cli::from_arg_matches(&command.get_matches()) {
         Ok(args) => args,
         Err(e) => e.exit(),
     };
-    match commands::run(args) {
+    match carbon_cli::commands::run(args, &mut front::Http::default()) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            if commands::is_user_error(&e) {
+            if carbon_cli::commands::is_user_error(&e) {
                 ExitCode::from(2)
             } else {
                 ExitCode::from(1)
