@@ -21,6 +21,7 @@ mod auth;
 pub mod curves;
 pub mod error;
 pub mod hub;
+mod jobs;
 mod metrics;
 mod params;
 pub mod ratelimit;
@@ -60,6 +61,8 @@ pub struct AppState {
     pub fundamentals: Option<Arc<dyn carbon_store::FundamentalStore>>,
     /// Stored research outputs.
     pub research: Option<Arc<dyn carbon_store::ResearchStore>>,
+    /// Durable jobs (`None`: the jobs routes answer 503).
+    pub jobs: Option<Arc<carbon_service::jobs::Jobs>>,
     metrics: Arc<metrics::Metrics>,
     bus: Option<Arc<dyn carbon_ingest::bus::EventBus>>,
     stream_queue: usize,
@@ -97,6 +100,7 @@ impl AppState {
             curves: None,
             fundamentals: None,
             research: None,
+            jobs: None,
             metrics: Arc::default(),
             bus: None,
             stream_queue: 4096,
@@ -105,6 +109,12 @@ impl AppState {
             settings: Arc::new(settings),
             trusted_proxies: Arc::default(),
         }
+    }
+
+    /// With the jobs service (its workers run elsewhere: `carbon serve`).
+    pub fn with_jobs(mut self, jobs: Arc<carbon_service::jobs::Jobs>) -> Self {
+        self.jobs = Some(jobs);
+        self
     }
 
     /// Rate limits, CORS, body size, timeouts and trusted proxies (checked

@@ -86,6 +86,15 @@ pub(crate) fn router(state: AppState) -> Router {
             "/api/v1/backtests",
             get(crate::research::backtest_runs).post(crate::research::analysis_route),
         )
+        .route(
+            "/api/v1/jobs",
+            get(crate::jobs::list).post(crate::jobs::submit),
+        )
+        .route(
+            "/api/v1/jobs/{id}",
+            get(crate::jobs::get).delete(crate::jobs::cancel),
+        )
+        .route("/api/v1/jobs/{id}/events", get(crate::jobs::events))
         .route("/.well-known/jwks.json", get(auth::jwks))
         .route("/api/v1/auth/login", post(auth::login))
         .route("/api/v1/auth/logout", post(auth::logout))

@@ -158,6 +158,12 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Durable jobs: analyses and backtests queued for `carbon serve`'s workers.
+    Jobs {
+        /// Jobs command.
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
     /// Forward curves.
     Curve {
         /// Curve command.
@@ -664,6 +670,48 @@ pub enum EntitlementCommand {
     /// Remove a grant by id.
     Revoke {
         /// Grant id.
+        id: String,
+    },
+}
+
+/// `carbon jobs …`
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Jobs, newest first.
+    List {
+        /// Only this tenant's.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Only in this status: queued, running, succeeded, failed, cancelled.
+        #[arg(long)]
+        status: Option<String>,
+        /// Only this kind: analysis, backtest.
+        #[arg(long)]
+        kind: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// One job, as JSON (spec, progress, result or error).
+    Show {
+        /// Job id (`job_…`).
+        id: String,
+    },
+    /// Wait until a job ends; exit 0 when it succeeded, 1 when it failed or
+    /// was cancelled (or the wait timed out).
+    Wait {
+        /// Job id.
+        id: String,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+    },
+    /// Cancel a job (a queued one at once, a running one at its worker's next check).
+    Cancel {
+        /// Job id.
         id: String,
     },
 }

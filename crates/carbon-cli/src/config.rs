@@ -48,6 +48,22 @@ pub struct Config {
     pub research_jobs: Vec<ResearchJob>,
     /// The EIA v2 API (fundamentals): key, series, polling.
     pub eia: carbon_ingest::eia_api::EiaApiConfig,
+    /// Durable jobs `carbon serve` runs (`[jobs]`).
+    pub jobs: JobsConfig,
+}
+
+/// `[jobs]`: the worker pool of `carbon serve`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobsConfig {
+    /// Jobs run at once (default 2: one per core of a small machine).
+    pub workers: usize,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self { workers: 2 }
+    }
 }
 
 /// One scheduled analysis.
@@ -164,6 +180,7 @@ impl Default for Config {
             auth: carbon_auth::AuthConfig::default(),
             research_jobs: default_research_jobs(),
             eia: Default::default(),
+            jobs: JobsConfig::default(),
         }
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! The application services the HTTP API, the CLI and the scheduler share:
 //! forward-curve builds with their recorded runs ([`curves`]), analyses and
-//! backtests with their stored outputs ([`research`]). Each takes typed
+//! backtests with their stored outputs ([`research`]), and durable jobs that
+//! run them in the background ([`jobs`]). Each takes typed
 //! input and returns typed output or one [`Error`], classified once (user
 //! error or platform failure).
 //!
@@ -13,6 +14,7 @@
 
 pub mod curves;
 pub mod error;
+pub mod jobs;
 pub mod research;
 pub mod settings;
 

@@ -466,7 +466,8 @@ pub struct BacktestSpec {
 }
 
 impl Analysis {
-    fn kind(&self) -> &'static str {
+    /// The stored kind (`stl`, `mstl`, `regimes`, `balance`, `weather`, `backtest`).
+    pub fn kind(&self) -> &'static str {
         match self {
             Analysis::Decompose { periods, .. } if periods.len() > 1 => "mstl",
             Analysis::Decompose { .. } => "stl",
@@ -626,7 +627,7 @@ fn limit(name: &str, v: usize, max: usize) -> Result<(), Error> {
 
 impl Analysis {
     /// Bounds that keep one request from taking the server down.
-    fn check_limits(&self) -> Result<(), Error> {
+    pub fn check_limits(&self) -> Result<(), Error> {
         let stl = |o: &decompose::StlOptions| {
             for (n, w) in [
                 ("seasonal", Some(o.seasonal)),

@@ -39,6 +39,8 @@ pub trait Harness: Send + Sync {
         Arc<dyn crate::FundamentalStore>,
         Arc<dyn crate::ResearchStore>,
     );
+    /// The job store of a new, empty store.
+    async fn open_jobs(&self) -> Arc<dyn crate::JobStore>;
     /// Closes `store` (the caller holds no other handle) and opens the same data again.
     async fn reopen(&self, store: Arc<dyn Store>) -> Arc<dyn Store>;
 }
@@ -67,7 +69,9 @@ macro_rules! conformance_tests {
             directory_records_and_audit_chain,
             curve_runs_and_points,
             fundamentals_vintages_and_research_runs,
-            repeated_queries_follow_writes
+            repeated_queries_follow_writes,
+            jobs_queue_claim_fairly_once_and_recover,
+            jobs_are_served_round_robin_across_tenants
         );
     };
     (@each $make:expr; $($name:ident),+) => {
@@ -1841,4 +1845,193 @@ pub async fn repeated_queries_follow_writes(h: &dyn Harness) {
     for r in readers {
         assert!(r.await.unwrap() > 0);
     }
+}
+
+pub async fn jobs_queue_claim_fairly_once_and_recover(h: &dyn Harness) {
+    use crate::{Job, JobEnd, JobFilter, JobStatus};
+    let jobs = h.open_jobs().await;
+    let t0 = utc("2026-12-01T00:00:00Z");
+    let at = move |s: i64| t0 + Duration::seconds(s);
+    let job = |id: &str, tenant: &str, kind: &str, s: i64| {
+        Job::queued(
+            id.into(),
+            kind,
+            serde_json::json!({ "n": s }),
+            tenant,
+            "alice",
+            at(s),
+        )
+    };
+    // Tenant A queues five jobs before tenant B queues one.
+    for i in 0..5 {
+        jobs.enqueue(job(&format!("a{i}"), "A", "analysis", i))
+            .await
+            .unwrap();
+    }
+    jobs.enqueue(job("b0", "B", "analysis", 10)).await.unwrap();
+    assert_eq!(
+        jobs.job("a0").await.unwrap().unwrap().status,
+        JobStatus::Queued
+    );
+    assert!(jobs.job("nope").await.unwrap().is_none());
+    // First claim: the oldest (a0). Second: B has nothing running, A has one,
+    // so B's job comes before A's older ones.
+    let first = jobs.claim(at(20)).await.unwrap().unwrap();
+    assert_eq!(
+        (first.id.as_str(), first.status, first.attempts),
+        ("a0", JobStatus::Running, 1)
+    );
+    assert_eq!(first.started, Some(at(20)));
+    let second = jobs.claim(at(21)).await.unwrap().unwrap();
+    assert_eq!(second.id, "b0");
+    // Progress only on running jobs, clamped to [0, 1].
+    assert!(jobs.set_progress("a0", 1.7, "half").await.unwrap());
+    assert!(!jobs.set_progress("a1", 0.5, "queued").await.unwrap());
+    let a0 = jobs.job("a0").await.unwrap().unwrap();
+    assert_eq!((a0.progress, a0.message.as_str()), (1.0, "half"));
+    // Ends: once.
+    let out = serde_json::json!({ "research_run": "rr_1" });
+    assert!(
+        jobs.finish("a0", JobEnd::Succeeded(out.clone()), at(30))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !jobs
+            .finish("a0", JobEnd::Failed("again".into()), at(31))
+            .await
+            .unwrap()
+    );
+    let a0 = jobs.job("a0").await.unwrap().unwrap();
+    assert_eq!(
+        (a0.status, a0.result, a0.finished),
+        (JobStatus::Succeeded, Some(out), Some(at(30)))
+    );
+    assert!(
+        jobs.finish("b0", JobEnd::Failed("no data".into()), at(32))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        jobs.job("b0").await.unwrap().unwrap().error.as_deref(),
+        Some("no data")
+    );
+    // Cancel: a queued job at once, a running one flagged, a finished one untouched.
+    assert_eq!(
+        jobs.request_cancel("a4", at(33)).await.unwrap(),
+        Some(JobStatus::Cancelled)
+    );
+    let running = jobs.claim(at(34)).await.unwrap().unwrap();
+    assert_eq!(running.id, "a1");
+    assert_eq!(
+        jobs.request_cancel("a1", at(35)).await.unwrap(),
+        Some(JobStatus::Running)
+    );
+    assert!(jobs.job("a1").await.unwrap().unwrap().cancel_requested);
+    assert_eq!(
+        jobs.request_cancel("a0", at(35)).await.unwrap(),
+        Some(JobStatus::Succeeded)
+    );
+    assert_eq!(jobs.request_cancel("ghost", at(35)).await.unwrap(), None);
+    assert!(jobs.finish("a1", JobEnd::Cancelled, at(36)).await.unwrap());
+    // Listing: newest first, filtered.
+    let a_queued = jobs
+        .jobs(JobFilter {
+            tenant: Some("A".into()),
+            status: Some(JobStatus::Queued),
+            ..JobFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        a_queued.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(),
+        ["a3", "a2"]
+    );
+    assert_eq!(jobs.jobs(JobFilter::default()).await.unwrap().len(), 6);
+    // Many claimers at once: each queued job is handed out exactly once.
+    for i in 0..20 {
+        jobs.enqueue(job(
+            &format!("c{i:02}"),
+            if i % 2 == 0 { "C" } else { "D" },
+            "curve_build",
+            100 + i,
+        ))
+        .await
+        .unwrap();
+    }
+    let mut claimers = Vec::new();
+    for _ in 0..8 {
+        let j = jobs.clone();
+        claimers.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            while let Some(job) = j.claim(at(200)).await.unwrap() {
+                got.push(job.id);
+            }
+            got
+        }));
+    }
+    let mut all = Vec::new();
+    for c in claimers {
+        all.extend(c.await.unwrap());
+    }
+    all.sort();
+    let mut expected: Vec<String> = (0..20).map(|i| format!("c{i:02}")).collect();
+    expected.extend(["a2".to_string(), "a3".to_string()]);
+    expected.sort();
+    assert_eq!(all, expected);
+    // A restart: `curve_build` jobs go back to the queue, others fail; a job
+    // whose cancel was asked for is cancelled.
+    assert_eq!(
+        jobs.request_cancel("a3", at(210)).await.unwrap(),
+        Some(JobStatus::Running)
+    );
+    let r = jobs
+        .recover(&["curve_build".to_string()], at(300))
+        .await
+        .unwrap();
+    assert_eq!((r.requeued, r.failed), (20, 2));
+    let a2 = jobs.job("a2").await.unwrap().unwrap();
+    assert_eq!(a2.status, JobStatus::Failed);
+    assert!(a2.error.unwrap().contains("server stopped"));
+    assert_eq!(
+        jobs.job("a3").await.unwrap().unwrap().status,
+        JobStatus::Cancelled
+    );
+    let c0 = jobs.job("c00").await.unwrap().unwrap();
+    assert_eq!((c0.status, c0.attempts), (JobStatus::Queued, 1));
+    assert_eq!(jobs.claim(at(301)).await.unwrap().unwrap().attempts, 2);
+}
+
+pub async fn jobs_are_served_round_robin_across_tenants(h: &dyn Harness) {
+    use crate::{Job, JobEnd};
+    let jobs = h.open_jobs().await;
+    let t0 = utc("2026-12-01T00:00:00Z");
+    let at = move |s: i64| t0 + Duration::seconds(s);
+    // One worker: E queues three jobs, then F one; each is finished before
+    // the next claim, so nobody has anything running when a claim is made.
+    for (i, (id, tenant)) in [("e1", "E"), ("e2", "E"), ("e3", "E"), ("f1", "F")]
+        .iter()
+        .enumerate()
+    {
+        jobs.enqueue(Job::queued(
+            (*id).into(),
+            "analysis",
+            serde_json::json!({}),
+            tenant,
+            "x",
+            at(i as i64),
+        ))
+        .await
+        .unwrap();
+    }
+    let mut order = Vec::new();
+    for k in 0..4 {
+        let j = jobs.claim(at(10 + k)).await.unwrap().unwrap();
+        jobs.finish(&j.id, JobEnd::Succeeded(serde_json::json!({})), at(10 + k))
+            .await
+            .unwrap();
+        order.push(j.id);
+    }
+    assert_eq!(order, ["e1", "f1", "e2", "e3"]);
+    assert!(jobs.claim(at(20)).await.unwrap().is_none());
 }

@@ -22,6 +22,7 @@ mod duck;
 pub mod error;
 pub mod export;
 pub mod fundstore;
+pub mod jobs;
 pub mod model;
 pub mod runlog;
 mod store;
@@ -37,6 +38,7 @@ pub use fundstore::{
     BASE_SCENARIO, FundamentalAppend, FundamentalPoint, FundamentalQuery, FundamentalSeries,
     FundamentalStore, ResearchFilter, ResearchRun, ResearchStore,
 };
+pub use jobs::{Job, JobEnd, JobFilter, JobStatus, JobStore, Recovered};
 pub use model::{
     AppendSummary, CompactSummary, Cursor, InstrumentPage, InstrumentQuery, PricePage, PriceQuery,
     PriceRow, Resample, SeriesStats, StatsFilter, UpsertSummary,

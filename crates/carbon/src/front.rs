@@ -40,6 +40,7 @@ impl Front for Http {
                 .with_curves(p.store.clone())
                 .with_research(p.store.clone(), p.store)
                 .with_bus(p.bus)
+                .with_jobs(p.jobs)
                 .with_settings(p.settings),
         );
         Ok(match self.tls.take() {

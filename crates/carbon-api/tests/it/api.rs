@@ -118,9 +118,15 @@ fn start_server(
     let (_, key) = rt
         .block_on(access.create_key("test", "platform", None, "tests", Default::default()))
         .unwrap();
+    // One job worker, so tests can see the order jobs are taken in.
+    let jobs = carbon_service::jobs::Jobs::new(
+        store.clone(),
+        carbon_service::research::ResearchDeps::of(store.clone()),
+    );
     let mut state = AppState::new(store.clone(), store.clone(), access.clone())
         .with_curves(store.clone())
         .with_research(store.clone(), store.clone())
+        .with_jobs(jobs.clone())
         .with_stream_queue(queue)
         .with_settings(settings);
     if let Some(b) = bus {
@@ -130,6 +136,11 @@ fn start_server(
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let root_pem = tls.as_ref().map(|t| t.0.clone());
     let thread = std::thread::spawn(move || {
+        let workers = {
+            let _g = rt.enter();
+            jobs.start_workers(1)
+        };
+        let _workers = workers;
         let stop = async {
             let _ = rx.await;
         };

@@ -5,6 +5,7 @@ mod access;
 mod api;
 mod curves;
 mod hardening;
+mod jobs;
 mod matrix;
 mod research;
 mod stream;

@@ -11,11 +11,11 @@ use serde_json::{Value, json};
 
 use super::api::{Resp, Server, get, hub, hub_login, request, start};
 
-fn fundamentals_dir() -> std::path::PathBuf {
+pub(crate) fn fundamentals_dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/fundamentals")
 }
 
-fn load(s: &Server, path: &Path, vintage: &str) {
+pub(crate) fn load(s: &Server, path: &Path, vintage: &str) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

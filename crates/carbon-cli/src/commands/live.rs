@@ -381,6 +381,8 @@ pub struct Platform {
     pub bus: Arc<InProcessBus>,
     /// Authentication, entitlements, audit.
     pub access: Arc<carbon_auth::Access>,
+    /// Durable jobs (their workers run beside the front).
+    pub jobs: Arc<carbon_service::jobs::Jobs>,
     /// `[api]`.
     pub settings: carbon_service::settings::ApiSettings,
 }
@@ -424,6 +426,22 @@ pub fn serve(config: &Config, args: ServeArgs, front: &mut dyn Front) -> Result<
     let mut settings = config.api.clone();
     // Over TLS, cookies are `Secure` and browsers are told to stay on HTTPS.
     settings.secure_cookies |= args.tls.is_some();
+    let jobs = carbon_service::jobs::Jobs::new(
+        p.store.clone(),
+        carbon_service::research::ResearchDeps::of(p.store.clone()),
+    );
+    // Jobs a stopped server left running are queued again or failed.
+    let recovered = rt.block_on(jobs.recover())?;
+    if recovered.failed + recovered.requeued > 0 {
+        println!(
+            "jobs left running by the last server: {} queued again, {} failed",
+            recovered.requeued, recovered.failed
+        );
+    }
+    let workers = {
+        let _guard = rt.enter();
+        jobs.start_workers(config.jobs.workers)
+    };
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
     let api = front.start(
         &rt,
@@ -432,6 +450,7 @@ pub fn serve(config: &Config, args: ServeArgs, front: &mut dyn Front) -> Result<
             log: p.log.clone(),
             bus: p.bus.clone(),
             access: access.clone(),
+            jobs: jobs.clone(),
             settings,
         },
         listener,
@@ -470,7 +489,7 @@ pub fn serve(config: &Config, args: ServeArgs, front: &mut dyn Front) -> Result<
         } else {
             None
         };
-        let research = polling.then(|| tokio::spawn(research_jobs(p.clone(), config.clone())));
+        let research = polling.then(|| tokio::spawn(research_jobs(jobs.clone(), config.clone())));
         let eia = (polling && config.eia.every_secs > 0 && config.eia.key().is_some())
             .then(|| tokio::spawn(eia_poll(p.clone(), config.clone())));
         let stop = async {
@@ -491,6 +510,9 @@ pub fn serve(config: &Config, args: ServeArgs, front: &mut dyn Front) -> Result<
         }
         if let Some(r) = rotation {
             r.abort();
+        }
+        for w in &workers {
+            w.abort();
         }
         let _ = stop_api.send(());
         if let Ok(Err(e)) = api.await {
@@ -541,24 +563,24 @@ async fn eia_poll(p: Arc<Parts>, config: Config) {
 
 /// The configured research jobs, each every `every_secs` (first run one
 /// period after start), stored like any other analysis.
-async fn research_jobs(p: Arc<Parts>, config: Config) {
-    let deps = carbon_service::research::ResearchDeps::of(p.store.clone());
+/// The configured research jobs, each queued every `every_secs` (first one
+/// period after start) as a durable job of the platform tenant.
+async fn research_jobs(jobs: Arc<carbon_service::jobs::Jobs>, config: Config) {
+    use carbon_service::{jobs::JobSpec, research::Analysis};
     let mut tasks = Vec::new();
     for job in config.research_jobs {
-        let deps = deps.clone();
+        let jobs = jobs.clone();
         tasks.push(tokio::spawn(async move {
             let every = StdDuration::from_secs(job.every_secs.max(1));
+            let spec = match job.analysis {
+                Analysis::Backtest(b) => JobSpec::Backtest(Box::new(b)),
+                a => JobSpec::Analysis(Box::new(a)),
+            };
             loop {
                 tokio::time::sleep(every).await;
-                match carbon_service::research::run_analysis(&deps, &job.analysis, "scheduler")
-                    .await
-                {
-                    Ok(r) => {
-                        tracing::info!(job = %job.name, run = %r.run_id, "research job stored")
-                    }
-                    Err(e) => {
-                        tracing::warn!(job = %job.name, error = %e, "research job failed")
-                    }
+                match jobs.submit(&spec, "platform", "scheduler").await {
+                    Ok(j) => tracing::info!(job = %job.name, id = %j.id, "research job queued"),
+                    Err(e) => tracing::warn!(job = %job.name, error = %e, "research job refused"),
                 }
             }
         }));

@@ -6,6 +6,7 @@ mod calendar;
 mod curve;
 mod db;
 mod ingest;
+mod jobs;
 pub mod live;
 mod query;
 mod research;
@@ -123,6 +124,7 @@ pub fn run(cli: Cli, front: &mut dyn live::Front) -> Result<ExitCode> {
         },
         Command::Admin { command } => admin::admin(&config, command),
         Command::Audit { command } => admin::audit(&config, command),
+        Command::Jobs { command } => jobs::jobs(&config, command),
         Command::Curve {
             command: crate::cli::CurveCommand::Build(args),
         } => curve::build(&config, &args),

@@ -10,6 +10,7 @@ mod compact;
 mod curves;
 mod directory;
 mod fundamentals;
+mod jobs;
 mod query;
 mod runlog;
 mod schema;

@@ -282,6 +282,30 @@ ALTER TABLE api_keys ADD COLUMN ip_allow VARCHAR;
 ALTER TABLE signing_keys ADD COLUMN retired_utc TIMESTAMP;
 "#,
     ),
+    (
+        8,
+        "durable jobs",
+        r#"
+-- Work that outlives a request: queued, claimed by one worker, ended once.
+CREATE TABLE jobs (
+    id               VARCHAR PRIMARY KEY,
+    kind             VARCHAR NOT NULL,
+    spec             VARCHAR NOT NULL,          -- JSON
+    tenant           VARCHAR NOT NULL,
+    owner            VARCHAR NOT NULL,
+    status           VARCHAR NOT NULL,          -- queued | running | succeeded | failed | cancelled
+    progress         DOUBLE NOT NULL,
+    message          VARCHAR NOT NULL,
+    created_utc      TIMESTAMP NOT NULL,
+    started_utc      TIMESTAMP,
+    finished_utc     TIMESTAMP,
+    result           VARCHAR,                   -- JSON
+    error            VARCHAR,
+    cancel_requested BOOLEAN NOT NULL,
+    attempts         BIGINT NOT NULL
+);
+"#,
+    ),
 ];
 
 /// The newest schema version this build knows.

@@ -6,6 +6,7 @@ mod cli;
 mod crash;
 mod curve;
 mod ingest;
+mod jobs;
 mod keys;
 mod live;
 mod query;

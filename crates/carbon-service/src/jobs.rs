@@ -1,0 +1,257 @@
+//! Durable jobs: analyses and backtests queued in the [`JobStore`], run by a
+//! bounded pool of workers in `carbon serve`, cancellable, and recovered
+//! after a restart.
+//!
+//! A worker claims the next job (the store is fair across tenants), runs it
+//! through the same service call as the synchronous routes
+//! ([`research::run_analysis`]), and ends it with a reference to the stored
+//! output or the reason it failed. Cancelling is cooperative and prompt: a
+//! job running in this process stops being waited for at once (its output,
+//! if it still completes, is not stored); a flag in the store reaches
+//! workers of other processes within half a second.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use carbon_core::Market;
+use carbon_store::{Job, JobEnd, JobFilter, JobStatus, JobStore, Recovered};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tokio::sync::{Notify, watch};
+
+use crate::{
+    Error, Result,
+    research::{self, Analysis, BacktestSpec, ResearchDeps},
+};
+
+/// What a job does, with its typed specification.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "spec", rename_all = "snake_case")]
+pub enum JobSpec {
+    /// A decomposition, regime model, balance or weather fit (the body of
+    /// `POST /api/v1/research/{kind}` with its `kind`).
+    Analysis(Box<Analysis>),
+    /// A backtest (the body of `POST /api/v1/backtests`).
+    Backtest(Box<BacktestSpec>),
+}
+
+impl JobSpec {
+    /// The job kind stored and listed (`analysis`, `backtest`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            JobSpec::Analysis(_) => "analysis",
+            JobSpec::Backtest(_) => "backtest",
+        }
+    }
+
+    /// The kinds a worker knows.
+    pub const KINDS: [&'static str; 2] = ["analysis", "backtest"];
+
+    /// Reads a job's kind and specification, naming what is wrong.
+    pub fn parse(kind: &str, spec: Value) -> Result<JobSpec> {
+        if !Self::KINDS.contains(&kind) {
+            return Err(Error::param(
+                "kind",
+                format!("`{kind}`: one of {}", Self::KINDS.join(", ")),
+            ));
+        }
+        let spec: JobSpec = serde_json::from_value(json!({ "kind": kind, "spec": spec }))
+            .map_err(|e| Error::param("spec", e.to_string()))?;
+        if let JobSpec::Analysis(a) = &spec
+            && matches!(**a, Analysis::Backtest(_))
+        {
+            return Err(Error::param(
+                "spec",
+                "a backtest is a job of kind `backtest`",
+            ));
+        }
+        Ok(spec)
+    }
+
+    /// The analysis it runs.
+    pub fn analysis(&self) -> Analysis {
+        match self {
+            JobSpec::Analysis(a) => (**a).clone(),
+            JobSpec::Backtest(b) => Analysis::Backtest((**b).clone()),
+        }
+    }
+
+    /// The markets it reads (for the caller's entitlement check; `None` is a
+    /// market-wide series).
+    pub fn markets(&self) -> Result<Vec<Option<Market>>> {
+        self.analysis().markets()
+    }
+
+    /// The specification as stored (without the kind).
+    pub fn spec_json(&self) -> Value {
+        match self {
+            JobSpec::Analysis(a) => serde_json::to_value(a).unwrap_or(Value::Null),
+            JobSpec::Backtest(b) => serde_json::to_value(b).unwrap_or(Value::Null),
+        }
+    }
+
+    /// Whether a job of `kind` left running by a stopped server is queued
+    /// again (true: analyses and backtests have no effect until they store
+    /// their output at the end).
+    pub fn requeue_on_restart(kind: &str) -> bool {
+        Self::KINDS.contains(&kind)
+    }
+}
+
+/// The jobs service: submit, read, cancel, and the workers.
+pub struct Jobs {
+    store: Arc<dyn JobStore>,
+    deps: ResearchDeps,
+    wake: Notify,
+    running: Mutex<HashMap<String, watch::Sender<bool>>>,
+}
+
+/// How often an idle worker looks for work it was not woken for (jobs
+/// queued by another process), and a running job for a cancel flag.
+const POLL: Duration = Duration::from_millis(500);
+
+impl Jobs {
+    /// Over a job store and what analyses read and write.
+    pub fn new(store: Arc<dyn JobStore>, deps: ResearchDeps) -> Arc<Jobs> {
+        Arc::new(Jobs {
+            store,
+            deps,
+            wake: Notify::new(),
+            running: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Queues a job after checking its specification (limits included).
+    pub async fn submit(&self, spec: &JobSpec, tenant: &str, owner: &str) -> Result<Job> {
+        spec.analysis().check_limits()?;
+        let job = Job::queued(
+            crate::random_id("job"),
+            spec.kind(),
+            spec.spec_json(),
+            tenant,
+            owner,
+            Utc::now(),
+        );
+        self.store.enqueue(job.clone()).await?;
+        self.wake.notify_one();
+        Ok(job)
+    }
+
+    /// One job.
+    pub async fn get(&self, id: &str) -> Result<Option<Job>> {
+        Ok(self.store.job(id).await?)
+    }
+
+    /// Jobs, newest first.
+    pub async fn list(&self, filter: JobFilter) -> Result<Vec<Job>> {
+        Ok(self.store.jobs(filter).await?)
+    }
+
+    /// Cancels a job: a queued one at once, a running one as soon as its
+    /// worker sees it. Returns the status after the call.
+    pub async fn cancel(&self, id: &str) -> Result<JobStatus> {
+        let status = self
+            .store
+            .request_cancel(id, Utc::now())
+            .await?
+            .ok_or_else(|| Error::not_found(format!("no job `{id}`")))?;
+        if let Some(tx) = self.lock().get(id) {
+            let _ = tx.send(true);
+        }
+        Ok(status)
+    }
+
+    /// After a restart: jobs the stopped server left running are queued
+    /// again or failed, by kind.
+    pub async fn recover(&self) -> Result<Recovered> {
+        let kinds: Vec<String> = JobSpec::KINDS
+            .iter()
+            .filter(|k| JobSpec::requeue_on_restart(k))
+            .map(|k| k.to_string())
+            .collect();
+        Ok(self.store.recover(&kinds, Utc::now()).await?)
+    }
+
+    /// Starts `n` workers (at least one).
+    pub fn start_workers(self: &Arc<Self>, n: usize) -> Vec<tokio::task::JoinHandle<()>> {
+        (0..n.max(1))
+            .map(|_| tokio::spawn(self.clone().worker()))
+            .collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, watch::Sender<bool>>> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn worker(self: Arc<Self>) {
+        loop {
+            match self.store.claim(Utc::now()).await {
+                Ok(Some(job)) => self.run(job).await,
+                Ok(None) => {
+                    let _ = tokio::time::timeout(POLL, self.wake.notified()).await;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "claiming a job failed");
+                    tokio::time::sleep(POLL).await;
+                }
+            }
+        }
+    }
+
+    async fn run(&self, job: Job) {
+        let (tx, mut rx) = watch::channel(job.cancel_requested);
+        self.lock().insert(job.id.clone(), tx);
+        let end = self.execute(&job, &mut rx).await;
+        self.lock().remove(&job.id);
+        let label = match &end {
+            JobEnd::Succeeded(_) => "succeeded",
+            JobEnd::Failed(_) => "failed",
+            JobEnd::Cancelled => "cancelled",
+        };
+        match self.store.finish(&job.id, end, Utc::now()).await {
+            Ok(_) => tracing::info!(job = %job.id, kind = %job.kind, outcome = label, "job ended"),
+            Err(e) => tracing::error!(job = %job.id, error = %e, "could not record the job's end"),
+        }
+    }
+
+    async fn execute(&self, job: &Job, cancelled: &mut watch::Receiver<bool>) -> JobEnd {
+        let spec = match JobSpec::parse(&job.kind, job.spec.clone()) {
+            Ok(s) => s,
+            Err(e) => return JobEnd::Failed(e.to_string()),
+        };
+        let analysis = spec.analysis();
+        let _ = self
+            .store
+            .set_progress(&job.id, 0.05, &format!("running {}", analysis.kind()))
+            .await;
+        let work = research::run_analysis(&self.deps, &analysis, &job.owner);
+        let stop = async {
+            loop {
+                if *cancelled.borrow() {
+                    return;
+                }
+                tokio::select! {
+                    r = cancelled.changed() => if r.is_err() { return },
+                    _ = tokio::time::sleep(POLL) => {
+                        if let Ok(Some(j)) = self.store.job(&job.id).await
+                            && j.cancel_requested
+                        {
+                            return;
+                        }
+                    }
+                }
+            }
+        };
+        tokio::select! {
+            r = work => match r {
+                Ok(run) => JobEnd::Succeeded(json!({ "research_run": run.run_id })),
+                Err(e) => JobEnd::Failed(e.to_string()),
+            },
+            _ = stop => JobEnd::Cancelled,
+        }
+    }
+}
