@@ -11,7 +11,11 @@
 //! `carbon-store`'s. Errors are mapped to exit codes in one place
 //! ([`commands::is_user_error`]: 2 for the caller's mistakes, 1 for failures).
 
+#[macro_use]
+pub mod console;
 pub mod cli;
 pub mod commands;
 pub mod config;
+#[cfg(unix)]
+pub mod local;
 mod output;

@@ -33,6 +33,9 @@ fn auth_error(e: carbon_auth::Error) -> anyhow::Error {
 
 /// Opens the access layer over the configured store.
 pub(crate) async fn open_access(config: &Config, dir: Arc<dyn Directory>) -> Result<Arc<Access>> {
+    if let Some(s) = super::shared() {
+        return Ok(s.access.clone());
+    }
     Ok(Arc::new(
         Access::open(dir, &config.auth).await.map_err(auth_error)?,
     ))
@@ -48,9 +51,9 @@ pub(crate) async fn bootstrap(access: &Access, data_dir: &Path) -> Result<Option
     let mut text = String::from(
         "# carbon first start: accounts created (change or disable them; delete this file)\n",
     );
-    println!("first start: created these accounts (passwords are shown once):");
+    outln!("first start: created these accounts (passwords are shown once):");
     for (user, tenant, pw) in &b.accounts {
-        println!("  {user:<11} tenant {tenant:<12} password {pw}");
+        outln!("  {user:<11} tenant {tenant:<12} password {pw}");
         text.push_str(&format!("{user} {tenant} {pw}\n"));
     }
     let file = data_dir.join("initial-credentials.txt");
@@ -60,9 +63,9 @@ pub(crate) async fn bootstrap(access: &Access, data_dir: &Path) -> Result<Option
             use std::os::unix::fs::PermissionsExt;
             let _ = std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600));
         }
-        println!("  (also written to {}, mode 0600)", file.display());
+        outln!("  (also written to {}, mode 0600)", file.display());
     }
-    println!(
+    outln!(
         "sign in: curl -X POST http://HOST/api/v1/auth/login -H 'content-type: application/json' \
          -d '{{\"username\":\"admin\",\"password\":\"…\"}}'"
     );
@@ -87,7 +90,7 @@ fn list_cell(v: &[String]) -> Cell {
 
 /// `carbon admin …`
 pub fn admin(config: &Config, command: AdminCommand) -> Result<ExitCode> {
-    let store = Arc::new(open_store(config)?);
+    let store = open_store(config)?;
     let rt = runtime()?;
     rt.block_on(async {
         let access = open_access(config, store.clone()).await?;
@@ -99,7 +102,7 @@ pub fn admin(config: &Config, command: AdminCommand) -> Result<ExitCode> {
                         .create_tenant(ACTOR, &id, &name)
                         .await
                         .map_err(auth_error)?;
-                    println!("tenant {} created", t.id);
+                    outln!("tenant {} created", t.id);
                 }
                 TenantCommand::List => {
                     let mut w = RowWriter::new(
@@ -127,8 +130,8 @@ pub fn admin(config: &Config, command: AdminCommand) -> Result<ExitCode> {
                         .await
                         .map_err(auth_error)?;
                     match list {
-                        Some(l) => println!("tenant {tenant}: only from {}", l.join(", ")),
-                        None => println!("tenant {tenant}: any address"),
+                        Some(l) => outln!("tenant {tenant}: only from {}", l.join(", ")),
+                        None => outln!("tenant {tenant}: any address"),
                     }
                 }
             },
@@ -144,9 +147,9 @@ pub fn admin(config: &Config, command: AdminCommand) -> Result<ExitCode> {
                     a.put_user(ACTOR, &username, &tenant, &pw, roles)
                         .await
                         .map_err(auth_error)?;
-                    println!("user {username} saved (tenant {tenant})");
+                    outln!("user {username} saved (tenant {tenant})");
                     if generated {
-                        println!("password (shown once): {pw}");
+                        outln!("password (shown once): {pw}");
                     }
                 }
                 UserCommand::List { tenant } => {
@@ -169,13 +172,13 @@ pub fn admin(config: &Config, command: AdminCommand) -> Result<ExitCode> {
                     a.set_user_disabled(ACTOR, &username, true)
                         .await
                         .map_err(auth_error)?;
-                    println!("user {username} disabled");
+                    outln!("user {username} disabled");
                 }
                 UserCommand::Enable { username } => {
                     a.set_user_disabled(ACTOR, &username, false)
                         .await
                         .map_err(auth_error)?;
-                    println!("user {username} enabled");
+                    outln!("user {username} enabled");
                 }
             },
             AdminCommand::Key { command } => match command {
@@ -199,7 +202,7 @@ pub fn admin(config: &Config, command: AdminCommand) -> Result<ExitCode> {
                         .create_key(ACTOR, &tenant, owner.as_deref(), &name, opts)
                         .await
                         .map_err(auth_error)?;
-                    println!(
+                    outln!(
                         "key {} created for tenant {}{}",
                         k.id,
                         k.tenant,
@@ -207,8 +210,8 @@ pub fn admin(config: &Config, command: AdminCommand) -> Result<ExitCode> {
                             .map(|e| format!(", expires {}", time(e)))
                             .unwrap_or_default()
                     );
-                    println!("{full}");
-                    eprintln!("(the key is shown once; only its hash is stored)");
+                    outln!("{full}");
+                    errln!("(the key is shown once; only its hash is stored)");
                 }
                 KeyCommand::Rotate { id, grace } => {
                     let grace = carbon_auth::parse_span("--grace", &grace).map_err(auth_error)?;
@@ -216,13 +219,13 @@ pub fn admin(config: &Config, command: AdminCommand) -> Result<ExitCode> {
                         .rotate_key(ACTOR, &id, None, grace)
                         .await
                         .map_err(auth_error)?;
-                    println!(
+                    outln!(
                         "key {} replaces {id}; {id} works until {}",
                         next.id,
                         old.expires.map(time).unwrap_or_default()
                     );
-                    println!("{full}");
-                    eprintln!("(the key is shown once; only its hash is stored)");
+                    outln!("{full}");
+                    errln!("(the key is shown once; only its hash is stored)");
                 }
                 KeyCommand::List { tenant } => {
                     let mut w = RowWriter::new(
@@ -260,7 +263,7 @@ pub fn admin(config: &Config, command: AdminCommand) -> Result<ExitCode> {
                 }
                 KeyCommand::Revoke { id } => {
                     a.revoke_key(ACTOR, &id, None).await.map_err(auth_error)?;
-                    println!("key {id} revoked");
+                    outln!("key {id} revoked");
                 }
             },
             AdminCommand::Entitlement { command } => match command {
@@ -288,7 +291,7 @@ pub fn admin(config: &Config, command: AdminCommand) -> Result<ExitCode> {
                         )
                         .await
                         .map_err(auth_error)?;
-                    println!("grant {} added for tenant {}", g.id, g.tenant);
+                    outln!("grant {} added for tenant {}", g.id, g.tenant);
                 }
                 EntitlementCommand::List { tenant } => {
                     let mut w = RowWriter::new(
@@ -327,14 +330,14 @@ pub fn admin(config: &Config, command: AdminCommand) -> Result<ExitCode> {
                 }
                 EntitlementCommand::Revoke { id } => {
                     a.remove_grant(ACTOR, &id).await.map_err(auth_error)?;
-                    println!("grant {id} removed");
+                    outln!("grant {id} removed");
                 }
             },
             AdminCommand::SigningKey { command } => match command {
                 SigningKeyCommand::Rotate => {
                     let old = a.signer().kid().to_string();
                     let kid = a.rotate_signing_key(ACTOR).await.map_err(auth_error)?;
-                    println!(
+                    outln!(
                         "signing key {kid} signs from now on; {old} verifies until its last session expires"
                     );
                 }
@@ -369,7 +372,7 @@ pub fn admin(config: &Config, command: AdminCommand) -> Result<ExitCode> {
                     a.withdraw_signing_key(ACTOR, &kid)
                         .await
                         .map_err(auth_error)?;
-                    println!(
+                    outln!(
                         "signing key {kid} withdrawn: its sessions no longer verify; {} signs",
                         a.signer().kid()
                     );
@@ -401,19 +404,19 @@ pub fn audit(config: &Config, command: AuditCommand) -> Result<ExitCode> {
                 }
                 let report = verify_chain(&all, store.audit_head().await?);
                 if report.intact() {
-                    println!(
+                    outln!(
                         "audit log intact: {} events, hash chain verified",
                         report.events
                     );
                     Ok(ExitCode::SUCCESS)
                 } else {
-                    println!(
+                    outln!(
                         "audit log ALTERED: {} problem(s) in {} events",
                         report.problems.len(),
                         report.events
                     );
                     for p in &report.problems {
-                        println!("  {p}");
+                        outln!("  {p}");
                     }
                     Ok(ExitCode::from(1))
                 }

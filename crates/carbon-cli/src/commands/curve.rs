@@ -74,7 +74,7 @@ pub fn build(config: &Config, args: &CurveBuildArgs) -> Result<ExitCode> {
     let rt = runtime()?;
     // The store is opened only when a stored shape or a stored run needs it.
     let store = if args.shape_from.is_some() || args.curve_id.is_some() {
-        Some(Arc::new(open_store(config)?))
+        Some(open_store(config)?)
     } else {
         None
     };
@@ -95,7 +95,7 @@ pub fn build(config: &Config, args: &CurveBuildArgs) -> Result<ExitCode> {
             let rows = rt.block_on(history(store.as_ref(), &id, run))?;
             let shape = HourlyShape::from_prices(market, &rows)
                 .map_err(|m| UserError(format!("--shape-from {}: {m}", id.as_str())))?;
-            eprintln!(
+            errln!(
                 "shape from {} ({}): {} hours of history, months {:?}",
                 id.as_str(),
                 run.as_str(),
@@ -159,7 +159,7 @@ pub fn build(config: &Config, args: &CurveBuildArgs) -> Result<ExitCode> {
     }
     out.flush()?;
     if let Some(id) = &outcome.run_id {
-        eprintln!(
+        errln!(
             "stored curve {} as of {trade_date} (scenario {}) as run {id}",
             args.curve_id.as_deref().unwrap_or_default(),
             args.scenario_id

@@ -27,7 +27,7 @@ pub fn stats(config: &Config, market: Option<&str>, format: Format) -> Result<Ex
             .unwrap_or(0);
         let rows: u64 = stats.iter().map(|s| s.rows).sum();
         let versions: u64 = stats.iter().map(|s| s.versions).sum();
-        println!(
+        outln!(
             "database {} ({:.1} MB, schema v{}): {} series, {rows} intervals, {versions} versions",
             store.path().display(),
             size as f64 / 1e6,

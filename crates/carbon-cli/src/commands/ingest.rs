@@ -1,10 +1,9 @@
 //! `carbon ingest file|runs` and `carbon quality`.
 
-use std::{process::ExitCode, sync::Arc};
+use std::process::ExitCode;
 
 use anyhow::Result;
 use carbon_ingest::{
-    bus::InProcessBus,
     detect::SourceHint,
     dq::DqConfig,
     files,
@@ -58,11 +57,11 @@ fn file(
             UserError("no CSV, JSON, ZIP or XML files found at the given paths".into()).into(),
         );
     }
-    let store = Arc::new(open_store(config)?);
+    let store = open_store(config)?;
     let runner = Runner::new(
         store.clone(),
         store.clone(),
-        Arc::new(InProcessBus::default()),
+        super::bus(),
         DqConfig::default(),
     )
     .with_fundamentals(store.clone());
@@ -72,13 +71,13 @@ fn file(
     rt.block_on(
         runner.ingest_files("file", &list, vintage, hint, |path, outcome| {
             match outcome {
-                Outcome::Skipped(why) => println!("skipped  {}: {why}", path.display()),
+                Outcome::Skipped(why) => outln!("skipped  {}: {why}", path.display()),
                 Outcome::Run(r) => {
                     accepted += r.rows_accepted;
                     unchanged += r.rows_unchanged;
                     rejected += r.rows_rejected;
                     match r.status {
-                        RunStatus::Ok | RunStatus::Partial => println!(
+                        RunStatus::Ok | RunStatus::Partial => outln!(
                             "{:<8} {}: {} new, {} unchanged, {} quarantined (run {})",
                             r.status.as_str(),
                             path.display(),
@@ -87,14 +86,14 @@ fn file(
                             r.rows_rejected,
                             r.id
                         ),
-                        RunStatus::NoData => println!(
+                        RunStatus::NoData => outln!(
                             "no_data  {}: {}",
                             path.display(),
                             r.error.unwrap_or_default()
                         ),
                         _ => {
                             failed += 1;
-                            eprintln!("failed   {}", r.error.unwrap_or_default());
+                            errln!("failed   {}", r.error.unwrap_or_default());
                         }
                     }
                 }
@@ -102,7 +101,7 @@ fn file(
             Ok::<(), anyhow::Error>(())
         }),
     )?;
-    println!(
+    outln!(
         "{} file(s): {accepted} new rows, {unchanged} unchanged, {rejected} quarantined, {failed} failed",
         list.len()
     );
@@ -186,9 +185,9 @@ pub fn quality(
                 .as_ref()
                 .map(|q| q.to_string())
                 .unwrap_or_default();
-            println!("{} {} {}: {q}", r.id, r.status.as_str(), r.source);
+            outln!("{} {} {}: {q}", r.id, r.status.as_str(), r.source);
         }
-        println!();
+        outln!();
     }
     let rows = rt.block_on(store.quarantined(run, limit))?;
     let mut w = RowWriter::new(

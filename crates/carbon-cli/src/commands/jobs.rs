@@ -1,7 +1,7 @@
 //! `carbon jobs …`: the durable job queue in the data directory (list, show,
 //! wait, cancel). Jobs run in `carbon serve`'s workers.
 
-use std::{process::ExitCode, sync::Arc, time::Duration};
+use std::{process::ExitCode, time::Duration};
 
 use anyhow::Result;
 use carbon_service::jobs::Jobs;
@@ -20,11 +20,16 @@ fn time(t: chrono::DateTime<chrono::Utc>) -> Cell {
 
 /// `carbon jobs …`
 pub fn jobs(config: &Config, command: JobsCommand) -> Result<ExitCode> {
-    let store = Arc::new(open_store(config)?);
-    let jobs = Jobs::new(
-        store.clone(),
-        carbon_service::research::ResearchDeps::of(store),
-    );
+    let jobs = match super::shared() {
+        Some(s) => s.jobs.clone(),
+        None => {
+            let store = open_store(config)?;
+            Jobs::new(
+                store.clone(),
+                carbon_service::research::ResearchDeps::of(store),
+            )
+        }
+    };
     let rt = runtime()?;
     rt.block_on(async {
         match command {
@@ -86,7 +91,7 @@ pub fn jobs(config: &Config, command: JobsCommand) -> Result<ExitCode> {
                     .await
                     .map_err(service_error)?
                     .ok_or_else(|| UserError(format!("no job `{id}`")))?;
-                println!("{}", serde_json::to_string_pretty(&j)?);
+                outln!("{}", serde_json::to_string_pretty(&j)?);
                 Ok(ExitCode::SUCCESS)
             }
             JobsCommand::Wait { id, timeout } => {
@@ -98,7 +103,7 @@ pub fn jobs(config: &Config, command: JobsCommand) -> Result<ExitCode> {
                         .map_err(service_error)?
                         .ok_or_else(|| UserError(format!("no job `{id}`")))?;
                     if j.status.is_final() {
-                        println!(
+                        outln!(
                             "job {id} {}{}",
                             j.status.as_str(),
                             j.result
@@ -113,7 +118,7 @@ pub fn jobs(config: &Config, command: JobsCommand) -> Result<ExitCode> {
                         });
                     }
                     if tokio::time::Instant::now() >= deadline {
-                        println!(
+                        outln!(
                             "job {id} still {} after {timeout} s ({:.0}%: {})",
                             j.status.as_str(),
                             j.progress * 100.0,
@@ -128,9 +133,9 @@ pub fn jobs(config: &Config, command: JobsCommand) -> Result<ExitCode> {
                 let status = jobs.cancel(&id).await.map_err(service_error)?;
                 match status {
                     JobStatus::Running => {
-                        println!("job {id}: cancel requested; its worker stops at its next check")
+                        outln!("job {id}: cancel requested; its worker stops at its next check")
                     }
-                    s => println!("job {id}: {}", s.as_str()),
+                    s => outln!("job {id}: {}", s.as_str()),
                 }
                 Ok(ExitCode::SUCCESS)
             }

@@ -32,9 +32,9 @@ struct Parts {
 }
 
 fn parts(config: &Config) -> Result<Parts> {
-    let store = Arc::new(open_store(config)?);
+    let store = open_store(config)?;
     let log: Arc<dyn RunLog> = store.clone();
-    let bus = Arc::new(InProcessBus::default());
+    let bus = super::bus();
     let runner = Runner::new(store.clone(), log.clone(), bus.clone(), config.quality)
         .with_fundamentals(store.clone());
     Ok(Parts {
@@ -140,7 +140,7 @@ async fn run_requests(
                 b.set_message(format!("{} {}", req.key, describe(step)));
                 b.inc(1);
             }
-            None => println!("{} {}", req.key, describe(step)),
+            None => outln!("{} {}", req.key, describe(step)),
         },
     )
     .await?;
@@ -192,7 +192,9 @@ pub fn backfill(config: &Config, args: &BackfillArgs) -> Result<ExitCode> {
         .map_err(|e| UserError(e.to_string()))?;
     let p = parts(config)?;
     let rt = runtime()?;
-    let progress = !args.no_progress && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let progress = !args.no_progress
+        && !crate::console::captured()
+        && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let report = rt.block_on(run_requests(
         &p,
         connector.clone(),
@@ -200,9 +202,9 @@ pub fn backfill(config: &Config, args: &BackfillArgs) -> Result<ExitCode> {
         args.force,
         progress,
     ))?;
-    println!("{}", summary_line(connector.name(), &report));
+    outln!("{}", summary_line(connector.name(), &report));
     if report.unreachable + report.failed + report.not_attempted > 0 {
-        eprintln!("some requests did not complete; run the same command again to resume");
+        errln!("some requests did not complete; run the same command again to resume");
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
@@ -220,7 +222,7 @@ pub fn poll(config: &Config, connector: &str, job: &str) -> Result<ExitCode> {
     let p = parts(config)?;
     let report =
         runtime()?.block_on(run_requests(&p, connector.clone(), requests, false, false))?;
-    println!("{}", summary_line(connector.name(), &report));
+    outln!("{}", summary_line(connector.name(), &report));
     Ok(if report.unreachable + report.failed > 0 {
         ExitCode::from(1)
     } else {
@@ -233,7 +235,7 @@ pub fn compact(config: &Config) -> Result<ExitCode> {
     let store = open_store(config)?;
     let t = Instant::now();
     let s = runtime()?.block_on(store.compact())?;
-    println!(
+    outln!(
         "compacted {} month(s), {} rows in {:.1} s",
         s.partitions,
         s.rows,
@@ -271,14 +273,15 @@ async fn first_start_backfill(p: &Parts, config: &Config) -> Result<bool> {
                 continue;
             }
         };
-        eprintln!(
+        errln!(
             "first start: backfilling {} hubs {from}..{today} ({} requests)",
             connector.name(),
             requests.len()
         );
-        let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let progress =
+            !crate::console::captured() && std::io::IsTerminal::is_terminal(&std::io::stderr());
         let report = run_requests(p, connector, requests, false, progress).await?;
-        eprintln!("{}", summary_line(cc.name(), &report));
+        errln!("{}", summary_line(cc.name(), &report));
         complete &= report.unreachable + report.not_attempted + report.failed == 0;
     }
     if complete {
@@ -433,14 +436,28 @@ pub fn serve(config: &Config, args: ServeArgs, front: &mut dyn Front) -> Result<
     // Jobs a stopped server left running are queued again or failed.
     let recovered = rt.block_on(jobs.recover())?;
     if recovered.failed + recovered.requeued > 0 {
-        println!(
+        outln!(
             "jobs left running by the last server: {} queued again, {} failed",
-            recovered.requeued, recovered.failed
+            recovered.requeued,
+            recovered.failed
         );
     }
     let workers = {
         let _guard = rt.enter();
         jobs.start_workers(config.jobs.workers)
+    };
+    // Commands run by local clients while this server holds the data
+    // directory use its store, bus, access layer and jobs.
+    super::set_shared(super::Shared {
+        store: p.store.clone(),
+        bus: p.bus.clone(),
+        access: access.clone(),
+        jobs: jobs.clone(),
+    });
+    #[cfg(unix)]
+    let _local = {
+        let _guard = rt.enter();
+        crate::local::listen(config)?
     };
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
     let api = front.start(
@@ -466,7 +483,7 @@ pub fn serve(config: &Config, args: ServeArgs, front: &mut dyn Front) -> Result<
         ))
     });
     let polling = config.schedule.enabled && !no_schedule;
-    println!(
+    outln!(
         "carbon serve: data {} ({}), {} connector(s), polling {}{}",
         config.data_dir.display(),
         p.store.backend(),
@@ -479,7 +496,7 @@ pub fn serve(config: &Config, args: ServeArgs, front: &mut dyn Front) -> Result<
         }
     );
     let scheme = if args.tls.is_some() { "https" } else { "http" };
-    println!("listening on {scheme}://{addr} (try {scheme}://{addr}/ready)");
+    outln!("listening on {scheme}://{addr} (try {scheme}://{addr}/ready)");
     rt.block_on(async {
         if polling && first_start_backfill(&p, config).await? {
             p.store.compact().await?;
@@ -518,7 +535,7 @@ pub fn serve(config: &Config, args: ServeArgs, front: &mut dyn Front) -> Result<
         if let Ok(Err(e)) = api.await {
             tracing::error!(error = %e, "API server failed");
         }
-        println!("carbon serve: stopped");
+        outln!("carbon serve: stopped");
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(ExitCode::SUCCESS)

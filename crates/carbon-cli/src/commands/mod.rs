@@ -75,12 +75,34 @@ pub(crate) fn flag<T, E: std::fmt::Display>(name: &str, r: std::result::Result<T
 }
 
 /// Runs the parsed command line; `carbon serve` runs `front` (the binary's
-/// HTTP API).
+/// HTTP API). When a server holds the data directory, every command but
+/// `serve`, `config`, `markets` and `calendar` is run by that server for
+/// this process ([`crate::local`]), with the same output.
 pub fn run(cli: Cli, front: &mut dyn live::Front) -> Result<ExitCode> {
     let (config, file) = Config::load(cli.config.as_deref(), &cli.overrides())?;
     init_logging(&config)?;
     tracing::debug!(config_file = ?file, data_dir = %config.data_dir.display(), "configuration loaded");
-    match cli.command {
+    #[cfg(unix)]
+    if crate::local::forwarded(&cli.command) {
+        let argv: Vec<String> = std::env::args_os()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        if let Some(code) = crate::local::forward(&config.data_dir, argv)? {
+            return Ok(code);
+        }
+    }
+    run_command(&config, file.as_deref(), cli.command, front)
+}
+
+/// Runs one command with `config` (`file`: where it came from).
+pub(crate) fn run_command(
+    config: &Config,
+    file: Option<&Path>,
+    command: Command,
+    front: &mut dyn live::Front,
+) -> Result<ExitCode> {
+    let config = config.clone();
+    match command {
         Command::Init => init(&config),
         Command::Db {
             command: DbCommand::Stats { market, format },
@@ -134,12 +156,12 @@ pub fn run(cli: Cli, front: &mut dyn live::Front) -> Result<ExitCode> {
         Command::Config {
             command: ConfigCommand::Show,
         } => {
-            if let Some(f) = &file {
-                println!("# from {} + environment + flags", f.display());
+            if let Some(f) = file {
+                outln!("# from {} + environment + flags", f.display());
             } else {
-                println!("# defaults + environment + flags (no carbon.toml found)");
+                outln!("# defaults + environment + flags (no carbon.toml found)");
             }
-            print!("{}", toml::to_string_pretty(&config)?);
+            out!("{}", toml::to_string_pretty(&config)?);
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -160,9 +182,46 @@ fn init_logging(config: &Config) -> Result<()> {
     Ok(())
 }
 
-/// Opens the store of the configured data directory.
-pub(crate) fn open_store(config: &Config) -> Result<DuckdbStore> {
-    Ok(DuckdbStore::open(&config.data_dir)?)
+/// What a running `carbon serve` shares with the commands it runs for local
+/// clients ([`crate::local`]): its one open store (DuckDB has one writer),
+/// its event bus (ingests stream to its clients), its access layer (admin
+/// changes reach its caches) and its jobs.
+pub struct Shared {
+    /// The open store.
+    pub store: std::sync::Arc<DuckdbStore>,
+    /// The event bus the stream serves.
+    pub bus: std::sync::Arc<carbon_ingest::bus::InProcessBus>,
+    /// Identity, entitlements, audit.
+    pub access: std::sync::Arc<carbon_auth::Access>,
+    /// Durable jobs.
+    pub jobs: std::sync::Arc<carbon_service::jobs::Jobs>,
+}
+
+static SHARED: std::sync::OnceLock<Shared> = std::sync::OnceLock::new();
+
+/// The server's shared parts, when this process is `carbon serve`.
+pub(crate) fn shared() -> Option<&'static Shared> {
+    SHARED.get()
+}
+
+/// Makes this process's commands use the server's parts (once).
+pub(crate) fn set_shared(s: Shared) {
+    let _ = SHARED.set(s);
+}
+
+/// The store of the configured data directory (inside `carbon serve`: the
+/// server's own).
+pub(crate) fn open_store(config: &Config) -> Result<std::sync::Arc<DuckdbStore>> {
+    if let Some(s) = shared() {
+        return Ok(s.store.clone());
+    }
+    Ok(std::sync::Arc::new(DuckdbStore::open(&config.data_dir)?))
+}
+
+/// The event bus ingests publish to (inside `carbon serve`: the one its
+/// stream serves).
+pub(crate) fn bus() -> std::sync::Arc<carbon_ingest::bus::InProcessBus> {
+    shared().map_or_else(Default::default, |s| s.bus.clone())
 }
 
 /// A tokio runtime for the async store API.
@@ -180,21 +239,21 @@ pub(crate) fn output(path: Option<&Path>) -> Result<Box<dyn Write>> {
         Some(p) => Box::new(BufWriter::new(
             File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
         )),
-        None => Box::new(BufWriter::new(io::stdout().lock())),
+        None => Box::new(BufWriter::new(crate::console::stdout())),
     })
 }
 
 fn init(config: &Config) -> Result<ExitCode> {
-    let store = std::sync::Arc::new(open_store(config)?);
+    let store = open_store(config)?;
     runtime()?.block_on(async {
         let access = admin::open_access(config, store.clone()).await?;
         admin::bootstrap(&access, &config.data_dir).await
     })?;
     store.checkpoint()?;
-    println!("data directory: {}", config.data_dir.display());
-    println!("database:       {}", store.path().display());
-    println!("schema version: {}", store.schema_version()?);
-    println!(
+    outln!("data directory: {}", config.data_dir.display());
+    outln!("database:       {}", store.path().display());
+    outln!("schema version: {}", store.schema_version()?);
+    outln!(
         "ready. Open it in DuckDB with: duckdb {}",
         store.path().display()
     );

@@ -20,7 +20,7 @@ use crate::{
 };
 
 fn deps(config: &Config) -> Result<ResearchDeps> {
-    Ok(ResearchDeps::of(Arc::new(open_store(config)?)))
+    Ok(ResearchDeps::of(open_store(config)?))
 }
 
 fn series(name: &str, text: &str, r: &RangeArgs) -> Result<SeriesRef> {
@@ -43,7 +43,7 @@ pub(crate) fn run_and_print(
     let run = rt
         .block_on(research::run_analysis(&d, a, "cli"))
         .map_err(service_error)?;
-    println!(
+    outln!(
         "{} run {} ({}; {}) in {} ms",
         run.kind,
         run.run_id,
@@ -74,31 +74,31 @@ fn summary(kind: &str, o: &Value) {
     match kind {
         "stl" | "mstl" => {
             let d = &o["decomposition"];
-            println!(
+            outln!(
                 "  observations {}",
                 d["trend"].as_array().map_or(0, Vec::len)
             );
-            println!("  trend strength {}", num(&d["trend_strength"]));
+            outln!("  trend strength {}", num(&d["trend_strength"]));
             for s in d["seasonal"].as_array().into_iter().flatten() {
-                println!(
+                outln!(
                     "  seasonal period {} strength {}",
                     s["period"],
                     num(&s["strength"])
                 );
             }
             for w in d["warnings"].as_array().into_iter().flatten() {
-                println!("  warning: {}", w.as_str().unwrap_or(""));
+                outln!("  warning: {}", w.as_str().unwrap_or(""));
             }
         }
         "regimes" => {
-            println!("  candidates (chosen by BIC):");
+            outln!("  candidates (chosen by BIC):");
             for (i, c) in o["candidates"].as_array().into_iter().flatten().enumerate() {
                 let mark = if o["chosen"].as_u64() == Some(i as u64) {
                     "*"
                 } else {
                     " "
                 };
-                println!(
+                outln!(
                     "  {mark} k={} ar={} llf {} bic {} converged {}",
                     c["k"],
                     c["ar"],
@@ -110,7 +110,7 @@ fn summary(kind: &str, o: &Value) {
             let m = &o["model"];
             if o["method"] == "gaussian_hmm" {
                 for (j, mean) in m["means"].as_array().into_iter().flatten().enumerate() {
-                    println!(
+                    outln!(
                         "  state {j}: mean vol20 {} jump share {} expected duration {} periods",
                         num(&mean[1]),
                         num(&mean[5]),
@@ -119,7 +119,7 @@ fn summary(kind: &str, o: &Value) {
                 }
             }
             for (j, r) in m["regimes"].as_array().into_iter().flatten().enumerate() {
-                println!(
+                outln!(
                     "  regime {j}: mean {} sigma {} expected duration {} periods",
                     num(&r["mean"]),
                     num(&r["sigma"]),
@@ -130,21 +130,21 @@ fn summary(kind: &str, o: &Value) {
                 for (i, row) in p.iter().enumerate() {
                     let cells: Vec<String> =
                         row.as_array().into_iter().flatten().map(num).collect();
-                    println!("  P[{i},·] = {}", cells.join("  "));
+                    outln!("  P[{i},·] = {}", cells.join("  "));
                 }
             }
             if let (Some(n), Some(of)) = (m["starts_converged"].as_u64(), m["starts"].as_u64()) {
-                println!("  {n} of {of} starts reached the best likelihood");
+                outln!("  {n} of {of} starts reached the best likelihood");
             }
             for w in m["warnings"].as_array().into_iter().flatten() {
-                println!("  warning: {}", w.as_str().unwrap_or(""));
+                outln!("  warning: {}", w.as_str().unwrap_or(""));
             }
         }
         "balance" => {
             if let Some(weeks) = o["storage"]["balance"]["weeks"].as_array()
                 && let Some(last) = weeks.last()
             {
-                println!(
+                outln!(
                     "  week ending {}: {} vs 5-y avg {} ({}%), range {}..{}, cover {} weeks",
                     last["date"].as_str().unwrap_or(""),
                     num(&last["value"]),
@@ -158,9 +158,9 @@ fn summary(kind: &str, o: &Value) {
                     .as_array()
                     .cloned()
                     .unwrap_or_default();
-                println!("  CUSUM shocks: {}", shocks.len());
+                outln!("  CUSUM shocks: {}", shocks.len());
                 for s in shocks.iter().rev().take(5) {
-                    println!(
+                    outln!(
                         "    {} {} ({}σ)",
                         s["date"].as_str().unwrap_or(""),
                         s["direction"].as_str().unwrap_or(""),
@@ -172,7 +172,7 @@ fn summary(kind: &str, o: &Value) {
                 .as_array()
                 .and_then(|r| r.last())
             {
-                println!(
+                outln!(
                     "  latest rolling correlation of changes: {} (week {})",
                     num(&c[1]),
                     c[0].as_str().unwrap_or("")
@@ -180,7 +180,7 @@ fn summary(kind: &str, o: &Value) {
             }
             if o["power"].is_object() {
                 let n = &o["power"]["normal_load"];
-                println!(
+                outln!(
                     "  load model R² {}, mean deviation from normal {}",
                     num(&n["r2"]),
                     num(&n["mean_deviation"])
@@ -189,18 +189,22 @@ fn summary(kind: &str, o: &Value) {
         }
         "weather" => {
             let w = &o["impact"];
-            println!(
+            outln!(
                 "  n {} R² {} (adj {})",
                 w["ols"]["nobs"],
                 num(&w["ols"]["r2"]),
                 num(&w["ols"]["adj_r2"])
             );
-            println!(
+            outln!(
                 "  {:<12} {:>12} {:>12} {:>9} {:>10}",
-                "term", "estimate", "std error", "t", "p"
+                "term",
+                "estimate",
+                "std error",
+                "t",
+                "p"
             );
             for c in w["ols"]["coefs"].as_array().into_iter().flatten() {
-                println!(
+                outln!(
                     "  {:<12} {:>12} {:>12} {:>9} {:>10}",
                     c["name"].as_str().unwrap_or(""),
                     num(&c["estimate"]),
@@ -217,10 +221,10 @@ fn summary(kind: &str, o: &Value) {
                     .filter(|c| !c[0].as_str().unwrap_or("").starts_with("month_"))
                     .map(|c| format!("{} {}", c[0].as_str().unwrap_or(""), num(&c[1])))
                     .collect();
-                println!("  quantile {}: {}", num(&q["tau"]), coefs.join(", "));
+                outln!("  quantile {}: {}", num(&q["tau"]), coefs.join(", "));
             }
             let e = &w["extremes"];
-            println!(
+            outln!(
                 "  beyond {}σ: target {} high / {} low, temperature {} high / {} low (of {})",
                 num(&e["sigma"]),
                 e["target_high"],
@@ -230,17 +234,23 @@ fn summary(kind: &str, o: &Value) {
                 e["of"]
             );
             for x in w["warnings"].as_array().into_iter().flatten() {
-                println!("  warning: {}", x.as_str().unwrap_or(""));
+                outln!("  warning: {}", x.as_str().unwrap_or(""));
             }
         }
         "backtest" => {
-            println!(
+            outln!(
                 "  {:<48} {:>5} {:>8} {:>8} {:>9} {:>9} {:>9}",
-                "group", "n", "MAPE%", "WAPE%", "RMSE", "MAE", "bias"
+                "group",
+                "n",
+                "MAPE%",
+                "WAPE%",
+                "RMSE",
+                "MAE",
+                "bias"
             );
             if let Some(m) = o["metrics"].as_object() {
                 for (g, x) in m {
-                    println!(
+                    outln!(
                         "  {g:<48} {:>5} {:>8} {:>8} {:>9} {:>9} {:>9}",
                         x["n"],
                         num(&x["mape"]),
@@ -252,7 +262,7 @@ fn summary(kind: &str, o: &Value) {
                 }
             }
             for l in o["gate"]["lines"].as_array().into_iter().flatten() {
-                println!(
+                outln!(
                     "  gate {}: MAPE {} ≤ {} → {}",
                     l["group"].as_str().unwrap_or(""),
                     num(&l["mape"]),
@@ -264,7 +274,7 @@ fn summary(kind: &str, o: &Value) {
                     }
                 );
             }
-            println!(
+            outln!(
                 "  gate: {}",
                 if o["gate"]["pass"].as_bool() == Some(true) {
                     "PASS"
@@ -277,7 +287,7 @@ fn summary(kind: &str, o: &Value) {
     }
     // Series-level warnings (gaps, history read late) for every kind.
     for w in o["warnings"].as_array().into_iter().flatten() {
-        println!("  warning: {}", w.as_str().unwrap_or(""));
+        outln!("  warning: {}", w.as_str().unwrap_or(""));
     }
 }
 
@@ -422,7 +432,7 @@ pub fn research(config: &Config, command: ResearchCommand) -> Result<ExitCode> {
                 limit: Some(limit),
             }))?;
             let mut w = RowWriter::new(
-                std::io::stdout().lock(),
+                crate::console::stdout(),
                 format,
                 &[
                     "run_id", "kind", "subject", "status", "started", "ms", "error",
@@ -447,7 +457,7 @@ pub fn research(config: &Config, command: ResearchCommand) -> Result<ExitCode> {
             let r = runtime()?
                 .block_on(d.research.research_run(&run_id))?
                 .ok_or_else(|| UserError(format!("no research run `{run_id}`")))?;
-            println!("{}", serde_json::to_string_pretty(&r)?);
+            outln!("{}", serde_json::to_string_pretty(&r)?);
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -533,7 +543,7 @@ pub fn fundamentals(config: &Config, command: FundamentalsCommand) -> Result<Exi
             if to < from {
                 return Err(UserError("--to is before --from".into()).into());
             }
-            let store = Arc::new(open_store(config)?);
+            let store = open_store(config)?;
             let runner = carbon_ingest::runner::Runner::new(
                 store.clone(),
                 store.clone(),
@@ -548,7 +558,7 @@ pub fn fundamentals(config: &Config, command: FundamentalsCommand) -> Result<Exi
             let (lines, failed) =
                 runtime()?.block_on(fetch_eia(&runner, http, &config.eia, from, to))?;
             for l in lines {
-                println!("{l}");
+                outln!("{l}");
             }
             Ok(if failed == 0 {
                 ExitCode::SUCCESS
@@ -560,7 +570,7 @@ pub fn fundamentals(config: &Config, command: FundamentalsCommand) -> Result<Exi
             let d = deps(config)?;
             let all = runtime()?.block_on(d.fundamentals.fundamental_series())?;
             let mut w = RowWriter::new(
-                std::io::stdout().lock(),
+                crate::console::stdout(),
                 format,
                 &[
                     "entity",

@@ -2,6 +2,7 @@
 //! files in temporary directories.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod beside;
 mod cli;
 mod crash;
 mod curve;
