@@ -64,7 +64,7 @@ pub struct AppState {
     /// Durable jobs (`None`: the jobs routes answer 503).
     pub jobs: Option<Arc<carbon_service::jobs::Jobs>>,
     metrics: Arc<metrics::Metrics>,
-    bus: Option<Arc<dyn carbon_ingest::bus::EventBus>>,
+    bus: Option<Arc<dyn carbon_bus::EventBus>>,
     stream_queue: usize,
     ticks: Arc<std::sync::OnceLock<tokio::sync::broadcast::Sender<Arc<stream::Encoded>>>>,
     settings: Arc<ApiSettings>,
@@ -131,7 +131,7 @@ impl AppState {
     }
 
     /// Streams what `bus` publishes (WebSocket and SSE).
-    pub fn with_bus(mut self, bus: Arc<dyn carbon_ingest::bus::EventBus>) -> Self {
+    pub fn with_bus(mut self, bus: Arc<dyn carbon_bus::EventBus>) -> Self {
         self.bus = Some(bus);
         self
     }

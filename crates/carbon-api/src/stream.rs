@@ -129,7 +129,7 @@ fn tick(o: &Observation) -> String {
 /// One bus event, encoded once for every connection.
 pub(crate) struct Encoded {
     /// The event itself.
-    event: Arc<carbon_ingest::bus::BusEvent>,
+    event: Arc<carbon_bus::BusEvent>,
     /// Tick text of each observation, in event order.
     ticks: Vec<Arc<str>>,
     /// Instrument id → positions in `ticks`.
@@ -137,7 +137,7 @@ pub(crate) struct Encoded {
 }
 
 impl Encoded {
-    fn of(event: Arc<carbon_ingest::bus::BusEvent>) -> Encoded {
+    fn of(event: Arc<carbon_bus::BusEvent>) -> Encoded {
         let mut by_instrument: HashMap<String, Vec<usize>> = HashMap::new();
         let ticks = event
             .observations
@@ -161,10 +161,7 @@ impl Encoded {
 
 /// The encoded-event channel, started on first use: one task subscribes to
 /// the bus and encodes each event once.
-fn encoded(
-    s: &AppState,
-    bus: &Arc<dyn carbon_ingest::bus::EventBus>,
-) -> broadcast::Receiver<Arc<Encoded>> {
+fn encoded(s: &AppState, bus: &Arc<dyn carbon_bus::EventBus>) -> broadcast::Receiver<Arc<Encoded>> {
     s.ticks
         .get_or_init(|| {
             let (tx, _) = broadcast::channel::<Arc<Encoded>>(4096);

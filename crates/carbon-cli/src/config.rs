@@ -50,6 +50,9 @@ pub struct Config {
     pub eia: carbon_ingest::eia_api::EiaApiConfig,
     /// Durable jobs `carbon serve` runs (`[jobs]`).
     pub jobs: JobsConfig,
+    /// The embedded store: DuckDB threads and the query cache (`[store]`;
+    /// env `CARBON_DUCKDB_THREADS`, `CARBON_QUERY_CACHE_MB`).
+    pub store: carbon_store::StoreConfig,
 }
 
 /// `[jobs]`: the worker pool of `carbon serve`.
@@ -181,6 +184,7 @@ impl Default for Config {
             research_jobs: default_research_jobs(),
             eia: Default::default(),
             jobs: JobsConfig::default(),
+            store: carbon_store::StoreConfig::default(),
         }
     }
 }
@@ -345,6 +349,25 @@ impl Config {
         }
         if let Some(o) = overrides.offline {
             cfg.offline = o;
+        }
+        // The store's environment variables, read here (the store library
+        // reads no environment).
+        if let Some(v) = std::env::var_os("CARBON_DUCKDB_THREADS") {
+            let v = v.to_string_lossy();
+            let n: u32 = v.parse().map_err(|_| {
+                crate::commands::UserError(format!(
+                    "CARBON_DUCKDB_THREADS={v}: a whole number of threads"
+                ))
+            })?;
+            cfg.store.duckdb_threads = (n > 0).then_some(n);
+        }
+        if let Some(v) = std::env::var_os("CARBON_QUERY_CACHE_MB") {
+            let v = v.to_string_lossy();
+            cfg.store.query_cache_mb = v.parse().map_err(|_| {
+                crate::commands::UserError(format!(
+                    "CARBON_QUERY_CACHE_MB={v}: a whole number of MiB"
+                ))
+            })?;
         }
         cfg.validate()?;
         Ok((cfg, path))

@@ -9,7 +9,8 @@
 //! It must not serve HTTP or know about users; it reaches storage only through
 //! `carbon-store`'s traits.
 
-pub mod bus;
+/// The event bus (its own crate: the API streams from it without ingest).
+pub use carbon_bus as bus;
 pub mod caiso;
 pub mod connector;
 pub mod detect;

@@ -27,7 +27,7 @@ pub mod model;
 pub mod runlog;
 mod store;
 
-pub use crate::duck::{CacheStats, DB_FILE, DuckdbStore};
+pub use crate::duck::{CacheStats, DB_FILE, DuckdbStore, StoreConfig};
 pub use curvestore::{CurvePoint, CurveRun, CurveRunFilter, CurveStore};
 pub use directory::{
     ApiKey, AuditEvent, ChainReport, Directory, Grant, NewAuditEvent, SigningKey, Tenant, User,

@@ -411,7 +411,7 @@ pub fn serve(config: &Config, args: ServeArgs, front: &mut dyn Front) -> Result<
     // Serving means many small concurrent queries: one DuckDB thread each
     // halves their tail latency (BENCHMARKS.md) unless the environment says
     // otherwise; batch commands keep every core.
-    if std::env::var_os("CARBON_DUCKDB_THREADS").is_none() {
+    if config.store.duckdb_threads.is_none() {
         p.store.set_threads(1)?;
     }
     let rt = runtime()?;
@@ -454,10 +454,16 @@ pub fn serve(config: &Config, args: ServeArgs, front: &mut dyn Front) -> Result<
         access: access.clone(),
         jobs: jobs.clone(),
     });
+    // Without the socket (a path too long for one, a read-only directory)
+    // the server still serves; only local commands beside it are refused.
     #[cfg(unix)]
     let _local = {
         let _guard = rt.enter();
-        crate::local::listen(config)?
+        crate::local::listen(config)
+            .inspect_err(|e| {
+                errln!("note: commands cannot run beside this server: {e:#}");
+            })
+            .ok()
     };
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
     let api = front.start(

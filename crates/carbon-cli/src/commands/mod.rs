@@ -215,7 +215,10 @@ pub(crate) fn open_store(config: &Config) -> Result<std::sync::Arc<DuckdbStore>>
     if let Some(s) = shared() {
         return Ok(s.store.clone());
     }
-    Ok(std::sync::Arc::new(DuckdbStore::open(&config.data_dir)?))
+    Ok(std::sync::Arc::new(DuckdbStore::open_with(
+        &config.data_dir,
+        &config.store,
+    )?))
 }
 
 /// The event bus ingests publish to (inside `carbon serve`: the one its

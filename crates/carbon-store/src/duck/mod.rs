@@ -70,8 +70,8 @@ pub(crate) struct Inner {
 
 pub use cache::CacheStats;
 
-/// Default budget of the price query cache; `CARBON_QUERY_CACHE_MB` (read
-/// when the store opens) overrides it, 0 turns the cache off.
+/// Default budget of the price query cache (`[store] query_cache_mb`; 0
+/// turns the cache off).
 const QUERY_CACHE_MB: usize = 64;
 
 impl std::fmt::Debug for DuckdbStore {
@@ -79,6 +79,28 @@ impl std::fmt::Debug for DuckdbStore {
         f.debug_struct("DuckdbStore")
             .field("path", &self.inner.path)
             .finish()
+    }
+}
+
+/// `[store]`: how the embedded store runs (the CLI's layered configuration
+/// fills it from `carbon.toml` and `CARBON_DUCKDB_THREADS` /
+/// `CARBON_QUERY_CACHE_MB`; the store itself reads no environment).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// DuckDB threads; unset: the command's own choice (one for `carbon
+    /// serve`, every core for batch commands).
+    pub duckdb_threads: Option<u32>,
+    /// Budget of the price query cache, MiB (0 turns it off).
+    pub query_cache_mb: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            duckdb_threads: None,
+            query_cache_mb: QUERY_CACHE_MB,
+        }
     }
 }
 
@@ -125,17 +147,27 @@ const ROW_GROUP_SIZE: usize = 16_384;
 impl DuckdbStore {
     /// Opens (creating if needed) `<data_dir>/carbon.duckdb` and applies migrations.
     pub fn open(data_dir: &Path) -> Result<Self> {
+        Self::open_with(data_dir, &StoreConfig::default())
+    }
+
+    /// [`DuckdbStore::open`] with `[store]` settings.
+    pub fn open_with(data_dir: &Path, config: &StoreConfig) -> Result<Self> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
             Error::Backend(format!(
                 "cannot create data directory {}: {e}",
                 data_dir.display()
             ))
         })?;
-        Self::open_file(&data_dir.join(DB_FILE))
+        Self::open_file_with(&data_dir.join(DB_FILE), config)
     }
 
     /// Opens (creating if needed) a database file and applies migrations.
     pub fn open_file(path: &Path) -> Result<Self> {
+        Self::open_file_with(path, &StoreConfig::default())
+    }
+
+    /// [`DuckdbStore::open_file`] with `[store]` settings.
+    pub fn open_file_with(path: &Path, config: &StoreConfig) -> Result<Self> {
         // The file is attached to an in-memory instance rather than opened
         // directly, because only ATTACH takes storage options: row groups of
         // ROW_GROUP_SIZE rows (DuckDB's default is 122,880) give min/max
@@ -148,11 +180,7 @@ impl DuckdbStore {
             ))
             .map_err(|e| open_error(path, e))?;
         migrate(&writer, path)?;
-        if let Some(n) = std::env::var("CARBON_DUCKDB_THREADS")
-            .ok()
-            .and_then(|v| v.parse::<u32>().ok())
-            .filter(|n| *n > 0)
-        {
+        if let Some(n) = config.duckdb_threads.filter(|n| *n > 0) {
             writer.execute_batch(&format!("SET threads = {n}"))?;
         }
         let readers = (0..READERS)
@@ -168,13 +196,7 @@ impl DuckdbStore {
             readers,
             next_reader: AtomicUsize::new(0),
             instruments: RwLock::new(HashMap::new()),
-            cache: cache::QueryCache::for_file(path, || {
-                std::env::var("CARBON_QUERY_CACHE_MB")
-                    .ok()
-                    .and_then(|v| v.parse::<usize>().ok())
-                    .unwrap_or(QUERY_CACHE_MB)
-                    << 20
-            }),
+            cache: cache::QueryCache::for_file(path, || config.query_cache_mb << 20),
         };
         inner.reload_instruments(None)?;
         Ok(Self {
@@ -201,7 +223,7 @@ impl DuckdbStore {
     /// Sets how many threads DuckDB runs a query on (the whole database).
     /// `carbon serve` uses 1 (many small concurrent queries: each on its own
     /// thread gives half the tail latency); batch commands keep DuckDB's
-    /// default, every core. `CARBON_DUCKDB_THREADS` wins over both.
+    /// default, every core. `[store] duckdb_threads` wins over both.
     pub fn set_threads(&self, n: u32) -> Result<()> {
         if n == 0 {
             return Err(Error::param("threads", "must be at least 1"));

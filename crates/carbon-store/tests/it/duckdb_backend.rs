@@ -500,34 +500,25 @@ async fn series_chunks_answer_every_window_like_duckdb() {
     assert_eq!((t.hits - s.hits, t.misses - s.misses), (1, 1), "{t:?}"); // the as-of read misses
 }
 
-/// `CARBON_QUERY_CACHE_MB=0` turns the cache off: every query goes to DuckDB.
+/// `[store] query_cache_mb = 0` turns the cache off: every query goes to DuckDB.
 #[test]
 fn query_cache_can_be_turned_off() {
-    let Some(dir) = std::env::var_os("CARBON_TEST_CACHE_OFF_DIR") else {
-        // Run as a child with the variable set (the cache budget is read at open).
-        let dir = tempfile::tempdir().unwrap();
-        let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "duckdb_backend::query_cache_can_be_turned_off",
-                "--nocapture",
-            ])
-            .env("CARBON_TEST_CACHE_OFF_DIR", dir.path())
-            .env("CARBON_QUERY_CACHE_MB", "0")
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{text}");
-        assert!(text.contains("cache off: 0 hits, 0 misses"), "{text}");
-        return;
-    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
     use carbon_core::{Instrument, LocationKind, MarketRun};
     use carbon_store::{
         PriceQuery,
         conformance::{id, lmp, obs, utc},
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let store = DuckdbStore::open(std::path::Path::new(&dir)).unwrap();
+    let store = DuckdbStore::open_with(
+        dir,
+        &carbon_store::StoreConfig {
+            query_cache_mb: 0,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let start = utc("2025-01-01T05:00:00Z");
     rt.block_on(async {
         store
@@ -556,8 +547,17 @@ fn query_cache_can_be_turned_off() {
         }
     });
     let s = store.cache_stats();
-    assert_eq!(s.budget, 0);
-    println!("cache off: {} hits, {} misses", s.hits, s.misses);
+    assert_eq!((s.budget, s.hits, s.misses), (0, 0, 0), "{s:?}");
+    // And the threads setting is applied at open.
+    let t = DuckdbStore::open_with(
+        &dir.join("other"),
+        &carbon_store::StoreConfig {
+            duckdb_threads: Some(1),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(t.threads().unwrap(), 1);
 }
 
 /// `set_threads` changes DuckDB's thread count (what `carbon serve` does).

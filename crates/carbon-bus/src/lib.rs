@@ -1,6 +1,10 @@
-//! The event bus: accepted observations go out to whoever streams them.
+//! # carbon-bus — accepted observations go out to whoever streams them
 //!
-//! In-process broadcast now; Kafka implements the same trait later.
+//! The [`EventBus`] trait the ingest runner publishes to and the API's
+//! WebSocket/SSE stream subscribes to, and its embedded implementation
+//! ([`InProcessBus`], a tokio broadcast channel). A Kafka bus implements the
+//! same trait for the scale-out path. It knows observations, not how they
+//! were parsed or who may see them.
 
 use std::sync::Arc;
 
