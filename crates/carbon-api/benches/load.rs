@@ -128,9 +128,17 @@ fn main() {
         },
         ..ApiSettings::default()
     };
-    let state = AppState::new(store.clone(), store.clone(), access)
-        .with_bus(bus.clone())
-        .with_settings(settings);
+    let jobs = carbon_service::jobs::Jobs::new(
+        store.clone(),
+        carbon_service::research::ResearchDeps::of(store.clone()),
+    );
+    let state = AppState::new(
+        carbon_api::Stores::of(store.clone()),
+        access,
+        bus.clone(),
+        jobs,
+    )
+    .with_settings(settings);
     let listener = server_rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();

@@ -12,8 +12,6 @@
 //! Entitlement product `curves` on the curve's market; a shape from history
 //! also needs `lmp` on the instrument it reads.
 
-use std::sync::Arc;
-
 use axum::{
     Extension, Json,
     body::Bytes,
@@ -29,7 +27,7 @@ use carbon_curves::{
     grid::{Granularity, Shape},
     shape::HourlyShape,
 };
-use carbon_store::{CurveRun, CurveRunFilter, CurveStore};
+use carbon_store::{CurveRun, CurveRunFilter};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -251,7 +249,7 @@ pub(crate) async fn build_curve(
         created_by: who.actor(),
         inputs,
     };
-    match run_build(s.curves.clone(), job).await? {
+    match run_build(Some(s.curves.clone()), job).await? {
         Err(f) => Err(unprocessable(
             "contracts",
             match f.run_id {
@@ -310,15 +308,6 @@ fn run_json(r: &CurveRun, full: bool) -> Value {
 }
 
 impl AppState {
-    fn curve_store(&self) -> Result<&Arc<dyn CurveStore>, ApiError> {
-        self.curves.as_ref().ok_or_else(|| ApiError {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            code: "curves_unavailable",
-            detail: "this server has no curve store".into(),
-            param: None,
-        })
-    }
-
     /// The run, if `who` may see curves of its market (else 403, audited).
     async fn visible_run(
         &self,
@@ -365,7 +354,7 @@ pub(crate) async fn curve_runs(
         .map(|m| m.code().to_string())
         .collect();
     let runs = s
-        .curve_store()?
+        .curves
         .curve_runs(CurveRunFilter {
             curve_id: p.one("curve_id").map(str::to_string),
             as_of_date: p
@@ -389,7 +378,7 @@ pub(crate) async fn curve_run(
     Path(run_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let run = s
-        .curve_store()?
+        .curves
         .curve_run(&run_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no curve run `{run_id}`")))?;
@@ -416,7 +405,7 @@ pub(crate) async fn forward(
             "format",
         ],
     )?;
-    let store = s.curve_store()?;
+    let store = s.curves.clone();
     let run = match p.one("run_id") {
         Some(id) => store
             .curve_run(id)

@@ -12,7 +12,7 @@
 //!
 //! Another tenant's job is a 404, to read and to cancel.
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use axum::{
     Extension, Json,
@@ -25,7 +25,7 @@ use axum::{
     },
 };
 use carbon_auth::{Principal, Transport};
-use carbon_service::jobs::{JobSpec, Jobs};
+use carbon_service::jobs::JobSpec;
 use carbon_store::{Job, JobFilter, JobStatus};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -40,18 +40,9 @@ struct NewJob {
 }
 
 impl AppState {
-    fn jobs(&self) -> Result<&Arc<Jobs>, ApiError> {
-        self.jobs.as_ref().ok_or_else(|| ApiError {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            code: "jobs_unavailable",
-            detail: "this server runs no jobs".into(),
-            param: None,
-        })
-    }
-
     /// A job the caller may see: its own tenant's (any, for admins).
     async fn own_job(&self, who: &Principal, id: &str) -> Result<Job, ApiError> {
-        self.jobs()?
+        self.jobs
             .get(id)
             .await?
             .filter(|j| who.is_admin() || j.tenant == who.tenant)
@@ -84,7 +75,7 @@ pub(crate) async fn submit(
     for m in spec.markets()? {
         s.entitle_product(&who, m, "research", ROUTE).await?;
     }
-    let job = s.jobs()?.submit(&spec, &who.tenant, &who.actor()).await?;
+    let job = s.jobs.submit(&spec, &who.tenant, &who.actor()).await?;
     let mut resp = (StatusCode::ACCEPTED, Json(json!(job))).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/jobs/{}", job.id)) {
         resp.headers_mut().insert(header::LOCATION, v);
@@ -123,7 +114,7 @@ pub(crate) async fn list(
         None => Some(who.tenant.clone()),
     };
     let jobs = s
-        .jobs()?
+        .jobs
         .list(JobFilter {
             tenant,
             status,
@@ -160,7 +151,7 @@ pub(crate) async fn cancel(
             param: None,
         });
     }
-    s.jobs()?.cancel(&id).await?;
+    s.jobs.cancel(&id).await?;
     s.access
         .audit(
             &who.actor(),
@@ -185,7 +176,7 @@ pub(crate) async fn events(
 ) -> Result<Response, ApiError> {
     s.jobs_scope(&who, "/api/v1/jobs/{id}/events").await?;
     let first = s.own_job(&who, &id).await?;
-    let jobs = s.jobs()?.clone();
+    let jobs = s.jobs.clone();
     // State: the job last sent (None before the first), and whether the
     // stream is done.
     let stream = futures_util::stream::unfold(

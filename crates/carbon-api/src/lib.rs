@@ -18,12 +18,16 @@
 //! ([`curves`]), research outputs ([`research`]) and the directory's records through `carbon-auth`.
 
 mod auth;
+mod catalog;
 pub mod curves;
 pub mod error;
 pub mod hub;
 mod jobs;
 mod metrics;
+mod middleware;
+mod ops;
 mod params;
+mod prices;
 pub mod ratelimit;
 pub mod research;
 mod routes;
@@ -55,16 +59,16 @@ pub struct AppState {
     pub log: Arc<dyn RunLog>,
     /// Identity, entitlements and audit.
     pub access: Arc<Access>,
-    /// Forward curve runs and points (`None`: the curve routes answer 503).
-    pub curves: Option<Arc<dyn carbon_store::CurveStore>>,
-    /// Fundamentals series (`None`: the fundamentals and research routes answer 503).
-    pub fundamentals: Option<Arc<dyn carbon_store::FundamentalStore>>,
+    /// Forward curve runs and points.
+    pub curves: Arc<dyn carbon_store::CurveStore>,
+    /// Fundamentals series.
+    pub fundamentals: Arc<dyn carbon_store::FundamentalStore>,
     /// Stored research outputs.
-    pub research: Option<Arc<dyn carbon_store::ResearchStore>>,
-    /// Durable jobs (`None`: the jobs routes answer 503).
-    pub jobs: Option<Arc<carbon_service::jobs::Jobs>>,
+    pub research: Arc<dyn carbon_store::ResearchStore>,
+    /// Durable jobs (their workers run beside the API: `carbon serve`).
+    pub jobs: Arc<carbon_service::jobs::Jobs>,
     metrics: Arc<metrics::Metrics>,
-    bus: Option<Arc<dyn carbon_bus::EventBus>>,
+    bus: Arc<dyn carbon_bus::EventBus>,
     stream_queue: usize,
     ticks: Arc<std::sync::OnceLock<tokio::sync::broadcast::Sender<Arc<stream::Encoded>>>>,
     settings: Arc<ApiSettings>,
@@ -72,49 +76,71 @@ pub struct AppState {
     trusted_proxies: Arc<Vec<ipnet::IpNet>>,
 }
 
+/// The stores the API reads and writes; one backend may be all of them.
+#[derive(Clone)]
+pub struct Stores {
+    /// Prices and instruments.
+    pub prices: Arc<dyn Store>,
+    /// Ingest runs.
+    pub runs: Arc<dyn RunLog>,
+    /// Forward curves.
+    pub curves: Arc<dyn carbon_store::CurveStore>,
+    /// Fundamentals.
+    pub fundamentals: Arc<dyn carbon_store::FundamentalStore>,
+    /// Research outputs.
+    pub research: Arc<dyn carbon_store::ResearchStore>,
+    /// Durable jobs.
+    pub jobs: Arc<dyn carbon_store::JobStore>,
+}
+
+impl Stores {
+    /// Every store from one backend that keeps them all (the embedded one).
+    pub fn of<S>(s: Arc<S>) -> Self
+    where
+        S: Store
+            + RunLog
+            + carbon_store::CurveStore
+            + carbon_store::FundamentalStore
+            + carbon_store::ResearchStore
+            + carbon_store::JobStore,
+    {
+        Self {
+            prices: s.clone(),
+            runs: s.clone(),
+            curves: s.clone(),
+            fundamentals: s.clone(),
+            research: s.clone(),
+            jobs: s,
+        }
+    }
+}
+
 impl AppState {
-    /// With a curve store (the curve routes need one).
-    pub fn with_curves(mut self, curves: Arc<dyn carbon_store::CurveStore>) -> Self {
-        self.curves = Some(curves);
-        self
-    }
-
-    /// With fundamentals and research stores (the research routes need both).
-    pub fn with_research(
-        mut self,
-        fundamentals: Arc<dyn carbon_store::FundamentalStore>,
-        research: Arc<dyn carbon_store::ResearchStore>,
+    /// State over the stores, the access layer, the event bus the stream
+    /// serves and the jobs service, with default settings.
+    pub fn new(
+        stores: Stores,
+        access: Arc<Access>,
+        bus: Arc<dyn carbon_bus::EventBus>,
+        jobs: Arc<carbon_service::jobs::Jobs>,
     ) -> Self {
-        self.fundamentals = Some(fundamentals);
-        self.research = Some(research);
-        self
-    }
-
-    /// State over a store, its run log and the access layer, with default settings.
-    pub fn new(store: Arc<dyn Store>, log: Arc<dyn RunLog>, access: Arc<Access>) -> Self {
         let settings = ApiSettings::default();
         Self {
-            store,
-            log,
+            store: stores.prices,
+            log: stores.runs,
             access,
-            curves: None,
-            fundamentals: None,
-            research: None,
-            jobs: None,
+            curves: stores.curves,
+            fundamentals: stores.fundamentals,
+            research: stores.research,
+            jobs,
             metrics: Arc::default(),
-            bus: None,
+            bus,
             stream_queue: 4096,
             ticks: Arc::default(),
             limiter: Arc::new(ratelimit::Limiter::new(settings.rate_limits.clone())),
             settings: Arc::new(settings),
             trusted_proxies: Arc::default(),
         }
-    }
-
-    /// With the jobs service (its workers run elsewhere: `carbon serve`).
-    pub fn with_jobs(mut self, jobs: Arc<carbon_service::jobs::Jobs>) -> Self {
-        self.jobs = Some(jobs);
-        self
     }
 
     /// Rate limits, CORS, body size, timeouts and trusted proxies (checked
@@ -127,12 +153,6 @@ impl AppState {
                 .unwrap_or_default(),
         );
         self.settings = Arc::new(settings);
-        self
-    }
-
-    /// Streams what `bus` publishes (WebSocket and SSE).
-    pub fn with_bus(mut self, bus: Arc<dyn carbon_bus::EventBus>) -> Self {
-        self.bus = Some(bus);
         self
     }
 

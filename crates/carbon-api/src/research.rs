@@ -30,20 +30,12 @@ use serde_json::{Value, json};
 use crate::{AppState, error::ApiError, params::Params, routes::rfc3339};
 
 impl AppState {
-    fn research_deps(&self) -> Result<ResearchDeps, ApiError> {
-        match (&self.fundamentals, &self.research) {
-            (Some(f), Some(r)) => Ok(ResearchDeps {
-                store: self.store.clone(),
-                fundamentals: f.clone(),
-                research: r.clone(),
-                curves: self.curves.clone(),
-            }),
-            _ => Err(ApiError {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                code: "research_unavailable",
-                detail: "this server has no fundamentals/research store".into(),
-                param: None,
-            }),
+    fn research_deps(&self) -> ResearchDeps {
+        ResearchDeps {
+            store: self.store.clone(),
+            fundamentals: self.fundamentals.clone(),
+            research: self.research.clone(),
+            curves: Some(self.curves.clone()),
         }
     }
 }
@@ -76,7 +68,7 @@ async fn analyse(
     }
     let a: Analysis =
         serde_json::from_value(v).map_err(|e| ApiError::param("body", e.to_string()))?;
-    let deps = s.research_deps()?;
+    let deps = s.research_deps();
     for m in a.markets()? {
         s.entitle_product(&who, m, "research", route).await?;
     }
@@ -147,7 +139,7 @@ async fn list_runs(
     };
     s.scope(&who, None, Some("research"), Transport::Rest, route)
         .await?;
-    let deps = s.research_deps()?;
+    let deps = s.research_deps();
     let limit = p.parsed::<usize>("limit")?.unwrap_or(50).clamp(1, 1000);
     let runs = deps
         .research
@@ -176,7 +168,7 @@ pub(crate) async fn research_run(
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let deps = s.research_deps()?;
+    let deps = s.research_deps();
     let r = deps
         .research
         .research_run(&id)
@@ -227,7 +219,7 @@ pub(crate) async fn fundamentals(
         "/api/v1/fundamentals",
     )
     .await?;
-    let deps = s.research_deps()?;
+    let deps = s.research_deps();
     let l = load_series(&deps, &r).await?;
     match p.one("format").unwrap_or("json") {
         "json" => Ok(Json(json!({
@@ -258,7 +250,7 @@ pub(crate) async fn fundamental_series(
         "/api/v1/fundamentals/series",
     )
     .await?;
-    let deps = s.research_deps()?;
+    let deps = s.research_deps();
     let all = deps.fundamentals.fundamental_series().await?;
     let mut out = Vec::new();
     for x in all {

@@ -103,7 +103,7 @@ fn tick(o: &Observation) -> String {
     use carbon_core::time::push_rfc3339;
     let mut out = String::with_capacity(256);
     out.push_str("{\"type\":\"tick\",\"instrument_id\":");
-    crate::routes::push_json_str(&mut out, o.instrument_id.as_str());
+    crate::prices::push_json_str(&mut out, o.instrument_id.as_str());
     out.push_str(",\"market_run\":\"");
     out.push_str(o.market_run.as_str());
     out.push_str("\",\"interval_start_utc\":\"");
@@ -344,15 +344,7 @@ pub(crate) async fn websocket(
         access: s.access.clone(),
         who,
     };
-    let Some(bus) = s.bus.clone() else {
-        return ApiError {
-            status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            code: "no_stream",
-            detail: "this server has no event bus".into(),
-            param: None,
-        }
-        .into_response();
-    };
+    let bus = s.bus.clone();
     let queue = s.stream_queue;
     let events = encoded(&s, &bus);
     ws.on_upgrade(move |socket| session(socket, events, listener, queue))
@@ -503,12 +495,7 @@ pub(crate) async fn sse(
         };
         ApiError::param(param, e)
     })?;
-    let bus = s.bus.clone().ok_or_else(|| ApiError {
-        status: axum::http::StatusCode::SERVICE_UNAVAILABLE,
-        code: "no_stream",
-        detail: "this server has no event bus".into(),
-        param: None,
-    })?;
+    let bus = s.bus.clone();
     let (tx, rx) = mpsc::channel::<String>(s.stream_queue.max(1));
     let reason = Arc::new(std::sync::Mutex::new(None));
     let forward = fan_out(encoded(&s, &bus), listener, sub, tx, reason.clone());

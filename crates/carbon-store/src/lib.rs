@@ -3,7 +3,7 @@
 //! Owns the [`Store`] trait (instruments and price observations: atomic,
 //! idempotent batches; latest or as-of vintages; resampling and power blocks on
 //! the market clock; cursor pagination; search; per-series stats), the
-//! [`conformance`] suite every backend must pass, and the embedded
+//! `conformance` suite every backend must pass (feature `conformance`), and the embedded
 //! [`DuckdbStore`] (one DuckDB file under the data directory, schema migrations
 //! versioned in code).
 //!
@@ -15,6 +15,7 @@
 //! ([`ResearchStore`]). It must not know about HTTP or connectors: callers
 //! speak in `carbon-core` types and [`model`] requests, never in SQL.
 
+#[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod curvestore;
 pub mod directory;

@@ -15,7 +15,7 @@ use crate::{
 ///
 /// Held as `Arc<dyn Store>`. The embedded default is [`crate::DuckdbStore`];
 /// ClickHouse + PostgreSQL implement the same trait later, and every backend
-/// must pass [`crate::conformance`]. Callers never see SQL.
+/// must pass the conformance suite (feature `conformance`). Callers never see SQL.
 ///
 /// Semantics every backend guarantees:
 /// - **Atomic, idempotent appends.** A batch is stored whole or not at all. The

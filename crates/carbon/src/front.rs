@@ -36,11 +36,7 @@ impl Front for Http {
         stop: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
     ) -> Result<tokio::task::JoinHandle<std::io::Result<()>>> {
         let app = carbon_api::create_app(
-            carbon_api::AppState::new(p.store.clone(), p.log, p.access)
-                .with_curves(p.store.clone())
-                .with_research(p.store.clone(), p.store)
-                .with_bus(p.bus)
-                .with_jobs(p.jobs)
+            carbon_api::AppState::new(carbon_api::Stores::of(p.store), p.access, p.bus, p.jobs)
                 .with_settings(p.settings),
         );
         Ok(match self.tls.take() {

@@ -123,15 +123,18 @@ fn start_server(
         store.clone(),
         carbon_service::research::ResearchDeps::of(store.clone()),
     );
-    let mut state = AppState::new(store.clone(), store.clone(), access.clone())
-        .with_curves(store.clone())
-        .with_research(store.clone(), store.clone())
-        .with_jobs(jobs.clone())
-        .with_stream_queue(queue)
-        .with_settings(settings);
-    if let Some(b) = bus {
-        state = state.with_bus(b);
-    }
+    let bus: Arc<dyn carbon_bus::EventBus> = match bus {
+        Some(b) => b,
+        None => Arc::new(InProcessBus::default()),
+    };
+    let state = AppState::new(
+        carbon_api::Stores::of(store.clone()),
+        access.clone(),
+        bus,
+        jobs.clone(),
+    )
+    .with_stream_queue(queue)
+    .with_settings(settings);
     let app = create_app(state);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let root_pem = tls.as_ref().map(|t| t.0.clone());

@@ -378,8 +378,6 @@ pub struct TlsPaths {
 pub struct Platform {
     /// Prices, curves, fundamentals, research and the directory (one file).
     pub store: Arc<DuckdbStore>,
-    /// Ingest runs.
-    pub log: Arc<dyn RunLog>,
     /// What the runner publishes (streamed to clients).
     pub bus: Arc<InProcessBus>,
     /// Authentication, entitlements, audit.
@@ -470,7 +468,6 @@ pub fn serve(config: &Config, args: ServeArgs, front: &mut dyn Front) -> Result<
         &rt,
         Platform {
             store: p.store.clone(),
-            log: p.log.clone(),
             bus: p.bus.clone(),
             access: access.clone(),
             jobs: jobs.clone(),
