@@ -17,10 +17,12 @@
 //! store's traits; the only things it writes are forward-curve runs
 //! ([`curves`]), research outputs ([`research`]) and the directory's records through `carbon-auth`.
 
+mod admin;
 mod auth;
 mod catalog;
 pub mod curves;
 pub mod error;
+mod exports;
 pub mod hub;
 mod jobs;
 mod metrics;

@@ -12,7 +12,7 @@ use axum::{
 };
 use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::{AppState, auth, security};
+use crate::{AppState, admin, auth, security};
 
 pub(crate) use carbon_service::rfc3339;
 
@@ -32,7 +32,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/quality", get(crate::ops::quality))
         .route("/api/v1/stream", get(crate::stream::websocket))
         .route("/api/v1/stream/sse", get(crate::stream::sse))
-        .route("/api/v1/exports/prices", get(crate::prices::export_prices))
+        .route("/api/v1/exports/prices", get(crate::exports::export_prices))
         .route("/api/v1/curves", get(crate::curves::curve_runs))
         .route("/api/v1/curves/build", post(crate::curves::build_curve))
         .route(
@@ -90,47 +90,47 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/v1/keys/{id}/rotate", post(auth::rotate_my_key))
         .route(
             "/api/v1/admin/tenants",
-            get(auth::admin_tenants).post(auth::admin_tenants),
+            get(admin::admin_tenants).post(admin::admin_tenants),
         )
         .route(
             "/api/v1/admin/users",
-            get(auth::admin_users).post(auth::admin_users),
+            get(admin::admin_users).post(admin::admin_users),
         )
         .route(
             "/api/v1/admin/users/{username}",
-            patch(auth::admin_user_patch),
+            patch(admin::admin_user_patch),
         )
         .route(
             "/api/v1/admin/keys",
-            get(auth::admin_keys).post(auth::admin_keys),
+            get(admin::admin_keys).post(admin::admin_keys),
         )
-        .route("/api/v1/admin/keys/{id}", delete(auth::admin_revoke_key))
+        .route("/api/v1/admin/keys/{id}", delete(admin::admin_revoke_key))
         .route(
             "/api/v1/admin/keys/{id}/rotate",
-            post(auth::admin_rotate_key),
+            post(admin::admin_rotate_key),
         )
         .route(
             "/api/v1/admin/tenants/{id}/ip-allowlist",
-            put(auth::admin_tenant_ip_allow),
+            put(admin::admin_tenant_ip_allow),
         )
-        .route("/api/v1/admin/signing-keys", get(auth::admin_signing_keys))
+        .route("/api/v1/admin/signing-keys", get(admin::admin_signing_keys))
         .route(
             "/api/v1/admin/signing-keys/rotate",
-            post(auth::admin_rotate_signing_key),
+            post(admin::admin_rotate_signing_key),
         )
         .route(
             "/api/v1/admin/signing-keys/{kid}",
-            delete(auth::admin_withdraw_signing_key),
+            delete(admin::admin_withdraw_signing_key),
         )
         .route(
             "/api/v1/admin/entitlements",
-            get(auth::admin_grants).post(auth::admin_grants),
+            get(admin::admin_grants).post(admin::admin_grants),
         )
         .route(
             "/api/v1/admin/entitlements/{id}",
-            delete(auth::admin_remove_grant),
+            delete(admin::admin_remove_grant),
         )
-        .route("/api/v1/admin/audit", get(auth::admin_audit))
+        .route("/api/v1/admin/audit", get(admin::admin_audit))
         .fallback(crate::ops::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), auth::gate))
         .layer(middleware::from_fn_with_state(
