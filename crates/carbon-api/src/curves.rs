@@ -20,74 +20,21 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use carbon_auth::{Principal, Transport};
-use carbon_core::{InstrumentId, Market, MarketRun};
+use carbon_core::Market;
 use carbon_curves::{
-    build::{self, ContractSpec, Policy, RawContract, Request},
-    engine::PriorMode,
+    build::{self},
     grid::{Granularity, Shape},
-    shape::HourlyShape,
 };
 use carbon_store::{CurveRun, CurveRunFilter};
 use chrono::NaiveDate;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 pub use carbon_service::curves::{
-    CurveFailure, CurveJob, CurveOutcome, check_id, grid_of, history, inputs_json, run_build,
+    BuildSpec, CurveFailure, CurveJob, CurveOutcome, check_id, grid_of, history, inputs_json,
+    run_build,
 };
 
 use crate::{AppState, error::ApiError, params::Params, routes::rfc3339};
-
-/// One contract of a JSON build request.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ContractIn {
-    name: Option<String>,
-    start: Option<String>,
-    end: Option<String>,
-    price: Option<f64>,
-    bid: Option<f64>,
-    ask: Option<f64>,
-    block: Option<String>,
-    weight: Option<f64>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ShapeFrom {
-    instrument_id: String,
-    market_run: Option<String>,
-}
-
-/// `POST /api/v1/curves/build` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BuildBody {
-    curve_id: Option<String>,
-    scenario_id: Option<String>,
-    market: Option<String>,
-    trade_date: String,
-    grid: String,
-    policy: Option<String>,
-    tension: Option<f64>,
-    discount_rate: Option<f64>,
-    until: Option<String>,
-    flat_long_end: Option<bool>,
-    contracts: Option<Vec<ContractIn>>,
-    contracts_csv: Option<String>,
-    prior_csv: Option<String>,
-    prior_mode: Option<String>,
-    shape_from: Option<ShapeFrom>,
-}
-
-fn unprocessable(param: &str, detail: impl Into<String>) -> ApiError {
-    ApiError {
-        status: StatusCode::UNPROCESSABLE_ENTITY,
-        code: "invalid_curve_input",
-        detail: detail.into(),
-        param: Some(param.to_string()),
-    }
-}
 
 fn parse<T: std::str::FromStr>(param: &str, v: &str) -> Result<T, ApiError>
 where
@@ -102,161 +49,59 @@ fn date(param: &str, v: &str) -> Result<NaiveDate, ApiError> {
         .map_err(|e| ApiError::param(param, format!("`{v}` is not YYYY-MM-DD ({e})")))
 }
 
-fn contracts_of(body: &BuildBody) -> Result<Vec<ContractSpec>, ApiError> {
-    match (&body.contracts, &body.contracts_csv) {
-        (Some(_), Some(_)) => Err(ApiError::param(
-            "contracts",
-            "give `contracts` or `contracts_csv`, not both",
-        )),
-        (None, None) => Err(ApiError::param(
-            "contracts",
-            "no contracts: give `contracts` (JSON) or `contracts_csv`",
-        )),
-        (None, Some(text)) => build::parse_contracts("contracts_csv", text)
-            .map_err(|e| unprocessable("contracts_csv", e.to_string())),
-        (Some(list), None) => {
-            if list.is_empty() {
-                return Err(ApiError::param("contracts", "no contracts"));
-            }
-            list.iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    build::contract_spec(&RawContract {
-                        name: c.name.as_deref(),
-                        start: c.start.as_deref(),
-                        end: c.end.as_deref(),
-                        price: c.price,
-                        bid: c.bid,
-                        ask: c.ask,
-                        block: c.block.as_deref(),
-                        weight: c.weight,
-                    })
-                    .map_err(|(f, m)| {
-                        let name = c.name.as_deref().unwrap_or("?");
-                        unprocessable(
-                            &format!("contracts[{i}].{f}"),
-                            format!("contract {i} (`{name}`), field `{f}`: {m}"),
-                        )
-                    })
-                })
-                .collect()
-        }
-    }
-}
-
 pub(crate) async fn build_curve(
     State(s): State<AppState>,
     Extension(who): Extension<Principal>,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     const ROUTE: &str = "/api/v1/curves/build";
-    let body: BuildBody = serde_json::from_slice(&bytes).map_err(|e| ApiError {
+    let body: BuildSpec = serde_json::from_slice(&bytes).map_err(|e| ApiError {
         status: StatusCode::UNPROCESSABLE_ENTITY,
         code: "invalid_body",
         detail: format!("request body: {e}"),
         param: None,
     })?;
-    let market: Market = parse("market", body.market.as_deref().unwrap_or("MISO"))?;
+    let market = body.market()?;
     s.entitle_product(&who, Some(market), "curves", ROUTE)
         .await?;
-    let scenario_id = body.scenario_id.clone().unwrap_or_else(|| "BASE".into());
-    check_id("scenario_id", &scenario_id).map_err(|m| ApiError::param("scenario_id", m))?;
-    if let Some(id) = &body.curve_id {
-        check_id("curve_id", id).map_err(|m| ApiError::param("curve_id", m))?;
+    if let Some((id, _)) = body.shape_source()? {
+        s.entitle_lmp(&who, &id, None, Transport::Rest, ROUTE)
+            .await?;
     }
-    let mut req = Request::new(
-        market,
-        date("trade_date", &body.trade_date)?,
-        parse::<Granularity>("grid", &body.grid)?,
-        contracts_of(&body)?,
-    );
-    if let Some(p) = &body.policy {
-        req.policy = parse::<Policy>("policy", p)?;
-    }
-    if let Some(t) = body.tension {
-        if !(t.is_finite() && t >= 0.0) {
-            return Err(ApiError::param("tension", "must be a number ≥ 0"));
-        }
-        req.tension = t;
-    }
-    req.discount_rate = body.discount_rate;
-    req.until = body
-        .until
-        .as_deref()
-        .map(|u| date("until", u))
-        .transpose()?;
-    req.flat_long_end = body.flat_long_end.unwrap_or(false);
-    let mode = match body.prior_mode.as_deref() {
-        None => None,
-        Some("additive") => Some(PriorMode::Additive),
-        Some("multiplicative") => Some(PriorMode::Multiplicative),
-        Some(o) => {
-            return Err(ApiError::param(
-                "prior_mode",
-                format!("`{o}`: expected additive or multiplicative"),
-            ));
+    let job = body.to_job(s.store.as_ref(), &who.actor()).await?;
+    let scenario_id = job.scenario_id.clone();
+    let curves = s.curves.clone();
+    let work = async move {
+        match run_build(Some(curves), job).await? {
+            Ok(o) => Ok(o),
+            Err(f) => Err(carbon_service::Error::unprocessable(
+                "invalid_curve_input",
+                Some("contracts"),
+                match f.run_id {
+                    Some(id) => format!("{} (recorded as failed run {id})", f.message),
+                    None => f.message,
+                },
+            )),
         }
     };
-    let grid = || {
-        build::grid_for(req.market, req.granularity, &req.contracts, req.until)
-            .map_err(|e| unprocessable("contracts", e.to_string()))
+    let budget = s.settings.job_after_seconds;
+    // Only a stored curve can continue as a job: its output is the run.
+    let outcome = if budget > 0 && body.curve_id.is_some() {
+        s.jobs
+            .run_or_hand_over(
+                &carbon_service::jobs::JobSpec::CurveBuild(Box::new(body.clone())),
+                &who.tenant,
+                &who.actor(),
+                std::time::Duration::from_secs(budget),
+                work,
+                |o: &CurveOutcome| json!({ "curve_run": o.run_id }),
+            )
+            .await?
+    } else {
+        Ok(work.await?)
     };
-    let prior_source = match (&body.prior_csv, &body.shape_from) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::param(
-                "prior_csv",
-                "give `prior_csv` or `shape_from`, not both",
-            ));
-        }
-        (Some(text), None) => {
-            let values = build::parse_prior("prior_csv", text, &grid()?)
-                .map_err(|e| unprocessable("prior_csv", e.to_string()))?;
-            let source = json!({ "kind": "csv", "mode": format!("{:?}", mode.unwrap_or(PriorMode::Additive)).to_lowercase(), "values": values });
-            req.prior = Some((values, mode.unwrap_or(PriorMode::Additive)));
-            source
-        }
-        (None, Some(sf)) => {
-            let id: InstrumentId = parse("shape_from.instrument_id", &sf.instrument_id)?;
-            let run: MarketRun = parse(
-                "shape_from.market_run",
-                sf.market_run.as_deref().unwrap_or("da"),
-            )?;
-            s.entitle_lmp(&who, &id, None, Transport::Rest, ROUTE)
-                .await?;
-            let rows = history(s.store.as_ref(), &id, run).await?;
-            let shape = HourlyShape::from_prices(req.market, &rows)
-                .map_err(|m| unprocessable("shape_from", format!("{}: {m}", id.as_str())))?;
-            let values = shape.prior(&grid()?);
-            req.prior = Some((values, PriorMode::Multiplicative));
-            json!({
-                "kind": "shape_from_history", "instrument_id": id.as_str(),
-                "market_run": run.as_str(), "hours_used": shape.hours_used,
-                "months_with_history": shape.months_with_history,
-            })
-        }
-        (None, None) => {
-            if mode.is_some() {
-                return Err(ApiError::param("prior_mode", "given without `prior_csv`"));
-            }
-            Value::Null
-        }
-    };
-    let inputs = inputs_json(&req, prior_source);
-    let job = CurveJob {
-        request: req,
-        curve_id: body.curve_id.clone(),
-        scenario_id: scenario_id.clone(),
-        created_by: who.actor(),
-        inputs,
-    };
-    match run_build(Some(s.curves.clone()), job).await? {
-        Err(f) => Err(unprocessable(
-            "contracts",
-            match f.run_id {
-                Some(id) => format!("{} (recorded as failed run {id})", f.message),
-                None => f.message,
-            },
-        )),
+    match outcome {
+        Err(job) => Ok(crate::jobs::accepted(&job)),
         Ok(o) => {
             let points: Vec<Value> = o
                 .points

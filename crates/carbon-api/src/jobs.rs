@@ -1,9 +1,11 @@
 //! Durable jobs over HTTP (the jobs themselves are
 //! [`carbon_service::jobs`]):
 //!
-//! - `POST /api/v1/jobs {"kind": "analysis" | "backtest", "spec": {…}}`:
-//!   queued (202, `Location`), after the same entitlement check as the
-//!   synchronous route (product `research` on every market it reads).
+//! - `POST /api/v1/jobs {"kind": "analysis" | "backtest" | "curve_build",
+//!   "spec": {…}}`: queued (202, `Location`), after the same entitlement
+//!   check as the synchronous route (product `research` on every market an
+//!   analysis reads; `curves` on a curve's market, and `lmp` on the
+//!   instrument a shape prior reads).
 //! - `GET /api/v1/jobs?status&kind&limit`: the caller's tenant's jobs, newest
 //!   first (admins: every tenant's, `tenant=` to narrow).
 //! - `GET /api/v1/jobs/{id}`, `DELETE /api/v1/jobs/{id}` (cancel).
@@ -49,9 +51,16 @@ impl AppState {
             .ok_or_else(|| ApiError::not_found(format!("no job `{id}`")))
     }
 
-    /// Jobs run analyses: a caller with no `research` on its channel has no
-    /// business with them (403, audited).
+    /// Jobs run analyses and curve builds: a caller with neither `research`
+    /// nor `curves` on its channel has no business with them (403, audited).
     async fn jobs_scope(&self, who: &Principal, route: &str) -> Result<(), ApiError> {
+        let channel = who.channel(Transport::Rest);
+        let any = ["research", "curves"]
+            .iter()
+            .any(|p| !self.access.scope(who, None, Some(p), channel).is_empty());
+        if any {
+            return Ok(());
+        }
         self.scope(who, None, Some("research"), Transport::Rest, route)
             .await
             .map(|_| ())
@@ -73,14 +82,25 @@ pub(crate) async fn submit(
     })?;
     let spec = JobSpec::parse(&b.kind, b.spec)?;
     for m in spec.markets()? {
-        s.entitle_product(&who, m, "research", ROUTE).await?;
+        s.entitle_product(&who, m, spec.product(), ROUTE).await?;
+    }
+    if let JobSpec::CurveBuild(build) = &spec
+        && let Some((id, _)) = build.shape_source()?
+    {
+        s.entitle_lmp(&who, &id, None, Transport::Rest, ROUTE)
+            .await?;
     }
     let job = s.jobs.submit(&spec, &who.tenant, &who.actor()).await?;
+    Ok(accepted(&job))
+}
+
+/// 202 with the job and its `Location`.
+pub(crate) fn accepted(job: &Job) -> Response {
     let mut resp = (StatusCode::ACCEPTED, Json(json!(job))).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/jobs/{}", job.id)) {
         resp.headers_mut().insert(header::LOCATION, v);
     }
-    Ok(resp)
+    resp
 }
 
 /// `GET /api/v1/jobs`.

@@ -72,8 +72,33 @@ async fn analyse(
     for m in a.markets()? {
         s.entitle_product(&who, m, "research", route).await?;
     }
-    let run = run_analysis(&deps, &a, &who.actor()).await?;
-    Ok((StatusCode::CREATED, Json(run_json(&run, true))).into_response())
+    a.check_limits()?;
+    let actor = who.actor();
+    let budget = s.settings.job_after_seconds;
+    if budget == 0 {
+        let run = run_analysis(&deps, &a, &actor).await?;
+        return Ok((StatusCode::CREATED, Json(run_json(&run, true))).into_response());
+    }
+    let spec = carbon_service::jobs::JobSpec::of_analysis(a.clone());
+    let work = {
+        let actor = actor.clone();
+        async move { run_analysis(&deps, &a, &actor).await }
+    };
+    let outcome = s
+        .jobs
+        .run_or_hand_over(
+            &spec,
+            &who.tenant,
+            &actor,
+            std::time::Duration::from_secs(budget),
+            work,
+            |run: &ResearchRun| json!({ "research_run": run.run_id }),
+        )
+        .await?;
+    Ok(match outcome {
+        Ok(run) => (StatusCode::CREATED, Json(run_json(&run, true))).into_response(),
+        Err(job) => crate::jobs::accepted(&job),
+    })
 }
 
 /// `POST /api/v1/research/{decompose|regimes|balance|weather}` and

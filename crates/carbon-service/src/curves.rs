@@ -6,11 +6,14 @@ use std::sync::Arc;
 
 use carbon_core::{Component, InstrumentId, Market, MarketRun, time};
 use carbon_curves::{
-    build::{self, Built, Request},
+    build::{self, Built, ContractSpec, Policy, RawContract, Request},
+    engine::PriorMode,
     grid::{Granularity, Grid},
+    shape::HourlyShape,
 };
 use carbon_store::{CurvePoint, CurveRun, CurveStore, PriceQuery, Resample, Store};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::Error;
@@ -228,4 +231,266 @@ pub fn grid_of(run: &CurveRun, points: &[CurvePoint]) -> Result<Grid, Error> {
         )));
     }
     Ok(grid)
+}
+
+/// One contract of a JSON build request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContractIn {
+    /// Name (`2027-01`, `Cal-27`).
+    pub name: Option<String>,
+    /// First delivery day (YYYY-MM-DD).
+    pub start: Option<String>,
+    /// Last delivery day (YYYY-MM-DD, inclusive).
+    pub end: Option<String>,
+    /// Settlement price.
+    pub price: Option<f64>,
+    /// Bid (with `ask`, instead of `price`).
+    pub bid: Option<f64>,
+    /// Ask.
+    pub ask: Option<f64>,
+    /// Power block (flat, onpeak, offpeak, 2x16, 7x8).
+    pub block: Option<String>,
+    /// Weight in the fit.
+    pub weight: Option<f64>,
+}
+
+/// A prior shaped from stored prices.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShapeFrom {
+    /// The instrument whose hourly shape is used.
+    pub instrument_id: String,
+    /// Its market run (default `da`).
+    pub market_run: Option<String>,
+}
+
+/// A curve build as asked for (the body of `POST /api/v1/curves/build`, and
+/// the spec of a `curve_build` job).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuildSpec {
+    /// Store the run under this curve id.
+    pub curve_id: Option<String>,
+    /// Scenario (default `BASE`).
+    pub scenario_id: Option<String>,
+    /// Market (default MISO).
+    pub market: Option<String>,
+    /// Trade date (YYYY-MM-DD).
+    pub trade_date: String,
+    /// Grid: hourly, daily, monthly.
+    pub grid: String,
+    /// Contract policy.
+    pub policy: Option<String>,
+    /// Tension (≥ 0).
+    pub tension: Option<f64>,
+    /// Discount rate.
+    pub discount_rate: Option<f64>,
+    /// Extend the curve to this date.
+    pub until: Option<String>,
+    /// Hold the curve flat after the last contract.
+    pub flat_long_end: Option<bool>,
+    /// Contracts as JSON…
+    pub contracts: Option<Vec<ContractIn>>,
+    /// …or as CSV text.
+    pub contracts_csv: Option<String>,
+    /// A prior as CSV text.
+    pub prior_csv: Option<String>,
+    /// `additive` (default) or `multiplicative`.
+    pub prior_mode: Option<String>,
+    /// A prior shaped from stored prices.
+    pub shape_from: Option<ShapeFrom>,
+}
+
+fn invalid_input(param: &str, message: impl Into<String>) -> Error {
+    Error::unprocessable("invalid_curve_input", Some(param), message)
+}
+
+fn parse_as<T: std::str::FromStr>(param: &str, v: &str) -> Result<T, Error>
+where
+    T::Err: std::fmt::Display,
+{
+    v.parse::<T>()
+        .map_err(|e| Error::param(param, format!("`{v}`: {e}")))
+}
+
+fn date(param: &str, v: &str) -> Result<NaiveDate, Error> {
+    NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .map_err(|e| Error::param(param, format!("`{v}` is not YYYY-MM-DD ({e})")))
+}
+
+impl BuildSpec {
+    /// The curve's market.
+    pub fn market(&self) -> Result<Market, Error> {
+        parse_as("market", self.market.as_deref().unwrap_or("MISO"))
+    }
+
+    /// The scenario, checked.
+    pub fn scenario(&self) -> Result<String, Error> {
+        let s = self.scenario_id.clone().unwrap_or_else(|| "BASE".into());
+        check_id("scenario_id", &s).map_err(|m| Error::param("scenario_id", m))?;
+        Ok(s)
+    }
+
+    /// The instrument a shape prior reads (the caller must be entitled to
+    /// its prices).
+    pub fn shape_source(&self) -> Result<Option<(InstrumentId, MarketRun)>, Error> {
+        self.shape_from
+            .as_ref()
+            .map(|sf| {
+                Ok((
+                    parse_as("shape_from.instrument_id", &sf.instrument_id)?,
+                    parse_as(
+                        "shape_from.market_run",
+                        sf.market_run.as_deref().unwrap_or("da"),
+                    )?,
+                ))
+            })
+            .transpose()
+    }
+
+    fn contracts(&self) -> Result<Vec<ContractSpec>, Error> {
+        match (&self.contracts, &self.contracts_csv) {
+            (Some(_), Some(_)) => Err(Error::param(
+                "contracts",
+                "give `contracts` or `contracts_csv`, not both",
+            )),
+            (None, None) => Err(Error::param(
+                "contracts",
+                "no contracts: give `contracts` (JSON) or `contracts_csv`",
+            )),
+            (None, Some(text)) => build::parse_contracts("contracts_csv", text)
+                .map_err(|e| invalid_input("contracts_csv", e.to_string())),
+            (Some(list), None) => {
+                if list.is_empty() {
+                    return Err(Error::param("contracts", "no contracts"));
+                }
+                list.iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        build::contract_spec(&RawContract {
+                            name: c.name.as_deref(),
+                            start: c.start.as_deref(),
+                            end: c.end.as_deref(),
+                            price: c.price,
+                            bid: c.bid,
+                            ask: c.ask,
+                            block: c.block.as_deref(),
+                            weight: c.weight,
+                        })
+                        .map_err(|(f, m)| {
+                            let name = c.name.as_deref().unwrap_or("?");
+                            invalid_input(
+                                &format!("contracts[{i}].{f}"),
+                                format!("contract {i} (`{name}`), field `{f}`: {m}"),
+                            )
+                        })
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// The checks that need no data: ids, market, dates, grid, contracts
+    /// (a job is refused at once rather than failing later).
+    pub fn check(&self) -> Result<(), Error> {
+        self.market()?;
+        self.scenario()?;
+        if let Some(id) = &self.curve_id {
+            check_id("curve_id", id).map_err(|m| Error::param("curve_id", m))?;
+        }
+        date("trade_date", &self.trade_date)?;
+        parse_as::<Granularity>("grid", &self.grid)?;
+        self.shape_source()?;
+        self.contracts().map(|_| ())
+    }
+
+    /// Checks everything and makes the engine's request (reading the shape
+    /// prior's prices from `store`), ready to run.
+    pub async fn to_job(&self, store: &dyn Store, created_by: &str) -> Result<CurveJob, Error> {
+        let market = self.market()?;
+        let scenario_id = self.scenario()?;
+        if let Some(id) = &self.curve_id {
+            check_id("curve_id", id).map_err(|m| Error::param("curve_id", m))?;
+        }
+        let mut req = Request::new(
+            market,
+            date("trade_date", &self.trade_date)?,
+            parse_as::<Granularity>("grid", &self.grid)?,
+            self.contracts()?,
+        );
+        if let Some(p) = &self.policy {
+            req.policy = parse_as::<Policy>("policy", p)?;
+        }
+        if let Some(t) = self.tension {
+            if !(t.is_finite() && t >= 0.0) {
+                return Err(Error::param("tension", "must be a number ≥ 0"));
+            }
+            req.tension = t;
+        }
+        req.discount_rate = self.discount_rate;
+        req.until = self
+            .until
+            .as_deref()
+            .map(|u| date("until", u))
+            .transpose()?;
+        req.flat_long_end = self.flat_long_end.unwrap_or(false);
+        let mode = match self.prior_mode.as_deref() {
+            None => None,
+            Some("additive") => Some(PriorMode::Additive),
+            Some("multiplicative") => Some(PriorMode::Multiplicative),
+            Some(o) => {
+                return Err(Error::param(
+                    "prior_mode",
+                    format!("`{o}`: expected additive or multiplicative"),
+                ));
+            }
+        };
+        let grid = |req: &Request| {
+            build::grid_for(req.market, req.granularity, &req.contracts, req.until)
+                .map_err(|e| invalid_input("contracts", e.to_string()))
+        };
+        let prior_source = match (&self.prior_csv, self.shape_source()?) {
+            (Some(_), Some(_)) => {
+                return Err(Error::param(
+                    "prior_csv",
+                    "give `prior_csv` or `shape_from`, not both",
+                ));
+            }
+            (Some(text), None) => {
+                let values = build::parse_prior("prior_csv", text, &grid(&req)?)
+                    .map_err(|e| invalid_input("prior_csv", e.to_string()))?;
+                let m = mode.unwrap_or(PriorMode::Additive);
+                let source = json!({ "kind": "csv", "mode": format!("{m:?}").to_lowercase(), "values": values });
+                req.prior = Some((values, m));
+                source
+            }
+            (None, Some((id, run))) => {
+                let rows = history(store, &id, run).await?;
+                let shape = HourlyShape::from_prices(req.market, &rows)
+                    .map_err(|m| invalid_input("shape_from", format!("{}: {m}", id.as_str())))?;
+                let values = shape.prior(&grid(&req)?);
+                req.prior = Some((values, PriorMode::Multiplicative));
+                json!({
+                    "kind": "shape_from_history", "instrument_id": id.as_str(),
+                    "market_run": run.as_str(), "hours_used": shape.hours_used,
+                    "months_with_history": shape.months_with_history,
+                })
+            }
+            (None, None) => {
+                if mode.is_some() {
+                    return Err(Error::param("prior_mode", "given without `prior_csv`"));
+                }
+                Value::Null
+            }
+        };
+        let inputs = inputs_json(&req, prior_source);
+        Ok(CurveJob {
+            request: req,
+            curve_id: self.curve_id.clone(),
+            scenario_id,
+            created_by: created_by.to_string(),
+            inputs,
+        })
+    }
 }

@@ -1,4 +1,4 @@
-//! Durable jobs: analyses and backtests queued in the [`JobStore`], run by a
+//! Durable jobs: analyses, backtests and curve builds queued in the [`JobStore`], run by a
 //! bounded pool of workers in `carbon serve`, cancellable, and recovered
 //! after a restart.
 //!
@@ -25,6 +25,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::{
     Error, Result,
+    curves::{self, BuildSpec},
     research::{self, Analysis, BacktestSpec, ResearchDeps},
 };
 
@@ -37,6 +38,9 @@ pub enum JobSpec {
     Analysis(Box<Analysis>),
     /// A backtest (the body of `POST /api/v1/backtests`).
     Backtest(Box<BacktestSpec>),
+    /// A forward-curve build stored under its `curve_id` (the body of
+    /// `POST /api/v1/curves/build`).
+    CurveBuild(Box<BuildSpec>),
 }
 
 impl JobSpec {
@@ -45,11 +49,28 @@ impl JobSpec {
         match self {
             JobSpec::Analysis(_) => "analysis",
             JobSpec::Backtest(_) => "backtest",
+            JobSpec::CurveBuild(_) => "curve_build",
+        }
+    }
+
+    /// The job that runs `a` (a backtest is a job of kind `backtest`).
+    pub fn of_analysis(a: Analysis) -> JobSpec {
+        match a {
+            Analysis::Backtest(b) => JobSpec::Backtest(Box::new(b)),
+            a => JobSpec::Analysis(Box::new(a)),
+        }
+    }
+
+    /// The entitlement product it reads and writes (`research`, `curves`).
+    pub fn product(&self) -> &'static str {
+        match self {
+            JobSpec::CurveBuild(_) => "curves",
+            _ => "research",
         }
     }
 
     /// The kinds a worker knows.
-    pub const KINDS: [&'static str; 2] = ["analysis", "backtest"];
+    pub const KINDS: [&'static str; 3] = ["analysis", "backtest", "curve_build"];
 
     /// Reads a job's kind and specification, naming what is wrong.
     pub fn parse(kind: &str, spec: Value) -> Result<JobSpec> {
@@ -72,18 +93,40 @@ impl JobSpec {
         Ok(spec)
     }
 
-    /// The analysis it runs.
-    pub fn analysis(&self) -> Analysis {
+    /// The analysis it runs (`None`: a curve build).
+    pub fn analysis(&self) -> Option<Analysis> {
         match self {
-            JobSpec::Analysis(a) => (**a).clone(),
-            JobSpec::Backtest(b) => Analysis::Backtest((**b).clone()),
+            JobSpec::Analysis(a) => Some((**a).clone()),
+            JobSpec::Backtest(b) => Some(Analysis::Backtest((**b).clone())),
+            JobSpec::CurveBuild(_) => None,
         }
     }
 
-    /// The markets it reads (for the caller's entitlement check; `None` is a
-    /// market-wide series).
+    /// The markets of its [`JobSpec::product`] (for the caller's entitlement
+    /// check; `None` is a market-wide series).
     pub fn markets(&self) -> Result<Vec<Option<Market>>> {
-        self.analysis().markets()
+        match self {
+            JobSpec::CurveBuild(b) => Ok(vec![Some(b.market()?)]),
+            other => other.analysis().map_or(Ok(Vec::new()), |a| a.markets()),
+        }
+    }
+
+    /// Refuses what can be refused without running it: limits of an
+    /// analysis; ids, dates, grid and contracts of a curve build, which must
+    /// name its `curve_id` (its output is the stored run).
+    pub fn check(&self) -> Result<()> {
+        match self {
+            JobSpec::CurveBuild(b) => {
+                if b.curve_id.is_none() {
+                    return Err(Error::param(
+                        "spec",
+                        "a curve build job needs `curve_id`: its output is the stored run",
+                    ));
+                }
+                b.check()
+            }
+            other => other.analysis().map_or(Ok(()), |a| a.check_limits()),
+        }
     }
 
     /// The specification as stored (without the kind).
@@ -91,12 +134,13 @@ impl JobSpec {
         match self {
             JobSpec::Analysis(a) => serde_json::to_value(a).unwrap_or(Value::Null),
             JobSpec::Backtest(b) => serde_json::to_value(b).unwrap_or(Value::Null),
+            JobSpec::CurveBuild(b) => serde_json::to_value(b).unwrap_or(Value::Null),
         }
     }
 
     /// Whether a job of `kind` left running by a stopped server is queued
-    /// again (true: analyses and backtests have no effect until they store
-    /// their output at the end).
+    /// again (true for all: analyses, backtests and curve builds have no
+    /// effect until they store their output at the end).
     pub fn requeue_on_restart(kind: &str) -> bool {
         Self::KINDS.contains(&kind)
     }
@@ -127,7 +171,7 @@ impl Jobs {
 
     /// Queues a job after checking its specification (limits included).
     pub async fn submit(&self, spec: &JobSpec, tenant: &str, owner: &str) -> Result<Job> {
-        spec.analysis().check_limits()?;
+        spec.check()?;
         let job = Job::queued(
             crate::random_id("job"),
             spec.kind(),
@@ -174,6 +218,87 @@ impl Jobs {
             .map(|k| k.to_string())
             .collect();
         Ok(self.store.recover(&kinds, Utc::now()).await?)
+    }
+
+    /// Runs `work` (the synchronous form of `spec`, already checked and
+    /// entitled) and answers with its outcome when it ends within `budget`;
+    /// otherwise hands it over to a job — recorded as running, finished when
+    /// the work ends, cancellable like any job, requeued from `spec` if the
+    /// server stops first — and answers with that job. `result` turns the
+    /// outcome into the job's result reference.
+    pub async fn run_or_hand_over<T, F>(
+        self: &Arc<Self>,
+        spec: &JobSpec,
+        tenant: &str,
+        owner: &str,
+        budget: std::time::Duration,
+        work: F,
+        result: fn(&T) -> Value,
+    ) -> Result<std::result::Result<T, Job>>
+    where
+        T: Send + 'static,
+        F: std::future::Future<Output = Result<T>> + Send + 'static,
+    {
+        let mut task = tokio::spawn(work);
+        if let Ok(done) = tokio::time::timeout(budget, &mut task).await {
+            return done
+                .map_err(|e| Error::Internal(format!("task failed: {e}")))?
+                .map(Ok);
+        }
+        let now = Utc::now();
+        let mut job = Job::queued(
+            crate::random_id("job"),
+            spec.kind(),
+            spec.spec_json(),
+            tenant,
+            owner,
+            now,
+        );
+        job.status = JobStatus::Running;
+        job.started = Some(now);
+        job.attempts = 1;
+        job.message = format!(
+            "taking longer than {} s: continued as a job",
+            budget.as_secs()
+        );
+        self.store.enqueue(job.clone()).await?;
+        let (tx, mut rx) = watch::channel(false);
+        self.lock().insert(job.id.clone(), tx);
+        let me = self.clone();
+        let id = job.id.clone();
+        tokio::spawn(async move {
+            let stop = async {
+                loop {
+                    if *rx.borrow() {
+                        return;
+                    }
+                    tokio::select! {
+                        r = rx.changed() => if r.is_err() { return },
+                        _ = tokio::time::sleep(POLL) => {
+                            if let Ok(Some(j)) = me.store.job(&id).await && j.cancel_requested {
+                                return;
+                            }
+                        }
+                    }
+                }
+            };
+            let end = tokio::select! {
+                r = &mut task => match r {
+                    Ok(Ok(t)) => JobEnd::Succeeded(result(&t)),
+                    Ok(Err(e)) => JobEnd::Failed(e.to_string()),
+                    Err(e) => JobEnd::Failed(format!("task failed: {e}")),
+                },
+                _ = stop => {
+                    task.abort();
+                    JobEnd::Cancelled
+                }
+            };
+            me.lock().remove(&id);
+            if let Err(e) = me.store.finish(&id, end, Utc::now()).await {
+                tracing::error!(job = %id, error = %e, "could not record the job's end");
+            }
+        });
+        Ok(Err(job))
     }
 
     /// Starts `n` workers (at least one).
@@ -223,12 +348,43 @@ impl Jobs {
             Ok(s) => s,
             Err(e) => return JobEnd::Failed(e.to_string()),
         };
-        let analysis = spec.analysis();
-        let _ = self
-            .store
-            .set_progress(&job.id, 0.05, &format!("running {}", analysis.kind()))
-            .await;
-        let work = research::run_analysis(&self.deps, &analysis, &job.owner);
+        let work = async {
+            match &spec {
+                JobSpec::CurveBuild(b) => {
+                    let _ = self
+                        .store
+                        .set_progress(&job.id, 0.05, "building the curve")
+                        .await;
+                    let built = async {
+                        let cj = b.to_job(self.deps.store.as_ref(), &job.owner).await?;
+                        curves::run_build(self.deps.curves.clone(), cj)
+                            .await
+                            .map_err(Error::from)
+                    };
+                    match built.await {
+                        Ok(Ok(o)) => Ok(json!({ "curve_run": o.run_id })),
+                        Ok(Err(f)) => Err(match f.run_id {
+                            Some(id) => format!("{} (recorded as failed run {id})", f.message),
+                            None => f.message,
+                        }),
+                        Err(e) => Err(e.to_string()),
+                    }
+                }
+                other => {
+                    let Some(analysis) = other.analysis() else {
+                        return Err("nothing to run".to_string());
+                    };
+                    let _ = self
+                        .store
+                        .set_progress(&job.id, 0.05, &format!("running {}", analysis.kind()))
+                        .await;
+                    research::run_analysis(&self.deps, &analysis, &job.owner)
+                        .await
+                        .map(|run| json!({ "research_run": run.run_id }))
+                        .map_err(|e| e.to_string())
+                }
+            }
+        };
         let stop = async {
             loop {
                 if *cancelled.borrow() {
@@ -248,8 +404,8 @@ impl Jobs {
         };
         tokio::select! {
             r = work => match r {
-                Ok(run) => JobEnd::Succeeded(json!({ "research_run": run.run_id })),
-                Err(e) => JobEnd::Failed(e.to_string()),
+                Ok(result) => JobEnd::Succeeded(result),
+                Err(e) => JobEnd::Failed(e),
             },
             _ = stop => JobEnd::Cancelled,
         }

@@ -25,6 +25,10 @@ pub struct ApiSettings {
     pub trusted_proxies: Vec<String>,
     /// Rows per store page of a streamed CSV export.
     pub export_page_rows: usize,
+    /// An analysis, backtest or curve build asked for synchronously that
+    /// runs longer than this many seconds continues as a job (the answer is
+    /// 202 with the job); 0: never.
+    pub job_after_seconds: u64,
 }
 
 impl Default for ApiSettings {
@@ -37,6 +41,7 @@ impl Default for ApiSettings {
             secure_cookies: false,
             trusted_proxies: Vec::new(),
             export_page_rows: 10_000,
+            job_after_seconds: 10,
         }
     }
 }

@@ -12,7 +12,7 @@ use carbon_store::ResearchStore;
 use serde_json::{Value, json};
 
 use super::{
-    api::{Resp, Server, hub, hub_login, request, start},
+    api::{Resp, Server, hub, hub_login, request, start, start_full},
     research::{fundamentals_dir, load},
 };
 
@@ -151,6 +151,96 @@ fn an_analysis_job_is_queued_run_and_stored_like_the_synchronous_route() {
             .contains("recorded as failed run"),
         "{failed}"
     );
+}
+
+#[test]
+fn a_curve_build_job_stores_the_same_curve_as_the_synchronous_route() {
+    let s = start();
+    let key = [("x-api-key", s.key.as_str())];
+    let spec = |curve_id: Option<&str>| {
+        let mut v = json!({
+            "trade_date": "2026-11-27", "grid": "monthly",
+            "contracts": [
+                { "name": "2027-01", "start": "2027-01-01", "end": "2027-01-31", "price": 62.0 },
+                { "name": "2027-02", "start": "2027-02-01", "end": "2027-02-28", "price": 58.5 },
+                { "name": "Q2-27", "start": "2027-04-01", "end": "2027-06-30", "price": 41.0 }
+            ]
+        });
+        if let Some(id) = curve_id {
+            v["curve_id"] = json!(id);
+        }
+        v
+    };
+    let r = submit(
+        &s,
+        &key,
+        &json!({ "kind": "curve_build", "spec": spec(Some("JOB_CURVE")) }),
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let done = wait(&s, &key, &id, Duration::from_secs(30));
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let run_id = done["result"]["curve_run"].as_str().unwrap();
+    let stored = request(
+        &s,
+        "GET",
+        &format!("/api/v1/curves/runs/{run_id}"),
+        &key,
+        None,
+    );
+    assert_eq!(stored.status, 200, "{}", stored.body);
+    let stored = stored.json();
+    assert_eq!(
+        (stored["curve_id"].as_str(), stored["status"].as_str()),
+        (Some("JOB_CURVE"), Some("succeeded"))
+    );
+    // The synchronous build of the same inputs has the same input hash and prices.
+    let sync = request(&s, "POST", "/api/v1/curves/build", &key, Some(&spec(None)));
+    assert_eq!(sync.status, 200, "{}", sync.body);
+    let sync = sync.json();
+    assert_eq!(stored["input_hash"], sync["input_hash"]);
+    let fwd = request(
+        &s,
+        "GET",
+        &format!("/api/v1/curves/forward?run_id={run_id}"),
+        &key,
+        None,
+    )
+    .json();
+    let prices = |v: &Value| -> Vec<f64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["price"].as_f64().unwrap())
+            .collect()
+    };
+    assert_eq!(prices(&fwd["data"]), prices(&sync["points"]));
+    // Without a curve id there would be nothing to keep: refused at once.
+    let r = submit(
+        &s,
+        &key,
+        &json!({ "kind": "curve_build", "spec": spec(None) }),
+    );
+    assert_eq!(
+        (r.status, r.json()["param"].as_str()),
+        (400, Some("spec")),
+        "{}",
+        r.body
+    );
+    // Bad contracts are refused at once too, naming the field.
+    let mut bad = spec(Some("X"));
+    bad["contracts"][1]["end"] = json!("2027-13-01");
+    let r = submit(&s, &key, &json!({ "kind": "curve_build", "spec": bad }));
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.json()["param"], "contracts[1].end");
+    // pilot_caiso has no `curves`: 403.
+    let caiso = hub_login(&s, "caiso_demo", &password(&s, "caiso_demo"));
+    let r = submit(
+        &s,
+        &hub(&caiso),
+        &json!({ "kind": "curve_build", "spec": spec(Some("C")) }),
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
 }
 
 #[test]
@@ -349,4 +439,94 @@ fn runs(s: &Server) -> usize {
     }))
     .unwrap()
     .len()
+}
+
+#[test]
+fn a_slow_synchronous_analysis_continues_as_a_job() {
+    let s = start_full(
+        None,
+        4096,
+        carbon_api::ApiSettings {
+            job_after_seconds: 1,
+            ..carbon_api::ApiSettings::default()
+        },
+        Default::default(),
+    );
+    load(
+        &s,
+        &fundamentals_dir().join("miso_lmp_rt_hr_hubs_2021_eia.csv"),
+        "2026-11-01T00:00:00Z",
+    );
+    let key = [("x-api-key", s.key.as_str())];
+    // Quick: answered as before (201 with the stored run).
+    let r = request(
+        &s,
+        "POST",
+        "/api/v1/research/decompose",
+        &key,
+        Some(&decompose(4)["spec"]),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert!(r.json()["output"].is_object());
+    // Bad input: the same precise error as before, no job.
+    let mut bad = decompose(4)["spec"].clone();
+    bad["series"]["instrument_id"] = json!("MISO.NOWHERE");
+    let r = request(&s, "POST", "/api/v1/research/decompose", &key, Some(&bad));
+    assert!(r.status == 404 || r.status == 422, "{}", r.body);
+    // Slow: after a second the answer is 202 with a running job that ends
+    // with the stored run.
+    let t = Instant::now();
+    let r = request(
+        &s,
+        "POST",
+        "/api/v1/research/regimes",
+        &key,
+        Some(&slow()["spec"]),
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    let j = r.json();
+    assert_eq!(
+        (j["status"].as_str(), j["kind"].as_str()),
+        (Some("running"), Some("analysis"))
+    );
+    let id = j["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/api/v1/jobs/{id}").as_str())
+    );
+    let done = wait(&s, &key, &id, Duration::from_secs(120));
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let run = done["result"]["research_run"].as_str().unwrap();
+    let stored = request(
+        &s,
+        "GET",
+        &format!("/api/v1/research/runs/{run}"),
+        &key,
+        None,
+    )
+    .json();
+    assert_eq!(stored["kind"], "regimes");
+    // A handed-over job can be cancelled like any other, promptly.
+    let r = request(
+        &s,
+        "POST",
+        "/api/v1/research/regimes",
+        &key,
+        Some(&slow()["spec"]),
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let asked = Instant::now();
+    assert_eq!(
+        request(&s, "DELETE", &format!("/api/v1/jobs/{id}"), &key, None).status,
+        200
+    );
+    let ended = wait(&s, &key, &id, Duration::from_secs(5));
+    assert_eq!(ended["status"], "cancelled");
+    assert!(
+        asked.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        asked.elapsed()
+    );
 }
