@@ -26,28 +26,15 @@ use carbon_curves::{
     grid::{Granularity, Shape},
 };
 use carbon_store::{CurveRun, CurveRunFilter};
-use chrono::NaiveDate;
 use serde_json::{Value, json};
 
 pub use carbon_service::curves::{
     BuildSpec, CurveFailure, CurveJob, CurveOutcome, check_id, grid_of, history, inputs_json,
     run_build,
 };
+use carbon_service::curves::{date, parse_as as parse};
 
 use crate::{AppState, error::ApiError, params::Params, routes::rfc3339};
-
-fn parse<T: std::str::FromStr>(param: &str, v: &str) -> Result<T, ApiError>
-where
-    T::Err: std::fmt::Display,
-{
-    v.parse::<T>()
-        .map_err(|e| ApiError::param(param, format!("`{v}`: {e}")))
-}
-
-fn date(param: &str, v: &str) -> Result<NaiveDate, ApiError> {
-    NaiveDate::parse_from_str(v, "%Y-%m-%d")
-        .map_err(|e| ApiError::param(param, format!("`{v}` is not YYYY-MM-DD ({e})")))
-}
 
 pub(crate) async fn build_curve(
     State(s): State<AppState>,

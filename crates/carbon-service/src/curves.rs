@@ -306,7 +306,8 @@ fn invalid_input(param: &str, message: impl Into<String>) -> Error {
     Error::unprocessable("invalid_curve_input", Some(param), message)
 }
 
-fn parse_as<T: std::str::FromStr>(param: &str, v: &str) -> Result<T, Error>
+/// `v` parsed as a `T`, or an error naming `param` and the value.
+pub fn parse_as<T: std::str::FromStr>(param: &str, v: &str) -> Result<T, Error>
 where
     T::Err: std::fmt::Display,
 {
@@ -314,7 +315,8 @@ where
         .map_err(|e| Error::param(param, format!("`{v}`: {e}")))
 }
 
-fn date(param: &str, v: &str) -> Result<NaiveDate, Error> {
+/// A `YYYY-MM-DD` date, or an error naming `param` and the value.
+pub fn date(param: &str, v: &str) -> Result<NaiveDate, Error> {
     NaiveDate::parse_from_str(v, "%Y-%m-%d")
         .map_err(|e| Error::param(param, format!("`{v}` is not YYYY-MM-DD ({e})")))
 }

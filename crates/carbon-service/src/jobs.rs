@@ -267,21 +267,7 @@ impl Jobs {
         let me = self.clone();
         let id = job.id.clone();
         tokio::spawn(async move {
-            let stop = async {
-                loop {
-                    if *rx.borrow() {
-                        return;
-                    }
-                    tokio::select! {
-                        r = rx.changed() => if r.is_err() { return },
-                        _ = tokio::time::sleep(POLL) => {
-                            if let Ok(Some(j)) = me.store.job(&id).await && j.cancel_requested {
-                                return;
-                            }
-                        }
-                    }
-                }
-            };
+            let stop = me.cancelled(&id, &mut rx);
             let end = tokio::select! {
                 r = &mut task => match r {
                     Ok(Ok(t)) => JobEnd::Succeeded(result(&t)),
@@ -306,6 +292,27 @@ impl Jobs {
         (0..n.max(1))
             .map(|_| tokio::spawn(self.clone().worker()))
             .collect()
+    }
+
+    /// Completes when job `id` is to stop: its cancel signal in this
+    /// process, or (for cancels asked of another process) its flag in the
+    /// store, looked at every [`POLL`].
+    async fn cancelled(&self, id: &str, signal: &mut watch::Receiver<bool>) {
+        loop {
+            if *signal.borrow() {
+                return;
+            }
+            tokio::select! {
+                r = signal.changed() => if r.is_err() { return },
+                _ = tokio::time::sleep(POLL) => {
+                    if let Ok(Some(j)) = self.store.job(id).await
+                        && j.cancel_requested
+                    {
+                        return;
+                    }
+                }
+            }
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, watch::Sender<bool>>> {
@@ -385,23 +392,7 @@ impl Jobs {
                 }
             }
         };
-        let stop = async {
-            loop {
-                if *cancelled.borrow() {
-                    return;
-                }
-                tokio::select! {
-                    r = cancelled.changed() => if r.is_err() { return },
-                    _ = tokio::time::sleep(POLL) => {
-                        if let Ok(Some(j)) = self.store.job(&job.id).await
-                            && j.cancel_requested
-                        {
-                            return;
-                        }
-                    }
-                }
-            }
-        };
+        let stop = self.cancelled(&job.id, cancelled);
         tokio::select! {
             r = work => match r {
                 Ok(result) => JobEnd::Succeeded(result),
