@@ -62,6 +62,8 @@ use crate::{AppState, error::ApiError, params::Params};
 struct Listener {
     access: Arc<Access>,
     who: Principal,
+    /// Refused subscriptions count as entitlement denials.
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Listener {
@@ -343,6 +345,7 @@ pub(crate) async fn websocket(
     let listener = Listener {
         access: s.access.clone(),
         who,
+        metrics: s.metrics.clone(),
     };
     let bus = s.bus.clone();
     let queue = s.stream_queue;
@@ -373,6 +376,10 @@ async fn session(
                 Some(Ok(Message::Text(text))) => Some(match serde_json::from_str::<ClientMsg>(&text) {
                     Ok(m) if m.op == "subscribe" && let no = refused(&listener, &m) && !no.is_empty() => {
                         let why = format!("not entitled to {}; nothing was subscribed", no.join(", "));
+                        listener.metrics.denial(
+                            &listener.who.tenant,
+                            listener.who.channel(Transport::Stream).as_str(),
+                        );
                         listener
                             .access
                             .audit(
@@ -479,6 +486,7 @@ pub(crate) async fn sse(
     let listener = Listener {
         access: s.access.clone(),
         who: who.clone(),
+        metrics: s.metrics.clone(),
     };
     let no = refused(&listener, &msg);
     if !no.is_empty() {

@@ -614,6 +614,17 @@ fn stream_entitlements_and_fan_out_per_tenant() {
             .unwrap();
         assert_eq!(next_json(&mut caiso).await["type"], "pong");
     });
+    // The refused subscriptions (pilot_miso's CAISO, pilot_caiso's other
+    // node) count as entitlement denials on the hub channel; the refused
+    // upgrade of pilot_caiso's key on the stream channel.
+    let m = request(&s, "GET", "/metrics", &[], None).body;
+    for series in [
+        "carbon_entitlement_denials_total{tenant=\"pilot_miso\",channel=\"hub\"} 1",
+        "carbon_entitlement_denials_total{tenant=\"pilot_caiso\",channel=\"hub\"} 1",
+        "carbon_entitlement_denials_total{tenant=\"pilot_caiso\",channel=\"stream\"} 1",
+    ] {
+        assert!(m.contains(series), "{series}:\n{m}");
+    }
 }
 
 #[test]
