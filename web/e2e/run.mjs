@@ -355,6 +355,26 @@ await test("research: gas storage decomposed and Henry Hub regimes, run in the h
   await page.getByRole("alert").filter({ hasText: "no data" }).waitFor();
 });
 
+await test("a job submitted to the API is followed to its end in the hub's Jobs page", async (page) => {
+  await login(page, "admin");
+  const job = await page.evaluate(async () => {
+    const csrf = document.cookie.split(";").map((c) => c.trim()).find((c) => c.startsWith("carbon_csrf="))?.slice("carbon_csrf=".length);
+    const r = await fetch("/api/v1/jobs", {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-csrf-token": decodeURIComponent(csrf ?? "") },
+      body: JSON.stringify({ kind: "analysis", spec: { kind: "decompose", series: { entity: "Total Lower 48", variable: "storage" }, periods: [52] } }),
+    });
+    return { status: r.status, body: await r.json() };
+  });
+  assert.equal(job.status, 202, JSON.stringify(job.body));
+  await page.getByRole("link", { name: "Jobs" }).click();
+  const row = page.getByTestId(`job-${job.body.id}`);
+  await row.waitFor();
+  await row.getByTestId("status").filter({ hasText: "succeeded" }).waitFor({ timeout: 30_000 });
+  assert.match(await row.textContent(), /rr_[0-9a-f]{20}/);
+  assert.equal(await row.getByRole("button", { name: /^Cancel / }).count(), 0);
+});
+
 await test("pilot_miso sees MISO and no CAISO market", async (page) => {
   await login(page, "miso_demo");
   const markets = await page.evaluate(async () => (await (await fetch("/api/v1/markets")).json()).data.map((m) => m.code));

@@ -83,3 +83,61 @@ export interface Instrument {
   kind: string;
   name?: string;
 }
+
+/** A durable job (`/api/v1/jobs`). */
+export interface Job {
+  id: string;
+  kind: string;
+  tenant: string;
+  owner: string;
+  status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+  progress: number;
+  message: string;
+  created: string;
+  started: string | null;
+  finished: string | null;
+  result: { research_run?: string; curve_run?: string } | null;
+  error: string | null;
+  attempts: number;
+}
+
+const FINAL = ["succeeded", "failed", "cancelled"];
+
+/** Waits for a job to end, reporting each state seen; the ended job. */
+export async function followJob(job: Job, onUpdate: (j: Job) => void, everyMs = 500): Promise<Job> {
+  let j = job;
+  onUpdate(j);
+  while (!FINAL.includes(j.status)) {
+    await new Promise((r) => setTimeout(r, everyMs));
+    j = await getJson<Job>(`/api/v1/jobs/${j.id}`);
+    onUpdate(j);
+  }
+  return j;
+}
+
+/**
+ * POSTs work that may continue as a job: a quick answer (200/201) is
+ * returned as it is; a 202 carries the job, which is followed (`onJob`
+ * sees it move) to its end — then the stored output is read with `read`.
+ */
+export async function sendMaybeJob<T>(
+  url: string,
+  body: unknown,
+  onJob: (j: Job) => void,
+  read: (job: Job) => Promise<T>,
+): Promise<T> {
+  const r = await fetch(url, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: headers({ "content-type": "application/json" }),
+    body: JSON.stringify(body),
+  });
+  if (!r.ok) throw await problem(r);
+  const answer = await r.json();
+  if (r.status !== 202) return answer as T;
+  const ended = await followJob(answer as Job, onJob);
+  if (ended.status !== "succeeded") {
+    throw new Error(`job ${ended.id} ${ended.status}${ended.error ? `: ${ended.error}` : ""}`);
+  }
+  return read(ended);
+}

@@ -8,6 +8,7 @@ import { Curves } from "./pages/Curves";
 import { Admin } from "./pages/Admin";
 import { Keys } from "./pages/Keys";
 import { Research } from "./pages/Research";
+import { Jobs } from "./pages/Jobs";
 import "./styles.css";
 
 /** Client-side routes; the server answers index.html for each of them. */
@@ -16,6 +17,7 @@ const ROUTES = [
   { path: "/explorer", label: "Explorer" },
   { path: "/curves", label: "Curves" },
   { path: "/research", label: "Research" },
+  { path: "/jobs", label: "Jobs" },
   { path: "/keys", label: "API keys" },
   { path: "/admin", label: "Admin", admin: true },
 ] as const;
@@ -66,6 +68,9 @@ function App() {
       break;
     case "/research":
       page = <Research />;
+      break;
+    case "/jobs":
+      page = <Jobs />;
       break;
     case "/admin":
       page = me.admin ? <Admin /> : <p role="alert">Admins only.</p>;

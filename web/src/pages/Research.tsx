@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { getJson, send } from "../api";
+import { getJson, sendMaybeJob, type Job } from "../api";
 import { Chart } from "../Chart";
 import { researchBody, type ResearchForm } from "../query";
 
@@ -29,6 +29,7 @@ export function Research() {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [run, setRun] = useState<Run | null>(null);
+  const [job, setJob] = useState<Job | null>(null);
   const [form, setForm] = useState<ResearchForm>({
     kind: "decompose",
     source: "",
@@ -57,9 +58,15 @@ export function Research() {
     setBusy(true);
     setError(null);
     setRun(null);
+    setJob(null);
     try {
       const { path, body } = researchBody(form);
-      setRun(await send<Run>("POST", path, body));
+      // A long analysis continues as a job: follow it, then read its run.
+      setRun(
+        await sendMaybeJob<Run>(path, body, setJob, (j) =>
+          getJson<Run>(`/api/v1/research/runs/${j.result?.research_run}`),
+        ),
+      );
     } catch (err) {
       setError(String((err as Error).message ?? err));
     } finally {
@@ -72,6 +79,11 @@ export function Research() {
     <section aria-label="Research">
       <h1>Research</h1>
       {series === null && !error && <p className="loading">Loading series…</p>}
+      {job && busy && (
+        <p role="status" data-testid="job">
+          Continued as job <code>{job.id}</code>: {job.status} {Math.round(job.progress * 100)}% {job.message}
+        </p>
+      )}
       <form onSubmit={submit} aria-label="Research query" className="selectors">
         <label>
           Analysis
