@@ -713,9 +713,25 @@ fn standard_errors(data: &Data, th: &Params, tr: &Transform) -> Option<Vec<Regim
 
 /// Fits every candidate and returns them with the index of the lowest BIC.
 pub fn select_by_bic(y: &[f64], candidates: &[MsSpec]) -> Result<(Vec<MsFit>, usize)> {
+    select_by_bic_with(y, candidates, &mut |_| true)
+}
+
+/// [`select_by_bic`], calling `before(i)` ahead of candidate `i`: it may
+/// report progress, and stops the selection by answering false (a cancelled
+/// job), which is a [`ResearchError::NoConvergence`] saying so.
+pub fn select_by_bic_with(
+    y: &[f64],
+    candidates: &[MsSpec],
+    before: &mut dyn FnMut(usize) -> bool,
+) -> Result<(Vec<MsFit>, usize)> {
     let mut fits = Vec::new();
     let mut errors = Vec::new();
-    for c in candidates {
+    for (i, c) in candidates.iter().enumerate() {
+        if !before(i) {
+            return Err(ResearchError::NoConvergence {
+                message: "stopped before candidate {i}: cancelled".replace("{i}", &i.to_string()),
+            });
+        }
         match fit(y, c) {
             Ok(f) => fits.push(f),
             Err(e) => errors.push(format!("k={} ar={}: {e}", c.k, c.ar)),

@@ -355,6 +355,8 @@ impl Jobs {
             Ok(s) => s,
             Err(e) => return JobEnd::Failed(e.to_string()),
         };
+        // Set when the job is cancelled: the computation stops at its next step.
+        let stop_flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let work = async {
             match &spec {
                 JobSpec::CurveBuild(b) => {
@@ -385,7 +387,18 @@ impl Jobs {
                         .store
                         .set_progress(&job.id, 0.05, &format!("running {}", analysis.kind()))
                         .await;
-                    research::run_analysis(&self.deps, &analysis, &job.owner)
+                    let (store, id) = (self.store.clone(), job.id.clone());
+                    let handle = tokio::runtime::Handle::current();
+                    let report: research::Report = Arc::new(move |fraction, what: &str| {
+                        let (store, id, what) = (store.clone(), id.clone(), what.to_string());
+                        // Between 5 % (started) and 95 % (storing).
+                        let f = 0.05 + 0.9 * fraction;
+                        handle.spawn(async move {
+                            let _ = store.set_progress(&id, f, &what).await;
+                        });
+                    });
+                    let progress = research::Progress::new(report, stop_flag.clone());
+                    research::run_analysis_with(&self.deps, &analysis, &job.owner, progress)
                         .await
                         .map(|run| json!({ "research_run": run.run_id }))
                         .map_err(|e| e.to_string())
@@ -398,7 +411,10 @@ impl Jobs {
                 Ok(result) => JobEnd::Succeeded(result),
                 Err(e) => JobEnd::Failed(e),
             },
-            _ = stop => JobEnd::Cancelled,
+            _ = stop => {
+                stop_flag.store(true, std::sync::atomic::Ordering::Relaxed);
+                JobEnd::Cancelled
+            }
         }
     }
 }

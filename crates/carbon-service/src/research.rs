@@ -28,6 +28,42 @@ use serde_json::{Value, json};
 
 use crate::{error::Error, rfc3339};
 
+/// Receives (fraction done, what is being done) of a long analysis.
+pub type Report = Arc<dyn Fn(f64, &str) + Send + Sync>;
+
+/// How a long analysis reports how far it is, and learns it should stop
+/// (a cancelled job): checked between its steps (regime candidates, HMM
+/// state counts, backtest origins and curve runs).
+#[derive(Clone, Default)]
+pub struct Progress {
+    report: Option<Report>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Progress {
+    /// Reports to `report`, stops when `stop` is set.
+    pub fn new(report: Report, stop: Arc<std::sync::atomic::AtomicBool>) -> Self {
+        Self {
+            report: Some(report),
+            stop,
+        }
+    }
+
+    /// Step `done` of `total`, with what is being done; false when the work
+    /// should stop.
+    pub fn step(&self, done: usize, total: usize, what: &str) -> bool {
+        if let Some(r) = &self.report {
+            r((done as f64 / total.max(1) as f64).clamp(0.0, 1.0), what);
+        }
+        !self.stop.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// An error for a stopped analysis.
+    fn stopped() -> Error {
+        Error::Internal("stopped: the job was cancelled".into())
+    }
+}
+
 /// The version stamped on every stored output.
 pub const MODEL_VERSION: &str = concat!("carbon-research ", env!("CARGO_PKG_VERSION"));
 
@@ -689,6 +725,15 @@ impl Analysis {
 
 /// Runs an analysis (reading through `deps`) and returns its output.
 pub async fn compute(deps: &ResearchDeps, a: &Analysis) -> Result<Value, Error> {
+    compute_with(deps, a, &Progress::default()).await
+}
+
+/// [`compute`] reporting progress and stopping early when asked.
+pub async fn compute_with(
+    deps: &ResearchDeps,
+    a: &Analysis,
+    progress: &Progress,
+) -> Result<Value, Error> {
     match a {
         Analysis::Decompose {
             series,
@@ -734,8 +779,11 @@ pub async fn compute(deps: &ResearchDeps, a: &Analysis) -> Result<Value, Error> 
                         states.clone()
                     };
                     let mut fits = Vec::new();
-                    for k in ks {
-                        fits.push(features::fit_hmm(&x, k, 5, 254).map_err(research_error)?);
+                    for (i, k) in ks.iter().enumerate() {
+                        if !progress.step(i, ks.len(), &format!("Gaussian HMM, {k} states")) {
+                            return Err(Progress::stopped());
+                        }
+                        fits.push(features::fit_hmm(&x, *k, 5, 254).map_err(research_error)?);
                     }
                     let best = fits
                         .iter()
@@ -799,7 +847,24 @@ pub async fn compute(deps: &ResearchDeps, a: &Analysis) -> Result<Value, Error> 
             } else {
                 candidates.clone()
             };
-            let (fits, best) = regimes::select_by_bic(&y, &cands).map_err(research_error)?;
+            let mut stopped = false;
+            let (fits, best) = regimes::select_by_bic_with(&y, &cands, &mut |i| {
+                let c = &cands[i];
+                let go = progress.step(
+                    i,
+                    cands.len(),
+                    &format!("regime model k={} ar={}", c.k, c.ar),
+                );
+                stopped |= !go;
+                go
+            })
+            .map_err(|e| {
+                if stopped {
+                    Progress::stopped()
+                } else {
+                    research_error(e)
+                }
+            })?;
             let table: Vec<Value> = fits
                 .iter()
                 .map(|f| json!({"k": f.spec.k, "ar": f.spec.ar, "switching_variance": f.spec.switching_variance,
@@ -916,7 +981,7 @@ pub async fn compute(deps: &ResearchDeps, a: &Analysis) -> Result<Value, Error> 
             let w = weather::impact(&yv, &tv, y.tz, options).map_err(research_error)?;
             Ok(json!({"target": y.label, "temperature": t.label, "impact": w}))
         }
-        Analysis::Backtest(b) => run_backtest(deps, b).await,
+        Analysis::Backtest(b) => run_backtest(deps, b, progress).await,
     }
 }
 
@@ -985,7 +1050,11 @@ fn months_between(from: NaiveDate, to: NaiveDate) -> i64 {
     i64::from(to.year() - from.year()) * 12 + i64::from(to.month()) - i64::from(from.month())
 }
 
-async fn run_backtest(deps: &ResearchDeps, b: &BacktestSpec) -> Result<Value, Error> {
+async fn run_backtest(
+    deps: &ResearchDeps,
+    b: &BacktestSpec,
+    progress: &Progress,
+) -> Result<Value, Error> {
     use carbon_curves::grid::{Granularity, Grid, Shape};
     let id = InstrumentId::parse(&b.instrument_id)
         .map_err(|e| Error::param("instrument_id", e.to_string()))?;
@@ -1067,7 +1136,11 @@ async fn run_backtest(deps: &ResearchDeps, b: &BacktestSpec) -> Result<Value, Er
                 "no stored runs of curve `{curve_id}` to score"
             )));
         }
-        for r in runs {
+        let total = runs.len();
+        for (i, r) in runs.into_iter().enumerate() {
+            if !progress.step(i, total, &format!("scoring the curve of {}", r.as_of_date)) {
+                return Err(Progress::stopped());
+            }
             if by_contract {
                 for (name, start, end, cblock, forecast) in run_contracts(&r) {
                     let (from, to) = (
@@ -1135,7 +1208,10 @@ async fn run_backtest(deps: &ResearchDeps, b: &BacktestSpec) -> Result<Value, Er
             ));
         }
         let horizon_days = b.horizon_days.unwrap_or(62).clamp(1, 400);
-        for origin in &b.as_of_dates {
+        for (i, origin) in b.as_of_dates.iter().enumerate() {
+            if !progress.step(i, b.as_of_dates.len(), &format!("baselines from {origin}")) {
+                return Err(Progress::stopped());
+            }
             let cut = time::day_start(market, *origin + Duration::days(1));
             // History known at the origin: the last 8 weeks of hourly prices.
             let from = cut - Duration::days(56);
@@ -1238,15 +1314,31 @@ pub async fn run_analysis(
     a: &Analysis,
     created_by: &str,
 ) -> Result<ResearchRun, Error> {
+    run_analysis_with(deps, a, created_by, Progress::default()).await
+}
+
+/// [`run_analysis`] reporting progress and stopping early when asked (a
+/// stopped analysis stores nothing).
+pub async fn run_analysis_with(
+    deps: &ResearchDeps,
+    a: &Analysis,
+    created_by: &str,
+    progress: Progress,
+) -> Result<ResearchRun, Error> {
     let started = Utc::now();
     a.check_limits()?;
     // The numerical work is CPU-bound: run it on a blocking thread so the
     // server's async workers keep answering other requests.
     let (d, job) = (deps.clone(), a.clone());
     let handle = tokio::runtime::Handle::current();
-    let result = tokio::task::spawn_blocking(move || handle.block_on(compute(&d, &job)))
-        .await
-        .map_err(|e| Error::Internal(format!("analysis task failed: {e}")))?;
+    let stop = progress.stop.clone();
+    let result =
+        tokio::task::spawn_blocking(move || handle.block_on(compute_with(&d, &job, &progress)))
+            .await
+            .map_err(|e| Error::Internal(format!("analysis task failed: {e}")))?;
+    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(Progress::stopped());
+    }
     let (status, error, output, failure) = match result {
         Ok(v) => ("succeeded", None, v, None),
         Err(e) if e.is_user_error() => ("failed", Some(e.to_string()), Value::Null, Some(e)),

@@ -348,8 +348,19 @@ fn cancel_is_prompt_fairness_across_tenants_and_progress_over_sse() {
         .unwrap()
         .to_string();
     let t = Instant::now();
-    while job(&s, &key, &long)["status"] != "running" {
-        assert!(t.elapsed() < Duration::from_secs(20));
+    // Running, and saying how far: the first regime candidate.
+    loop {
+        let j = job(&s, &key, &long);
+        if j["message"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("regime model k=2")
+        {
+            assert_eq!(j["status"], "running");
+            assert!(j["progress"].as_f64().unwrap() >= 0.05, "{j}");
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(20), "{j}");
         std::thread::sleep(Duration::from_millis(20));
     }
     let miso = hub_login(&s, "miso_demo", &password(&s, "miso_demo"));
