@@ -80,7 +80,7 @@ pub(crate) async fn build_curve(
                 &who.tenant,
                 &who.actor(),
                 std::time::Duration::from_secs(budget),
-                work,
+                |_progress| work,
                 |o: &CurveOutcome| json!({ "curve_run": o.run_id }),
             )
             .await?

@@ -82,7 +82,9 @@ async fn analyse(
     let spec = carbon_service::jobs::JobSpec::of_analysis(a.clone());
     let work = {
         let actor = actor.clone();
-        async move { run_analysis(&deps, &a, &actor).await }
+        move |progress| async move {
+            carbon_service::research::run_analysis_with(&deps, &a, &actor, progress).await
+        }
     };
     let outcome = s
         .jobs

@@ -226,20 +226,39 @@ impl Jobs {
     /// the work ends, cancellable like any job, requeued from `spec` if the
     /// server stops first — and answers with that job. `result` turns the
     /// outcome into the job's result reference.
+    ///
+    /// `work` gets a [`research::Progress`]: what it reports shows on the job
+    /// once there is one, and it is told to stop when the job is cancelled.
     pub async fn run_or_hand_over<T, F>(
         self: &Arc<Self>,
         spec: &JobSpec,
         tenant: &str,
         owner: &str,
         budget: std::time::Duration,
-        work: F,
+        work: impl FnOnce(research::Progress) -> F,
         result: fn(&T) -> Value,
     ) -> Result<std::result::Result<T, Job>>
     where
         T: Send + 'static,
         F: std::future::Future<Output = Result<T>> + Send + 'static,
     {
-        let mut task = tokio::spawn(work);
+        let job_id = Arc::new(std::sync::OnceLock::<String>::new());
+        let stop_flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let report: research::Report = {
+            let (store, job_id) = (self.store.clone(), job_id.clone());
+            let handle = tokio::runtime::Handle::current();
+            Arc::new(move |fraction, what: &str| {
+                // Only once the work has become a job.
+                if let Some(id) = job_id.get() {
+                    let (store, id, what) = (store.clone(), id.clone(), what.to_string());
+                    let f = 0.05 + 0.9 * fraction;
+                    handle.spawn(async move {
+                        let _ = store.set_progress(&id, f, &what).await;
+                    });
+                }
+            })
+        };
+        let mut task = tokio::spawn(work(research::Progress::new(report, stop_flag.clone())));
         if let Ok(done) = tokio::time::timeout(budget, &mut task).await {
             return done
                 .map_err(|e| Error::Internal(format!("task failed: {e}")))?
@@ -262,6 +281,7 @@ impl Jobs {
             budget.as_secs()
         );
         self.store.enqueue(job.clone()).await?;
+        let _ = job_id.set(job.id.clone());
         let (tx, mut rx) = watch::channel(false);
         self.lock().insert(job.id.clone(), tx);
         let me = self.clone();
@@ -275,6 +295,7 @@ impl Jobs {
                     Err(e) => JobEnd::Failed(format!("task failed: {e}")),
                 },
                 _ = stop => {
+                    stop_flag.store(true, std::sync::atomic::Ordering::Relaxed);
                     task.abort();
                     JobEnd::Cancelled
                 }

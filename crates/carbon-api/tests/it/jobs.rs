@@ -506,6 +506,21 @@ fn a_slow_synchronous_analysis_continues_as_a_job() {
         r.header("location"),
         Some(format!("/api/v1/jobs/{id}").as_str())
     );
+    // Its progress shows on the job while it runs.
+    let seen = Instant::now();
+    loop {
+        let j = job(&s, &key, &id);
+        let m = j["message"].as_str().unwrap_or("");
+        if m.starts_with("regime model") || j["status"] != "running" {
+            assert!(
+                m.starts_with("regime model") || j["status"] == "succeeded",
+                "{j}"
+            );
+            break;
+        }
+        assert!(seen.elapsed() < Duration::from_secs(60), "{j}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let done = wait(&s, &key, &id, Duration::from_secs(120));
     assert_eq!(done["status"], "succeeded", "{done}");
     let run = done["result"]["research_run"].as_str().unwrap();
