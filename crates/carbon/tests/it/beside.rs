@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use super::cli::{Out, carbon, listening, run};
+use super::cli::{Out, carbon, run, serve_offline};
 
 fn iso(market: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -62,21 +62,7 @@ fn every_command_beside_a_running_server_answers_as_without_one() {
     .unwrap();
     std::fs::copy(a.join("contracts.csv"), b.join("contracts.csv")).unwrap();
     // The README's order: the server first, then the demo.
-    let mut server = carbon(a)
-        .args([
-            "serve",
-            "--offline",
-            "--no-schedule",
-            "--bind",
-            "127.0.0.1:0",
-            "--exit-after",
-            "120",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let (base, _, _) = listening(&mut server);
+    let (mut server, base, _) = serve_offline(a);
     assert!(a.join("data/carbon.sock").exists());
     assert_eq!(run(carbon(b).arg("init")).code, 0);
     let same = |args: &[&str]| -> (Out, Out) {

@@ -41,6 +41,28 @@ pub fn listening(child: &mut std::process::Child) -> (String, Vec<String>, Outpu
     }
 }
 
+/// `carbon serve --offline --no-schedule` on a free port of 127.0.0.1 in
+/// `dir` (stopping by itself after two minutes): the child, its URL and what
+/// it printed before listening.
+pub fn serve_offline(dir: &Path) -> (std::process::Child, String, Vec<String>) {
+    let mut child = carbon(dir)
+        .args([
+            "serve",
+            "--offline",
+            "--no-schedule",
+            "--bind",
+            "127.0.0.1:0",
+            "--exit-after",
+            "120",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (base, before, _) = listening(&mut child);
+    (child, base, before)
+}
+
 pub fn run(cmd: &mut Command) -> Out {
     let o = cmd.output().unwrap();
     Out {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::cli::{carbon, listening, run};
+use super::cli::{carbon, run, serve_offline as serve};
 
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
@@ -31,25 +31,6 @@ fn call(method: &str, url: &str, key: &str, body: Option<&Value>) -> (u16, Value
         r.status().as_u16(),
         serde_json::from_str(&text).unwrap_or(Value::String(text)),
     )
-}
-
-fn serve(d: &std::path::Path) -> (std::process::Child, String, Vec<String>) {
-    let mut child = carbon(d)
-        .args([
-            "serve",
-            "--offline",
-            "--no-schedule",
-            "--bind",
-            "127.0.0.1:0",
-            "--exit-after",
-            "120",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let (base, before, _) = listening(&mut child);
-    (child, base, before)
 }
 
 fn status_of(base: &str, key: &str, id: &str) -> Value {
