@@ -58,19 +58,7 @@ pub(crate) async fn build_curve(
     let job = body.to_job(s.store.as_ref(), &who.actor()).await?;
     let scenario_id = job.scenario_id.clone();
     let curves = s.curves.clone();
-    let work = async move {
-        match run_build(Some(curves), job).await? {
-            Ok(o) => Ok(o),
-            Err(f) => Err(carbon_service::Error::unprocessable(
-                "invalid_curve_input",
-                Some("contracts"),
-                match f.run_id {
-                    Some(id) => format!("{} (recorded as failed run {id})", f.message),
-                    None => f.message,
-                },
-            )),
-        }
-    };
+    let work = carbon_service::curves::build(Some(curves), job);
     let budget = s.settings.job_after_seconds;
     // Only a stored curve can continue as a job: its output is the run.
     let outcome = if budget > 0 && body.curve_id.is_some() {

@@ -72,7 +72,6 @@ async fn analyse(
     for m in a.markets()? {
         s.entitle_product(&who, m, "research", route).await?;
     }
-    a.check_limits()?;
     let actor = who.actor();
     let budget = s.settings.job_after_seconds;
     if budget == 0 {

@@ -198,6 +198,9 @@ pub struct KeyOptions {
     pub ip_allow: Option<Vec<String>>,
 }
 
+/// A key as read, with its IP allowlist parsed once.
+type CachedKey = (ApiKey, Option<Vec<IpNet>>);
+
 /// A key's last use is written at most this often (seconds).
 const TOUCH_EVERY_SECONDS: i64 = 60;
 
@@ -209,7 +212,8 @@ pub struct Access {
     ttl: chrono::Duration,
     oidc: Option<OidcVerifier>,
     grants: RwLock<Arc<Vec<Grant>>>,
-    keys: RwLock<HashMap<String, ApiKey>>,
+    /// Keys as read, with their IP allowlist parsed once.
+    keys: RwLock<HashMap<String, CachedKey>>,
     tenant_nets: RwLock<HashMap<String, Vec<IpNet>>>,
     touched: Mutex<HashMap<String, DateTime<Utc>>>,
     sessions: Mutex<HashMap<String, Live>>,
@@ -493,15 +497,20 @@ impl Access {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(id)
-            .cloned();
+            .map(|(k, _)| k.clone());
         let key = match cached {
             Some(k) => k,
             None => {
                 let k = self.dir.api_key(id).await?.ok_or_else(bad)?;
+                // A stored list that no longer parses allows nothing.
+                let nets = k
+                    .ip_allow
+                    .as_deref()
+                    .map(|l| net::parse_cidrs("ip_allow", l).unwrap_or_default());
                 self.keys
                     .write()
                     .unwrap_or_else(|p| p.into_inner())
-                    .insert(id.to_string(), k.clone());
+                    .insert(id.to_string(), (k.clone(), nets));
                 k
             }
         };
@@ -557,14 +566,6 @@ impl Access {
             }
             t.insert(id.to_string(), now);
         }
-        if let Some(k) = self
-            .keys
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .get_mut(id)
-        {
-            k.last_used = Some(now);
-        }
         let (dir, id) = (self.dir.clone(), id.to_string());
         let write = async move {
             if let Err(e) = dir.touch_api_key(&id, now).await {
@@ -583,37 +584,47 @@ impl Access {
     /// API key) the key's IP allowlists. A refusal names the list and the
     /// address (not the networks) and is audited.
     pub async fn check_ip(&self, who: &Principal, ip: IpAddr) -> Result<()> {
-        let tenant_nets = self
+        let key = match &who.method {
+            Method::ApiKey { id } => Some(id.as_str()),
+            _ => None,
+        };
+        self.check_ip_of(&who.actor(), &who.tenant, key, ip).await
+    }
+
+    /// [`Access::check_ip`] for `actor` of `tenant` (using API key `key`).
+    async fn check_ip_of(
+        &self,
+        actor: &str,
+        tenant: &str,
+        key: Option<&str>,
+        ip: IpAddr,
+    ) -> Result<()> {
+        let outside = |nets: &[IpNet]| !net::allowed(nets, ip);
+        let tenant_refuses = self
             .tenant_nets
             .read()
             .unwrap_or_else(|p| p.into_inner())
-            .get(&who.tenant)
-            .cloned();
-        let mut refused = tenant_nets
-            .filter(|n| !net::allowed(n, ip))
-            .map(|_| format!("tenant `{}`'s IP allowlist", who.tenant));
-        if refused.is_none()
-            && let Method::ApiKey { id } = &who.method
-        {
-            let key_nets = self
-                .keys
-                .read()
-                .unwrap_or_else(|p| p.into_inner())
-                .get(id)
-                .and_then(|k| k.ip_allow.clone());
-            if let Some(list) = key_nets {
-                let nets = net::parse_cidrs("ip_allow", &list).unwrap_or_default();
-                if !net::allowed(&nets, ip) {
-                    refused = Some(format!("API key {id}'s IP allowlist"));
-                }
+            .get(tenant)
+            .is_some_and(|n| outside(n));
+        let rule = if tenant_refuses {
+            format!("tenant `{tenant}`'s IP allowlist")
+        } else {
+            let key_refuses = key.is_some_and(|id| {
+                self.keys
+                    .read()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(id)
+                    .and_then(|(_, nets)| nets.as_deref())
+                    .is_some_and(outside)
+            });
+            match key {
+                Some(id) if key_refuses => format!("API key {id}'s IP allowlist"),
+                _ => return Ok(()),
             }
-        }
-        let Some(rule) = refused else {
-            return Ok(());
         };
         self.audit(
-            &who.actor(),
-            Some(&who.tenant),
+            actor,
+            Some(tenant),
             "ip_refused",
             None,
             "denied",
@@ -715,16 +726,7 @@ impl Access {
         match (ok, user) {
             (true, Some(u)) => {
                 if let Some(ip) = ip {
-                    let who = Principal {
-                        subject: u.username.clone(),
-                        tenant: u.tenant.clone(),
-                        roles: u.roles.clone(),
-                        method: Method::Session {
-                            id: String::new(),
-                            csrf: String::new(),
-                        },
-                    };
-                    self.check_ip(&who, ip).await?;
+                    self.check_ip_of(&u.username, &u.tenant, None, ip).await?;
                 }
                 let issued = self.signer().issue(&u)?;
                 self.start_session(&u.username, &issued);

@@ -20,6 +20,16 @@ pub enum Cell {
 }
 
 impl Cell {
+    /// An instant, RFC 3339 in UTC to the second.
+    pub fn time(t: chrono::DateTime<chrono::Utc>) -> Cell {
+        Cell::Text(carbon_service::rfc3339(t))
+    }
+
+    /// An optional instant (empty when absent).
+    pub fn time_or_empty(t: Option<chrono::DateTime<chrono::Utc>>) -> Cell {
+        t.map_or(Cell::Empty, Cell::time)
+    }
+
     fn csv(&self) -> String {
         match self {
             Cell::Text(s) => csv_escape(s),

@@ -155,6 +155,24 @@ pub async fn run_build(
     }
 }
 
+/// [`run_build`] with a failed build as the caller's error (422 naming
+/// `contracts`, and the failed run when one was recorded).
+pub async fn build(
+    curves: Option<Arc<dyn CurveStore>>,
+    job: CurveJob,
+) -> Result<CurveOutcome, Error> {
+    run_build(curves, job).await?.map_err(|f| {
+        Error::unprocessable(
+            "invalid_curve_input",
+            Some("contracts"),
+            match f.run_id {
+                Some(id) => format!("{} (recorded as failed run {id})", f.message),
+                None => f.message,
+            },
+        )
+    })
+}
+
 /// The hourly rows of `instrument` (market run `run`, LMP) the store holds.
 pub async fn history(
     store: &dyn Store,

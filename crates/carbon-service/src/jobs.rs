@@ -244,20 +244,7 @@ impl Jobs {
     {
         let job_id = Arc::new(std::sync::OnceLock::<String>::new());
         let stop_flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let report: research::Report = {
-            let (store, job_id) = (self.store.clone(), job_id.clone());
-            let handle = tokio::runtime::Handle::current();
-            Arc::new(move |fraction, what: &str| {
-                // Only once the work has become a job.
-                if let Some(id) = job_id.get() {
-                    let (store, id, what) = (store.clone(), id.clone(), what.to_string());
-                    let f = 0.05 + 0.9 * fraction;
-                    handle.spawn(async move {
-                        let _ = store.set_progress(&id, f, &what).await;
-                    });
-                }
-            })
-        };
+        let report = self.reporter(job_id.clone());
         let mut task = tokio::spawn(work(research::Progress::new(report, stop_flag.clone())));
         if let Ok(done) = tokio::time::timeout(budget, &mut task).await {
             return done
@@ -285,7 +272,7 @@ impl Jobs {
         let (tx, mut rx) = watch::channel(false);
         self.lock().insert(job.id.clone(), tx);
         let me = self.clone();
-        let id = job.id.clone();
+        let (id, spec_kind) = (job.id.clone(), spec.kind());
         tokio::spawn(async move {
             let stop = me.cancelled(&id, &mut rx);
             let end = tokio::select! {
@@ -301,9 +288,7 @@ impl Jobs {
                 }
             };
             me.lock().remove(&id);
-            if let Err(e) = me.store.finish(&id, end, Utc::now()).await {
-                tracing::error!(job = %id, error = %e, "could not record the job's end");
-            }
+            me.end(&id, spec_kind, end).await;
         });
         Ok(Err(job))
     }
@@ -360,15 +345,36 @@ impl Jobs {
         self.lock().insert(job.id.clone(), tx);
         let end = self.execute(&job, &mut rx).await;
         self.lock().remove(&job.id);
+        self.end(&job.id, &job.kind, end).await;
+    }
+
+    /// Records how job `id` ended, and logs it.
+    async fn end(&self, id: &str, kind: &str, end: JobEnd) {
         let label = match &end {
             JobEnd::Succeeded(_) => "succeeded",
             JobEnd::Failed(_) => "failed",
             JobEnd::Cancelled => "cancelled",
         };
-        match self.store.finish(&job.id, end, Utc::now()).await {
-            Ok(_) => tracing::info!(job = %job.id, kind = %job.kind, outcome = label, "job ended"),
-            Err(e) => tracing::error!(job = %job.id, error = %e, "could not record the job's end"),
+        match self.store.finish(id, end, Utc::now()).await {
+            Ok(_) => tracing::info!(job = %id, kind, outcome = label, "job ended"),
+            Err(e) => tracing::error!(job = %id, error = %e, "could not record the job's end"),
         }
+    }
+
+    /// Writes what a computation reports on job `id` (once it is set),
+    /// between 5 % (started) and 95 % (storing), without waiting.
+    fn reporter(&self, id: Arc<std::sync::OnceLock<String>>) -> research::Report {
+        let store = self.store.clone();
+        let handle = tokio::runtime::Handle::current();
+        Arc::new(move |fraction, what: &str| {
+            if let Some(id) = id.get() {
+                let (store, id, what) = (store.clone(), id.clone(), what.to_string());
+                let f = 0.05 + 0.9 * fraction;
+                handle.spawn(async move {
+                    let _ = store.set_progress(&id, f, &what).await;
+                });
+            }
+        })
     }
 
     async fn execute(&self, job: &Job, cancelled: &mut watch::Receiver<bool>) -> JobEnd {
@@ -387,18 +393,12 @@ impl Jobs {
                         .await;
                     let built = async {
                         let cj = b.to_job(self.deps.store.as_ref(), &job.owner).await?;
-                        curves::run_build(self.deps.curves.clone(), cj)
-                            .await
-                            .map_err(Error::from)
+                        curves::build(self.deps.curves.clone(), cj).await
                     };
-                    match built.await {
-                        Ok(Ok(o)) => Ok(json!({ "curve_run": o.run_id })),
-                        Ok(Err(f)) => Err(match f.run_id {
-                            Some(id) => format!("{} (recorded as failed run {id})", f.message),
-                            None => f.message,
-                        }),
-                        Err(e) => Err(e.to_string()),
-                    }
+                    built
+                        .await
+                        .map(|o| json!({ "curve_run": o.run_id }))
+                        .map_err(|e| e.to_string())
                 }
                 other => {
                     let Some(analysis) = other.analysis() else {
@@ -408,16 +408,7 @@ impl Jobs {
                         .store
                         .set_progress(&job.id, 0.05, &format!("running {}", analysis.kind()))
                         .await;
-                    let (store, id) = (self.store.clone(), job.id.clone());
-                    let handle = tokio::runtime::Handle::current();
-                    let report: research::Report = Arc::new(move |fraction, what: &str| {
-                        let (store, id, what) = (store.clone(), id.clone(), what.to_string());
-                        // Between 5 % (started) and 95 % (storing).
-                        let f = 0.05 + 0.9 * fraction;
-                        handle.spawn(async move {
-                            let _ = store.set_progress(&id, f, &what).await;
-                        });
-                    });
+                    let report = self.reporter(Arc::new(job.id.clone().into()));
                     let progress = research::Progress::new(report, stop_flag.clone());
                     research::run_analysis_with(&self.deps, &analysis, &job.owner, progress)
                         .await

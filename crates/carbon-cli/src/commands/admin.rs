@@ -80,10 +80,6 @@ fn date(flag: &str, s: Option<&str>) -> Result<Option<NaiveDate>> {
     .transpose()
 }
 
-fn time(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
 fn list_cell(v: &[String]) -> Cell {
     Cell::Text(v.join(","))
 }
@@ -207,7 +203,7 @@ pub fn admin(config: &Config, command: AdminCommand) -> Result<ExitCode> {
                         k.id,
                         k.tenant,
                         k.expires
-                            .map(|e| format!(", expires {}", time(e)))
+                            .map(|e| format!(", expires {}", carbon_service::rfc3339(e)))
                             .unwrap_or_default()
                     );
                     outln!("{full}");
@@ -222,7 +218,7 @@ pub fn admin(config: &Config, command: AdminCommand) -> Result<ExitCode> {
                     outln!(
                         "key {} replaces {id}; {id} works until {}",
                         next.id,
-                        old.expires.map(time).unwrap_or_default()
+                        old.expires.map(carbon_service::rfc3339).unwrap_or_default()
                     );
                     outln!("{full}");
                     errln!("(the key is shown once; only its hash is stored)");
@@ -243,19 +239,16 @@ pub fn admin(config: &Config, command: AdminCommand) -> Result<ExitCode> {
                             "ip_allow",
                         ],
                     )?;
-                    let at = |t: Option<chrono::DateTime<chrono::Utc>>| {
-                        t.map(|t| Cell::Text(time(t))).unwrap_or(Cell::Empty)
-                    };
                     for k in store.api_keys(tenant).await? {
                         w.row(vec![
                             Cell::Text(k.id),
                             Cell::Text(k.tenant),
                             Cell::Text(k.name),
                             k.owner.map(Cell::Text).unwrap_or(Cell::Empty),
-                            Cell::Text(time(k.created)),
-                            at(k.expires),
-                            at(k.last_used),
-                            at(k.revoked),
+                            Cell::time(k.created),
+                            Cell::time_or_empty(k.expires),
+                            Cell::time_or_empty(k.last_used),
+                            Cell::time_or_empty(k.revoked),
                             k.ip_allow.map(|l| list_cell(&l)).unwrap_or(Cell::Empty),
                         ])?;
                     }
@@ -359,11 +352,9 @@ pub fn admin(config: &Config, command: AdminCommand) -> Result<ExitCode> {
                         w.row(vec![
                             Cell::Text(k.kid),
                             Cell::Text(k.alg),
-                            Cell::Text(time(k.created)),
+                            Cell::time(k.created),
                             Cell::Text(state.into()),
-                            k.retired
-                                .map(|t| Cell::Text(time(t)))
-                                .unwrap_or(Cell::Empty),
+                            Cell::time_or_empty(k.retired),
                         ])?;
                     }
                     w.finish()?;

@@ -10,7 +10,6 @@ use carbon_ingest::{
     runner::{Outcome, Runner},
 };
 use carbon_store::{RunFilter, RunLog, RunStatus};
-use chrono::SecondsFormat;
 
 use super::{UserError, flag, open_store, output, runtime};
 use crate::{
@@ -112,10 +111,6 @@ fn file(
     })
 }
 
-fn t(d: chrono::DateTime<chrono::Utc>) -> Cell {
-    Cell::Text(d.to_rfc3339_opts(SecondsFormat::Secs, true))
-}
-
 fn runs(
     config: &Config,
     connector: Option<String>,
@@ -152,7 +147,7 @@ fn runs(
             Cell::Text(r.id),
             Cell::Text(r.connector),
             Cell::Text(r.status.as_str().into()),
-            t(r.started),
+            Cell::time(r.started),
             Cell::from(secs),
             Cell::Int(r.rows_accepted),
             Cell::Int(r.rows_unchanged),
@@ -210,7 +205,7 @@ pub fn quality(
             q.source_row.map(Cell::Int).unwrap_or(Cell::Empty),
             q.instrument_id.map(Cell::Text).unwrap_or(Cell::Empty),
             q.market_run.map(Cell::Text).unwrap_or(Cell::Empty),
-            q.interval_start.map(t).unwrap_or(Cell::Empty),
+            Cell::time_or_empty(q.interval_start),
             Cell::Text(q.reason),
         ])?;
     }

@@ -14,10 +14,6 @@ use crate::{
     output::{Cell, RowWriter},
 };
 
-fn time(t: chrono::DateTime<chrono::Utc>) -> Cell {
-    Cell::Text(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-}
-
 /// `carbon jobs …`
 pub fn jobs(config: &Config, command: JobsCommand) -> Result<ExitCode> {
     let jobs = match super::shared() {
@@ -74,8 +70,8 @@ pub fn jobs(config: &Config, command: JobsCommand) -> Result<ExitCode> {
                         Cell::Text(j.owner),
                         Cell::Text(j.status.as_str().into()),
                         Cell::Num(j.progress),
-                        time(j.created),
-                        j.finished.map(time).unwrap_or(Cell::Empty),
+                        Cell::time(j.created),
+                        Cell::time_or_empty(j.finished),
                         j.result
                             .map(|r| Cell::Text(r.to_string()))
                             .unwrap_or(Cell::Empty),
