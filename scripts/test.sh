@@ -24,6 +24,6 @@ cargo test --workspace --locked
 echo "== web hub end to end: playwright-core drives Debian's chromium against carbon serve"
 need chromium "apt-get update -qq && apt-get install -y -qq chromium >/dev/null"
 (cd web && node e2e/run.mjs)
-echo "== schemathesis against /openapi.json (no 5xx)"
+echo "== schemathesis against the generated /openapi.json (all checks)"
 scripts/schemathesis.sh 20
 echo "== done in $(( $(date +%s) - start )) s (target dir: $CARGO_TARGET_DIR)"

@@ -4,6 +4,8 @@
 // readable by this page only) in `X-CSRF-Token`; the server refuses a state
 // change on the session without it.
 
+import type { components } from "./api/schema";
+
 /** The session's CSRF token, from its cookie ("" when signed out). */
 export function csrfToken(): string {
   for (const part of document.cookie.split(";")) {
@@ -31,7 +33,7 @@ export class ApiError extends Error {
 
 async function problem(r: Response): Promise<ApiError> {
   try {
-    const p = await r.json();
+    const p = (await r.json()) as Partial<Problem>;
     return new ApiError(r.status, p.code ?? "error", p.detail ?? r.statusText, p.param ?? undefined);
   } catch {
     return new ApiError(r.status, "error", r.statusText || `HTTP ${r.status}`);
@@ -62,43 +64,60 @@ export async function send<T = unknown>(method: string, url: string, body?: unkn
   return (text ? JSON.parse(text) : null) as T;
 }
 
-export interface Me {
-  subject: string;
-  tenant: string;
-  roles: string[];
-  admin: boolean;
-  channels: { rest: string; stream: string };
-  entitlements?: unknown[];
-}
-
-export interface MarketInfo {
-  code: string;
-  name: string;
-  zone: string;
-}
-
-export interface Instrument {
-  id: string;
-  market: string;
-  kind: string;
-  name?: string;
-}
-
+// The API's types, generated from the server's OpenAPI document
+// (src/api/openapi.json → src/api/schema.d.ts: `npm run gen:api`; never
+// declared by hand here, so the hub cannot drift from the server).
+export type Schemas = components["schemas"];
+export type Problem = Schemas["Problem"];
+export type Market = Schemas["Market"];
+export type MarketRun = Schemas["MarketRun"];
+export type Component = Schemas["Component"];
+export type Block = Schemas["Block"];
+export type Me = Schemas["Me"];
+export type AuthConfig = Schemas["AuthConfig"];
+export type OidcInfo = Schemas["OidcInfo"];
+export type Session = Schemas["Session"];
+export type MarketInfo = Schemas["MarketInfo"];
+export type Instrument = Schemas["Instrument"];
+export type InstrumentPage = Schemas["InstrumentPage"];
+export type Price = Schemas["Price"];
+export type PricePage = Schemas["PricePage"];
+export type LatestPrices = Schemas["LatestPrices"];
+export type Spread = Schemas["Spread"];
+export type SpreadPoint = Schemas["SpreadPoint"];
+export type CurveRunInfo = Schemas["CurveRunInfo"];
+export type BuildSpec = Schemas["BuildSpec"];
+export type Built = Schemas["Built"];
+export type Forward = Schemas["Forward"];
+export type Point = Schemas["Point"];
+export type ResearchRunInfo = Schemas["ResearchRunInfo"];
+export type Fundamentals = Schemas["Fundamentals"];
+export type SeriesInfo = Schemas["SeriesInfo"];
+export type IngestRun = Schemas["IngestRun"];
+export type Quality = Schemas["Quality"];
+export type Key = Schemas["Key"];
+export type NewKey = Schemas["NewKey"];
+export type CreatedKey = Schemas["CreatedKey"];
+export type Rotate = Schemas["Rotate"];
+export type RotatedKey = Schemas["RotatedKey"];
+export type Tenant = Schemas["Tenant"];
+export type NewTenant = Schemas["NewTenant"];
+export type User = Schemas["User"];
+export type NewUser = Schemas["NewUser"];
+export type UserPatch = Schemas["UserPatch"];
+export type Grant = Schemas["Grant"];
+export type GrantSpec = Schemas["GrantSpec"];
+export type AuditEvent = Schemas["AuditEvent"];
+export type AuditPage = Schemas["AuditPage"];
+export type SigningKeyInfo = Schemas["SigningKeyInfo"];
 /** A durable job (`/api/v1/jobs`). */
-export interface Job {
-  id: string;
-  kind: string;
-  tenant: string;
-  owner: string;
-  status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
-  progress: number;
-  message: string;
-  created: string;
-  started: string | null;
-  finished: string | null;
-  result: { research_run?: string; curve_run?: string } | null;
-  error: string | null;
-  attempts: number;
+export type Job = Schemas["Job"];
+export type NewJob = Schemas["NewJob"];
+
+/** The stored run a job made (its `result.research_run` or `result.curve_run`). */
+export function jobRun(j: Job, key: "research_run" | "curve_run"): string | undefined {
+  const run = j.result?.[key];
+  return typeof run === "string" ? run : undefined;
 }
 
 const FINAL = ["succeeded", "failed", "cancelled"];

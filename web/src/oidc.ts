@@ -3,10 +3,10 @@
 // trip, and hands the provider's access token to the API once, which answers
 // with the hub's own session cookie.
 
-export interface OidcInfo {
-  issuer: string;
-  client_id: string;
-}
+import type { OidcInfo } from "./api";
+
+/** The provider and the hub's client at it (an `OidcInfo` with its client id). */
+type Client = OidcInfo & { client_id: string };
 
 function b64url(bytes: Uint8Array): string {
   let s = "";
@@ -20,7 +20,9 @@ async function discovery(issuer: string) {
   return (await r.json()) as { authorization_endpoint: string; token_endpoint: string };
 }
 
-export async function beginOidc(info: OidcInfo) {
+export async function beginOidc(oidc: OidcInfo) {
+  if (!oidc.client_id) throw new Error("OIDC sign-in is not set up for the hub (the server has no client id for it)");
+  const info: Client = { issuer: oidc.issuer, client_id: oidc.client_id };
   const d = await discovery(info.issuer);
   const verifier = b64url(crypto.getRandomValues(new Uint8Array(32)));
   const state = b64url(crypto.getRandomValues(new Uint8Array(16)));
@@ -46,7 +48,7 @@ export async function finishOidc(): Promise<boolean> {
   const saved = sessionStorage.getItem("carbon_oidc");
   if (!code || !saved) return false;
   sessionStorage.removeItem("carbon_oidc");
-  const { verifier, state, info } = JSON.parse(saved) as { verifier: string; state: string; info: OidcInfo };
+  const { verifier, state, info } = JSON.parse(saved) as { verifier: string; state: string; info: Client };
   if (q.get("state") !== state) throw new Error("OIDC state does not match; sign in again");
   const d = await discovery(info.issuer);
   const r = await fetch(d.token_endpoint, {

@@ -1,8 +1,12 @@
 // Data shaping for the hub, kept free of React and the DOM so Vitest can
 // test it: query URLs, time-zone display, series alignment, CSV.
 
-export type Component = "lmp" | "energy" | "congestion" | "loss";
-export type Block = "flat" | "onpeak" | "offpeak" | "2x16" | "7x8";
+import type { Schemas } from "./api";
+
+/** A price component (`components=`; the API's `Component`). */
+export type Component = Schemas["Component"];
+/** A delivery block (`block=`; the API's `Block`). */
+export type Block = Schemas["Block"];
 
 export interface PriceQuery {
   instruments: string[];
@@ -55,6 +59,7 @@ export function formatInstant(utc: string | number, timeZone: string): string {
   return `${get("year")}-${get("month")}-${get("day")} ${get("hour")}:${get("minute")} ${zone}`;
 }
 
+/** The fields of a price row (the API's `Price`) that `series` reads. */
 export interface Row {
   instrument_id: string;
   market_run: string;

@@ -25,14 +25,31 @@ use axum::{
 };
 use carbon_auth::{Ask, Credential, Principal, Scope, Transport};
 use carbon_core::Market;
-use serde::Deserialize;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     AppState,
+    catalog::Data,
     error::ApiError,
     ratelimit::{Class, Verdict},
 };
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(jwks))
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(oidc_session))
+        .routes(routes!(auth_config))
+        .routes(routes!(me))
+        .routes(routes!(my_keys, create_my_key))
+        .routes(routes!(revoke_my_key))
+        .routes(routes!(rotate_my_key))
+}
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "carbon_session";
@@ -45,7 +62,8 @@ pub const CSRF_COOKIE: &str = "carbon_csrf";
 const CSRF_HEADER: &str = "x-csrf-token";
 
 /// Routes that need no credentials.
-fn is_public(path: &str) -> bool {
+/// Routes that need no credential (probes, the document, the hub, sign-in).
+pub(crate) fn is_public(path: &str) -> bool {
     !path.starts_with("/api/v1/") || path == "/api/v1/auth/login" || path == "/api/v1/auth/config"
 }
 
@@ -425,7 +443,17 @@ impl AppState {
     }
 }
 
+/// A JSON request body: an object (or `null` where the body is optional),
+/// never an array read positionally into a struct's fields.
 pub(crate) fn body<T: for<'de> Deserialize<'de>>(bytes: &Bytes) -> Result<T, ApiError> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "invalid_body",
+            detail: "request body: expected a JSON object".into(),
+            param: None,
+        });
+    }
     serde_json::from_slice(bytes).map_err(|e| ApiError {
         status: StatusCode::UNPROCESSABLE_ENTITY,
         code: "invalid_body",
@@ -434,15 +462,37 @@ pub(crate) fn body<T: for<'de> Deserialize<'de>>(bytes: &Bytes) -> Result<T, Api
     })
 }
 
-#[derive(Deserialize)]
+/// Sign-in with a built-in account.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Login {
+pub(crate) struct Login {
+    /// Login name.
     username: String,
+    /// Password.
     password: String,
 }
 
-/// `POST /api/v1/auth/login`: a session token (also set as an HttpOnly cookie
-/// for the web hub).
+/// A hub session (the session itself is in the HttpOnly `carbon_session` cookie).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Session {
+    /// Always `session`.
+    token_type: &'static str,
+    /// Seconds the session lasts.
+    expires_in: i64,
+    /// Who signed in.
+    username: String,
+    /// Their tenant.
+    tenant: String,
+    /// Their roles.
+    roles: Vec<String>,
+    /// What state-changing requests send in `X-CSRF-Token`.
+    csrf_token: String,
+}
+
+/// Signs in with a built-in account: starts a hub session (HttpOnly cookie
+/// plus a CSRF token).
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = Login,
+    responses((status = 200, description = "Signed in (`Set-Cookie` carries the session)", body = Session)))]
 pub(crate) async fn login(
     State(s): State<AppState>,
     ip: Option<Extension<ClientIp>>,
@@ -480,14 +530,14 @@ fn session_answer(
     secure: bool,
 ) -> Response {
     let ttl = (issued.expires - chrono::Utc::now()).num_seconds().max(0);
-    let mut resp = Json(json!({
-        "token_type": "session",
-        "expires_in": ttl,
-        "username": username,
-        "tenant": tenant,
-        "roles": roles,
-        "csrf_token": issued.csrf,
-    }))
+    let mut resp = Json(Session {
+        token_type: "session",
+        expires_in: ttl,
+        username: username.to_string(),
+        tenant: tenant.to_string(),
+        roles: roles.to_vec(),
+        csrf_token: issued.csrf.clone(),
+    })
     .into_response();
     let secure = if secure { "; Secure" } else { "" };
     for cookie in [
@@ -510,6 +560,8 @@ fn session_answer(
 /// `POST /api/v1/auth/oidc/session` with the identity provider's access token
 /// (`Authorization: Bearer`): the end of the hub's OIDC sign-in. Answers like
 /// login and sets the hub's session cookie (channel `hub`).
+#[utoipa::path(post, path = "/api/v1/auth/oidc/session", tag = "auth",
+    responses((status = 200, description = "Signed in", body = Session)))]
 pub(crate) async fn oidc_session(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -527,6 +579,8 @@ pub(crate) async fn oidc_session(
 
 /// `POST /api/v1/auth/logout`: ends the session on the server at once and
 /// clears its cookies.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+    responses((status = 204, description = "Signed out")))]
 pub(crate) async fn logout(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -549,62 +603,166 @@ pub(crate) async fn logout(
     resp
 }
 
-/// `GET /api/v1/auth/config`: how to sign in (built-in; OIDC issuer and client).
-pub(crate) async fn auth_config(State(s): State<AppState>) -> Json<Value> {
-    let oidc = s
-        .access
-        .oidc()
-        .map(|o| json!({ "issuer": o.config().issuer, "client_id": o.config().client_id }));
-    Json(json!({ "builtin": true, "oidc": oidc }))
+/// The configured OIDC provider.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct OidcInfo {
+    /// Issuer URL.
+    issuer: String,
+    /// The hub's client id.
+    client_id: Option<String>,
 }
 
-/// `GET /api/v1/auth/me`: who the caller is and what it is entitled to.
-pub(crate) async fn me(
-    State(s): State<AppState>,
-    Extension(p): Extension<Principal>,
-) -> Json<Value> {
-    let grants: Vec<Value> = s
+/// How to sign in.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct AuthConfig {
+    /// Built-in accounts (always).
+    builtin: bool,
+    /// OIDC, when configured.
+    oidc: Option<OidcInfo>,
+}
+
+/// How to sign in (built-in; OIDC issuer and client).
+#[utoipa::path(get, path = "/api/v1/auth/config", tag = "auth",
+    responses((status = 200, description = "Sign-in options", body = AuthConfig)))]
+pub(crate) async fn auth_config(State(s): State<AppState>) -> Json<AuthConfig> {
+    let oidc = s.access.oidc().map(|o| OidcInfo {
+        issuer: o.config().issuer.clone(),
+        client_id: o.config().client_id.clone(),
+    });
+    Json(AuthConfig {
+        builtin: true,
+        oidc,
+    })
+}
+
+/// The channels a credential implies.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Channels {
+    /// For REST requests.
+    rest: String,
+    /// For the stream.
+    stream: String,
+}
+
+/// The caller.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Me {
+    /// Username, key id or OIDC subject.
+    subject: String,
+    /// Tenant.
+    tenant: String,
+    /// Roles.
+    roles: Vec<String>,
+    /// How it authenticated.
+    #[schema(value_type = Object)]
+    method: Value,
+    /// A hub session's CSRF token.
+    csrf_token: Option<String>,
+    /// Whether it has the `admin` role.
+    admin: bool,
+    /// Its channels.
+    channels: Channels,
+    /// Its tenant's grants.
+    grants: Vec<carbon_store::Grant>,
+}
+
+/// Who the caller is and what it is entitled to.
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth",
+    responses((status = 200, description = "The caller", body = Me)))]
+pub(crate) async fn me(State(s): State<AppState>, Extension(p): Extension<Principal>) -> Json<Me> {
+    let grants = s
         .access
         .grants()
         .iter()
         .filter(|g| g.tenant == p.tenant)
-        .map(|g| serde_json::to_value(g).unwrap_or_default())
+        .cloned()
         .collect();
-    Json(json!({
-        "subject": p.subject,
-        "tenant": p.tenant,
-        "roles": p.roles,
-        "method": p.method,
-        "csrf_token": match &p.method {
-            carbon_auth::Method::Session { csrf, .. } => Some(csrf.as_str()),
+    Json(Me {
+        subject: p.subject.clone(),
+        tenant: p.tenant.clone(),
+        roles: p.roles.clone(),
+        method: serde_json::to_value(&p.method).unwrap_or_default(),
+        csrf_token: match &p.method {
+            carbon_auth::Method::Session { csrf, .. } => Some(csrf.clone()),
             _ => None,
         },
-        "admin": p.is_admin(),
-        "channels": {
-            "rest": p.channel(Transport::Rest).as_str(),
-            "stream": p.channel(Transport::Stream).as_str(),
+        admin: p.is_admin(),
+        channels: Channels {
+            rest: p.channel(Transport::Rest).as_str().to_string(),
+            stream: p.channel(Transport::Stream).as_str().to_string(),
         },
-        "grants": grants,
-    }))
+        grants,
+    })
 }
 
-/// `GET /.well-known/jwks.json`: the public keys of session tokens.
+/// The public keys of session tokens (JWK Set).
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth",
+    responses((status = 200, description = "JWK Set", body = Object)))]
 pub(crate) async fn jwks(State(s): State<AppState>) -> Json<Value> {
     Json(s.access.signer().jwks().clone())
 }
 
-#[derive(Deserialize)]
+/// A new API key.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewKey {
+    /// What it is for.
     pub(crate) name: String,
+    /// Its tenant (admins; self-service keys are the caller's tenant's).
     #[serde(default)]
     pub(crate) tenant: Option<String>,
     /// Lifetime, e.g. `90d` (`s`, `m`, `h`, `d`, `w`); absent: no expiry.
     #[serde(default)]
+    #[schema(pattern = "^[1-9][0-9]{0,4}[smhdw]$")]
     expires_in: Option<String>,
     /// CIDR networks the key may be used from.
     #[serde(default)]
     ip_allow: Option<Vec<String>>,
+}
+
+/// An API key (never its secret).
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Key {
+    /// Public id, also the key's visible prefix.
+    id: String,
+    /// Tenant.
+    tenant: String,
+    /// The user it was made for.
+    owner: Option<String>,
+    /// What it is for.
+    name: String,
+    /// Creation time.
+    created: DateTime<Utc>,
+    /// When revoked.
+    revoked: Option<DateTime<Utc>>,
+    /// When it stops working.
+    expires: Option<DateTime<Utc>>,
+    /// When it last authenticated a request (to about a minute).
+    last_used: Option<DateTime<Utc>>,
+    /// Networks it may be used from.
+    ip_allow: Option<Vec<String>>,
+}
+
+/// A new key with, this once, its secret.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CreatedKey {
+    /// The record.
+    #[serde(flatten)]
+    record: Key,
+    /// The key itself (`ck_…`): shown only now.
+    key: String,
+}
+
+/// A rotated key's successor with, this once, its secret.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct RotatedKey {
+    /// The successor's record.
+    #[serde(flatten)]
+    record: Key,
+    /// The successor itself (`ck_…`): shown only now.
+    key: String,
+    /// The old key, valid through the grace.
+    replaces: Key,
 }
 
 impl NewKey {
@@ -622,12 +780,14 @@ impl NewKey {
     }
 }
 
-#[derive(Deserialize, Default)]
+/// A key rotation.
+#[derive(Deserialize, Default, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Rotate {
+pub(crate) struct Rotate {
     /// How long the old key keeps working, e.g. `7d` (default `7d`; `0s`
     /// is not a span: revoke instead).
     #[serde(default)]
+    #[schema(pattern = "^[1-9][0-9]{0,4}[smhdw]$")]
     grace: Option<String>,
 }
 
@@ -641,22 +801,31 @@ pub(crate) async fn rotate(
     tenant: Option<&str>,
     bytes: &Bytes,
 ) -> Result<Response, ApiError> {
+    // No body, `null` or an object.
     let r: Rotate = if bytes.is_empty() {
         Rotate::default()
     } else {
-        body(bytes)?
+        body::<Option<Rotate>>(bytes)?.unwrap_or_default()
     };
     let grace = carbon_auth::parse_span("grace", r.grace.as_deref().unwrap_or(DEFAULT_GRACE))?;
     let (next, full, old) = s.access.rotate_key(&p.actor(), id, tenant, grace).await?;
     s.metrics.event("key_rotated");
-    let mut v = key_json(&next);
-    v["key"] = json!(full);
-    v["replaces"] = key_json(&old);
-    Ok((StatusCode::CREATED, Json(v)).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(RotatedKey {
+            record: key_json(&next),
+            key: full,
+            replaces: key_json(&old),
+        }),
+    )
+        .into_response())
 }
 
 /// `POST /api/v1/keys/{id}/rotate {"grace"}`: the successor of one of the
 /// caller's tenant's keys (shown once); the old key works through the grace.
+#[utoipa::path(post, path = "/api/v1/keys/{id}/rotate", tag = "keys",
+    params(("id" = String, Path, description = "The key")), request_body = Option<Rotate>,
+    responses((status = 201, description = "The successor", body = RotatedKey)))]
 pub(crate) async fn rotate_my_key(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -668,35 +837,50 @@ pub(crate) async fn rotate_my_key(
 
 /// 201 with a new key's record and, this once, the key itself.
 pub(crate) fn created_key(rec: &carbon_store::ApiKey, full: String) -> Response {
-    let mut v = key_json(rec);
-    v["key"] = json!(full);
-    (StatusCode::CREATED, Json(v)).into_response()
+    (
+        StatusCode::CREATED,
+        Json(CreatedKey {
+            record: key_json(rec),
+            key: full,
+        }),
+    )
+        .into_response()
 }
 
-pub(crate) fn key_json(k: &carbon_store::ApiKey) -> Value {
-    json!({
-        "id": k.id, "tenant": k.tenant, "owner": k.owner, "name": k.name,
-        "created": k.created, "revoked": k.revoked, "expires": k.expires,
-        "last_used": k.last_used, "ip_allow": k.ip_allow,
-    })
+pub(crate) fn key_json(k: &carbon_store::ApiKey) -> Key {
+    Key {
+        id: k.id.clone(),
+        tenant: k.tenant.clone(),
+        owner: k.owner.clone(),
+        name: k.name.clone(),
+        created: k.created,
+        revoked: k.revoked,
+        expires: k.expires,
+        last_used: k.last_used,
+        ip_allow: k.ip_allow.clone(),
+    }
 }
 
-/// `GET /api/v1/keys`: the caller's tenant's keys (never their secrets).
+/// The caller's tenant's keys (never their secrets).
+#[utoipa::path(get, path = "/api/v1/keys", tag = "keys",
+    responses((status = 200, description = "Keys", body = Data<Key>)))]
 pub(crate) async fn my_keys(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Data<Key>>, ApiError> {
     let keys = s
         .access
         .directory()
         .api_keys(Some(p.tenant.clone()))
         .await?;
-    Ok(Json(
-        json!({ "data": keys.iter().map(key_json).collect::<Vec<_>>() }),
-    ))
+    Ok(Json(Data {
+        data: keys.iter().map(key_json).collect(),
+    }))
 }
 
-/// `POST /api/v1/keys {"name"}`: a key for the caller's tenant, shown once.
+/// A key for the caller's tenant, shown once.
+#[utoipa::path(post, path = "/api/v1/keys", tag = "keys", request_body = NewKey,
+    responses((status = 201, description = "The key, shown once", body = CreatedKey)))]
 pub(crate) async fn create_my_key(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,
@@ -722,7 +906,10 @@ pub(crate) async fn create_my_key(
     Ok(created_key(&rec, full))
 }
 
-/// `DELETE /api/v1/keys/{id}`: revokes one of the caller's tenant's keys.
+/// Revokes one of the caller's tenant's keys.
+#[utoipa::path(delete, path = "/api/v1/keys/{id}", tag = "keys",
+    params(("id" = String, Path, description = "The key")),
+    responses((status = 204, description = "Revoked")))]
 pub(crate) async fn revoke_my_key(
     State(s): State<AppState>,
     Extension(p): Extension<Principal>,

@@ -16,7 +16,7 @@ use axum::{
     Extension, Json,
     body::Bytes,
     extract::{Path, State},
-    http::{HeaderValue, StatusCode, Uri, header},
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use carbon_auth::{Principal, Transport};
@@ -26,7 +26,10 @@ use carbon_curves::{
     grid::{Granularity, Shape},
 };
 use carbon_store::{CurveRun, CurveRunFilter};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub use carbon_service::curves::{
     BuildSpec, CurveFailure, CurveJob, CurveOutcome, check_id, grid_of, history, inputs_json,
@@ -34,20 +37,68 @@ pub use carbon_service::curves::{
 };
 use carbon_service::curves::{date, parse_as as parse};
 
-use crate::{AppState, error::ApiError, params::Params, routes::rfc3339};
+use crate::{
+    AppState,
+    catalog::Data,
+    error::ApiError,
+    jobs::Job,
+    params::{Query, text, word},
+    routes::rfc3339,
+};
 
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(build_curve))
+        .routes(routes!(curve_runs))
+        .routes(routes!(curve_run))
+        .routes(routes!(forward))
+}
+
+/// One point of a built or stored curve.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Point {
+    /// First instant of delivery (UTC).
+    delivery_start: String,
+    /// End of delivery (UTC, exclusive).
+    delivery_end: String,
+    /// Tenor label on the market clock (`2027-01`, `2027-01-05`, `2027-01-05 HE07`).
+    tenor: String,
+    /// Price, $/MWh.
+    price: f64,
+}
+
+/// A built curve.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Built {
+    /// The stored run (with `curve_id`), else null.
+    run_id: Option<String>,
+    /// The curve id it was stored under.
+    curve_id: Option<String>,
+    /// Scenario.
+    scenario_id: String,
+    /// SHA-256 of the canonical inputs and engine version.
+    input_hash: String,
+    /// Contracts repriced, duals, findings, solver and views.
+    #[schema(value_type = Object)]
+    report: Value,
+    /// The curve.
+    points: Vec<Point>,
+}
+
+/// Builds a forward curve from contracts (exact max-smoothness fit); with a
+/// `curve_id` the run and its points are stored (201). A stored build that
+/// runs longer than the server's `job_after_seconds` continues as a job (202).
+#[utoipa::path(post, path = "/api/v1/curves/build", tag = "curves", request_body = BuildSpec,
+    responses((status = 200, description = "The curve (not stored)", body = Built),
+              (status = 201, description = "The curve, stored", body = Built),
+              (status = 202, description = "Continues as a job", body = Job)))]
 pub(crate) async fn build_curve(
     State(s): State<AppState>,
     Extension(who): Extension<Principal>,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     const ROUTE: &str = "/api/v1/curves/build";
-    let body: BuildSpec = serde_json::from_slice(&bytes).map_err(|e| ApiError {
-        status: StatusCode::UNPROCESSABLE_ENTITY,
-        code: "invalid_body",
-        detail: format!("request body: {e}"),
-        param: None,
-    })?;
+    let body: BuildSpec = crate::auth::body(&bytes)?;
     let market = body.market()?;
     s.entitle_product(&who, Some(market), "curves", ROUTE)
         .await?;
@@ -78,15 +129,14 @@ pub(crate) async fn build_curve(
     match outcome {
         Err(job) => Ok(crate::jobs::accepted(&job)),
         Ok(o) => {
-            let points: Vec<Value> = o
+            let points = o
                 .points
                 .iter()
-                .map(|p| {
-                    json!({
-                        "delivery_start": rfc3339(p.delivery_start),
-                        "delivery_end": rfc3339(p.delivery_end),
-                        "tenor": p.tenor, "price": p.price,
-                    })
+                .map(|p| Point {
+                    delivery_start: rfc3339(p.delivery_start),
+                    delivery_end: rfc3339(p.delivery_end),
+                    tenor: p.tenor.clone(),
+                    price: p.price,
                 })
                 .collect();
             let status = if o.run_id.is_some() {
@@ -96,35 +146,81 @@ pub(crate) async fn build_curve(
             };
             Ok((
                 status,
-                Json(json!({
-                    "run_id": o.run_id,
-                    "curve_id": body.curve_id,
-                    "scenario_id": scenario_id,
-                    "input_hash": o.built.input_hash,
-                    "report": o.report,
-                    "points": points,
-                })),
+                Json(Built {
+                    run_id: o.run_id,
+                    curve_id: body.curve_id,
+                    scenario_id,
+                    input_hash: o.built.input_hash,
+                    report: o.report,
+                    points,
+                }),
             )
                 .into_response())
         }
     }
 }
 
-fn run_json(r: &CurveRun, full: bool) -> Value {
-    let mut v = json!({
-        "run_id": r.run_id, "curve_id": r.curve_id, "scenario_id": r.scenario_id,
-        "as_of_date": r.as_of_date.to_string(), "market": r.market,
-        "granularity": r.granularity, "input_hash": r.input_hash,
-        "status": r.status, "error": r.error, "created_by": r.created_by,
-        "started": rfc3339(r.started), "finished": rfc3339(r.finished),
-        "duration_ms": (r.finished - r.started).num_milliseconds(),
-        "points": r.points,
-    });
-    if full && let Some(o) = v.as_object_mut() {
-        o.insert("request".into(), r.request.clone());
-        o.insert("report".into(), r.report.clone());
+/// A stored curve run.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CurveRunInfo {
+    /// Unique id of the build.
+    run_id: String,
+    /// The curve's name.
+    curve_id: String,
+    /// Scenario.
+    scenario_id: String,
+    /// Trade date the curve is marked for.
+    #[schema(format = Date)]
+    as_of_date: String,
+    /// Market code.
+    market: String,
+    /// `hourly`, `daily` or `monthly`.
+    granularity: String,
+    /// SHA-256 of the canonical inputs and engine version.
+    input_hash: String,
+    /// `succeeded` or `failed`.
+    status: String,
+    /// Why a failed build failed.
+    error: Option<String>,
+    /// Who asked for it.
+    created_by: String,
+    /// Start of the build.
+    started: String,
+    /// End of the build.
+    finished: String,
+    /// Its length.
+    duration_ms: i64,
+    /// Points stored.
+    points: u64,
+    /// The inputs as given (one run's page only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    request: Option<Value>,
+    /// The build report (one run's page only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    report: Option<Value>,
+}
+
+fn run_json(r: &CurveRun, full: bool) -> CurveRunInfo {
+    CurveRunInfo {
+        run_id: r.run_id.clone(),
+        curve_id: r.curve_id.clone(),
+        scenario_id: r.scenario_id.clone(),
+        as_of_date: r.as_of_date.to_string(),
+        market: r.market.clone(),
+        granularity: r.granularity.clone(),
+        input_hash: r.input_hash.clone(),
+        status: r.status.clone(),
+        error: r.error.clone(),
+        created_by: r.created_by.clone(),
+        started: rfc3339(r.started),
+        finished: rfc3339(r.finished),
+        duration_ms: (r.finished - r.started).num_milliseconds(),
+        points: r.points,
+        request: full.then(|| r.request.clone()),
+        report: full.then(|| r.report.clone()),
     }
-    v
 }
 
 impl AppState {
@@ -145,15 +241,47 @@ impl AppState {
     }
 }
 
+/// Curve-run filters.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct RunFilterParams {
+    /// Only this curve.
+    #[serde(default, deserialize_with = "text")]
+    curve_id: Option<String>,
+    /// Only runs marked for this trade date.
+    #[serde(default, deserialize_with = "word")]
+    #[param(value_type = Option<String>, format = Date)]
+    as_of_date: Option<String>,
+    /// Only this scenario.
+    #[serde(default, deserialize_with = "text")]
+    scenario_id: Option<String>,
+    /// Only `succeeded` or `failed` runs.
+    #[serde(default, deserialize_with = "word")]
+    #[param(value_type = Option<crate::openapi::RunOutcome>)]
+    status: Option<String>,
+    /// Most runs (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+}
+
+/// Stored curve runs of markets the caller may see, newest first.
+#[utoipa::path(get, path = "/api/v1/curves", tag = "curves", params(RunFilterParams),
+    responses((status = 200, description = "Runs", body = Data<CurveRunInfo>)))]
 pub(crate) async fn curve_runs(
     State(s): State<AppState>,
     Extension(who): Extension<Principal>,
-    uri: Uri,
-) -> Result<Json<Value>, ApiError> {
-    let p = Params::parse(
-        uri.query(),
-        &["curve_id", "as_of_date", "scenario_id", "status", "limit"],
-    )?;
+    Query(p): Query<RunFilterParams>,
+) -> Result<Json<Data<CurveRunInfo>>, ApiError> {
+    if let Some(st) = p.status.as_deref()
+        && st != "succeeded"
+        && st != "failed"
+    {
+        return Err(ApiError::param(
+            "status",
+            format!("`{st}`: expected succeeded or failed"),
+        ));
+    }
     let scope = s
         .scope(
             &who,
@@ -163,11 +291,7 @@ pub(crate) async fn curve_runs(
             "/api/v1/curves",
         )
         .await?;
-    let limit = match p.parsed::<usize>("limit")? {
-        None => 100,
-        Some(n) if (1..=1000).contains(&n) => n,
-        Some(_) => return Err(ApiError::param("limit", "between 1 and 1000")),
-    };
+    let limit = crate::catalog::limit(p.limit, 100, 1000)?;
     let markets: Vec<String> = Market::ALL
         .iter()
         .filter(|m| scope.sees_market(**m))
@@ -176,27 +300,32 @@ pub(crate) async fn curve_runs(
     let runs = s
         .curves
         .curve_runs(CurveRunFilter {
-            curve_id: p.one("curve_id").map(str::to_string),
+            curve_id: p.curve_id.clone(),
             as_of_date: p
-                .one("as_of_date")
+                .as_of_date
+                .as_deref()
                 .map(|d| date("as_of_date", d))
                 .transpose()?,
-            scenario_id: p.one("scenario_id").map(str::to_string),
-            status: p.one("status").map(str::to_string),
+            scenario_id: p.scenario_id.clone(),
+            status: p.status.clone(),
             markets: Some(markets),
             limit: Some(limit),
         })
         .await?;
-    Ok(Json(json!({
-        "data": runs.iter().map(|r| run_json(r, false)).collect::<Vec<_>>()
-    })))
+    Ok(Json(Data {
+        data: runs.iter().map(|r| run_json(r, false)).collect(),
+    }))
 }
 
+/// One stored run: lineage, inputs, report.
+#[utoipa::path(get, path = "/api/v1/curves/runs/{run_id}", tag = "curves",
+    params(("run_id" = String, Path, description = "The run")),
+    responses((status = 200, description = "The run", body = CurveRunInfo)))]
 pub(crate) async fn curve_run(
     State(s): State<AppState>,
     Extension(who): Extension<Principal>,
     Path(run_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CurveRunInfo>, ApiError> {
     let run = s
         .curves
         .curve_run(&run_id)
@@ -206,27 +335,63 @@ pub(crate) async fn curve_run(
     Ok(Json(run_json(&run, true)))
 }
 
-/// Rebuilds the grid a run's points lie on (same market, granularity, dates).
+/// Forward-curve parameters.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ForwardParams {
+    /// The curve (its newest successful run; or give `run_id`).
+    #[serde(default, deserialize_with = "text")]
+    curve_id: Option<String>,
+    /// The newest run marked for this trade date.
+    #[serde(default, deserialize_with = "word")]
+    #[param(value_type = Option<String>, format = Date)]
+    as_of_date: Option<String>,
+    /// Scenario (default `BASE`).
+    #[serde(default, deserialize_with = "text")]
+    scenario_id: Option<String>,
+    /// One run.
+    #[serde(default, deserialize_with = "text")]
+    run_id: Option<String>,
+    /// `hourly`, `daily` or `monthly` (the run's own or coarser; default its own).
+    #[serde(default, deserialize_with = "word")]
+    #[param(value_type = Option<crate::openapi::GridName>)]
+    granularity: Option<String>,
+    /// A power block or hour mask (default `flat`).
+    #[serde(default, deserialize_with = "text")]
+    block: Option<String>,
+    /// `json` (default) or `csv`.
+    #[serde(default, deserialize_with = "word")]
+    #[param(value_type = Option<crate::openapi::JsonOrCsv>)]
+    format: Option<String>,
+}
+
+/// A stored curve at a granularity and block.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Forward {
+    /// The run.
+    run: CurveRunInfo,
+    /// Granularity of the answer.
+    granularity: String,
+    /// Block or hour mask.
+    block: String,
+    /// Periods.
+    data: Vec<Point>,
+}
+
+/// A stored curve at its own or a coarser granularity, for a block or hour
+/// mask, JSON or CSV.
+#[utoipa::path(get, path = "/api/v1/curves/forward", tag = "curves", params(ForwardParams),
+    responses((status = 200, description = "The curve",
+        content((Forward = "application/json"), (String = "text/csv")))))]
 pub(crate) async fn forward(
     State(s): State<AppState>,
     Extension(who): Extension<Principal>,
-    uri: Uri,
+    Query(p): Query<ForwardParams>,
 ) -> Result<Response, ApiError> {
     const ROUTE: &str = "/api/v1/curves/forward";
-    let p = Params::parse(
-        uri.query(),
-        &[
-            "curve_id",
-            "as_of_date",
-            "scenario_id",
-            "run_id",
-            "granularity",
-            "block",
-            "format",
-        ],
-    )?;
     let store = s.curves.clone();
-    let run = match p.one("run_id") {
+    let run = match p.run_id.as_deref() {
         Some(id) => store
             .curve_run(id)
             .await?
@@ -234,13 +399,15 @@ pub(crate) async fn forward(
             .ok_or_else(|| ApiError::not_found(format!("no successful curve run `{id}`")))?,
         None => {
             let curve_id = p
-                .one("curve_id")
+                .curve_id
+                .as_deref()
                 .ok_or_else(|| ApiError::param("curve_id", "required (or run_id)"))?;
             let as_of = p
-                .one("as_of_date")
+                .as_of_date
+                .as_deref()
                 .map(|d| date("as_of_date", d))
                 .transpose()?;
-            let scenario = p.one("scenario_id").unwrap_or("BASE");
+            let scenario = p.scenario_id.as_deref().unwrap_or("BASE");
             store
                 .curve_runs(CurveRunFilter {
                     curve_id: Some(curve_id.to_string()),
@@ -265,18 +432,18 @@ pub(crate) async fn forward(
     let run = s.visible_run(&who, run, ROUTE).await?;
     let points = store.curve_points(&run.run_id).await?;
     let grid = grid_of(&run, &points)?;
-    let target = match p.one("granularity") {
+    let target = match p.granularity.as_deref() {
         None => grid.granularity,
         Some(g) => parse::<Granularity>("granularity", g)?,
     };
-    let shape = match p.one("block") {
+    let shape = match p.block.as_deref() {
         None => Shape::Block(carbon_core::Block::Flat),
         Some(b) => parse::<Shape>("block", b)?,
     };
     let prices: Vec<f64> = points.iter().map(|p| p.price).collect();
     let periods = build::aggregate(&grid, &prices, target, shape)
         .map_err(|m| ApiError::param("granularity", m))?;
-    let format = p.one("format").unwrap_or("json");
+    let format = p.format.as_deref().unwrap_or("json");
     match format {
         "csv" => {
             let mut out = String::from("delivery_start,delivery_end,tenor,price\n");
@@ -296,15 +463,20 @@ pub(crate) async fn forward(
             );
             Ok(resp)
         }
-        "json" => Ok(Json(json!({
-            "run": run_json(&run, false),
-            "granularity": format!("{target:?}").to_lowercase(),
-            "block": shape.as_text(),
-            "data": periods.iter().map(|x| json!({
-                "delivery_start": rfc3339(x.start), "delivery_end": rfc3339(x.end),
-                "tenor": x.tenor, "price": x.price,
-            })).collect::<Vec<_>>(),
-        }))
+        "json" => Ok(Json(Forward {
+            run: run_json(&run, false),
+            granularity: format!("{target:?}").to_lowercase(),
+            block: shape.as_text(),
+            data: periods
+                .iter()
+                .map(|x| Point {
+                    delivery_start: rfc3339(x.start),
+                    delivery_end: rfc3339(x.end),
+                    tenor: x.tenor.clone(),
+                    price: x.price,
+                })
+                .collect(),
+        })
         .into_response()),
         o => Err(ApiError::param(
             "format",

@@ -4,7 +4,7 @@
 use axum::{
     Extension,
     extract::State,
-    http::{HeaderValue, Uri, header},
+    http::{HeaderValue, header},
     response::{IntoResponse, Response},
 };
 use carbon_auth::{Principal, Transport};
@@ -14,10 +14,15 @@ use serde_json::{Value, json};
 use carbon_service::rfc3339;
 
 use crate::prices::{
-    CSV_COLUMNS, Format, PRICE_PARAMS, csv_body, csv_response, entitle_query, format,
+    CSV_COLUMNS, Format, PriceParams, csv_body, csv_response, entitle_query, format,
     parquet_response, price_query, push_csv_rows,
 };
-use crate::{AppState, error::ApiError, params::Params};
+use crate::{AppState, error::ApiError, params::Query};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(export_prices))
+}
 
 /// A CSV export of the whole query, streamed: the store is read a page at a
 /// time (keyset pagination) and each page is sent as it comes, so memory stays
@@ -61,14 +66,21 @@ pub(crate) fn csv_stream(s: &AppState, q: PriceQuery) -> Response {
 }
 
 /// `GET /api/v1/exports/prices`: the price query as a file (CSV by default,
-/// or Parquet) — channel `downloads`, rate class `exports`, audited.
+/// or Parquet) — channel `downloads`, rate class `exports`, audited. Takes
+/// the price query's parameters; `format` is `csv` (default) or `parquet`.
+#[utoipa::path(get, path = "/api/v1/exports/prices", tag = "exports", params(PriceParams),
+    responses((status = 200, description = "The file (`Content-Disposition: attachment`); CSV without `limit`/`cursor` is the whole range, streamed",
+        content((String = "text/csv"), (Vec<u8> = "application/vnd.apache.parquet")))))]
 pub(crate) async fn export_prices(
     State(s): State<AppState>,
     Extension(who): Extension<Principal>,
-    uri: Uri,
+    Query(p): Query<PriceParams>,
 ) -> Result<Response, ApiError> {
-    let p = Params::parse(uri.query(), &PRICE_PARAMS)?;
-    let fmt = format(&p, Format::Csv, &[Format::Csv, Format::Parquet])?;
+    let fmt = format(
+        p.format.as_deref(),
+        Format::Csv,
+        &[Format::Csv, Format::Parquet],
+    )?;
     let (q, _) = price_query(&p)?;
     let route = "/api/v1/exports/prices";
     entitle_query(&s, &who, &q, Transport::Download, route).await?;
@@ -94,7 +106,7 @@ pub(crate) async fn export_prices(
                 .await;
         }
     };
-    if fmt == Format::Csv && p.one("limit").is_none() && p.one("cursor").is_none() {
+    if fmt == Format::Csv && p.limit.is_none() && p.cursor.is_none() {
         audit(json!("streamed")).await;
         let mut resp = csv_stream(&s, q);
         resp.headers_mut().insert(

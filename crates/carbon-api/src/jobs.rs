@@ -20,7 +20,7 @@ use axum::{
     Extension, Json,
     body::Bytes,
     extract::{Path, State},
-    http::{HeaderValue, StatusCode, Uri, header},
+    http::{HeaderValue, StatusCode, header},
     response::{
         IntoResponse, Response,
         sse::{Event, KeepAlive, Sse},
@@ -28,17 +28,58 @@ use axum::{
 };
 use carbon_auth::{Principal, Transport};
 use carbon_service::jobs::JobSpec;
-use carbon_store::{Job, JobFilter, JobStatus};
+pub(crate) use carbon_store::Job;
+use carbon_store::{JobFilter, JobStatus};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{AppState, error::ApiError, params::Params};
+use crate::{
+    AppState,
+    catalog::Data,
+    error::ApiError,
+    params::{Query, text, word},
+};
 
-#[derive(Deserialize)]
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, submit))
+        .routes(routes!(get, cancel))
+        .routes(routes!(events))
+}
+
+/// A job to queue.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct NewJob {
+pub(crate) struct NewJob {
+    /// `analysis`, `backtest` or `curve_build`.
+    #[schema(value_type = crate::openapi::JobKind)]
     kind: String,
+    /// The request body the synchronous route takes: an analysis (with its
+    /// `analysis` name), a backtest, or a curve build.
+    #[schema(value_type = Object)]
     spec: Value,
+}
+
+/// Job-list parameters.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct JobParams {
+    /// Only jobs in this state.
+    #[serde(default, deserialize_with = "word")]
+    #[param(value_type = Option<JobStatus>)]
+    status: Option<String>,
+    /// Only this kind.
+    #[serde(default, deserialize_with = "text")]
+    kind: Option<String>,
+    /// Most jobs (default 50).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+    /// Admins: only this tenant's jobs.
+    #[serde(default, deserialize_with = "text")]
+    tenant: Option<String>,
 }
 
 impl AppState {
@@ -67,19 +108,16 @@ impl AppState {
     }
 }
 
-/// `POST /api/v1/jobs`.
+/// Queues a job after the same entitlement check as its synchronous route.
+#[utoipa::path(post, path = "/api/v1/jobs", tag = "jobs", request_body = NewJob,
+    responses((status = 202, description = "Queued (`Location` names it)", body = Job)))]
 pub(crate) async fn submit(
     State(s): State<AppState>,
     Extension(who): Extension<Principal>,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     const ROUTE: &str = "/api/v1/jobs";
-    let b: NewJob = serde_json::from_slice(&bytes).map_err(|e| ApiError {
-        status: StatusCode::UNPROCESSABLE_ENTITY,
-        code: "invalid_body",
-        detail: format!("request body: {e}"),
-        param: None,
-    })?;
+    let b: NewJob = crate::auth::body(&bytes)?;
     let spec = JobSpec::parse(&b.kind, b.spec)?;
     for m in spec.markets()? {
         s.entitle_product(&who, m, spec.product(), ROUTE).await?;
@@ -96,23 +134,25 @@ pub(crate) async fn submit(
 
 /// 202 with the job and its `Location`.
 pub(crate) fn accepted(job: &Job) -> Response {
-    let mut resp = (StatusCode::ACCEPTED, Json(json!(job))).into_response();
+    let mut resp = (StatusCode::ACCEPTED, Json(job.clone())).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/jobs/{}", job.id)) {
         resp.headers_mut().insert(header::LOCATION, v);
     }
     resp
 }
 
-/// `GET /api/v1/jobs`.
+/// The caller's tenant's jobs, newest first (admins: every tenant's).
+#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", params(JobParams),
+    responses((status = 200, description = "Jobs", body = Data<Job>)))]
 pub(crate) async fn list(
     State(s): State<AppState>,
     Extension(who): Extension<Principal>,
-    uri: Uri,
-) -> Result<Json<Value>, ApiError> {
+    Query(p): Query<JobParams>,
+) -> Result<Json<Data<Job>>, ApiError> {
     s.jobs_scope(&who, "/api/v1/jobs").await?;
-    let p = Params::parse(uri.query(), &["status", "kind", "limit", "tenant"])?;
     let status = p
-        .one("status")
+        .status
+        .as_deref()
         .map(|v| {
             JobStatus::parse(v).ok_or_else(|| {
                 ApiError::param(
@@ -122,7 +162,7 @@ pub(crate) async fn list(
             })
         })
         .transpose()?;
-    let tenant = match p.one("tenant") {
+    let tenant = match p.tenant.as_deref() {
         Some(t) if who.is_admin() => Some(t.to_string()),
         Some(_) => {
             return Err(ApiError::param(
@@ -138,29 +178,36 @@ pub(crate) async fn list(
         .list(JobFilter {
             tenant,
             status,
-            kind: p.one("kind").map(str::to_string),
-            limit: Some(p.parsed::<usize>("limit")?.unwrap_or(50).clamp(1, 1000)),
+            kind: p.kind.clone(),
+            limit: Some(crate::catalog::limit(p.limit, 50, 1000)?),
         })
         .await?;
-    Ok(Json(json!({ "data": jobs })))
+    Ok(Json(Data { data: jobs }))
 }
 
-/// `GET /api/v1/jobs/{id}`.
+/// One job of the caller's tenant.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs",
+    params(("id" = String, Path, description = "The job")),
+    responses((status = 200, description = "The job", body = Job)))]
 pub(crate) async fn get(
     State(s): State<AppState>,
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Job>, ApiError> {
     s.jobs_scope(&who, "/api/v1/jobs/{id}").await?;
-    Ok(Json(json!(s.own_job(&who, &id).await?)))
+    Ok(Json(s.own_job(&who, &id).await?))
 }
 
-/// `DELETE /api/v1/jobs/{id}`: cancels; answers the job as it is then.
+/// Cancels a queued or running job (a running one stops at its next step);
+/// answers the job as it is then. An ended job is a 409.
+#[utoipa::path(delete, path = "/api/v1/jobs/{id}", tag = "jobs",
+    params(("id" = String, Path, description = "The job")),
+    responses((status = 200, description = "The job, cancelled or cancelling", body = Job)))]
 pub(crate) async fn cancel(
     State(s): State<AppState>,
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Job>, ApiError> {
     s.jobs_scope(&who, "/api/v1/jobs/{id}").await?;
     let job = s.own_job(&who, &id).await?;
     if job.status.is_final() {
@@ -182,13 +229,17 @@ pub(crate) async fn cancel(
             json!({ "kind": job.kind }),
         )
         .await;
-    Ok(Json(json!(s.own_job(&who, &id).await?)))
+    Ok(Json(s.own_job(&who, &id).await?))
 }
 
 /// How often the event stream looks at the job.
 const EVENTS_EVERY: Duration = Duration::from_millis(250);
 
-/// `GET /api/v1/jobs/{id}/events`.
+/// Server-Sent Events: one `job` event (the job as JSON) each time its
+/// status or progress changes, until it ends.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/events", tag = "jobs",
+    params(("id" = String, Path, description = "The job")),
+    responses((status = 200, description = "`text/event-stream` of `job` events", content_type = "text/event-stream", body = String)))]
 pub(crate) async fn events(
     State(s): State<AppState>,
     Extension(who): Extension<Principal>,

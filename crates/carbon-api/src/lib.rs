@@ -27,6 +27,7 @@ pub mod hub;
 mod jobs;
 mod metrics;
 mod middleware;
+pub mod openapi;
 mod ops;
 mod params;
 mod prices;

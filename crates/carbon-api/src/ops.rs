@@ -13,17 +13,37 @@ use carbon_auth::{Principal, Transport};
 use carbon_core::{InstrumentId, Market};
 use carbon_store::{RunFilter, RunStatus, StatsFilter};
 use chrono::Utc;
-use serde_json::{Value, json};
 
-use crate::{AppState, error::ApiError, params::Params};
+use carbon_store::{IngestRun, QuarantinedRow};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    AppState,
+    catalog::Data,
+    error::ApiError,
+    params::{Query, parsed, text, word},
+};
 
 use crate::catalog::{limit, visible};
 
-/// The OpenAPI document (kept beside the code; a test checks it lists every route).
-pub(crate) const OPENAPI: &str = include_str!("../assets/openapi.json");
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(ready))
+        .routes(routes!(metrics))
+        .routes(routes!(openapi))
+        .routes(routes!(docs))
+        .routes(routes!(ingest_runs))
+        .routes(routes!(quality))
+}
 
+/// This document: the API contract generated from the code.
+#[utoipa::path(get, path = "/openapi.json", tag = "ops",
+    responses((status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json", body = Object)))]
 pub(crate) async fn openapi() -> Response {
-    let mut resp = (StatusCode::OK, OPENAPI).into_response();
+    let mut resp = (StatusCode::OK, crate::openapi::json()).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -34,11 +54,16 @@ pub(crate) async fn openapi() -> Response {
 /// The self-contained API docs page (its inline script and style are allowed by hash).
 pub(crate) const DOCS_HTML: &str = include_str!("../assets/docs.html");
 
+/// The API docs page (renders this document).
+#[utoipa::path(get, path = "/docs", tag = "ops",
+    responses((status = 200, description = "HTML", content_type = "text/html", body = String)))]
 pub(crate) async fn docs() -> axum::response::Html<&'static str> {
     axum::response::Html(DOCS_HTML)
 }
 
 /// Prometheus text exposition.
+#[utoipa::path(get, path = "/metrics", tag = "ops",
+    responses((status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain", body = String)))]
 pub(crate) async fn metrics(State(s): State<AppState>) -> Response {
     let mut out = String::new();
     s.metrics.render(&mut out);
@@ -161,19 +186,62 @@ pub(crate) async fn not_found(method: axum::http::Method, uri: Uri) -> Response 
     ApiError::not_found(format!("no route {}", uri.path())).into_response()
 }
 
-pub(crate) async fn health() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+/// Liveness.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Health {
+    /// Always `ok`.
+    status: &'static str,
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/health", tag = "ops",
+    responses((status = 200, description = "Alive", body = Health)))]
+pub(crate) async fn health() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+/// Readiness of one source.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SourceReadiness {
+    /// Connector name.
+    connector: String,
+    /// Status of its newest run.
+    last_status: carbon_store::RunStatus,
+    /// When its newest run ended.
+    last_run_utc: Option<String>,
+    /// Its newest run's error, if it failed.
+    last_error: Option<String>,
+    /// When its newest successful run ended.
+    last_ok_utc: Option<String>,
+    /// Seconds since then.
+    lag_seconds: Option<i64>,
+}
+
+/// Readiness.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Readiness {
+    /// Whether the store answers.
+    ready: bool,
+    /// `ok` or why the store does not answer.
+    store: String,
+    /// Store backend (`duckdb`).
+    backend: String,
+    /// Per source: the last run, the last successful one and how far behind it is.
+    sources: Vec<SourceReadiness>,
 }
 
 use carbon_service::rfc3339;
 
 /// Store reachable, and per source: the last run, the last successful one and
 /// how far behind it is.
+#[utoipa::path(get, path = "/ready", tag = "ops",
+    responses((status = 200, description = "Ready", body = Readiness),
+              (status = 503, description = "The store does not answer", body = Readiness)))]
 pub(crate) async fn ready(State(s): State<AppState>) -> Response {
     let store_ok = s.store.ping().await;
     let runs = recent_runs(&s).await;
     let now = Utc::now();
-    let mut sources: Vec<Value> = Vec::new();
+    let mut sources: Vec<SourceReadiness> = Vec::new();
     let mut seen: Vec<String> = Vec::new();
     for r in &runs {
         if seen.contains(&r.connector) {
@@ -184,21 +252,24 @@ pub(crate) async fn ready(State(s): State<AppState>) -> Response {
             .iter()
             .filter(|x| x.connector == r.connector && x.status == RunStatus::Ok)
             .find_map(|x| x.finished);
-        sources.push(json!({
-            "connector": r.connector,
-            "last_status": r.status.as_str(),
-            "last_run_utc": r.finished.map(rfc3339),
-            "last_error": r.error,
-            "last_ok_utc": last_ok.map(rfc3339),
-            "lag_seconds": last_ok.map(|t| (now - t).num_seconds()),
-        }));
+        sources.push(SourceReadiness {
+            connector: r.connector.clone(),
+            last_status: r.status,
+            last_run_utc: r.finished.map(rfc3339),
+            last_error: r.error.clone(),
+            last_ok_utc: last_ok.map(rfc3339),
+            lag_seconds: last_ok.map(|t| (now - t).num_seconds()),
+        });
     }
-    let body = json!({
-        "ready": store_ok.is_ok(),
-        "store": match &store_ok { Ok(()) => "ok".to_string(), Err(e) => e.to_string() },
-        "backend": s.store.backend(),
-        "sources": sources,
-    });
+    let body = Readiness {
+        ready: store_ok.is_ok(),
+        store: match &store_ok {
+            Ok(()) => "ok".to_string(),
+            Err(e) => e.to_string(),
+        },
+        backend: s.store.backend().to_string(),
+        sources,
+    };
     let status = if store_ok.is_ok() {
         StatusCode::OK
     } else {
@@ -207,44 +278,114 @@ pub(crate) async fn ready(State(s): State<AppState>) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// Ingest runs, newest first.
+/// Ingest-run parameters.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct RunParams {
+    /// Only this connector's runs (`miso`, `caiso`, `eia`, `file`).
+    #[serde(default, deserialize_with = "text")]
+    connector: Option<String>,
+    /// Most runs (default 50).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+}
+
+/// Ingest runs the caller may see, newest first.
+#[utoipa::path(get, path = "/api/v1/ingest/runs", tag = "ops", params(RunParams),
+    responses((status = 200, description = "Runs", body = Data<IngestRun>)))]
 pub(crate) async fn ingest_runs(
     State(s): State<AppState>,
     Extension(who): Extension<Principal>,
-    uri: Uri,
-) -> Result<Json<Value>, ApiError> {
-    let p = Params::parse(uri.query(), &["connector", "limit"])?;
+    Query(p): Query<RunParams>,
+) -> Result<Json<Data<IngestRun>>, ApiError> {
     let scope = s
         .scope(&who, None, None, Transport::Rest, "/api/v1/ingest/runs")
         .await?;
     let runs = s
         .log
         .runs(RunFilter {
-            connector: p.one("connector").map(str::to_string),
-            limit: Some(limit(&p, 50, 1000)?),
+            connector: p.connector.clone(),
+            limit: Some(limit(p.limit, 50, 1000)?),
             ..Default::default()
         })
         .await?;
-    let runs: Vec<_> = runs
+    let data = runs
         .into_iter()
         .filter(|r| visible(&scope, &who, r.connector.parse().ok()))
         .collect();
-    Ok(Json(json!({ "data": runs })))
+    Ok(Json(Data { data }))
+}
+
+/// Quality parameters.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct QualityParams {
+    /// One ingest run's findings and quarantined rows.
+    #[serde(default, deserialize_with = "text")]
+    run_id: Option<String>,
+    /// Freshness of this market's series only.
+    #[serde(default, deserialize_with = "word")]
+    #[param(value_type = Option<Market>)]
+    market: Option<String>,
+    /// Most runs and quarantined rows (default 100).
+    #[param(minimum = 1, maximum = 10000)]
+    limit: Option<u32>,
+}
+
+/// A run's quality findings.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct RunQuality {
+    /// The run.
+    run_id: String,
+    /// Its outcome.
+    status: carbon_store::RunStatus,
+    /// Its data-quality findings.
+    findings: Option<serde_json::Value>,
+}
+
+/// How fresh one series is.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Freshness {
+    /// Instrument.
+    instrument_id: String,
+    /// Market run.
+    market_run: carbon_core::MarketRun,
+    /// End of its newest interval.
+    last_interval_end_utc: String,
+    /// When it was last written.
+    last_ingested_utc: String,
+    /// Seconds from the newest interval's end to now.
+    data_age_seconds: i64,
+}
+
+/// Data quality.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Quality {
+    /// Per-run findings.
+    runs: Vec<RunQuality>,
+    /// Quarantined rows.
+    quarantined: Vec<QuarantinedRow>,
+    /// Freshness per series.
+    freshness: Vec<Freshness>,
 }
 
 /// Data quality: per-run findings and quarantined rows (`run_id`), and
 /// freshness per series (`market`).
+#[utoipa::path(get, path = "/api/v1/quality", tag = "ops", params(QualityParams),
+    responses((status = 200, description = "Findings, quarantine and freshness", body = Quality)))]
 pub(crate) async fn quality(
     State(s): State<AppState>,
     Extension(who): Extension<Principal>,
-    uri: Uri,
-) -> Result<Json<Value>, ApiError> {
-    let p = Params::parse(uri.query(), &["run_id", "market", "limit"])?;
+    Query(p): Query<QualityParams>,
+) -> Result<Json<Quality>, ApiError> {
     let scope = s
         .scope(&who, None, None, Transport::Rest, "/api/v1/quality")
         .await?;
-    let n = limit(&p, 100, 10_000)?;
-    let run_id = p.one("run_id").map(str::to_string);
+    let n = limit(p.limit, 100, 10_000)?;
+    let market = parsed::<Market>("market", p.market.as_deref())?;
+    let run_id = p.run_id.clone();
     let runs = s
         .log
         .runs(RunFilter {
@@ -258,10 +399,14 @@ pub(crate) async fn quality(
     {
         return Err(ApiError::not_found(format!("no ingest run {id}")));
     }
-    let runs: Vec<Value> = runs
+    let runs = runs
         .into_iter()
         .filter(|r| visible(&scope, &who, r.connector.parse().ok()))
-        .map(|r| json!({ "run_id": r.id, "status": r.status.as_str(), "findings": r.quality }))
+        .map(|r| RunQuality {
+            run_id: r.id,
+            status: r.status,
+            findings: r.quality,
+        })
         .collect();
     let quarantined: Vec<_> = s
         .log
@@ -276,26 +421,26 @@ pub(crate) async fn quality(
         )
         .collect();
     let now = Utc::now();
-    let freshness: Vec<Value> = s
+    let freshness = s
         .store
         .series_stats(StatsFilter {
-            market: p.parsed::<Market>("market")?,
+            market,
             instruments: Vec::new(),
         })
         .await?
         .into_iter()
         .filter(|x| scope.sees(x.instrument_id.market(), x.instrument_id.as_str(), None))
-        .map(|x| {
-            json!({
-                "instrument_id": x.instrument_id.as_str(),
-                "market_run": x.market_run.as_str(),
-                "last_interval_end_utc": rfc3339(x.last_interval_end),
-                "last_ingested_utc": rfc3339(x.last_ingested),
-                "data_age_seconds": (now - x.last_interval_end).num_seconds(),
-            })
+        .map(|x| Freshness {
+            instrument_id: x.instrument_id.as_str().to_string(),
+            market_run: x.market_run,
+            last_interval_end_utc: rfc3339(x.last_interval_end),
+            last_ingested_utc: rfc3339(x.last_ingested),
+            data_age_seconds: (now - x.last_interval_end).num_seconds(),
         })
         .collect();
-    Ok(Json(
-        json!({ "runs": runs, "quarantined": quarantined, "freshness": freshness }),
-    ))
+    Ok(Json(Quality {
+        runs,
+        quarantined,
+        freshness,
+    }))
 }

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use axum::{
     Extension, Json,
     extract::State,
-    http::{HeaderValue, StatusCode, Uri, header},
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use carbon_auth::{Principal, Transport};
@@ -17,11 +17,25 @@ use carbon_core::{
 use carbon_store::{InstrumentQuery, PriceQuery, PriceRow, Resample};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use carbon_service::rfc3339;
 
-use crate::{AppState, error::ApiError, params::Params};
+use crate::{
+    AppState,
+    error::ApiError,
+    openapi::{InstrumentIdText, JsonCsvParquet, JsonOrCsv, ZoneName},
+    params::{Query, list, parsed, parsed_all, text, word},
+};
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(prices))
+        .routes(routes!(latest))
+        .routes(routes!(spread))
+}
 
 use crate::catalog::limit;
 
@@ -37,8 +51,12 @@ pub(crate) enum Format {
     Parquet,
 }
 
-pub(crate) fn format(p: &Params, default: Format, allowed: &[Format]) -> Result<Format, ApiError> {
-    let f = match p.one("format") {
+pub(crate) fn format(
+    v: Option<&str>,
+    default: Format,
+    allowed: &[Format],
+) -> Result<Format, ApiError> {
+    let f = match v {
         None => default,
         Some("json") => Format::Json,
         Some("csv") => Format::Csv,
@@ -58,11 +76,6 @@ pub(crate) fn format(p: &Params, default: Format, allowed: &[Format]) -> Result<
             format!("{f:?} is not offered here").to_lowercase(),
         ))
     }
-}
-
-/// `format`: `json` (default) or `csv`; true for CSV.
-pub(crate) fn wants_csv(p: &Params) -> Result<bool, ApiError> {
-    Ok(format(p, Format::Json, &[Format::Json, Format::Csv])? == Format::Csv)
 }
 
 /// A CSV body, with the next page's cursor in `X-Next-Cursor` when there is one.
@@ -89,8 +102,8 @@ pub(crate) enum Clock {
     Zone(Tz),
 }
 
-pub(crate) fn clock(p: &Params) -> Result<Clock, ApiError> {
-    Ok(match p.one("timezone") {
+pub(crate) fn clock(v: Option<&str>) -> Result<Clock, ApiError> {
+    Ok(match v {
         None => Clock::Market,
         Some(t) if t.eq_ignore_ascii_case("market") => Clock::Market,
         Some(t) if t.eq_ignore_ascii_case("utc") => Clock::Utc,
@@ -175,24 +188,64 @@ pub(crate) fn offset_of(t: DateTime<Utc>, clock: Clock, market: Market) -> i32 {
     }
 }
 
-pub(crate) const PRICE_PARAMS: [&str; 13] = [
-    "instrument_id",
-    "start",
-    "end",
-    "market_run",
-    "components",
-    "as_of",
-    "resample",
-    "agg",
-    "block",
-    "timezone",
-    "format",
-    "limit",
-    "cursor",
-];
+/// The price query's parameters (`/prices`, `/exports/prices`).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct PriceParams {
+    /// Instruments (`MARKET.NODE`); repeat the parameter or separate with commas.
+    #[serde(deserialize_with = "list")]
+    #[param(min_items = 1, max_items = 500, value_type = Vec<InstrumentIdText>)]
+    pub instrument_id: Vec<String>,
+    /// Start of the range (inclusive): RFC 3339, or a date or naive time on
+    /// the `timezone` clock.
+    #[param(format = DateTime)]
+    pub start: String,
+    /// End of the range (exclusive), as `start`.
+    #[param(format = DateTime)]
+    pub end: String,
+    /// Market runs (`da`, `rt`, `rt5`, …); all when absent.
+    #[serde(default, deserialize_with = "list")]
+    #[param(value_type = Vec<carbon_core::MarketRun>)]
+    pub market_run: Vec<String>,
+    /// Price components (`lmp`, `energy`, `congestion`, `loss`, `ghg`); all when absent.
+    #[serde(default, deserialize_with = "list")]
+    #[param(value_type = Vec<Component>)]
+    pub components: Vec<String>,
+    /// The versions known at this instant (point-in-time); the latest when absent.
+    #[serde(default, deserialize_with = "word")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub as_of: Option<String>,
+    /// Resample to this frequency on the market clock.
+    #[serde(default, deserialize_with = "word")]
+    #[param(value_type = Option<Frequency>)]
+    pub resample: Option<String>,
+    /// How a resampled bucket combines its intervals (needs `resample`; default `mean`).
+    #[serde(default, deserialize_with = "word")]
+    #[param(value_type = Option<Aggregation>)]
+    pub agg: Option<String>,
+    /// Only the hours of this power block on the market clock (default `flat`).
+    #[serde(default, deserialize_with = "word")]
+    #[param(value_type = Option<Block>)]
+    pub block: Option<String>,
+    /// The clock of naive times and of the answer: `market` (default), `UTC` or an IANA zone.
+    #[serde(default, deserialize_with = "word")]
+    #[param(value_type = Option<ZoneName>)]
+    pub timezone: Option<String>,
+    /// `json` (default on /prices), `csv` or `parquet` (exports: `csv` default, or `parquet`).
+    #[serde(default, deserialize_with = "word")]
+    #[param(value_type = Option<JsonCsvParquet>)]
+    pub format: Option<String>,
+    /// Rows per page (default 10,000).
+    #[param(minimum = 1, maximum = 100000)]
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    #[serde(default, deserialize_with = "text")]
+    pub cursor: Option<String>,
+}
 
-pub(crate) fn price_query(p: &Params) -> Result<(PriceQuery, Clock), ApiError> {
-    let instruments = p.parsed_all::<InstrumentId>("instrument_id")?;
+pub(crate) fn price_query(p: &PriceParams) -> Result<(PriceQuery, Clock), ApiError> {
+    let instruments = parsed_all::<InstrumentId>("instrument_id", &p.instrument_id)?;
     if instruments.is_empty() {
         return Err(ApiError::param(
             "instrument_id",
@@ -202,9 +255,9 @@ pub(crate) fn price_query(p: &Params) -> Result<(PriceQuery, Clock), ApiError> {
     let mut markets: Vec<Market> = instruments.iter().map(InstrumentId::market).collect();
     markets.sort();
     markets.dedup();
-    let clock = clock(p)?;
-    let start = read_time("start", p.required("start")?, clock, &markets)?;
-    let end = read_time("end", p.required("end")?, clock, &markets)?;
+    let clock = clock(p.timezone.as_deref())?;
+    let start = read_time("start", &p.start, clock, &markets)?;
+    let end = read_time("end", &p.end, clock, &markets)?;
     if start >= end {
         return Err(ApiError::param(
             "end",
@@ -216,15 +269,16 @@ pub(crate) fn price_query(p: &Params) -> Result<(PriceQuery, Clock), ApiError> {
         ));
     }
     let mut q = PriceQuery::new(instruments, start, end);
-    q.market_runs = p.parsed_all::<MarketRun>("market_run")?;
-    q.components = p.parsed_all::<Component>("components")?;
+    q.market_runs = parsed_all::<MarketRun>("market_run", &p.market_run)?;
+    q.components = parsed_all::<Component>("components", &p.components)?;
     q.as_of = p
-        .one("as_of")
+        .as_of
+        .as_deref()
         .map(|t| read_time("as_of", t, clock, &markets))
         .transpose()?;
-    q.block = p.parsed::<Block>("block")?.unwrap_or(Block::Flat);
-    let agg = p.parsed::<Aggregation>("agg")?;
-    q.resample = match p.parsed::<Frequency>("resample")? {
+    q.block = parsed::<Block>("block", p.block.as_deref())?.unwrap_or(Block::Flat);
+    let agg = parsed::<Aggregation>("agg", p.agg.as_deref())?;
+    q.resample = match parsed::<Frequency>("resample", p.resample.as_deref())? {
         Some(freq) => Some(Resample {
             freq,
             agg: agg.unwrap_or(Aggregation::Mean),
@@ -234,33 +288,76 @@ pub(crate) fn price_query(p: &Params) -> Result<(PriceQuery, Clock), ApiError> {
         }
         None => None,
     };
-    q.limit = Some(limit(p, DEFAULT_LIMIT, MAX_LIMIT)?);
-    q.cursor = p.one("cursor").map(str::to_string);
+    q.limit = Some(limit(p.limit, DEFAULT_LIMIT, MAX_LIMIT)?);
+    q.cursor = p.cursor.clone();
     Ok((q, clock))
 }
 
-pub(crate) fn component(v: Option<f64>) -> Value {
-    v.map(Value::from).unwrap_or(Value::Null)
+/// One price interval of one instrument and market run.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub(crate) struct Price {
+    /// Instrument (`MARKET.NODE`).
+    pub instrument_id: String,
+    /// Market run.
+    pub market_run: MarketRun,
+    /// Interval start on the answer's clock (`timezone`), with its offset.
+    pub interval_start: String,
+    /// Interval end on the answer's clock.
+    pub interval_end: String,
+    /// Interval start in UTC.
+    pub interval_start_utc: String,
+    /// Interval end in UTC.
+    pub interval_end_utc: String,
+    /// Locational marginal price, $/MWh.
+    pub lmp: Option<f64>,
+    /// Energy component.
+    pub energy: Option<f64>,
+    /// Congestion component.
+    pub congestion: Option<f64>,
+    /// Loss component.
+    pub loss: Option<f64>,
+    /// Greenhouse-gas component (CAISO).
+    pub ghg: Option<f64>,
+    /// When this version was published (the vintage), when known.
+    pub vintage_utc: Option<String>,
+    /// Intervals combined into a resampled bucket.
+    pub samples: Option<u32>,
 }
 
-pub(crate) fn row_json(r: &PriceRow, clock: Clock) -> Value {
+/// A page of prices.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct PricePage {
+    /// Intervals ordered by instrument, market run and start.
+    pub data: Vec<Price>,
+    /// Where the next page starts (`cursor`); null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Latest prices.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct LatestPrices {
+    /// The newest interval of each instrument and market run.
+    pub data: Vec<Price>,
+}
+
+pub(crate) fn row_json(r: &PriceRow, clock: Clock) -> Price {
     let m = r.instrument_id.market();
     let v = &r.values;
-    json!({
-        "instrument_id": r.instrument_id.as_str(),
-        "market_run": r.market_run.as_str(),
-        "interval_start": show(r.interval_start, clock, m),
-        "interval_end": show(r.interval_end, clock, m),
-        "interval_start_utc": rfc3339(r.interval_start),
-        "interval_end_utc": rfc3339(r.interval_end),
-        "lmp": component(v.lmp),
-        "energy": component(v.energy),
-        "congestion": component(v.congestion),
-        "loss": component(v.loss),
-        "ghg": component(v.ghg),
-        "vintage_utc": r.vintage.map(rfc3339),
-        "samples": r.samples,
-    })
+    Price {
+        instrument_id: r.instrument_id.as_str().to_string(),
+        market_run: r.market_run,
+        interval_start: show(r.interval_start, clock, m),
+        interval_end: show(r.interval_end, clock, m),
+        interval_start_utc: rfc3339(r.interval_start),
+        interval_end_utc: rfc3339(r.interval_end),
+        lmp: v.lmp.filter(|x| x.is_finite()),
+        energy: v.energy.filter(|x| x.is_finite()),
+        congestion: v.congestion.filter(|x| x.is_finite()),
+        loss: v.loss.filter(|x| x.is_finite()),
+        ghg: v.ghg.filter(|x| x.is_finite()),
+        vintage_utc: r.vintage.map(rfc3339),
+        samples: r.samples,
+    }
 }
 
 /// A JSON string literal.
@@ -443,14 +540,18 @@ pub(crate) async fn parquet_response(
     Ok(resp)
 }
 
+/// Prices: latest or as of an instant, resampled and blocked on the market
+/// clock, shown on any clock, paginated; JSON, CSV or Parquet.
+#[utoipa::path(get, path = "/api/v1/prices", tag = "prices", params(PriceParams),
+    responses((status = 200, description = "A page of prices (CSV and Parquet carry the next cursor in `X-Next-Cursor`)",
+        content((PricePage = "application/json"), (String = "text/csv"), (Vec<u8> = "application/vnd.apache.parquet")))))]
 pub(crate) async fn prices(
     State(s): State<AppState>,
     Extension(who): Extension<Principal>,
-    uri: Uri,
+    Query(p): Query<PriceParams>,
 ) -> Result<Response, ApiError> {
-    let p = Params::parse(uri.query(), &PRICE_PARAMS)?;
     let fmt = format(
-        &p,
+        p.format.as_deref(),
         Format::Json,
         &[Format::Json, Format::Csv, Format::Parquet],
     )?;
@@ -469,30 +570,48 @@ pub(crate) async fn prices(
     Ok(json_rows(&page.rows, clock, page.next_cursor.as_deref()))
 }
 
+/// Latest-price parameters.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct LatestParams {
+    /// Instruments (`MARKET.NODE`); give these and/or `market`.
+    #[serde(default, deserialize_with = "list")]
+    #[param(max_items = 500, value_type = Vec<InstrumentIdText>)]
+    instrument_id: Vec<String>,
+    /// Every instrument of this market the caller may see.
+    #[serde(default, deserialize_with = "word")]
+    #[param(value_type = Option<Market>)]
+    market: Option<String>,
+    /// Market runs; all when absent.
+    #[serde(default, deserialize_with = "list")]
+    #[param(value_type = Vec<carbon_core::MarketRun>)]
+    market_run: Vec<String>,
+    /// How far back to look (days, default 7).
+    #[param(minimum = 1, maximum = 366)]
+    lookback_days: Option<u32>,
+    /// The clock of the answer: `market` (default), `UTC` or an IANA zone.
+    #[serde(default, deserialize_with = "word")]
+    #[param(value_type = Option<ZoneName>)]
+    timezone: Option<String>,
+}
+
 /// The newest interval of each requested instrument and market run
 /// (`instrument_id` and/or `market`; looks back `lookback_days`, default 7).
+#[utoipa::path(get, path = "/api/v1/prices/latest", tag = "prices", params(LatestParams),
+    responses((status = 200, description = "Latest prices", body = LatestPrices)))]
 pub(crate) async fn latest(
     State(s): State<AppState>,
     Extension(who): Extension<Principal>,
-    uri: Uri,
-) -> Result<Json<Value>, ApiError> {
+    Query(p): Query<LatestParams>,
+) -> Result<Json<LatestPrices>, ApiError> {
     let route = "/api/v1/prices/latest";
-    let p = Params::parse(
-        uri.query(),
-        &[
-            "instrument_id",
-            "market",
-            "market_run",
-            "lookback_days",
-            "timezone",
-        ],
-    )?;
-    let mut ids = p.parsed_all::<InstrumentId>("instrument_id")?;
+    let mut ids = parsed_all::<InstrumentId>("instrument_id", &p.instrument_id)?;
     for id in &ids {
         s.entitle_lmp(&who, id, None, Transport::Rest, route)
             .await?;
     }
-    if let Some(m) = p.parsed::<Market>("market")? {
+    if let Some(m) = parsed::<Market>("market", p.market.as_deref())? {
         let scope = s
             .scope(&who, Some(m), Some("lmp"), Transport::Rest, route)
             .await?;
@@ -519,17 +638,17 @@ pub(crate) async fn latest(
             "give `instrument_id` or `market`",
         ));
     }
-    let days = p.parsed::<i64>("lookback_days")?.unwrap_or(7);
+    let days = i64::from(p.lookback_days.unwrap_or(7));
     if !(1..=366).contains(&days) {
         return Err(ApiError::param("lookback_days", "between 1 and 366"));
     }
-    let clock = clock(&p)?;
+    let clock = clock(p.timezone.as_deref())?;
     let end = Utc::now() + chrono::Duration::days(2);
     let mut q = PriceQuery::new(ids, end - chrono::Duration::days(days + 2), end);
-    q.market_runs = p.parsed_all::<MarketRun>("market_run")?;
+    q.market_runs = parsed_all::<MarketRun>("market_run", &p.market_run)?;
     let rows = s.store.query_prices(q).await?.rows;
     // Rows are ordered by (instrument, run, start): keep the last of each series.
-    let mut data: Vec<Value> = Vec::new();
+    let mut data: Vec<Price> = Vec::new();
     for (i, r) in rows.iter().enumerate() {
         let next_same = rows
             .get(i + 1)
@@ -538,58 +657,141 @@ pub(crate) async fn latest(
             data.push(row_json(r, clock));
         }
     }
-    Ok(Json(json!({ "data": data })))
+    Ok(Json(LatestPrices { data }))
+}
+
+/// Spread parameters.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct SpreadParams {
+    /// The first leg's instrument.
+    #[param(value_type = InstrumentIdText)]
+    a: String,
+    /// The second leg's instrument (default: `a`, for a spread between runs).
+    #[serde(default, deserialize_with = "text")]
+    #[param(value_type = Option<InstrumentIdText>)]
+    b: Option<String>,
+    /// The first leg's market run (default `da`).
+    #[serde(default, deserialize_with = "word")]
+    #[param(value_type = Option<MarketRun>)]
+    a_market_run: Option<String>,
+    /// The second leg's market run (default: `a_market_run`).
+    #[serde(default, deserialize_with = "word")]
+    #[param(value_type = Option<MarketRun>)]
+    b_market_run: Option<String>,
+    /// The component compared (default `lmp`).
+    #[serde(default, deserialize_with = "word")]
+    #[param(value_type = Option<Component>)]
+    component: Option<String>,
+    /// Start of the range, as for /prices.
+    #[param(format = DateTime)]
+    start: String,
+    /// End of the range, as for /prices.
+    #[param(format = DateTime)]
+    end: String,
+    /// Versions known at this instant.
+    #[serde(default, deserialize_with = "word")]
+    #[param(value_type = Option<String>, format = DateTime)]
+    as_of: Option<String>,
+    /// Resample both legs to this frequency.
+    #[serde(default, deserialize_with = "word")]
+    #[param(value_type = Option<Frequency>)]
+    resample: Option<String>,
+    /// How buckets combine (default `mean`).
+    #[serde(default, deserialize_with = "word")]
+    #[param(value_type = Option<Aggregation>)]
+    agg: Option<String>,
+    /// Only this power block's hours.
+    #[serde(default, deserialize_with = "word")]
+    #[param(value_type = Option<Block>)]
+    block: Option<String>,
+    /// The clock of naive times and of the answer.
+    #[serde(default, deserialize_with = "word")]
+    #[param(value_type = Option<ZoneName>)]
+    timezone: Option<String>,
+    /// `json` (default) or `csv`.
+    #[serde(default, deserialize_with = "word")]
+    #[param(value_type = Option<JsonOrCsv>)]
+    format: Option<String>,
+}
+
+/// One leg of a spread.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Leg {
+    /// Instrument.
+    instrument_id: String,
+    /// Market run.
+    market_run: MarketRun,
+}
+
+/// The spread of one interval or bucket.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct SpreadPoint {
+    /// Start on the answer's clock.
+    interval_start: String,
+    /// End on the answer's clock.
+    interval_end: String,
+    /// Start in UTC.
+    interval_start_utc: String,
+    /// End in UTC.
+    interval_end_utc: String,
+    /// Leg a's value.
+    a: f64,
+    /// Leg b's value.
+    b: f64,
+    /// a − b.
+    spread: f64,
+}
+
+/// A spread.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Spread {
+    /// Leg a.
+    a: Leg,
+    /// Leg b.
+    b: Leg,
+    /// The component compared.
+    component: Component,
+    /// Where both legs have a value.
+    data: Vec<SpreadPoint>,
 }
 
 /// `a − b` per interval (or bucket) where both exist: DA−RT (same node, two
 /// runs) or node−hub basis (two nodes, one run). Takes the price query's time,
 /// resample, block and format parameters.
+#[utoipa::path(get, path = "/api/v1/prices/spread", tag = "prices", params(SpreadParams),
+    responses((status = 200, description = "The spread per interval or bucket",
+        content((Spread = "application/json"), (String = "text/csv")))))]
 pub(crate) async fn spread(
     State(s): State<AppState>,
     Extension(who): Extension<Principal>,
-    uri: Uri,
+    Query(p): Query<SpreadParams>,
 ) -> Result<Response, ApiError> {
-    let p = Params::parse(
-        uri.query(),
-        &[
-            "a",
-            "b",
-            "a_market_run",
-            "b_market_run",
-            "component",
-            "start",
-            "end",
-            "as_of",
-            "resample",
-            "agg",
-            "block",
-            "timezone",
-            "format",
-        ],
-    )?;
-    let a = p
-        .parsed::<InstrumentId>("a")?
-        .ok_or_else(|| ApiError::param("a", "`a` (an instrument id) is required"))?;
-    let b = p.parsed::<InstrumentId>("b")?.unwrap_or_else(|| a.clone());
-    let run_a = p
-        .parsed::<MarketRun>("a_market_run")?
-        .unwrap_or(MarketRun::Da);
-    let run_b = p.parsed::<MarketRun>("b_market_run")?.unwrap_or(run_a);
+    let a =
+        InstrumentId::parse(&p.a).map_err(|e| ApiError::param("a", format!("`{}`: {e}", p.a)))?;
+    let b = parsed::<InstrumentId>("b", p.b.as_deref())?.unwrap_or_else(|| a.clone());
+    let run_a =
+        parsed::<MarketRun>("a_market_run", p.a_market_run.as_deref())?.unwrap_or(MarketRun::Da);
+    let run_b = parsed::<MarketRun>("b_market_run", p.b_market_run.as_deref())?.unwrap_or(run_a);
     if a == b && run_a == run_b {
         return Err(ApiError::param(
             "b",
             "a spread needs two instruments or two market runs (b_market_run)",
         ));
     }
-    let component = p
-        .parsed::<Component>("component")?
-        .unwrap_or(Component::Lmp);
-    let csv = wants_csv(&p)?;
+    let component =
+        parsed::<Component>("component", p.component.as_deref())?.unwrap_or(Component::Lmp);
+    let csv = format(
+        p.format.as_deref(),
+        Format::Json,
+        &[Format::Json, Format::Csv],
+    )? == Format::Csv;
     let mut markets = vec![a.market(), b.market()];
     markets.dedup();
-    let clock = clock(&p)?;
-    let start = read_time("start", p.required("start")?, clock, &markets)?;
-    let end = read_time("end", p.required("end")?, clock, &markets)?;
+    let clock = clock(p.timezone.as_deref())?;
+    let start = read_time("start", &p.start, clock, &markets)?;
+    let end = read_time("end", &p.end, clock, &markets)?;
     if start >= end {
         return Err(ApiError::param("end", "end must be after start"));
     }
@@ -597,12 +799,13 @@ pub(crate) async fn spread(
         let mut q = PriceQuery::new(vec![id.clone()], start, end);
         q.market_runs = vec![run];
         q.as_of = p
-            .one("as_of")
+            .as_of
+            .as_deref()
             .map(|t| read_time("as_of", t, clock, &markets))
             .transpose()?;
-        q.block = p.parsed::<Block>("block")?.unwrap_or(Block::Flat);
-        let agg = p.parsed::<Aggregation>("agg")?;
-        q.resample = p.parsed::<Frequency>("resample")?.map(|freq| Resample {
+        q.block = parsed::<Block>("block", p.block.as_deref())?.unwrap_or(Block::Flat);
+        let agg = parsed::<Aggregation>("agg", p.agg.as_deref())?;
+        q.resample = parsed::<Frequency>("resample", p.resample.as_deref())?.map(|freq| Resample {
             freq,
             agg: agg.unwrap_or(Aggregation::Mean),
         });
@@ -641,30 +844,37 @@ pub(crate) async fn spread(
         return Ok(csv_response(out, None));
     }
     let m = a.market();
-    let data: Vec<Value> = rows
+    let data = rows
         .iter()
-        .map(|(s0, e0, va, vb)| {
-            json!({
-                "interval_start": show(*s0, clock, m),
-                "interval_end": show(*e0, clock, m),
-                "interval_start_utc": rfc3339(*s0),
-                "interval_end_utc": rfc3339(*e0),
-                "a": va, "b": vb, "spread": va - vb,
-            })
+        .map(|(s0, e0, va, vb)| SpreadPoint {
+            interval_start: show(*s0, clock, m),
+            interval_end: show(*e0, clock, m),
+            interval_start_utc: rfc3339(*s0),
+            interval_end_utc: rfc3339(*e0),
+            a: *va,
+            b: *vb,
+            spread: va - vb,
         })
         .collect();
-    Ok(Json(json!({
-        "a": { "instrument_id": a.as_str(), "market_run": run_a.as_str() },
-        "b": { "instrument_id": b.as_str(), "market_run": run_b.as_str() },
-        "component": component.as_str(),
-        "data": data,
-    }))
+    Ok(Json(Spread {
+        a: Leg {
+            instrument_id: a.as_str().to_string(),
+            market_run: run_a,
+        },
+        b: Leg {
+            instrument_id: b.as_str().to_string(),
+            market_run: run_b,
+        },
+        component,
+        data,
+    })
     .into_response())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{Value, json};
 
     /// The hand-written JSON of price pages is the document `row_json` builds.
     #[test]

@@ -40,7 +40,6 @@ use axum::{
         State, WebSocketUpgrade,
         ws::{Message, WebSocket},
     },
-    http::Uri,
     response::{
         IntoResponse, Response,
         sse::{Event, KeepAlive, Sse},
@@ -55,7 +54,19 @@ use tokio::sync::{broadcast, mpsc};
 
 use carbon_auth::{Access, Principal, Transport};
 
-use crate::{AppState, error::ApiError, params::Params};
+use crate::{
+    AppState,
+    error::ApiError,
+    params::{Query, list},
+};
+use utoipa::IntoParams;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(websocket))
+        .routes(routes!(sse))
+}
 
 /// Who is listening, for the per-tick policy check.
 #[derive(Clone)]
@@ -331,6 +342,11 @@ fn apply(sub: &RwLock<Subscription>, msg: &ClientMsg, add: bool) -> Result<(), S
     Ok(())
 }
 
+/// The tick stream over WebSocket: send `{"op": "subscribe", "instruments":
+/// […], "markets": […]}`; ticks arrive as `{"type": "tick", …}` frames,
+/// heartbeats every 15 s; a slow consumer is told and dropped.
+#[utoipa::path(get, path = "/api/v1/stream", tag = "stream",
+    responses((status = 101, description = "Switching to the WebSocket protocol")))]
 pub(crate) async fn websocket(
     State(s): State<AppState>,
     axum::Extension(who): axum::Extension<Principal>,
@@ -457,25 +473,35 @@ async fn session(
     let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Close(None))).await;
 }
 
+/// What an SSE stream follows.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct SseParams {
+    /// Instruments (`MARKET.NODE`).
+    #[serde(default, deserialize_with = "list")]
+    instruments: Vec<String>,
+    /// Every instrument of these markets.
+    #[serde(default, deserialize_with = "list")]
+    markets: Vec<String>,
+}
+
 /// SSE twin: `GET /api/v1/stream/sse?instruments=…&markets=…`; events `tick`
 /// (and `error` before a slow consumer is dropped), keep-alive comments.
+#[utoipa::path(get, path = "/api/v1/stream/sse", tag = "stream", params(SseParams),
+    responses((status = 200, description = "`text/event-stream` of `tick` events", content_type = "text/event-stream", body = String)))]
 pub(crate) async fn sse(
     State(s): State<AppState>,
     axum::Extension(who): axum::Extension<Principal>,
-    uri: Uri,
+    Query(p): Query<SseParams>,
 ) -> Result<Response, ApiError> {
     let route = "/api/v1/stream/sse";
     s.scope(&who, None, Some("lmp"), Transport::Stream, route)
         .await?;
-    let p = Params::parse(uri.query(), &["instruments", "markets"])?;
     let msg = ClientMsg {
         op: "subscribe".into(),
-        instruments: p
-            .all("instruments")
-            .into_iter()
-            .map(str::to_string)
-            .collect(),
-        markets: p.all("markets").into_iter().map(str::to_string).collect(),
+        instruments: p.instruments,
+        markets: p.markets,
     };
     if msg.instruments.is_empty() && msg.markets.is_empty() {
         return Err(ApiError::param(

@@ -160,7 +160,7 @@ impl Default for AuthConfig {
 }
 
 /// A new grant as asked for (CLI or admin API).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GrantSpec {
     /// Tenant.

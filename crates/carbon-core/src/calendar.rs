@@ -83,7 +83,9 @@ pub fn is_peak_day(market: Market, date: NaiveDate) -> bool {
 }
 
 /// A power block: a set of hours defined on the market clock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema,
+)]
 pub enum Block {
     /// Every hour (7x24).
     #[default]

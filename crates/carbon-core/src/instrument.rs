@@ -116,7 +116,19 @@ impl From<InstrumentId> for String {
 }
 
 /// What kind of location an instrument prices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum LocationKind {
     /// Trading hub (MISO `Hub`, CAISO trading hubs `TH_*`).

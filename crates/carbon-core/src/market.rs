@@ -9,7 +9,19 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Result, unknown};
 
 /// An independent system operator / regional transmission organisation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 pub enum Market {
     /// Midcontinent ISO.
     #[serde(rename = "MISO")]
@@ -35,7 +47,7 @@ pub enum Market {
 }
 
 /// Which weekdays can be peak days (before NERC holidays are taken out).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PeakDays {
     /// Monday to Friday: the Eastern 5x16 convention.
@@ -63,7 +75,7 @@ impl PeakDays {
 }
 
 /// How a market defines its on-peak block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PeakConvention {
     /// Weekdays that are peak days (NERC holidays excepted).
     pub days: PeakDays,
@@ -81,7 +93,7 @@ impl PeakConvention {
 }
 
 /// Static description of a market: its clock and its conventions.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
 pub struct MarketInfo {
     /// The market.
     pub market: Market,
@@ -92,6 +104,7 @@ pub struct MarketInfo {
     /// IANA zone of the market clock: market days, hour-endings and power
     /// blocks are all read on this clock.
     #[serde(serialize_with = "ser_tz")]
+    #[schema(value_type = String, example = "America/Los_Angeles")]
     pub zone: Tz,
     /// Why this zone (e.g. MISO's fixed EST).
     pub clock_note: &'static str,

@@ -12,7 +12,7 @@ use crate::{
 };
 
 /// A resampling frequency.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum Frequency {
     /// 5 minutes.
     #[serde(rename = "5min")]
@@ -123,7 +123,9 @@ impl FromStr for Frequency {
 }
 
 /// How values in a bucket are combined.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Aggregation {
     /// Arithmetic mean (time-weighted when intervals have equal length).

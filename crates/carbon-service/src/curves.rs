@@ -252,14 +252,16 @@ pub fn grid_of(run: &CurveRun, points: &[CurvePoint]) -> Result<Grid, Error> {
 }
 
 /// One contract of a JSON build request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContractIn {
     /// Name (`2027-01`, `Cal-27`).
     pub name: Option<String>,
     /// First delivery day (YYYY-MM-DD).
+    #[schema(format = Date)]
     pub start: Option<String>,
     /// Last delivery day (YYYY-MM-DD, inclusive).
+    #[schema(format = Date)]
     pub end: Option<String>,
     /// Settlement price.
     pub price: Option<f64>,
@@ -268,24 +270,26 @@ pub struct ContractIn {
     /// Ask.
     pub ask: Option<f64>,
     /// Power block (flat, onpeak, offpeak, 2x16, 7x8).
+    #[schema(value_type = Option<carbon_core::Block>)]
     pub block: Option<String>,
     /// Weight in the fit.
     pub weight: Option<f64>,
 }
 
 /// A prior shaped from stored prices.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShapeFrom {
     /// The instrument whose hourly shape is used.
     pub instrument_id: String,
     /// Its market run (default `da`).
+    #[schema(value_type = Option<carbon_core::MarketRun>)]
     pub market_run: Option<String>,
 }
 
 /// A curve build as asked for (the body of `POST /api/v1/curves/build`, and
 /// the spec of a `curve_build` job).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BuildSpec {
     /// Store the run under this curve id.
@@ -293,10 +297,13 @@ pub struct BuildSpec {
     /// Scenario (default `BASE`).
     pub scenario_id: Option<String>,
     /// Market (default MISO).
+    #[schema(value_type = Option<carbon_core::Market>)]
     pub market: Option<String>,
     /// Trade date (YYYY-MM-DD).
+    #[schema(format = Date)]
     pub trade_date: String,
     /// Grid: hourly, daily, monthly.
+    #[schema(value_type = String, pattern = "^(hourly|daily|monthly)$")]
     pub grid: String,
     /// Contract policy.
     pub policy: Option<String>,
@@ -305,6 +312,7 @@ pub struct BuildSpec {
     /// Discount rate.
     pub discount_rate: Option<f64>,
     /// Extend the curve to this date.
+    #[schema(format = Date)]
     pub until: Option<String>,
     /// Hold the curve flat after the last contract.
     pub flat_long_end: Option<bool>,
@@ -315,6 +323,7 @@ pub struct BuildSpec {
     /// A prior as CSV text.
     pub prior_csv: Option<String>,
     /// `additive` (default) or `multiplicative`.
+    #[schema(pattern = "^(additive|multiplicative)$")]
     pub prior_mode: Option<String>,
     /// A prior shaped from stored prices.
     pub shape_from: Option<ShapeFrom>,

@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use crate::error::Result;
 
 /// A customer organisation; every user, key and grant belongs to one.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Tenant {
     /// Stable id (`pilot_miso`).
     pub id: String,
@@ -36,7 +36,7 @@ pub struct Tenant {
 }
 
 /// A person who logs in (built-in identity).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct User {
     /// Login name, unique across tenants.
     pub username: String,
@@ -44,6 +44,7 @@ pub struct User {
     pub tenant: String,
     /// PHC string of the password hash (argon2id); never the password.
     #[serde(skip_serializing)]
+    #[schema(ignore)]
     pub password_hash: String,
     /// Roles (`admin` manages the platform).
     pub roles: Vec<String>,
@@ -86,7 +87,7 @@ pub struct ApiKey {
 /// One entitlement grant: `tenant` may read `product` of `market` through
 /// `channels`, optionally only `instruments`, optionally only intervals within
 /// `[start, end]` (UTC dates, both inclusive). `*` matches any market or product.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Grant {
     /// Id.
     pub id: String,
@@ -128,7 +129,7 @@ pub struct SigningKey {
 }
 
 /// A security event to record.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NewAuditEvent {
     /// Who (username, `key:<id>`, `oidc:<sub>`, `cli`, `anonymous`).
     pub actor: String,
@@ -141,11 +142,12 @@ pub struct NewAuditEvent {
     /// `ok`, `denied` or `failed`.
     pub outcome: String,
     /// Anything else (JSON).
+    #[schema(value_type = Object)]
     pub detail: serde_json::Value,
 }
 
 /// A recorded security event with its place in the chain.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEvent {
     /// Position, from 1, without gaps.
     pub seq: u64,

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 
 /// Where a job is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
     /// Waiting for a worker.
@@ -64,13 +64,14 @@ impl JobStatus {
 }
 
 /// One job.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Job {
     /// Id (`job_…`).
     pub id: String,
     /// What it does (`curve_build`, `analysis`, `backtest`, …).
     pub kind: String,
     /// Its typed specification, as JSON.
+    #[schema(value_type = Object)]
     pub spec: serde_json::Value,
     /// The tenant it runs for (entitlements, fairness).
     pub tenant: String,
@@ -89,6 +90,7 @@ pub struct Job {
     /// When it ended.
     pub finished: Option<DateTime<Utc>>,
     /// Where the output is (`{"research_run": "rr_…"}`), when it succeeded.
+    #[schema(value_type = Option<Object>)]
     pub result: Option<serde_json::Value>,
     /// Why it failed.
     pub error: Option<String>,

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 
 /// Outcome of an ingest run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     /// Still going (or interrupted, when it stays so).
@@ -57,7 +57,7 @@ impl RunStatus {
 }
 
 /// One ingest run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct IngestRun {
     /// Unique id.
     pub id: String,
@@ -88,7 +88,7 @@ pub struct IngestRun {
 }
 
 /// A row rejected by data quality.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct QuarantinedRow {
     /// The run that rejected it.
     pub run_id: String,

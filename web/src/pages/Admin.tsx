@@ -1,10 +1,5 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
-import { getJson, send } from "../api";
-
-interface Tenant { id: string; name: string }
-interface User { username: string; tenant: string; roles: string[]; disabled: boolean }
-interface Key { id: string; tenant: string; owner: string | null; name: string; created: string; revoked: string | null }
-interface Grant { id: string; tenant: string; market: string; product: string; channels: string[]; instruments: string[] | null; start: string | null; end: string | null }
+import { getJson, send, type CreatedKey, type Grant, type GrantSpec, type Key, type NewKey, type NewTenant, type NewUser, type Schemas, type Tenant, type User, type UserPatch } from "../api";
 
 /** Tenants, users, API keys (a created key is shown once) and entitlements. */
 export function Admin() {
@@ -18,10 +13,10 @@ export function Admin() {
   const load = useCallback(async () => {
     try {
       const [t, u, k, g] = await Promise.all([
-        getJson<{ data: Tenant[] }>("/api/v1/admin/tenants"),
-        getJson<{ data: User[] }>("/api/v1/admin/users"),
-        getJson<{ data: Key[] }>("/api/v1/admin/keys"),
-        getJson<{ data: Grant[] }>("/api/v1/admin/entitlements"),
+        getJson<Schemas["Data_Tenant"]>("/api/v1/admin/tenants"),
+        getJson<Schemas["Data_User"]>("/api/v1/admin/users"),
+        getJson<Schemas["Data_Key"]>("/api/v1/admin/keys"),
+        getJson<Schemas["Data_Grant"]>("/api/v1/admin/entitlements"),
       ]);
       setTenants(t.data);
       setUsers(u.data);
@@ -60,7 +55,7 @@ export function Admin() {
       )}
       <h2>Tenants</h2>
       <table><tbody>{tenants.map((t) => <tr key={t.id}><td>{t.id}</td><td>{t.name}</td></tr>)}</tbody></table>
-      <form className="inline" onSubmit={(e) => act(() => send("POST", "/api/v1/admin/tenants", { id: field(e, "id"), name: field(e, "name") }))(e)}>
+      <form className="inline" onSubmit={(e) => act(() => send<Tenant>("POST", "/api/v1/admin/tenants", { id: field(e, "id"), name: field(e, "name") } satisfies NewTenant))(e)}>
         <input name="id" placeholder="tenant id" required /> <input name="name" placeholder="name" /> <button>Add tenant</button>
       </form>
       <h2>Users</h2>
@@ -70,12 +65,12 @@ export function Admin() {
           {users.map((u) => (
             <tr key={u.username}>
               <td>{u.username}</td><td>{u.tenant}</td><td>{u.roles.join(", ")}</td><td>{u.disabled ? "disabled" : "active"}</td>
-              <td><button onClick={act(() => send("PATCH", `/api/v1/admin/users/${encodeURIComponent(u.username)}`, { disabled: !u.disabled }))}>{u.disabled ? "Enable" : "Disable"}</button></td>
+              <td><button onClick={act(() => send("PATCH", `/api/v1/admin/users/${encodeURIComponent(u.username)}`, { disabled: !u.disabled } satisfies UserPatch))}>{u.disabled ? "Enable" : "Disable"}</button></td>
             </tr>
           ))}
         </tbody>
       </table>
-      <form className="inline" onSubmit={(e) => act(() => send("POST", "/api/v1/admin/users", { username: field(e, "username"), tenant: field(e, "tenant"), password: field(e, "password"), roles: field(e, "roles").split(",").map((r) => r.trim()).filter(Boolean) }))(e)}>
+      <form className="inline" onSubmit={(e) => act(() => send<User>("POST", "/api/v1/admin/users", { username: field(e, "username"), tenant: field(e, "tenant"), password: field(e, "password"), roles: field(e, "roles").split(",").map((r) => r.trim()).filter(Boolean) } satisfies NewUser))(e)}>
         <input name="username" placeholder="username" required /> <input name="tenant" placeholder="tenant" required />
         <input name="password" type="password" placeholder="password (12+ characters)" required /> <input name="roles" placeholder="roles (admin, …)" />
         <button>Add user</button>
@@ -93,7 +88,7 @@ export function Admin() {
         </tbody>
       </table>
       <form className="inline" onSubmit={(e) => act(async () => {
-        const k = await send<{ key: string }>("POST", "/api/v1/admin/keys", { name: field(e, "name"), tenant: field(e, "tenant") });
+        const k = await send<CreatedKey>("POST", "/api/v1/admin/keys", { name: field(e, "name"), tenant: field(e, "tenant") } satisfies NewKey);
         setShown(k.key);
       })(e)}>
         <input name="name" placeholder="key name" required /> <input name="tenant" placeholder="tenant" required /> <button>Create key</button>
@@ -111,10 +106,10 @@ export function Admin() {
           ))}
         </tbody>
       </table>
-      <form className="inline" onSubmit={(e) => act(() => send("POST", "/api/v1/admin/entitlements", {
+      <form className="inline" onSubmit={(e) => act(() => send<Grant>("POST", "/api/v1/admin/entitlements", {
         tenant: field(e, "tenant"), market: field(e, "market"), product: field(e, "product"),
         channels: field(e, "channels").split(",").map((c) => c.trim()).filter(Boolean),
-      }))(e)}>
+      } satisfies GrantSpec))(e)}>
         <input name="tenant" placeholder="tenant" required /> <input name="market" placeholder="market or *" required />
         <input name="product" placeholder="product (lmp, curves, *)" required /> <input name="channels" placeholder="channels: hub, api, stream, downloads" required />
         <button>Grant</button>

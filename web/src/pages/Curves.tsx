@@ -1,18 +1,15 @@
 import { useEffect, useMemo, useState } from "react";
-import { getJson, send } from "../api";
+import { getJson, send, type BuildSpec, type Built as BuiltAnswer, type CurveRunInfo, type Forward, type Market, type Schemas } from "../api";
 import { Chart } from "../Chart";
 import { contractsToCsv, formatInstant } from "../query";
 
-interface Point { delivery_start: string; delivery_end: string; tenor: string; price: number }
+// The build report is free-form JSON in the API's schema (`report: object`):
+// the fields this page reads, as carbon-curves writes them.
 interface ContractReport { name: string; start: string; end: string; block: string; quoted: number; repriced: number; error: number; dual: number | null; dropped: boolean }
 interface Finding { kind: string; parent?: string; children?: string[]; parent_price?: number; implied?: number; gap?: number; contracts?: string[] }
-interface Built {
-  run_id: string | null;
-  input_hash: string;
-  points: Point[];
-  report: { contracts: ContractReport[]; reconciliation: Finding[]; objective: number; solver: { name: string; status: string; iterations: number; seconds: number }; market: string; grid: string; engine: string };
-}
-interface Run { run_id: string; curve_id: string; scenario_id: string; as_of_date: string; market: string; granularity: string; status: string; input_hash: string; started: string; duration_ms: number; points: number; error: string | null }
+interface Report { contracts: ContractReport[]; reconciliation: Finding[]; objective: number; solver: { name: string; status: string; iterations: number; seconds: number }; market: string; grid: string; engine: string }
+type WithReport<T> = Omit<T, "report"> & { report: Report };
+type Built = WithReport<BuiltAnswer>;
 
 const SAMPLE = `name,start,end,price
 Jan-27,2027-01-01,2027-01-31,62.0
@@ -28,13 +25,13 @@ Q3-27,2027-07-01,2027-09-30,63.1
 export function Curves() {
   const [contracts, setContracts] = useState(SAMPLE);
   const [prior, setPrior] = useState("");
-  const [form, setForm] = useState({ curve_id: "", market: "MISO", trade_date: new Date().toISOString().slice(0, 10), grid: "daily", policy: "strict", prior_mode: "additive" });
+  const [form, setForm] = useState({ curve_id: "", market: "MISO" as Market, trade_date: new Date().toISOString().slice(0, 10), grid: "daily", policy: "strict", prior_mode: "additive" });
   const [built, setBuilt] = useState<Built | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const [runs, setRuns] = useState<Run[] | null>(null);
+  const [runs, setRuns] = useState<CurveRunInfo[] | null>(null);
 
-  const loadRuns = () => getJson<{ data: Run[] }>("/api/v1/curves?limit=50").then((r) => setRuns(r.data), () => setRuns([]));
+  const loadRuns = () => getJson<Schemas["Data_CurveRunInfo"]>("/api/v1/curves?limit=50").then((r) => setRuns(r.data), () => setRuns([]));
   useEffect(() => {
     loadRuns();
   }, []);
@@ -43,7 +40,7 @@ export function Curves() {
     setBusy(true);
     setError(null);
     try {
-      const body: Record<string, unknown> = { market: form.market, trade_date: form.trade_date, grid: form.grid, policy: form.policy, contracts_csv: contractsToCsv(contracts) };
+      const body: BuildSpec = { market: form.market, trade_date: form.trade_date, grid: form.grid, policy: form.policy, contracts_csv: contractsToCsv(contracts) };
       if (form.curve_id) body.curve_id = form.curve_id;
       if (prior.trim()) {
         body.prior_csv = contractsToCsv(prior);
@@ -59,14 +56,14 @@ export function Curves() {
     }
   };
 
-  const open = async (run: Run) => {
+  const open = async (run: CurveRunInfo) => {
     setError(null);
     try {
       const [detail, fwd] = await Promise.all([
-        getJson<{ report: Built["report"]; input_hash: string }>(`/api/v1/curves/runs/${run.run_id}`),
-        getJson<{ data: Point[] }>(`/api/v1/curves/forward?run_id=${run.run_id}`),
+        getJson<WithReport<CurveRunInfo>>(`/api/v1/curves/runs/${run.run_id}`),
+        getJson<Forward>(`/api/v1/curves/forward?run_id=${run.run_id}`),
       ]);
-      setBuilt({ run_id: run.run_id, input_hash: detail.input_hash, points: fwd.data, report: detail.report });
+      setBuilt({ run_id: run.run_id, curve_id: run.curve_id, scenario_id: run.scenario_id, input_hash: detail.input_hash, points: fwd.data, report: detail.report });
     } catch (e) {
       setError((e as Error).message);
     }
@@ -102,7 +99,7 @@ export function Curves() {
         </div>
         <form className="selectors" onSubmit={(e) => { e.preventDefault(); build(); }} aria-label="Curve parameters">
           <label>Curve id (to store) <input value={form.curve_id} onChange={(e) => setForm({ ...form, curve_id: e.target.value })} placeholder="MISO_IND_FWD" /></label>
-          <label>Market <select value={form.market} onChange={(e) => setForm({ ...form, market: e.target.value })}><option>MISO</option><option>CAISO</option></select></label>
+          <label>Market <select value={form.market} onChange={(e) => setForm({ ...form, market: e.target.value as Market })}><option>MISO</option><option>CAISO</option></select></label>
           <label>Trade date <input type="date" value={form.trade_date} onChange={(e) => setForm({ ...form, trade_date: e.target.value })} /></label>
           <label>Grid <select value={form.grid} onChange={(e) => setForm({ ...form, grid: e.target.value })}><option>hourly</option><option>daily</option><option>monthly</option></select></label>
           <label>Policy <select value={form.policy} onChange={(e) => setForm({ ...form, policy: e.target.value })}>{["strict", "drop_parents", "least_squares", "bid_ask"].map((p) => <option key={p}>{p}</option>)}</select></label>

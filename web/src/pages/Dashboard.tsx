@@ -1,17 +1,9 @@
 import { useEffect, useRef, useState } from "react";
-import { getJson, type Instrument, type MarketInfo } from "../api";
+import { getJson, type IngestRun, type Instrument, type InstrumentPage, type LatestPrices, type MarketInfo, type PricePage, type Schemas } from "../api";
 import { Sparkline } from "../Chart";
-import { applyTick, changeVsYesterday, formatInstant, RUNS, series, type Card, type Row } from "../query";
+import { applyTick, changeVsYesterday, formatInstant, RUNS, series, type Card } from "../query";
 
 type Conn = "connecting" | "live" | "reconnecting";
-
-
-interface IngestRun {
-  connector: string;
-  status: string;
-  finished?: string;
-  error?: string;
-}
 
 /** The user's entitled markets' hubs: latest DA and RT, change vs yesterday,
  * the last 24 h, data freshness and ingest status; live over the WebSocket. */
@@ -31,27 +23,27 @@ export function Dashboard() {
     let stop = false;
     (async () => {
       try {
-        const m = await getJson<{ data: MarketInfo[] }>("/api/v1/markets");
+        const m = await getJson<Schemas["Data_MarketInfo"]>("/api/v1/markets");
         if (stop) return;
         setMarkets(m.data);
         const hubs: Instrument[] = [];
         for (const mk of m.data) {
-          const r = await getJson<{ data: Instrument[] }>(`/api/v1/instruments?market=${mk.code}&kind=hub&limit=50`).catch(() => ({ data: [] }));
+          const r = await getJson<InstrumentPage>(`/api/v1/instruments?market=${mk.code}&kind=hub&limit=50`).catch((): InstrumentPage => ({ data: [] }));
           hubs.push(...r.data);
         }
         const out: Card[] = [];
         if (!stop) setHubIds(hubs.map((h) => h.id));
         if (hubs.length) {
           const ids = hubs.map((h) => `instrument_id=${encodeURIComponent(h.id)}`).join("&");
-          const latest = await getJson<{ data: Row[] }>(`/api/v1/prices/latest?${ids}&lookback_days=366`);
+          const latest = await getJson<LatestPrices>(`/api/v1/prices/latest?${ids}&lookback_days=366`);
           for (const row of latest.data) {
             if (!RUNS.includes(row.market_run)) continue;
             const end = new Date(Date.parse(row.interval_start_utc) + 3_600_000);
             const start = new Date(end.getTime() - 49 * 3_600_000);
-            const hist = await getJson<{ data: Row[] }>(
+            const hist = await getJson<PricePage>(
               `/api/v1/prices?instrument_id=${encodeURIComponent(row.instrument_id)}&market_run=${row.market_run}` +
                 `&start=${start.toISOString()}&end=${end.toISOString()}&components=lmp&resample=1h&agg=mean`,
-            ).catch(() => ({ data: [] as Row[] }));
+            ).catch((): PricePage => ({ data: [] }));
             const [xs, ys] = series(hist.data, row.instrument_id, "lmp");
             out.push({
               instrument: row.instrument_id,
@@ -65,7 +57,7 @@ export function Dashboard() {
           }
         }
         if (!stop) setCards(out);
-        const r = await getJson<{ data: IngestRun[] }>("/api/v1/ingest/runs?limit=20").catch(() => ({ data: [] as IngestRun[] }));
+        const r = await getJson<Schemas["Data_IngestRun"]>("/api/v1/ingest/runs?limit=20").catch((): Schemas["Data_IngestRun"] => ({ data: [] }));
         if (!stop) setRuns(r.data);
       } catch (e) {
         if (!stop) setError(String((e as Error).message));

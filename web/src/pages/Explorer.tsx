@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from "react";
-import { getJson, getText, type Instrument, type MarketInfo } from "../api";
+import { getJson, getText, type Instrument, type InstrumentPage, type MarketInfo, type Price, type PricePage, type Schemas } from "../api";
 import { Chart, type ChartSeries } from "../Chart";
-import { align, formatInstant, pricesUrl, series, spread, type Block, type Component, type PriceQuery, type Row } from "../query";
+import { align, formatInstant, pricesUrl, series, spread, type Block, type Component, type PriceQuery } from "../query";
 
 const COLORS = ["#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2"];
 const COMPONENTS: Component[] = ["lmp", "energy", "congestion", "loss"];
@@ -26,14 +26,14 @@ export function Explorer() {
     timezone: "",
   });
   const [overlay, setOverlay] = useState(false);
-  const [rows, setRows] = useState<Row[] | null>(null);
-  const [rtRows, setRtRows] = useState<Row[] | null>(null);
+  const [rows, setRows] = useState<Price[] | null>(null);
+  const [rtRows, setRtRows] = useState<Price[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
   const [view, setView] = useState<"chart" | "table">("chart");
 
   useEffect(() => {
-    getJson<{ data: MarketInfo[] }>("/api/v1/markets").then((m) => {
+    getJson<Schemas["Data_MarketInfo"]>("/api/v1/markets").then((m) => {
       setMarkets(m.data);
       if (m.data[0]) setMarket(m.data[0].code);
     }, (e) => setError(e.message));
@@ -45,7 +45,7 @@ export function Explorer() {
     if (kind) p.set("kind", kind);
     if (text) p.set("q", text);
     const t = setTimeout(() => {
-      getJson<{ data: Instrument[] }>(`/api/v1/instruments?${p}`).then((r) => setFound(r.data), (e) => setError(e.message));
+      getJson<InstrumentPage>(`/api/v1/instruments?${p}`).then((r) => setFound(r.data), (e) => setError(e.message));
     }, 200);
     return () => clearTimeout(t);
   }, [market, kind, text]);
@@ -60,8 +60,8 @@ export function Explorer() {
     }
     setLoading(true);
     setError(null);
-    const main = getJson<{ data: Row[] }>(pricesUrl(query));
-    const rt = overlay ? getJson<{ data: Row[] }>(pricesUrl({ ...query, marketRun: query.marketRun === "da" ? "rt" : "da" })) : Promise.resolve(null);
+    const main = getJson<PricePage>(pricesUrl(query));
+    const rt = overlay ? getJson<PricePage>(pricesUrl({ ...query, marketRun: query.marketRun === "da" ? "rt" : "da" })) : Promise.resolve(null);
     Promise.all([main, rt])
       .then(([a, b]) => {
         setRows(a.data);

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
-import { getJson, send, type Job } from "../api";
+import { getJson, jobRun, send, type Job, type Schemas } from "../api";
 
-const when = (t: string | null) => (t ? t.slice(0, 19).replace("T", " ") : "");
+const when = (t?: string | null) => (t ? t.slice(0, 19).replace("T", " ") : "");
 const ended = (j: Job) => ["succeeded", "failed", "cancelled"].includes(j.status);
 
 /** Durable jobs of the caller's tenant (every tenant's for admins): status,
@@ -12,7 +12,7 @@ export function Jobs() {
   const [error, setError] = useState<string | null>(null);
 
   const load = useCallback(() => {
-    getJson<{ data: Job[] }>("/api/v1/jobs?limit=100").then(
+    getJson<Schemas["Data_Job"]>("/api/v1/jobs?limit=100").then(
       (r) => {
         setJobs(r.data);
         setError(null);
@@ -33,21 +33,17 @@ export function Jobs() {
 
   const cancel = async (id: string) => {
     try {
-      await send("DELETE", `/api/v1/jobs/${id}`);
+      await send<Job>("DELETE", `/api/v1/jobs/${id}`);
     } catch (e) {
       setError((e as Error).message);
     }
     load();
   };
 
-  const output = (j: Job) =>
-    j.result?.research_run ? (
-      <code>{j.result.research_run}</code>
-    ) : j.result?.curve_run ? (
-      <code>{j.result.curve_run}</code>
-    ) : (
-      j.error ?? ""
-    );
+  const output = (j: Job) => {
+    const run = jobRun(j, "research_run") || jobRun(j, "curve_run");
+    return run ? <code>{run}</code> : j.error ?? "";
+  };
 
   return (
     <section aria-label="Jobs">

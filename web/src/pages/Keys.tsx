@@ -1,17 +1,8 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
-import { getJson, send } from "../api";
+import { getJson, send, type CreatedKey, type Key, type NewKey, type Rotate, type RotatedKey, type Schemas } from "../api";
 
-interface Key {
-  id: string;
-  name: string;
-  created: string;
-  revoked: string | null;
-  expires: string | null;
-  last_used: string | null;
-}
-
-const when = (t: string | null) => (t ? t.slice(0, 16).replace("T", " ") : "");
-const expired = (k: Key) => k.expires !== null && new Date(k.expires).getTime() <= Date.now();
+const when = (t?: string | null) => (t ? t.slice(0, 16).replace("T", " ") : "");
+const expired = (k: Key) => k.expires != null && new Date(k.expires).getTime() <= Date.now();
 
 /** The caller's own API keys (channel `api`/`stream` for programs): list
  * with expiry and last use, create (optionally expiring; the key is shown
@@ -26,7 +17,7 @@ export function Keys() {
   const [expiresIn, setExpiresIn] = useState("");
 
   const load = useCallback(() => {
-    getJson<{ data: Key[] }>("/api/v1/keys").then(
+    getJson<Schemas["Data_Key"]>("/api/v1/keys").then(
       (r) => setKeys(r.data),
       (e) => {
         setKeys([]);
@@ -40,8 +31,8 @@ export function Keys() {
     e.preventDefault();
     setError(null);
     try {
-      const body = expiresIn ? { name, expires_in: expiresIn } : { name };
-      const k = await send<{ key: string }>("POST", "/api/v1/keys", body);
+      const body: NewKey = expiresIn ? { name, expires_in: expiresIn } : { name };
+      const k = await send<CreatedKey>("POST", "/api/v1/keys", body);
       setShown(k.key);
       setName("");
       load();
@@ -52,7 +43,7 @@ export function Keys() {
   const rotate = async (id: string) => {
     setError(null);
     try {
-      const k = await send<{ key: string }>("POST", `/api/v1/keys/${id}/rotate`, { grace: "7d" });
+      const k = await send<RotatedKey>("POST", `/api/v1/keys/${id}/rotate`, { grace: "7d" } satisfies Rotate);
       setShown(k.key);
       load();
     } catch (err) {

@@ -1,6 +1,6 @@
 import { useEffect, useState, type FormEvent } from "react";
-import { ApiError, getJson, send } from "../api";
-import { beginOidc, finishOidc, type OidcInfo } from "../oidc";
+import { ApiError, getJson, send, type AuthConfig, type OidcInfo, type Schemas, type Session } from "../api";
+import { beginOidc, finishOidc } from "../oidc";
 
 export function Login({ onIn }: { onIn: () => void }) {
   const [username, setUsername] = useState("");
@@ -10,8 +10,8 @@ export function Login({ onIn }: { onIn: () => void }) {
   const [oidc, setOidc] = useState<OidcInfo | null>(null);
 
   useEffect(() => {
-    getJson<{ oidc: OidcInfo | null }>("/api/v1/auth/config")
-      .then((c) => setOidc(c.oidc))
+    getJson<AuthConfig>("/api/v1/auth/config")
+      .then((c) => setOidc(c.oidc ?? null))
       .catch(() => setOidc(null));
     // Coming back from the identity provider with ?code=…&state=…
     finishOidc()
@@ -29,7 +29,7 @@ export function Login({ onIn }: { onIn: () => void }) {
     setBusy(true);
     setError(null);
     try {
-      await send("POST", "/api/v1/auth/login", { username, password });
+      await send<Session>("POST", "/api/v1/auth/login", { username, password } satisfies Schemas["Login"]);
       if (window.location.pathname === "/login") window.history.replaceState(null, "", "/");
       onIn();
     } catch (err) {

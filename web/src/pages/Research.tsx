@@ -1,31 +1,38 @@
 import { useEffect, useState } from "react";
-import { getJson, sendMaybeJob, type Job } from "../api";
+import { getJson, jobRun, sendMaybeJob, type Job, type ResearchRunInfo, type Schemas, type SeriesInfo } from "../api";
 import { Chart } from "../Chart";
 import { researchBody, type ResearchForm } from "../query";
 
-interface Series {
-  entity: string;
-  variable: string;
-  unit: string;
-  intervals: number;
-  first: string;
-  last: string;
+// A run's output is free-form JSON in the API's schema (`output: object`):
+// the fields this page charts, as the decomposition and regime analyses
+// (carbon-service's research.rs) write them.
+interface Seasonal {
+  period: number;
+  values: number[];
+  strength: number | null;
 }
-
-interface Run {
-  run_id: string;
-  kind: string;
-  subject: string;
-  model_version: string;
-  output: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+interface Candidate {
+  k: number;
+  llf: number;
+  bic: number;
+  converged: boolean;
 }
+interface Output {
+  times: string[];
+  warnings?: string[];
+  decomposition?: { trend: number[]; seasonal: Seasonal[]; trend_strength: number | null };
+  model?: { smoothed?: number[][] };
+  candidates?: Candidate[];
+  chosen?: number;
+}
+type Run = Omit<ResearchRunInfo, "output"> & { output?: Output | null };
 
 const toSecs = (ts: string[]) => ts.map((t) => Date.parse(t) / 1000);
 
 /** Research: a decomposition or a regime model of a fundamentals series or a
  * price, run and stored by the API, charted here. */
 export function Research() {
-  const [series, setSeries] = useState<Series[] | null>(null);
+  const [series, setSeries] = useState<SeriesInfo[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [run, setRun] = useState<Run | null>(null);
@@ -45,7 +52,7 @@ export function Research() {
   const set = (k: keyof ResearchForm, v: string) => setForm((f) => ({ ...f, [k]: v }));
 
   useEffect(() => {
-    getJson<{ data: Series[] }>("/api/v1/fundamentals/series")
+    getJson<Schemas["Data_SeriesInfo"]>("/api/v1/fundamentals/series")
       .then((r) => {
         setSeries(r.data);
         if (r.data.length) set("source", `${r.data[0].entity}/${r.data[0].variable}`);
@@ -63,9 +70,11 @@ export function Research() {
       const { path, body } = researchBody(form);
       // A long analysis continues as a job: follow it, then read its run.
       setRun(
-        await sendMaybeJob<Run>(path, body, setJob, (j) =>
-          getJson<Run>(`/api/v1/research/runs/${j.result?.research_run}`),
-        ),
+        await sendMaybeJob<Run>(path, body, setJob, (j) => {
+          const id = jobRun(j, "research_run");
+          if (!id) throw new Error(`job ${j.id} stored no research run`);
+          return getJson<Run>(`/api/v1/research/runs/${id}`);
+        }),
       );
     } catch (err) {
       setError(String((err as Error).message ?? err));
@@ -165,7 +174,7 @@ export function Research() {
           <p className="at">
             Stored as run <code data-testid="run-id">{run.run_id}</code> · {run.kind} · {run.subject} · {run.model_version}
           </p>
-          {(o.warnings ?? []).map((w: string) => (
+          {(o.warnings ?? []).map((w) => (
             <p key={w} className="warning">
               {w}
             </p>
@@ -176,10 +185,10 @@ export function Research() {
                 testId="decomposition-chart"
                 timeZone="UTC"
                 unit=""
-                data={[toSecs(o.times), o.decomposition.trend, ...o.decomposition.seasonal.map((s: { values: number[] }) => s.values)]}
+                data={[toSecs(o.times), o.decomposition.trend, ...o.decomposition.seasonal.map((s) => s.values)]}
                 series={[
                   { label: "trend", color: "#1f6feb" },
-                  ...o.decomposition.seasonal.map((s: { period: number }, i: number) => ({
+                  ...o.decomposition.seasonal.map((s, i) => ({
                     label: `seasonal ${s.period}`,
                     color: ["#d29922", "#8957e5", "#2da44e"][i % 3],
                   })),
@@ -191,7 +200,7 @@ export function Research() {
                     <th>Trend strength</th>
                     <td data-testid="trend-strength">{o.decomposition.trend_strength?.toFixed(3) ?? "—"}</td>
                   </tr>
-                  {o.decomposition.seasonal.map((s: { period: number; strength: number | null }) => (
+                  {o.decomposition.seasonal.map((s) => (
                     <tr key={s.period}>
                       <th>Seasonal strength ({s.period})</th>
                       <td>{s.strength?.toFixed(3) ?? "—"}</td>
@@ -208,7 +217,7 @@ export function Research() {
                 timeZone="UTC"
                 unit="probability"
                 height={220}
-                data={[toSecs(o.times), o.model.smoothed.map((p: number[]) => p[p.length - 1])]}
+                data={[toSecs(o.times), o.model.smoothed.map((p) => p[p.length - 1])]}
                 series={[{ label: "Pr(most volatile / highest regime)", color: "#cf222e" }]}
               />
               <table data-testid="candidates">
@@ -221,7 +230,7 @@ export function Research() {
                   </tr>
                 </thead>
                 <tbody>
-                  {o.candidates.map((c: { k: number; llf: number; bic: number; converged: boolean }, i: number) => (
+                  {(o.candidates ?? []).map((c, i) => (
                     <tr key={c.k} aria-current={i === o.chosen ? "true" : undefined}>
                       <td>{c.k}{i === o.chosen ? " (chosen)" : ""}</td>
                       <td>{c.llf.toFixed(2)}</td>

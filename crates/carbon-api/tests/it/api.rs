@@ -659,7 +659,30 @@ fn openapi_documents_what_the_server_does_and_docs_render_it() {
     let spec = spec.json();
     assert_eq!(spec["openapi"], "3.1.0");
     let paths = spec["paths"].as_object().unwrap();
-    assert!(paths.len() >= 12);
+    assert!(paths.len() >= 50, "{} paths", paths.len());
+    // Every schema the document refers to is in it.
+    let text = spec.to_string();
+    for r in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = r.split('"').next().unwrap();
+        assert!(
+            spec["components"]["schemas"].get(name).is_some(),
+            "{name} is referred to but not defined"
+        );
+    }
+    // Every operation answers problem+json on error and names its credentials
+    // unless the route is public.
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            assert!(
+                op["responses"]["default"]["content"]["application/problem+json"].is_object(),
+                "{method} {path}"
+            );
+            let public = !path.starts_with("/api/v1/")
+                || path == "/api/v1/auth/login"
+                || path == "/api/v1/auth/config";
+            assert_eq!(op.get("security").is_some(), !public, "{method} {path}");
+        }
+    }
     for (path, item) in paths {
         if path.starts_with("/api/v1/stream") || item.get("get").is_none() {
             // Long-lived streams: covered by tests/it/stream.rs; POST, PATCH
@@ -670,21 +693,41 @@ fn openapi_documents_what_the_server_does_and_docs_render_it() {
             .as_array()
             .cloned()
             .unwrap_or_default();
-        let value = |p: &Value| -> Option<String> {
-            if let Some(e) = p.get("example") {
-                return Some(
-                    e.as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| e.to_string()),
-                );
+        // A value the document says is valid: an example, an enum's first
+        // member, or one of the string formats (through `$ref`s).
+        let resolve = |sch: &Value| -> Value {
+            match sch.get("$ref").and_then(Value::as_str) {
+                Some(r) => spec["components"]["schemas"][r.rsplit('/').next().unwrap()].clone(),
+                None => sch.clone(),
             }
-            let schema = &p["schema"];
-            let en = schema.get("enum").or_else(|| schema["items"].get("enum"));
-            if let Some(first) = en.and_then(|e| e.get(0)) {
+        };
+        let value = |p: &Value| -> Option<String> {
+            let text = |e: &Value| {
+                e.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| e.to_string())
+            };
+            if let Some(e) = p.get("example") {
+                return Some(text(e));
+            }
+            let mut schema = resolve(&p["schema"]);
+            if schema["type"] == "array" {
+                schema = resolve(&schema["items"]);
+            }
+            if let Some(e) = schema
+                .get("example")
+                .or_else(|| schema.get("examples").and_then(|x| x.get(0)))
+            {
+                return Some(text(e));
+            }
+            if let Some(first) = schema.get("enum").and_then(|e| e.get(0)) {
                 return first.as_str().map(str::to_string);
             }
-            match schema["type"].as_str() {
-                Some("integer") => Some("10".into()),
+            match (schema["type"].as_str(), schema["format"].as_str()) {
+                (_, Some("date-time")) => Some("2025-01-01T00:00:00Z".into()),
+                (_, Some("date")) => Some("2025-01-01".into()),
+                (Some("integer"), _) => Some("10".into()),
+                (Some("string"), _) if p["required"] == true => Some("x".into()),
                 _ => None,
             }
         };

@@ -3,6 +3,7 @@
 
 mod access;
 mod api;
+mod contract;
 mod curves;
 mod hardening;
 mod jobs;
