@@ -70,7 +70,6 @@ export async function send<T = unknown>(method: string, url: string, body?: unkn
 export type Schemas = components["schemas"];
 export type Problem = Schemas["Problem"];
 export type Market = Schemas["Market"];
-export type MarketRun = Schemas["MarketRun"];
 export type Component = Schemas["Component"];
 export type Block = Schemas["Block"];
 export type Me = Schemas["Me"];
@@ -83,18 +82,13 @@ export type InstrumentPage = Schemas["InstrumentPage"];
 export type Price = Schemas["Price"];
 export type PricePage = Schemas["PricePage"];
 export type LatestPrices = Schemas["LatestPrices"];
-export type Spread = Schemas["Spread"];
-export type SpreadPoint = Schemas["SpreadPoint"];
 export type CurveRunInfo = Schemas["CurveRunInfo"];
 export type BuildSpec = Schemas["BuildSpec"];
 export type Built = Schemas["Built"];
 export type Forward = Schemas["Forward"];
-export type Point = Schemas["Point"];
 export type ResearchRunInfo = Schemas["ResearchRunInfo"];
-export type Fundamentals = Schemas["Fundamentals"];
 export type SeriesInfo = Schemas["SeriesInfo"];
 export type IngestRun = Schemas["IngestRun"];
-export type Quality = Schemas["Quality"];
 export type Key = Schemas["Key"];
 export type NewKey = Schemas["NewKey"];
 export type CreatedKey = Schemas["CreatedKey"];
@@ -107,12 +101,8 @@ export type NewUser = Schemas["NewUser"];
 export type UserPatch = Schemas["UserPatch"];
 export type Grant = Schemas["Grant"];
 export type GrantSpec = Schemas["GrantSpec"];
-export type AuditEvent = Schemas["AuditEvent"];
-export type AuditPage = Schemas["AuditPage"];
-export type SigningKeyInfo = Schemas["SigningKeyInfo"];
 /** A durable job (`/api/v1/jobs`). */
 export type Job = Schemas["Job"];
-export type NewJob = Schemas["NewJob"];
 
 /** The stored run a job made (its `result.research_run` or `result.curve_run`). */
 export function jobRun(j: Job, key: "research_run" | "curve_run"): string | undefined {

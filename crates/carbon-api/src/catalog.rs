@@ -11,7 +11,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::{
     AppState,
     error::ApiError,
-    params::{Query, parsed, text, word},
+    params::{Query, parsed, text},
 };
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -72,15 +72,15 @@ pub(crate) fn limit(v: Option<u32>, default: usize, max: usize) -> Result<usize,
 #[into_params(parameter_in = Query)]
 pub(crate) struct InstrumentParams {
     /// Only this market's instruments.
-    #[serde(default, deserialize_with = "word")]
+    #[serde(default)]
     #[param(value_type = Option<Market>)]
     market: Option<String>,
     /// Only this kind of location.
-    #[serde(default, deserialize_with = "word")]
+    #[serde(default)]
     #[param(value_type = Option<LocationKind>)]
     kind: Option<String>,
     /// Only instruments of this product (`lmp`, the only one so far).
-    #[serde(default, deserialize_with = "word")]
+    #[serde(default)]
     #[param(value_type = Option<crate::openapi::InstrumentProduct>)]
     product: Option<String>,
     /// Text the id or name contains (case-insensitive).

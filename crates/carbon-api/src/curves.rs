@@ -42,7 +42,7 @@ use crate::{
     catalog::Data,
     error::ApiError,
     jobs::Job,
-    params::{Query, text, word},
+    params::{Query, text},
     routes::rfc3339,
 };
 
@@ -250,14 +250,14 @@ pub(crate) struct RunFilterParams {
     #[serde(default, deserialize_with = "text")]
     curve_id: Option<String>,
     /// Only runs marked for this trade date.
-    #[serde(default, deserialize_with = "word")]
+    #[serde(default)]
     #[param(value_type = Option<String>, format = Date)]
     as_of_date: Option<String>,
     /// Only this scenario.
     #[serde(default, deserialize_with = "text")]
     scenario_id: Option<String>,
     /// Only `succeeded` or `failed` runs.
-    #[serde(default, deserialize_with = "word")]
+    #[serde(default)]
     #[param(value_type = Option<crate::openapi::RunOutcome>)]
     status: Option<String>,
     /// Most runs (default 100).
@@ -344,7 +344,7 @@ pub(crate) struct ForwardParams {
     #[serde(default, deserialize_with = "text")]
     curve_id: Option<String>,
     /// The newest run marked for this trade date.
-    #[serde(default, deserialize_with = "word")]
+    #[serde(default)]
     #[param(value_type = Option<String>, format = Date)]
     as_of_date: Option<String>,
     /// Scenario (default `BASE`).
@@ -354,14 +354,14 @@ pub(crate) struct ForwardParams {
     #[serde(default, deserialize_with = "text")]
     run_id: Option<String>,
     /// `hourly`, `daily` or `monthly` (the run's own or coarser; default its own).
-    #[serde(default, deserialize_with = "word")]
+    #[serde(default)]
     #[param(value_type = Option<crate::openapi::GridName>)]
     granularity: Option<String>,
     /// A power block or hour mask (default `flat`).
     #[serde(default, deserialize_with = "text")]
     block: Option<String>,
     /// `json` (default) or `csv`.
-    #[serde(default, deserialize_with = "word")]
+    #[serde(default)]
     #[param(value_type = Option<crate::openapi::JsonOrCsv>)]
     format: Option<String>,
 }

@@ -145,16 +145,24 @@ impl From<carbon_auth::Error> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// The error body of every 4xx and 5xx answer (RFC 9457).
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Problem<'a> {
+    /// `https://254carbon.dev/problems/{code}`.
     #[serde(rename = "type")]
     kind: String,
+    /// The HTTP reason phrase.
     title: &'a str,
+    /// The HTTP status.
     status: u16,
+    /// What went wrong, for people (a 5xx says only "internal error" or "unavailable").
     detail: &'a str,
+    /// Stable machine-readable code (`invalid_parameter`, `not_found`, `forbidden`, …).
     code: &'a str,
+    /// The parameter or body field at fault, when one is.
     #[serde(skip_serializing_if = "Option::is_none")]
     param: Option<&'a str>,
+    /// The request id (also in `X-Request-Id`), on 5xx answers.
     #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<&'a str>,
 }

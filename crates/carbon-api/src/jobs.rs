@@ -39,7 +39,7 @@ use crate::{
     AppState,
     catalog::Data,
     error::ApiError,
-    params::{Query, text, word},
+    params::{Query, text},
 };
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -68,7 +68,7 @@ pub(crate) struct NewJob {
 #[into_params(parameter_in = Query)]
 pub(crate) struct JobParams {
     /// Only jobs in this state.
-    #[serde(default, deserialize_with = "word")]
+    #[serde(default)]
     #[param(value_type = Option<JobStatus>)]
     status: Option<String>,
     /// Only this kind.

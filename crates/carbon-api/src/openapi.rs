@@ -10,7 +10,6 @@
 
 use std::sync::OnceLock;
 
-use serde::Serialize;
 use utoipa::{
     Modify, OpenApi, ToSchema,
     openapi::{
@@ -65,10 +64,10 @@ impl utoipa::PartialSchema for ZoneName {
 
 impl ToSchema for ZoneName {}
 
-/// A closed set of words in a query string or body (the parser checks the
-/// same set).
+/// A closed set of words in a query string or body: the schema lists
+/// `$values`, the same set the parser checks.
 macro_rules! words {
-    ($(#[$m:meta])* $name:ident: $($w:literal),+) => {
+    ($(#[$m:meta])* $name:ident = $values:expr) => {
         $(#[$m])*
         pub(crate) struct $name;
 
@@ -76,7 +75,7 @@ macro_rules! words {
             fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
                 utoipa::openapi::schema::ObjectBuilder::new()
                     .schema_type(utoipa::openapi::schema::Type::String)
-                    .enum_values(Some([$($w),+]))
+                    .enum_values(Some($values))
                     .into()
             }
         }
@@ -87,59 +86,36 @@ macro_rules! words {
 
 words!(
     /// `json`, `csv` or `parquet`.
-    JsonCsvParquet: "json", "csv", "parquet"
+    JsonCsvParquet = ["json", "csv", "parquet"]
 );
 words!(
     /// `json` or `csv`.
-    JsonOrCsv: "json", "csv"
+    JsonOrCsv = ["json", "csv"]
 );
 words!(
     /// A curve grid.
-    GridName: "hourly", "daily", "monthly"
+    GridName = ["hourly", "daily", "monthly"]
 );
 words!(
     /// A curve run's outcome.
-    RunOutcome: "succeeded", "failed"
+    RunOutcome = ["succeeded", "failed"]
 );
 words!(
     /// A product with instruments.
-    InstrumentProduct: "lmp"
+    InstrumentProduct = ["lmp"]
 );
 words!(
-    /// A fundamentals resampling frequency (UTC days).
-    FundamentalFrequency: "1h", "1d", "1w", "1mo"
+    /// A fundamentals resampling frequency (UTC calendar buckets).
+    FundamentalFrequency = carbon_service::research::UTC_FREQUENCIES
 );
 words!(
-    /// How a bucket combines.
-    Combine: "mean", "sum", "min", "max", "first", "last"
+    /// How a fundamentals bucket combines.
+    Combine = carbon_service::research::UTC_AGGREGATIONS
 );
 words!(
     /// A job kind.
-    JobKind: "analysis", "backtest", "curve_build"
+    JobKind = carbon_service::jobs::JobSpec::KINDS
 );
-
-/// The error body of every 4xx and 5xx answer (RFC 9457).
-#[derive(Serialize, ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct Problem {
-    /// `https://254carbon.dev/problems/{code}`.
-    #[serde(rename = "type")]
-    kind: String,
-    /// The HTTP reason phrase.
-    title: String,
-    /// The HTTP status.
-    status: u16,
-    /// What went wrong, for people (a 5xx says only "internal error" or "unavailable").
-    detail: String,
-    /// Stable machine-readable code (`invalid_parameter`, `not_found`, `forbidden`, …).
-    code: String,
-    /// The parameter or body field at fault, when one is.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    param: Option<String>,
-    /// The request id (also in `X-Request-Id`), on 5xx answers.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    request_id: Option<String>,
-}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -149,7 +125,7 @@ pub(crate) struct Problem {
         description = "Power-market prices, curves, fundamentals, research and jobs. Every `/api/v1` route but sign-in needs a credential: an `X-API-Key` header, `Authorization: Bearer <token>` (an OIDC access token) or the hub's session cookie (state-changing requests then also send `X-CSRF-Token`). Errors are `application/problem+json` naming the parameter at fault. Generated from the code."
     ),
     components(schemas(
-        Problem,
+        crate::error::Problem,
         InstrumentIdText,
         ZoneName,
         carbon_core::Frequency,
@@ -242,23 +218,27 @@ impl Modify for Shared {
     }
 }
 
-/// The document every area's router contributes to.
+/// The document every area's router contributes to (its routes add their
+/// paths and schemas).
 pub(crate) fn base() -> Document {
     ApiDoc::openapi()
 }
 
-/// The generated document (built once).
-pub fn document() -> &'static Document {
-    static DOC: OnceLock<Document> = OnceLock::new();
+static DOC: OnceLock<String> = OnceLock::new();
+
+/// Completes the document the routers built (shared parts added) and keeps
+/// it as served; the first router built provides it, so it is generated once.
+pub(crate) fn keep(mut doc: Document) {
     DOC.get_or_init(|| {
-        let mut doc = crate::routes::api().split_for_parts().1;
         Shared.modify(&mut doc);
-        doc
-    })
+        doc.to_pretty_json().unwrap_or_default()
+    });
 }
 
 /// The generated document as served at `/openapi.json`.
 pub fn json() -> &'static str {
-    static JSON: OnceLock<String> = OnceLock::new();
-    JSON.get_or_init(|| document().to_pretty_json().unwrap_or_default())
+    if DOC.get().is_none() {
+        keep(crate::routes::api().split_for_parts().1);
+    }
+    DOC.get().map_or("", String::as_str)
 }

@@ -23,7 +23,7 @@ use crate::{
     AppState,
     catalog::Data,
     error::ApiError,
-    params::{Query, parsed, text, word},
+    params::{Query, parsed, text},
 };
 
 use crate::catalog::{limit, visible};
@@ -326,7 +326,7 @@ pub(crate) struct QualityParams {
     #[serde(default, deserialize_with = "text")]
     run_id: Option<String>,
     /// Freshness of this market's series only.
-    #[serde(default, deserialize_with = "word")]
+    #[serde(default)]
     #[param(value_type = Option<Market>)]
     market: Option<String>,
     /// Most runs and quarantined rows (default 100).

@@ -2,7 +2,8 @@
 //! (`Deserialize` + `utoipa::IntoParams`, `deny_unknown_fields`) read by
 //! [`Query`] through `serde_html_form`, so the document and the parser are
 //! the same type. Repeatable parameters take `name=a&name=b` and
-//! `name=a,b` alike ([`list`]); an empty value counts as absent ([`text`]);
+//! `name=a,b` alike ([`list`]); an empty value of free text counts as
+//! absent ([`text`]), of a closed set it is refused like any other word;
 //! an unknown name, a malformed value or a single-valued parameter given
 //! twice is a 400 naming the parameter.
 
@@ -27,7 +28,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
 pub(crate) fn parse<T: DeserializeOwned>(raw: &str) -> Result<T, ApiError> {
     // The form decoder replaces what does not decode; a query that does not
     // decode is refused instead, so a value never silently changes.
-    for part in raw.split(['&', '=']) {
+    for part in raw.split(['&', '=']).filter(|p| p.contains('%')) {
         if carbon_core::text::percent_decode(part).is_none() {
             return Err(ApiError::param(
                 "query",
@@ -75,11 +76,6 @@ pub(crate) fn parse<T: DeserializeOwned>(raw: &str) -> Result<T, ApiError> {
 pub(crate) fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let v = Option::<String>::deserialize(d)?;
     Ok(v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()))
-}
-
-/// A value from a closed set: given empty, it is an error (not absent).
-pub(crate) fn word<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Option::<String>::deserialize(d)
 }
 
 /// Every value of a repeatable, comma-separable parameter, trimmed, empties dropped.

@@ -27,7 +27,7 @@ use crate::{
     AppState,
     error::ApiError,
     openapi::{InstrumentIdText, JsonCsvParquet, JsonOrCsv, ZoneName},
-    params::{Query, list, parsed, parsed_all, text, word},
+    params::{Query, list, parsed, parsed_all, text},
 };
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -213,27 +213,27 @@ pub(crate) struct PriceParams {
     #[param(value_type = Vec<Component>)]
     pub components: Vec<String>,
     /// The versions known at this instant (point-in-time); the latest when absent.
-    #[serde(default, deserialize_with = "word")]
+    #[serde(default)]
     #[param(value_type = Option<String>, format = DateTime)]
     pub as_of: Option<String>,
     /// Resample to this frequency on the market clock.
-    #[serde(default, deserialize_with = "word")]
+    #[serde(default)]
     #[param(value_type = Option<Frequency>)]
     pub resample: Option<String>,
     /// How a resampled bucket combines its intervals (needs `resample`; default `mean`).
-    #[serde(default, deserialize_with = "word")]
+    #[serde(default)]
     #[param(value_type = Option<Aggregation>)]
     pub agg: Option<String>,
     /// Only the hours of this power block on the market clock (default `flat`).
-    #[serde(default, deserialize_with = "word")]
+    #[serde(default)]
     #[param(value_type = Option<Block>)]
     pub block: Option<String>,
     /// The clock of naive times and of the answer: `market` (default), `UTC` or an IANA zone.
-    #[serde(default, deserialize_with = "word")]
+    #[serde(default)]
     #[param(value_type = Option<ZoneName>)]
     pub timezone: Option<String>,
     /// `json` (default on /prices), `csv` or `parquet` (exports: `csv` default, or `parquet`).
-    #[serde(default, deserialize_with = "word")]
+    #[serde(default)]
     #[param(value_type = Option<JsonCsvParquet>)]
     pub format: Option<String>,
     /// Rows per page (default 10,000).
@@ -580,7 +580,7 @@ pub(crate) struct LatestParams {
     #[param(max_items = 500, value_type = Vec<InstrumentIdText>)]
     instrument_id: Vec<String>,
     /// Every instrument of this market the caller may see.
-    #[serde(default, deserialize_with = "word")]
+    #[serde(default)]
     #[param(value_type = Option<Market>)]
     market: Option<String>,
     /// Market runs; all when absent.
@@ -591,7 +591,7 @@ pub(crate) struct LatestParams {
     #[param(minimum = 1, maximum = 366)]
     lookback_days: Option<u32>,
     /// The clock of the answer: `market` (default), `UTC` or an IANA zone.
-    #[serde(default, deserialize_with = "word")]
+    #[serde(default)]
     #[param(value_type = Option<ZoneName>)]
     timezone: Option<String>,
 }
@@ -673,15 +673,15 @@ pub(crate) struct SpreadParams {
     #[param(value_type = Option<InstrumentIdText>)]
     b: Option<String>,
     /// The first leg's market run (default `da`).
-    #[serde(default, deserialize_with = "word")]
+    #[serde(default)]
     #[param(value_type = Option<MarketRun>)]
     a_market_run: Option<String>,
     /// The second leg's market run (default: `a_market_run`).
-    #[serde(default, deserialize_with = "word")]
+    #[serde(default)]
     #[param(value_type = Option<MarketRun>)]
     b_market_run: Option<String>,
     /// The component compared (default `lmp`).
-    #[serde(default, deserialize_with = "word")]
+    #[serde(default)]
     #[param(value_type = Option<Component>)]
     component: Option<String>,
     /// Start of the range, as for /prices.
@@ -691,27 +691,27 @@ pub(crate) struct SpreadParams {
     #[param(format = DateTime)]
     end: String,
     /// Versions known at this instant.
-    #[serde(default, deserialize_with = "word")]
+    #[serde(default)]
     #[param(value_type = Option<String>, format = DateTime)]
     as_of: Option<String>,
     /// Resample both legs to this frequency.
-    #[serde(default, deserialize_with = "word")]
+    #[serde(default)]
     #[param(value_type = Option<Frequency>)]
     resample: Option<String>,
     /// How buckets combine (default `mean`).
-    #[serde(default, deserialize_with = "word")]
+    #[serde(default)]
     #[param(value_type = Option<Aggregation>)]
     agg: Option<String>,
     /// Only this power block's hours.
-    #[serde(default, deserialize_with = "word")]
+    #[serde(default)]
     #[param(value_type = Option<Block>)]
     block: Option<String>,
     /// The clock of naive times and of the answer.
-    #[serde(default, deserialize_with = "word")]
+    #[serde(default)]
     #[param(value_type = Option<ZoneName>)]
     timezone: Option<String>,
     /// `json` (default) or `csv`.
-    #[serde(default, deserialize_with = "word")]
+    #[serde(default)]
     #[param(value_type = Option<JsonOrCsv>)]
     format: Option<String>,
 }

@@ -35,7 +35,7 @@ use crate::{
     catalog::Data,
     error::ApiError,
     jobs::Job,
-    params::{Query, text, word},
+    params::{Query, text},
     routes::rfc3339,
 };
 
@@ -357,22 +357,22 @@ pub(crate) struct FundamentalParams {
     #[serde(default, deserialize_with = "text")]
     end: Option<String>,
     /// Read what was known at this instant.
-    #[serde(default, deserialize_with = "word")]
+    #[serde(default)]
     #[param(value_type = Option<String>, format = DateTime)]
     as_of: Option<String>,
     /// `1h`, `1d`, `1w` or `1mo` (UTC days).
-    #[serde(default, deserialize_with = "word")]
+    #[serde(default)]
     #[param(value_type = Option<crate::openapi::FundamentalFrequency>)]
     resample: Option<String>,
     /// How a bucket combines: mean (default), sum, min, max, first, last.
-    #[serde(default, deserialize_with = "word")]
+    #[serde(default)]
     #[param(value_type = Option<crate::openapi::Combine>)]
     agg: Option<String>,
     /// Scenario (default `BASE`).
     #[serde(default, deserialize_with = "text")]
     scenario_id: Option<String>,
     /// `json` (default) or `csv`.
-    #[serde(default, deserialize_with = "word")]
+    #[serde(default)]
     #[param(value_type = Option<crate::openapi::JsonOrCsv>)]
     format: Option<String>,
 }
@@ -382,8 +382,8 @@ pub(crate) struct FundamentalParams {
 pub(crate) struct Observation {
     /// Start of its interval (UTC).
     interval_start: String,
-    /// Value.
-    value: f64,
+    /// Value (null where the source has none).
+    value: Option<f64>,
 }
 
 /// A fundamentals series.
@@ -438,10 +438,9 @@ pub(crate) async fn fundamentals(
                 .times
                 .iter()
                 .zip(&l.values)
-                .filter(|(_, v)| v.is_finite())
                 .map(|(t, v)| Observation {
                     interval_start: rfc3339(*t),
-                    value: *v,
+                    value: v.is_finite().then_some(*v),
                 })
                 .collect(),
         })

@@ -30,7 +30,8 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
 }
 
 pub(crate) fn router(state: AppState) -> Router {
-    let (router, _) = api().split_for_parts();
+    let (router, doc) = api().split_for_parts();
+    crate::openapi::keep(doc);
     let router = router
         .fallback(crate::ops::not_found)
         .layer(middleware::from_fn_with_state(state.clone(), auth::gate))

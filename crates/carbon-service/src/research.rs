@@ -316,9 +316,15 @@ pub async fn load_series(deps: &ResearchDeps, r: &SeriesRef) -> Result<Loaded, E
     }
 }
 
+/// The frequencies [`resample_utc`] buckets by (`1w`: weeks from Monday).
+pub const UTC_FREQUENCIES: [&str; 5] = ["1h", "1d", "1w", "1mo", "1y"];
+
+/// The aggregations [`resample_utc`] combines a bucket with.
+pub const UTC_AGGREGATIONS: [&str; 6] = ["mean", "sum", "min", "max", "first", "last"];
+
 /// Buckets on UTC calendar boundaries (fundamentals have no market clock):
-/// `freq` one of `1h`, `1d`, `1w` (weeks from Monday), `1mo`, `1y`; `agg`
-/// one of mean, sum, min, max, first, last.
+/// `freq` one of [`UTC_FREQUENCIES`] (or its long name, `weekly`); `agg`
+/// one of [`UTC_AGGREGATIONS`].
 pub fn resample_utc(
     times: &[DateTime<Utc>],
     values: &[f64],
@@ -344,14 +350,14 @@ pub fn resample_utc(
         f => {
             return Err(Error::param(
                 "resample",
-                format!("`{f}`: expected 1h, 1d, 1w, 1mo or 1y"),
+                format!("`{f}`: expected one of {}", UTC_FREQUENCIES.join(", ")),
             ));
         }
     };
-    if !["mean", "sum", "min", "max", "first", "last"].contains(&agg) {
+    if !UTC_AGGREGATIONS.contains(&agg) {
         return Err(Error::param(
             "agg",
-            format!("`{agg}`: expected mean, sum, min, max, first or last"),
+            format!("`{agg}`: expected one of {}", UTC_AGGREGATIONS.join(", ")),
         ));
     }
     let mut groups: BTreeMap<DateTime<Utc>, Vec<f64>> = BTreeMap::new();

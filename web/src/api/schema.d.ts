@@ -1580,7 +1580,7 @@ export interface components {
             data_age_seconds: number;
         };
         /** @enum {string} */
-        FundamentalFrequency: "1h" | "1d" | "1w" | "1mo";
+        FundamentalFrequency: "1h" | "1d" | "1w" | "1mo" | "1y";
         /** @description A fundamentals series. */
         Fundamentals: {
             /** @description Entity. */
@@ -1964,9 +1964,9 @@ export interface components {
             interval_start: string;
             /**
              * Format: double
-             * @description Value.
+             * @description Value (null where the source has none).
              */
-            value: number;
+            value?: number | null;
         };
         /** @description The configured OIDC provider. */
         OidcInfo: {
