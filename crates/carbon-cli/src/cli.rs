@@ -80,9 +80,9 @@ pub enum Command {
     Backfill(BackfillArgs),
     /// Run one scheduled poll job once (for cron, Airflow, Kubernetes).
     Poll {
-        /// Connector: miso or caiso.
+        /// Connector: miso, caiso or eia.
         connector: String,
-        /// Job: day_ahead, real_time_hourly, fifteen_minute, five_minute.
+        /// Job: day_ahead, real_time_hourly, fifteen_minute, five_minute (prices), fundamentals (eia).
         job: String,
     },
     /// Run the platform: the scheduled polls (and, as they land, the API and hub)
@@ -383,7 +383,8 @@ pub struct BacktestArgs {
 #[derive(Debug, Subcommand)]
 pub enum FundamentalsCommand {
     /// Fetch the configured EIA v2 API series (`[eia]`, key from config or
-    /// CARBON_EIA_API_KEY) for a date range; one stored batch per page.
+    /// CARBON_EIA_API_KEY) for a date range: `carbon backfill eia`, one stored
+    /// batch per series and year (month for hourly series), resumable.
     Fetch {
         /// First date (YYYY-MM-DD).
         #[arg(long)]
@@ -391,6 +392,12 @@ pub enum FundamentalsCommand {
         /// Last date (YYYY-MM-DD, inclusive).
         #[arg(long)]
         to: String,
+        /// Fetch again windows already ingested and final.
+        #[arg(long)]
+        force: bool,
+        /// No progress bar (one line per request instead).
+        #[arg(long)]
+        no_progress: bool,
     },
     /// Stored series.
     Series {
@@ -738,7 +745,7 @@ pub enum AuditCommand {
 /// `carbon backfill`
 #[derive(Debug, Args)]
 pub struct BackfillArgs {
-    /// Connector: miso or caiso.
+    /// Connector: miso, caiso or eia.
     pub connector: String,
     /// First market day (YYYY-MM-DD), inclusive.
     #[arg(long, value_name = "DATE")]

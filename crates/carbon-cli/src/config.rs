@@ -34,8 +34,9 @@ pub struct Config {
     pub http: HttpConfig,
     /// Data-quality thresholds.
     pub quality: DqConfig,
-    /// Live sources (`[[connectors]]` tables, `type = "miso" | "caiso"`).
-    /// Default: MISO (all nodes) and CAISO (the three trading hubs).
+    /// Live ISO price sources (`[[connectors]]` tables, `type = "miso" | "caiso"`).
+    /// Default: MISO (all nodes) and CAISO (the three trading hubs). The EIA
+    /// connector is configured by `[eia]` (see [`Config::all_connectors`]).
     pub connectors: Vec<ConnectorConfig>,
     /// What `carbon serve` polls and when.
     pub schedule: ScheduleConfig,
@@ -46,7 +47,7 @@ pub struct Config {
     /// Research analyses `carbon serve` runs on a schedule (`[[research_jobs]]`);
     /// each is also `carbon research job NAME` for cron/Airflow.
     pub research_jobs: Vec<ResearchJob>,
-    /// The EIA v2 API (fundamentals): key, series, polling.
+    /// The EIA v2 API connector `eia` (fundamentals): key, series, poll window.
     pub eia: carbon_ingest::eia_api::EiaApiConfig,
     /// Durable jobs `carbon serve` runs (`[jobs]`).
     pub jobs: JobsConfig,
@@ -190,6 +191,13 @@ impl Default for Config {
 }
 
 impl Config {
+    /// Every connector: the `[[connectors]]` and the EIA connector of `[eia]`.
+    pub fn all_connectors(&self) -> Vec<ConnectorConfig> {
+        let mut all = self.connectors.clone();
+        all.push(ConnectorConfig::Eia(self.eia.clone()));
+        all
+    }
+
     /// The HTTP settings with the global offline switch applied.
     pub fn http_config(&self) -> HttpConfig {
         let mut h = self.http.clone();
@@ -214,9 +222,10 @@ pub struct ScheduleConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JobConfig {
-    /// Connector name (`miso`, `caiso`).
+    /// Connector name (`miso`, `caiso`, `eia`).
     pub connector: String,
-    /// `day_ahead`, `real_time_hourly`, `fifteen_minute` or `five_minute`.
+    /// `day_ahead`, `real_time_hourly`, `fifteen_minute`, `five_minute` or
+    /// (`eia`) `fundamentals`.
     pub job: PollJob,
     /// Seconds between runs.
     pub every_secs: u64,
@@ -239,6 +248,7 @@ impl Default for ScheduleConfig {
                 job("caiso", PollJob::FifteenMinute, 900),
                 job("caiso", PollJob::FiveMinute, 900),
                 job("caiso", PollJob::DayAhead, 3600),
+                job("eia", PollJob::Fundamentals, 6 * 3600),
             ],
         }
     }
@@ -299,11 +309,21 @@ impl Config {
     pub fn validate(&self) -> Result<()> {
         self.api.validate().map_err(crate::commands::UserError)?;
         let mut names = std::collections::HashSet::new();
-        for c in &self.connectors {
+        for c in &self.all_connectors() {
             if !names.insert(c.name()) {
                 anyhow::bail!(crate::commands::UserError(format!(
                     "connectors: {} is configured twice",
                     c.name()
+                )));
+            }
+        }
+        for (i, s) in self.eia.series.iter().enumerate() {
+            let known = carbon_ingest::eia_api::FREQUENCIES;
+            if !known.contains(&s.frequency.as_str()) {
+                anyhow::bail!(crate::commands::UserError(format!(
+                    "eia.series[{i}].frequency: {:?} is not one of {}",
+                    s.frequency,
+                    known.join(", ")
                 )));
             }
         }

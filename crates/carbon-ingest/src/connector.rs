@@ -8,6 +8,10 @@
 //! answer is final (so a resumed backfill or the next poll skips it). Fetching
 //! goes through the shared [`HttpClient`]; parsing, data quality, the atomic
 //! store write and the bus are the [`crate::runner::Runner`]'s job.
+//!
+//! A request asks for ISO prices of one market run ([`Wants::Prices`]) or for
+//! one fundamentals series ([`Wants::Fundamentals`], the EIA v2 API): both run
+//! through the same plan → fetch → checkpoint → run-log path.
 
 use std::{sync::Arc, time::Duration};
 
@@ -18,11 +22,12 @@ use serde::{Deserialize, Serialize};
 use crate::{
     caiso::connector::{CaisoConfig, CaisoConnector},
     detect::SourceHint,
+    eia_api::{EiaApiConfig, EiaConnector},
     error::Result,
     http::{FetchError, HttpClient, HttpConfig},
     miso::connector::{MisoConfig, MisoConnector},
     parsed::Parsed,
-    runner::Payload,
+    runner::{Content, Payload, Runner},
 };
 
 /// What a complete answer to a request holds, per node and market run.
@@ -34,6 +39,37 @@ pub struct Expected {
     pub nodes: Option<Vec<String>>,
 }
 
+/// How a fundamentals series is stored: the names its points get and the
+/// period its source dates them by.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FundamentalSeries {
+    /// The source's own series id (EIA `RNGWHHD`).
+    pub source_id: String,
+    /// `daily`, `weekly`, `monthly` or `hourly`: how a period reads.
+    pub frequency: String,
+    /// Stored as this entity…
+    pub entity: String,
+    /// …variable…
+    pub variable: String,
+    /// …and unit.
+    pub unit: String,
+}
+
+/// What a request asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Wants {
+    /// ISO prices of one market run.
+    Prices {
+        /// Market run asked for.
+        market_run: MarketRun,
+        /// What a complete answer holds.
+        expected: Expected,
+    },
+    /// One fundamentals series.
+    Fundamentals(FundamentalSeries),
+}
+
 /// One fetch a connector wants made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {
@@ -42,22 +78,37 @@ pub struct Request {
     pub key: String,
     /// Base URL.
     pub url: String,
-    /// Query parameters.
+    /// Query parameters (never a credential: requests are logged and
+    /// recorded; a connector adds its key when it fetches).
     pub query: Vec<(String, String)>,
-    /// Market run asked for.
-    pub market_run: MarketRun,
+    /// What it asks for.
+    pub wants: Wants,
     /// UTC window asked for, `[start, end)`.
     pub window_start: DateTime<Utc>,
     /// End of the window.
     pub window_end: DateTime<Utc>,
-    /// What a complete answer holds.
-    pub expected: Expected,
     /// Whether a successful answer is final for this key (a published daily
     /// report) rather than growing (today's 5-minute prices).
     pub settles: bool,
 }
 
 impl Request {
+    /// The market run a price request asks for.
+    pub fn market_run(&self) -> Option<MarketRun> {
+        match &self.wants {
+            Wants::Prices { market_run, .. } => Some(*market_run),
+            Wants::Fundamentals(_) => None,
+        }
+    }
+
+    /// What a complete answer to a price request holds.
+    pub fn expected(&self) -> Option<&Expected> {
+        match &self.wants {
+            Wants::Prices { expected, .. } => Some(expected),
+            Wants::Fundamentals(_) => None,
+        }
+    }
+
     /// A query parameter's value (empty when absent).
     pub fn query_value(&self, name: &str) -> &str {
         self.query
@@ -93,15 +144,18 @@ pub enum PollJob {
     FifteenMinute,
     /// 5-minute real-time prices, recent intervals.
     FiveMinute,
+    /// Fundamentals series, their recent periods (revisions land as new vintages).
+    Fundamentals,
 }
 
 impl PollJob {
     /// Every job.
-    pub const ALL: [PollJob; 4] = [
+    pub const ALL: [PollJob; 5] = [
         PollJob::DayAhead,
         PollJob::RealTimeHourly,
         PollJob::FifteenMinute,
         PollJob::FiveMinute,
+        PollJob::Fundamentals,
     ];
 
     /// Name in config and on the command line.
@@ -111,6 +165,7 @@ impl PollJob {
             PollJob::RealTimeHourly => "real_time_hourly",
             PollJob::FifteenMinute => "fifteen_minute",
             PollJob::FiveMinute => "five_minute",
+            PollJob::Fundamentals => "fundamentals",
         }
     }
 }
@@ -130,14 +185,18 @@ impl std::str::FromStr for PollJob {
     }
 }
 
-/// A source of ISO prices.
+/// A live source: ISO prices or fundamentals series.
 pub trait Connector: Send + Sync {
-    /// Name (`miso`, `caiso`), used in runs and checkpoints.
+    /// Name (`miso`, `caiso`, `eia`), used in runs and checkpoints.
     fn name(&self) -> &str;
-    /// The market.
-    fn market(&self) -> Market;
+    /// The market whose prices it fetches (`None`: fundamentals only).
+    fn market(&self) -> Option<Market>;
     /// Format hint for parsing its payloads.
     fn hint(&self) -> SourceHint;
+    /// Why it cannot fetch as configured (a missing API key), if so.
+    fn missing_credentials(&self) -> Option<String> {
+        None
+    }
     /// Locations it is configured for (hub-only modes name them; otherwise the
     /// hubs it knows — more are discovered from payloads as they arrive).
     fn locations(&self) -> Vec<Instrument>;
@@ -160,6 +219,16 @@ pub trait Connector: Send + Sync {
     }
     /// Keeps only what the connector is configured for (hub-only modes).
     fn restrict(&self, parsed: &mut Parsed);
+    /// Parses the answer to one of its requests: by default the format its
+    /// hint and the bytes name, kept to what it is configured for.
+    fn parse(&self, request: &Request, payload: &Payload) -> Result<Content> {
+        let _ = request;
+        let mut content = Runner::parse_content(payload, Some(self.hint()))?;
+        if let Content::Prices(p) = &mut content {
+            self.restrict(p);
+        }
+        Ok(content)
+    }
 }
 
 /// Any connector's config, tagged by `type` (a `[[connectors]]` table).
@@ -170,6 +239,9 @@ pub enum ConnectorConfig {
     Miso(MisoConfig),
     /// CAISO OASIS.
     Caiso(CaisoConfig),
+    /// The EIA v2 API: configured by the `[eia]` table, never in `[[connectors]]`.
+    #[serde(skip)]
+    Eia(EiaApiConfig),
 }
 
 impl ConnectorConfig {
@@ -190,6 +262,13 @@ impl ConnectorConfig {
                     Duration::from_secs_f64(c.spacing_secs),
                 )),
             )),
+            ConnectorConfig::Eia(c) => Arc::new(EiaConnector::new(
+                c.clone(),
+                Arc::new(HttpClient::new(
+                    http.clone(),
+                    Duration::from_secs_f64(c.spacing_secs),
+                )),
+            )),
         }
     }
 
@@ -198,6 +277,7 @@ impl ConnectorConfig {
         match self {
             ConnectorConfig::Miso(_) => "miso",
             ConnectorConfig::Caiso(_) => "caiso",
+            ConnectorConfig::Eia(_) => "eia",
         }
     }
 

@@ -1,23 +1,33 @@
-//! The live path for EIA fundamentals: the EIA v2 API
-//! (`https://api.eia.gov/v2/<route>/data/`), one configured series at a time,
-//! an API key from the configuration (or `CARBON_EIA_API_KEY`), paged 5,000
-//! rows at a time, through the shared [`HttpClient`] (offline switch, spacing,
-//! retries, timeouts). Each page is one payload; the runner stores it as one
-//! atomic fundamentals batch and records an ingest run.
-
-use carbon_store::{BASE_SCENARIO, FundamentalPoint};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
-use serde::{Deserialize, Serialize};
+//! The EIA v2 API (`https://api.eia.gov/v2/<route>/data/`) as a connector on
+//! the same SDK as MISO and CAISO: [`EiaConnector`] plans one request per
+//! configured series and window (a calendar year of daily, weekly or monthly
+//! periods, a month of hourly ones; a poll asks for the last `poll_days`),
+//! fetches every page of it (5,000 rows each) through the shared
+//! [`HttpClient`] (offline switch, spacing, retries, timeouts) and hands the
+//! runner one payload per request, so a request is stored as **one atomic
+//! fundamentals batch** (a page that fails stores nothing of the request) and
+//! recorded as one ingest run of connector `eia`. Windows that ended more than
+//! `poll_days` ago settle: a resumed backfill skips them by checkpoint.
+//!
+//! The API key comes from the configuration (or `CARBON_EIA_API_KEY`); it is
+//! added when fetching, never put on a [`Request`] (requests are printed and
+//! recorded), and the HTTP client redacts it from every source it reports.
 
 use std::sync::Arc;
 
-use carbon_store::RunStatus;
+use carbon_core::{Instrument, Market, MarketRun};
+use carbon_store::{BASE_SCENARIO, FundamentalPoint};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::{
+    connector::{Connector, FundamentalSeries, PollJob, Request, Wants},
+    detect::SourceHint,
     eia::FundamentalFile,
-    error::ParseError,
-    http::{FetchError, HttpClient},
-    runner::{Outcome, Runner, fetch_status},
+    error::{Error, ParseError, Result},
+    http::{FetchError, FetchErrorKind, HttpClient},
+    parsed::Parsed,
+    runner::{Content, Payload},
 };
 
 /// One EIA v2 series and how it is stored.
@@ -38,7 +48,21 @@ pub struct EiaSeries {
     pub unit: String,
 }
 
-/// `[eia]`: the EIA v2 API.
+impl EiaSeries {
+    /// How its points are stored.
+    pub fn meta(&self) -> FundamentalSeries {
+        FundamentalSeries {
+            source_id: self.series.clone(),
+            frequency: self.frequency.clone(),
+            entity: self.entity.clone(),
+            variable: self.variable.clone(),
+            unit: self.unit.clone(),
+        }
+    }
+}
+
+/// `[eia]`: the EIA v2 API connector (`eia`; its poll job is `fundamentals`
+/// in `[schedule]`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EiaApiConfig {
@@ -48,10 +72,11 @@ pub struct EiaApiConfig {
     pub api_key: Option<String>,
     /// Series to fetch.
     pub series: Vec<EiaSeries>,
-    /// Seconds between `carbon serve`'s polls (0: no polling).
-    pub every_secs: u64,
-    /// Days back each poll asks for (revisions land as new vintages).
+    /// Days back each poll asks for (revisions land as new vintages); older
+    /// windows are final for a backfill.
     pub poll_days: u32,
+    /// Seconds between two requests to the API.
+    pub spacing_secs: f64,
 }
 
 impl Default for EiaApiConfig {
@@ -77,11 +102,14 @@ impl Default for EiaApiConfig {
                     unit: "Bcf".into(),
                 },
             ],
-            every_secs: 6 * 3600,
             poll_days: 14,
+            spacing_secs: 0.5,
         }
     }
 }
+
+/// What a missing key says.
+pub const NO_KEY: &str = "no EIA API key: set [eia] api_key in carbon.toml or CARBON_EIA_API_KEY";
 
 impl EiaApiConfig {
     /// The key from the configuration, else from `CARBON_EIA_API_KEY`.
@@ -97,26 +125,33 @@ impl EiaApiConfig {
 /// Rows per page (the API's maximum).
 pub const PAGE: usize = 5_000;
 
-/// The query of one page (keys already percent-encoded: EIA's are bracketed).
-pub fn page_query(
-    key: &str,
-    s: &EiaSeries,
-    from: NaiveDate,
-    to: NaiveDate,
-    offset: usize,
-) -> Vec<(&'static str, String)> {
-    vec![
-        ("api_key", key.to_string()),
+/// Pages one request may take before it is refused as too large.
+const MAX_PAGES: usize = 1_000;
+
+/// How the API reads a `start`/`end` bound of a frequency.
+fn bound(frequency: &str, d: NaiveDate, end: bool) -> String {
+    match frequency {
+        "monthly" => d.format("%Y-%m").to_string(),
+        "hourly" => format!("{}T{}", d.format("%Y-%m-%d"), if end { "23" } else { "00" }),
+        _ => d.to_string(),
+    }
+}
+
+/// The query of a series over `[from, to]`, without key and paging (keys
+/// already percent-encoded: EIA's are bracketed).
+pub fn series_query(s: &EiaSeries, from: NaiveDate, to: NaiveDate) -> Vec<(String, String)> {
+    [
         ("frequency", s.frequency.clone()),
         ("data%5B0%5D", "value".into()),
         ("facets%5Bseries%5D%5B%5D", s.series.clone()),
-        ("start", from.to_string()),
-        ("end", to.to_string()),
+        ("start", bound(&s.frequency, from, false)),
+        ("end", bound(&s.frequency, to, true)),
         ("sort%5B0%5D%5Bcolumn%5D", "period".into()),
         ("sort%5B0%5D%5Bdirection%5D", "asc".into()),
-        ("offset", offset.to_string()),
-        ("length", PAGE.to_string()),
     ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
 }
 
 #[derive(Deserialize)]
@@ -131,39 +166,54 @@ struct Body {
     data: Vec<serde_json::Map<String, serde_json::Value>>,
 }
 
+fn total_of(v: Option<&serde_json::Value>) -> Option<usize> {
+    let v = v?;
+    v.as_u64()
+        .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+        .map(|t| t as usize)
+}
+
+fn day(d: NaiveDate) -> DateTime<Utc> {
+    d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
+}
+
 fn interval(frequency: &str, period: &str) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-    let day = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
     match frequency {
         "daily" => {
             let d = NaiveDate::parse_from_str(period, "%Y-%m-%d").ok()?;
-            Some((day(d)?, day(d + Duration::days(1))?))
+            Some((day(d), day(d + Duration::days(1))))
         }
         // EIA dates a storage week by its last day (the Friday).
         "weekly" => {
             let d = NaiveDate::parse_from_str(period, "%Y-%m-%d").ok()?;
-            Some((day(d - Duration::days(6))?, day(d + Duration::days(1))?))
+            Some((day(d - Duration::days(6)), day(d + Duration::days(1))))
         }
         "monthly" => {
             let d = NaiveDate::parse_from_str(&format!("{period}-01"), "%Y-%m-%d").ok()?;
-            Some((day(d)?, day(carbon_core::time::next_month(d))?))
+            Some((day(d), day(carbon_core::time::next_month(d))))
         }
         "hourly" => {
-            let t = chrono::NaiveDateTime::parse_from_str(period, "%Y-%m-%dT%H")
-                .ok()?
-                .and_utc();
+            let t =
+                chrono::NaiveDateTime::parse_from_str(&format!("{period}:00"), "%Y-%m-%dT%H:%M")
+                    .ok()?
+                    .and_utc();
             Some((t, t + Duration::hours(1)))
         }
         _ => None,
     }
 }
 
-/// One page of an EIA v2 answer: the points and the total row count the
-/// API reports. An `error` answer is a parse error carrying EIA's message.
+/// The frequencies a series may have.
+pub const FREQUENCIES: [&str; 4] = ["hourly", "daily", "weekly", "monthly"];
+
+/// One EIA v2 answer (a page, or a request's pages put together): the points
+/// and the total row count the API reports. An `error` answer is a parse
+/// error carrying EIA's message; a row is named by its 1-based position.
 pub fn parse_page(
     bytes: &[u8],
     source: &str,
     vintage: DateTime<Utc>,
-    s: &EiaSeries,
+    s: &FundamentalSeries,
 ) -> Result<(FundamentalFile, usize), ParseError> {
     let bad = |msg: String| ParseError::new(source, None, None, msg);
     let env: Envelope = serde_json::from_slice(bytes)
@@ -177,28 +227,19 @@ pub fn parse_page(
     let body = env
         .response
         .ok_or_else(|| bad("no `response` in the answer".into()))?;
-    let total = body
-        .total
-        .and_then(|t| {
-            t.as_u64()
-                .or_else(|| t.as_str().and_then(|s| s.parse().ok()))
-        })
-        .unwrap_or(body.data.len() as u64) as usize;
+    let total = total_of(body.total.as_ref()).unwrap_or(body.data.len());
     let mut out = FundamentalFile::default();
     for (i, row) in body.data.iter().enumerate() {
-        let period = row.get("period").and_then(|v| v.as_str()).ok_or_else(|| {
-            ParseError::new(
-                source,
-                Some(i as u64 + 1),
-                Some("period"),
-                "missing period".into(),
-            )
-        })?;
+        let at = |field: &'static str, msg: String| {
+            ParseError::new(source, Some(i as u64 + 1), Some(field), msg)
+        };
+        let period = row
+            .get("period")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| at("period", "missing period".into()))?;
         let (start, end) = interval(&s.frequency, period).ok_or_else(|| {
-            ParseError::new(
-                source,
-                Some(i as u64 + 1),
-                Some("period"),
+            at(
+                "period",
                 format!("`{period}` is not a {} period", s.frequency),
             )
         })?;
@@ -210,14 +251,8 @@ pub fn parse_page(
             Some(v) => v
                 .as_f64()
                 .or_else(|| v.as_str().and_then(|t| t.trim().parse().ok()))
-                .ok_or_else(|| {
-                    ParseError::new(
-                        source,
-                        Some(i as u64 + 1),
-                        Some("value"),
-                        format!("`{v}` is not a number"),
-                    )
-                })?,
+                .filter(|x: &f64| x.is_finite())
+                .ok_or_else(|| at("value", format!("`{v}` is not a number")))?,
         };
         out.points.push(FundamentalPoint {
             entity: s.entity.clone(),
@@ -234,118 +269,272 @@ pub fn parse_page(
     Ok((out, total))
 }
 
-/// Fetches every page of series `s` for `[from, to]`: (source URL without the
-/// key, bytes) per page, or the first fetch error.
-pub fn fetch(
-    http: &HttpClient,
-    cfg: &EiaApiConfig,
-    s: &EiaSeries,
-    from: NaiveDate,
-    to: NaiveDate,
-    vintage: DateTime<Utc>,
-) -> Result<Vec<(String, FundamentalFile)>, EiaFetchError> {
-    let key = cfg.key().ok_or(EiaFetchError::NoKey)?;
-    let url = format!(
-        "{}/{}/data/",
-        cfg.url.trim_end_matches('/'),
-        s.route.trim_matches('/')
-    );
-    let mut out = Vec::new();
-    let mut offset = 0;
-    loop {
-        let q = page_query(&key, s, from, to, offset);
-        let payload = http.get(&url, &q).map_err(EiaFetchError::Fetch)?;
-        // The client redacts the key from the source it reports.
-        let source = payload.source.clone();
-        let (file, total) =
-            parse_page(&payload.bytes, &source, vintage, s).map_err(EiaFetchError::Parse)?;
-        let rows = file.points.len() + file.missing.values().sum::<u64>() as usize;
-        out.push((source, file));
-        offset += rows;
-        if rows == 0 || offset >= total || out.len() >= 1_000 {
-            return Ok(out);
-        }
-    }
-}
-
-/// What syncing one series did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SeriesSync {
-    /// The series.
-    pub series: EiaSeries,
-    /// Points stored (new or revised) and repeated unchanged.
-    pub stored: u64,
-    /// See `stored`.
-    pub unchanged: u64,
-    /// Why it failed (recorded as an ingest run of `eia` with this status).
-    pub failure: Option<(RunStatus, String)>,
-}
-
-/// Fetches every configured series for `[from, to]` and stores each page as
-/// one batch (an ingest run of connector `eia`); a series that cannot be
-/// fetched is recorded as a failed or unreachable run and the others go on.
-/// Without an API key nothing is fetched: [`crate::Error::Plan`].
-pub async fn sync(
-    runner: &Runner,
+/// The EIA v2 API connector.
+#[derive(Debug)]
+pub struct EiaConnector {
+    config: EiaApiConfig,
     http: Arc<HttpClient>,
-    cfg: &EiaApiConfig,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> crate::Result<Vec<SeriesSync>> {
-    if cfg.key().is_none() {
-        return Err(crate::Error::Plan(EiaFetchError::NoKey.to_string()));
-    }
-    let mut out = Vec::new();
-    for s in &cfg.series {
-        let (h, c, series) = (http.clone(), cfg.clone(), s.clone());
-        let fetched =
-            tokio::task::spawn_blocking(move || fetch(&h, &c, &series, from, to, Utc::now()))
-                .await
-                .map_err(|e| crate::Error::Internal(format!("EIA fetch task failed: {e}")))?;
-        let mut done = SeriesSync {
-            series: s.clone(),
-            stored: 0,
-            unchanged: 0,
-            failure: None,
-        };
-        match fetched {
-            Ok(pages) => {
-                for (source, file) in pages {
-                    if let Outcome::Run(r) =
-                        runner.ingest_fundamental_file("eia", source, file).await?
-                    {
-                        done.stored += r.rows_accepted;
-                        done.unchanged += r.rows_unchanged;
-                    }
-                }
-            }
-            Err(e) => {
-                let status = match &e {
-                    EiaFetchError::Fetch(f) => fetch_status(f.kind),
-                    _ => RunStatus::Failed,
-                };
-                let source = format!("{}/{}", cfg.url, s.route);
-                runner
-                    .record_source_failure("eia", &source, status, e.to_string())
-                    .await?;
-                done.failure = Some((status, e.to_string()));
-            }
-        }
-        out.push(done);
-    }
-    Ok(out)
 }
 
-/// Why an EIA fetch failed.
-#[derive(Debug, thiserror::Error)]
-pub enum EiaFetchError {
-    /// No API key configured.
-    #[error("no EIA API key: set [eia] api_key in carbon.toml or CARBON_EIA_API_KEY")]
-    NoKey,
-    /// The request failed.
-    #[error(transparent)]
-    Fetch(FetchError),
-    /// The answer was not usable.
-    #[error(transparent)]
-    Parse(ParseError),
+impl EiaConnector {
+    /// A connector fetching through `http`.
+    pub fn new(config: EiaApiConfig, http: Arc<HttpClient>) -> Self {
+        Self { config, http }
+    }
+
+    /// The request of series `s` over the periods dated `[from, to]`.
+    fn request(&self, s: &EiaSeries, from: NaiveDate, to: NaiveDate, today: NaiveDate) -> Request {
+        let start =
+            interval(&s.frequency, &bound(&s.frequency, from, false)).map_or(day(from), |(a, _)| a);
+        let end = interval(&s.frequency, &bound(&s.frequency, to, true))
+            .map_or(day(to + Duration::days(1)), |(_, b)| b);
+        Request {
+            key: format!("eia/{}/{from}..{to}", s.series),
+            url: format!(
+                "{}/{}/data/",
+                self.config.url.trim_end_matches('/'),
+                s.route.trim_matches('/')
+            ),
+            query: series_query(s, from, to),
+            wants: Wants::Fundamentals(s.meta()),
+            window_start: start,
+            window_end: end,
+            // Past the revision window a period's value is final.
+            settles: to + Duration::days(i64::from(self.config.poll_days)) < today,
+        }
+    }
+
+    /// The next page of `request` from `offset`.
+    fn page(&self, request: &Request, key: &str, offset: usize) -> Result<Payload, FetchError> {
+        let mut q = request.query_pairs();
+        q.push(("api_key", key.to_string()));
+        q.push(("offset", offset.to_string()));
+        q.push(("length", PAGE.to_string()));
+        self.http.get(&request.url, &q)
+    }
+}
+
+/// Chunks of `[from, to]` one request each: calendar years, or months for
+/// hourly series.
+fn chunks(frequency: &str, from: NaiveDate, to: NaiveDate) -> Vec<(NaiveDate, NaiveDate)> {
+    let mut out = Vec::new();
+    let mut a = from;
+    while a <= to {
+        let next = if frequency == "hourly" {
+            carbon_core::time::next_month(a.with_day(1).unwrap_or(a))
+        } else {
+            NaiveDate::from_ymd_opt(a.year() + 1, 1, 1).unwrap_or(to + Duration::days(1))
+        };
+        let b = (next - Duration::days(1)).min(to);
+        out.push((a, b));
+        a = next;
+    }
+    out
+}
+
+impl Connector for EiaConnector {
+    fn name(&self) -> &str {
+        "eia"
+    }
+
+    fn market(&self) -> Option<Market> {
+        None
+    }
+
+    fn hint(&self) -> SourceHint {
+        SourceHint::Eia
+    }
+
+    fn missing_credentials(&self) -> Option<String> {
+        self.config.key().is_none().then(|| NO_KEY.to_string())
+    }
+
+    fn locations(&self) -> Vec<Instrument> {
+        Vec::new()
+    }
+
+    fn market_runs(&self) -> Vec<MarketRun> {
+        Vec::new()
+    }
+
+    fn plan_backfill(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        runs: &[MarketRun],
+    ) -> Result<Vec<Request>> {
+        if !runs.is_empty() {
+            return Err(Error::Plan(
+                "eia has no market runs: it fetches the [eia] series".into(),
+            ));
+        }
+        if self.config.series.is_empty() {
+            return Err(Error::Plan(
+                "eia: no series configured ([eia] series)".into(),
+            ));
+        }
+        for (i, s) in self.config.series.iter().enumerate() {
+            if !FREQUENCIES.contains(&s.frequency.as_str()) {
+                return Err(Error::Plan(format!(
+                    "eia.series[{i}].frequency: {:?} is not one of {}",
+                    s.frequency,
+                    FREQUENCIES.join(", ")
+                )));
+            }
+        }
+        let today = Utc::now().date_naive();
+        Ok(self
+            .config
+            .series
+            .iter()
+            .flat_map(|s| {
+                chunks(&s.frequency, from, to)
+                    .into_iter()
+                    .map(move |(a, b)| self.request(s, a, b, today))
+            })
+            .collect())
+    }
+
+    fn plan_poll(&self, job: PollJob, now: DateTime<Utc>) -> Vec<Request> {
+        if job != PollJob::Fundamentals {
+            return Vec::new();
+        }
+        let today = now.date_naive();
+        let from = today - Duration::days(i64::from(self.config.poll_days.max(1)));
+        self.config
+            .series
+            .iter()
+            .filter(|s| FREQUENCIES.contains(&s.frequency.as_str()))
+            .map(|s| self.request(s, from, today, today))
+            .collect()
+    }
+
+    fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
+    /// Every page of the request, put together as one answer: a request is
+    /// stored whole or not at all. An answer that is not a page of rows
+    /// (EIA's error message) is handed on as it is, for the parser to report.
+    fn fetch(&self, request: &Request) -> Result<Payload, FetchError> {
+        let key = self.config.key().ok_or_else(|| FetchError {
+            url: request.full_url(),
+            kind: FetchErrorKind::Other,
+            message: NO_KEY.into(),
+            attempts: 0,
+        })?;
+        let mut rows: Vec<serde_json::Value> = Vec::new();
+        let mut first: Option<Payload> = None;
+        for _ in 0..MAX_PAGES {
+            let page = self.page(request, &key, rows.len())?;
+            let body = serde_json::from_slice::<serde_json::Value>(&page.bytes)
+                .ok()
+                .and_then(|mut v| v.get_mut("response").map(serde_json::Value::take))
+                .filter(|r| r.get("data").is_some_and(|d| d.is_array()));
+            let Some(mut body) = body else {
+                return Ok(Payload {
+                    source: request.full_url(),
+                    ..page
+                });
+            };
+            let total = total_of(body.get("total"));
+            let data = match body.get_mut("data").map(serde_json::Value::take) {
+                Some(serde_json::Value::Array(d)) => d,
+                _ => Vec::new(),
+            };
+            let got = data.len();
+            rows.extend(data);
+            let first = first.get_or_insert(page);
+            if got == 0 || total.is_none_or(|t| rows.len() >= t) {
+                let joined = serde_json::json!({
+                    "response": { "total": rows.len(), "data": rows }
+                });
+                return Ok(Payload {
+                    source: request.full_url(),
+                    bytes: serde_json::to_vec(&joined).unwrap_or_default(),
+                    fetched_at: first.fetched_at,
+                    published_at: first.published_at,
+                });
+            }
+        }
+        Err(FetchError {
+            url: request.full_url(),
+            kind: FetchErrorKind::Other,
+            message: format!("more than {MAX_PAGES} pages of {PAGE} rows: ask for a shorter range"),
+            attempts: MAX_PAGES as u32,
+        })
+    }
+
+    fn restrict(&self, _parsed: &mut Parsed) {}
+
+    fn parse(&self, request: &Request, payload: &Payload) -> Result<Content> {
+        let Wants::Fundamentals(series) = &request.wants else {
+            return Err(Error::Plan(format!(
+                "{}: not a fundamentals request",
+                request.key
+            )));
+        };
+        let (file, _) = parse_page(&payload.bytes, &payload.source, payload.vintage(), series)?;
+        Ok(Content::Fundamentals(file))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn periods_read_as_utc_intervals() {
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        assert_eq!(
+            interval("hourly", "2024-03-10T07"),
+            Some((t("2024-03-10T07:00:00Z"), t("2024-03-10T08:00:00Z")))
+        );
+        // Week ending Friday 2024-04-12: Saturday 6th to Saturday 13th.
+        assert_eq!(
+            interval("weekly", "2024-04-12"),
+            Some((t("2024-04-06T00:00:00Z"), t("2024-04-13T00:00:00Z")))
+        );
+        assert_eq!(
+            interval("monthly", "2024-02"),
+            Some((t("2024-02-01T00:00:00Z"), t("2024-03-01T00:00:00Z")))
+        );
+        assert_eq!(interval("daily", "2024-02-30"), None);
+        assert_eq!(interval("yearly", "2024"), None);
+    }
+
+    #[test]
+    fn ranges_split_by_year_or_by_month_for_hourly_series() {
+        assert_eq!(
+            chunks("daily", d("2023-11-15"), d("2025-02-01")),
+            vec![
+                (d("2023-11-15"), d("2023-12-31")),
+                (d("2024-01-01"), d("2024-12-31")),
+                (d("2025-01-01"), d("2025-02-01")),
+            ]
+        );
+        assert_eq!(
+            chunks("hourly", d("2024-01-31"), d("2024-03-01")),
+            vec![
+                (d("2024-01-31"), d("2024-01-31")),
+                (d("2024-02-01"), d("2024-02-29")),
+                (d("2024-03-01"), d("2024-03-01")),
+            ]
+        );
+        assert_eq!(
+            chunks("weekly", d("2024-05-05"), d("2024-05-05")),
+            vec![(d("2024-05-05"), d("2024-05-05"))]
+        );
+    }
+
+    #[test]
+    fn bounds_follow_the_frequency() {
+        assert_eq!(bound("monthly", d("2024-03-15"), false), "2024-03");
+        assert_eq!(bound("hourly", d("2024-03-15"), true), "2024-03-15T23");
+        assert_eq!(bound("weekly", d("2024-03-15"), true), "2024-03-15");
+    }
 }

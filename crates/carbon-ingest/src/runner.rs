@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use crate::{
     bus::{BusEvent, EventBus},
     caiso::parse::{OasisPayload, parse_oasis},
-    connector::{Connector, Request},
+    connector::{Connector, Request, Wants},
     detect::{Detected, Format, SourceHint, detect},
     dq::{self, DqConfig},
     eia::{self, EiaContent, FundamentalFile},
@@ -117,24 +117,23 @@ enum Prepared {
     Failed(Error),
 }
 
-/// Parses (restricted to what a connector is configured for) and checks.
+/// Parses (by the connector that asked for it, when one did) and checks.
 fn prepare(
     payload: &Payload,
     hint: Option<SourceHint>,
-    restrict: Option<&dyn Connector>,
+    asked: Option<(&dyn Connector, &Request)>,
     dq_config: &DqConfig,
 ) -> Prepared {
-    match Runner::parse_content(payload, hint) {
-        Ok(Content::Prices(mut p)) => {
-            if let Some(c) = restrict {
-                c.restrict(&mut p);
-            }
-            Prepared::Prices {
-                market: p.market,
-                checked: dq::check(p.market, p.observations, dq_config),
-                instruments: p.instruments,
-            }
-        }
+    let content = match asked {
+        Some((c, r)) => c.parse(r, payload),
+        None => Runner::parse_content(payload, hint),
+    };
+    match content {
+        Ok(Content::Prices(p)) => Prepared::Prices {
+            market: p.market,
+            checked: dq::check(p.market, p.observations, dq_config),
+            instruments: p.instruments,
+        },
         Ok(Content::Fundamentals(f)) => Prepared::Fundamentals(f),
         Err(e) => Prepared::Failed(e),
     }
@@ -220,7 +219,14 @@ impl Runner {
         payload: Payload,
         hint: Option<SourceHint>,
     ) -> Result<Outcome> {
-        self.ingest_inner(connector, payload, hint, None).await
+        let started = Utc::now();
+        let source = payload.source.clone();
+        let dq = self.dq;
+        let prepared = tokio::task::spawn_blocking(move || prepare(&payload, hint, None, &dq))
+            .await
+            .map_err(|e| Error::Internal(format!("parser task failed: {e}")))?;
+        self.commit(connector, source, started, prepared, None)
+            .await
     }
 
     /// Ingests the answer to a connector's request: restricted to what the
@@ -233,8 +239,16 @@ impl Runner {
         payload: Payload,
     ) -> Result<Outcome> {
         let name = connector.name().to_string();
-        let hint = Some(connector.hint());
-        self.ingest_inner(&name, payload, hint, Some((connector, request)))
+        let started = Utc::now();
+        let source = payload.source.clone();
+        let dq = self.dq;
+        let r = request.clone();
+        let prepared = tokio::task::spawn_blocking(move || {
+            prepare(&payload, None, Some((connector.as_ref(), &r)), &dq)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("parser task failed: {e}")))?;
+        self.commit(&name, source, started, prepared, Some(request))
             .await
     }
 
@@ -252,40 +266,6 @@ impl Runner {
         run.error = Some(error.to_string());
         self.log.save_run(run.clone()).await?;
         Ok(run)
-    }
-
-    async fn ingest_inner(
-        &self,
-        connector: &str,
-        payload: Payload,
-        hint: Option<SourceHint>,
-        request: Option<(Arc<dyn Connector>, &Request)>,
-    ) -> Result<Outcome> {
-        let started = Utc::now();
-        let source = payload.source.clone();
-        let restrict = request.as_ref().map(|(c, _)| c.clone());
-        let prepared = self.prepare_blocking(payload, hint, restrict).await?;
-        self.commit(
-            connector,
-            source,
-            started,
-            prepared,
-            request.map(|(_, r)| r),
-        )
-        .await
-    }
-
-    /// Parses and checks a payload on a blocking thread (CPU only: no store).
-    async fn prepare_blocking(
-        &self,
-        payload: Payload,
-        hint: Option<SourceHint>,
-        restrict: Option<Arc<dyn Connector>>,
-    ) -> Result<Prepared> {
-        let dq = self.dq;
-        tokio::task::spawn_blocking(move || prepare(&payload, hint, restrict.as_deref(), &dq))
-            .await
-            .map_err(|e| Error::Internal(format!("parser task failed: {e}")))
     }
 
     /// Ingests files in order, one run each, reading, parsing and checking
@@ -341,7 +321,13 @@ impl Runner {
                 instruments,
                 checked,
             } => (market, instruments, checked),
-            Prepared::Fundamentals(f) => return self.ingest_fundamentals(run, f).await,
+            Prepared::Fundamentals(f) => {
+                if let Some(r) = request {
+                    run.window_start = Some(r.window_start);
+                    run.window_end = Some(r.window_end);
+                }
+                return self.ingest_fundamentals(run, f).await;
+            }
             Prepared::Failed(Error::Unsupported(why)) => return Ok(Outcome::Skipped(why)),
             Prepared::Failed(Error::Oasis { code, message, .. }) => {
                 let no_data = code.as_deref() == Some("1000");
@@ -380,9 +366,14 @@ impl Runner {
         }
         self.log.save_run(run.clone()).await?;
 
-        if let Some(r) = request {
-            let seen_before = if r.expected.nodes.is_none() {
-                self.nodes_live_at(market, r.market_run, r.window_start)
+        if let Some(r) = request
+            && let Wants::Prices {
+                market_run,
+                expected,
+            } = &r.wants
+        {
+            let seen_before = if expected.nodes.is_none() {
+                self.nodes_live_at(market, *market_run, r.window_start)
                     .await?
             } else {
                 Vec::new()
@@ -390,10 +381,10 @@ impl Runner {
             checked.findings.window = Some(dq::check_window(
                 market,
                 &checked.accepted,
-                r.market_run,
+                *market_run,
                 r.window_start,
                 r.window_end,
-                &r.expected,
+                expected,
                 &seen_before,
             ));
         }
@@ -459,41 +450,16 @@ impl Runner {
         Ok(Outcome::Run(run))
     }
 
-    /// Stores fundamentals already parsed (an EIA API page) as one batch,
-    /// recorded as an ingest run of `connector` from `source`.
-    pub async fn ingest_fundamental_file(
-        &self,
-        connector: &str,
-        source: String,
-        f: FundamentalFile,
-    ) -> Result<Outcome> {
-        let run = new_run(connector, source, RunStatus::Running);
-        self.ingest_fundamentals(run, f).await
-    }
-
-    /// Records a failed fetch of a source outside the ISO connectors (nothing stored).
-    pub async fn record_source_failure(
-        &self,
-        connector: &str,
-        source: &str,
-        status: RunStatus,
-        error: String,
-    ) -> Result<IngestRun> {
-        let mut run = new_run(connector, source.to_string(), status);
-        run.finished = Some(run.started);
-        run.error = Some(error);
-        self.log.save_run(run.clone()).await?;
-        Ok(run)
-    }
-
     async fn ingest_fundamentals(&self, mut run: IngestRun, f: FundamentalFile) -> Result<Outcome> {
         let Some(store) = &self.fundamentals else {
             return Ok(Outcome::Skipped(
                 "a fundamentals file, and this runner has no fundamentals store".into(),
             ));
         };
-        run.window_start = f.points.iter().map(|p| p.interval_start).min();
-        run.window_end = f.points.iter().map(|p| p.interval_end).max();
+        if run.window_start.is_none() {
+            run.window_start = f.points.iter().map(|p| p.interval_start).min();
+            run.window_end = f.points.iter().map(|p| p.interval_end).max();
+        }
         self.log.save_run(run.clone()).await?;
         let series: std::collections::BTreeSet<(String, String)> = f
             .points

@@ -46,13 +46,12 @@ fn parts(config: &Config) -> Result<Parts> {
 }
 
 fn connector_config(config: &Config, name: &str) -> Result<ConnectorConfig> {
-    config
-        .connectors
-        .iter()
+    let all = config.all_connectors();
+    all.iter()
         .find(|c| c.name() == name.to_ascii_lowercase())
         .cloned()
         .ok_or_else(|| {
-            let known: Vec<&str> = config.connectors.iter().map(|c| c.name()).collect();
+            let known: Vec<&str> = all.iter().map(|c| c.name()).collect();
             UserError(format!(
                 "connector {name:?} is not configured; configured: {}",
                 known.join(", ")
@@ -73,6 +72,16 @@ fn hubs_only(c: &ConnectorConfig) -> ConnectorConfig {
             k.nodes = CAISO_HUBS.iter().map(|s| s.to_string()).collect();
             ConnectorConfig::Caiso(k)
         }
+        e @ ConnectorConfig::Eia(_) => e,
+    }
+}
+
+/// The connector, or why it cannot fetch as configured (a missing key).
+fn usable(cc: &ConnectorConfig, config: &Config) -> Result<Arc<dyn Connector>> {
+    let connector = cc.build(&config.http_config());
+    match connector.missing_credentials() {
+        Some(why) => Err(UserError(format!("{}: {why}", connector.name())).into()),
+        None => Ok(connector),
     }
 }
 
@@ -174,6 +183,19 @@ pub fn backfill(config: &Config, args: &BackfillArgs) -> Result<ExitCode> {
         .iter()
         .map(|r| flag("--market-run", r.parse::<MarketRun>()))
         .collect::<Result<Vec<_>>>()?;
+    if (args.hubs_only || !args.nodes.is_empty())
+        && let ConnectorConfig::Eia(_) = cc
+    {
+        let flag = if args.hubs_only {
+            "--hubs-only"
+        } else {
+            "--nodes"
+        };
+        return Err(UserError(format!(
+            "{flag}: eia has no nodes (it fetches the [eia] series)"
+        ))
+        .into());
+    }
     if args.hubs_only {
         cc = hubs_only(&cc);
     }
@@ -184,9 +206,10 @@ pub fn backfill(config: &Config, args: &BackfillArgs) -> Result<ExitCode> {
                 k.all_nodes = false;
                 k.nodes = args.nodes.clone();
             }
+            ConnectorConfig::Eia(_) => {}
         }
     }
-    let connector = cc.build(&config.http_config());
+    let connector = usable(&cc, config)?;
     let requests = connector
         .plan_backfill(from, to, &runs)
         .map_err(|e| UserError(e.to_string()))?;
@@ -214,7 +237,7 @@ pub fn backfill(config: &Config, args: &BackfillArgs) -> Result<ExitCode> {
 pub fn poll(config: &Config, connector: &str, job: &str) -> Result<ExitCode> {
     let cc = connector_config(config, connector)?;
     let job: PollJob = flag("job", job.parse())?;
-    let connector = cc.build(&config.http_config());
+    let connector = usable(&cc, config)?;
     let requests = connector.plan_poll(job, Utc::now());
     if requests.is_empty() {
         return Err(UserError(format!("{} has no {} job", connector.name(), job.as_str())).into());
@@ -257,7 +280,9 @@ async fn first_start_backfill(p: &Parts, config: &Config) -> Result<bool> {
     for cc in &config.connectors {
         let hub = hubs_only(cc);
         let connector = hub.build(&config.http_config());
-        let market = connector.market();
+        let Some(market) = connector.market() else {
+            continue;
+        };
         let today = time::market_date(market, Utc::now());
         let from = today - Duration::days(days);
         // Hourly runs only: 5-minute history is not served for past days.
@@ -295,8 +320,15 @@ async fn scheduler(p: Arc<Parts>, config: Config) {
     let http = config.http_config();
     // One connector (and so one spaced HTTP client) per source, shared by its jobs.
     let mut connectors: HashMap<String, Arc<dyn Connector>> = HashMap::new();
-    for c in &config.connectors {
-        connectors.insert(c.name().to_string(), c.build(&http));
+    for c in &config.all_connectors() {
+        let connector = c.build(&http);
+        match connector.missing_credentials() {
+            // Not polled (nor recorded as failing every period) until configured.
+            Some(why) => tracing::info!(connector = c.name(), "not polled: {why}"),
+            None => {
+                connectors.insert(c.name().to_string(), connector);
+            }
+        }
     }
     let mut tasks = Vec::new();
     for (name, connector) in connectors {
@@ -402,7 +434,7 @@ pub struct ServeArgs {
 }
 
 /// `carbon serve`: first start, `front` on the bound address, the scheduler,
-/// research jobs, EIA polls and signing-key rotation, until a signal (or
+/// research jobs and signing-key rotation, until a signal (or
 /// `--exit-after`).
 pub fn serve(config: &Config, args: ServeArgs, front: &mut dyn Front) -> Result<ExitCode> {
     let p = Arc::new(parts(config)?);
@@ -490,7 +522,7 @@ pub fn serve(config: &Config, args: ServeArgs, front: &mut dyn Front) -> Result<
         "carbon serve: data {} ({}), {} connector(s), polling {}{}",
         config.data_dir.display(),
         p.store.backend(),
-        config.connectors.len(),
+        config.all_connectors().len(),
         if polling { "on" } else { "off" },
         if config.offline || config.http.offline {
             " (offline: live sources will show as unreachable)"
@@ -510,8 +542,6 @@ pub fn serve(config: &Config, args: ServeArgs, front: &mut dyn Front) -> Result<
             None
         };
         let research = polling.then(|| tokio::spawn(research_jobs(jobs.clone(), config.clone())));
-        let eia = (polling && config.eia.every_secs > 0 && config.eia.key().is_some())
-            .then(|| tokio::spawn(eia_poll(p.clone(), config.clone())));
         let stop = async {
             match exit_after {
                 Some(s) => tokio::time::sleep(StdDuration::from_secs(s)).await,
@@ -524,9 +554,6 @@ pub fn serve(config: &Config, args: ServeArgs, front: &mut dyn Front) -> Result<
         }
         if let Some(r) = research {
             r.abort();
-        }
-        if let Some(e) = eia {
-            e.abort();
         }
         if let Some(r) = rotation {
             r.abort();
@@ -558,31 +585,6 @@ async fn rotate_signing_keys(access: Arc<carbon_auth::Access>, period: chrono::D
     }
 }
 
-/// The EIA v2 API: the configured series' last `poll_days`, every `every_secs`
-/// (revisions land as new vintages, unchanged values are not stored again).
-async fn eia_poll(p: Arc<Parts>, config: Config) {
-    let http = Arc::new(carbon_ingest::http::HttpClient::new(
-        config.http_config(),
-        StdDuration::from_millis(500),
-    ));
-    let every = StdDuration::from_secs(config.eia.every_secs.max(60));
-    loop {
-        let to = Utc::now().date_naive();
-        let from = to - chrono::Duration::days(i64::from(config.eia.poll_days.max(1)));
-        match super::research::fetch_eia(&p.runner, http.clone(), &config.eia, from, to).await {
-            Ok((lines, _)) => {
-                for l in lines {
-                    tracing::info!(target: "carbon::eia", "{l}");
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "EIA poll failed"),
-        }
-        tokio::time::sleep(every).await;
-    }
-}
-
-/// The configured research jobs, each every `every_secs` (first run one
-/// period after start), stored like any other analysis.
 /// The configured research jobs, each queued every `every_secs` (first one
 /// period after start) as a durable job of the platform tenant.
 async fn research_jobs(jobs: Arc<carbon_service::jobs::Jobs>, config: Config) {

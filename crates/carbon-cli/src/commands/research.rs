@@ -3,7 +3,7 @@
 //! [`carbon_service::research::run_analysis`]), stored in the data directory with
 //! run id and model version, printed as a summary.
 
-use std::{process::ExitCode, sync::Arc};
+use std::process::ExitCode;
 
 use anyhow::Result;
 use carbon_research::{backtest::GateRule, regimes::MsSpec, weather::WeatherOptions};
@@ -505,67 +505,27 @@ pub fn backtest(config: &Config, args: &BacktestArgs) -> Result<ExitCode> {
     run_and_print(config, &Analysis::Backtest(spec), args.output.as_deref())
 }
 
-/// Syncs every configured EIA series for `[from, to]` into the store: one
-/// printable line per series and how many failed.
-pub(crate) async fn fetch_eia(
-    runner: &carbon_ingest::runner::Runner,
-    http: Arc<carbon_ingest::http::HttpClient>,
-    eia: &carbon_ingest::eia_api::EiaApiConfig,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<(Vec<String>, usize)> {
-    let done = carbon_ingest::eia_api::sync(runner, http, eia, from, to)
-        .await
-        .map_err(|e| match e {
-            carbon_ingest::Error::Plan(m) => UserError(m).into(),
-            e => anyhow::Error::from(e),
-        })?;
-    let failed = done.iter().filter(|d| d.failure.is_some()).count();
-    let lines = done
-        .into_iter()
-        .map(|d| match d.failure {
-            None => format!(
-                "ok       eia {} ({}/{}): {} new, {} unchanged",
-                d.series.series, d.series.entity, d.series.variable, d.stored, d.unchanged
-            ),
-            Some((status, e)) => format!("{:<8} eia {}: {e}", status.as_str(), d.series.series),
-        })
-        .collect();
-    Ok((lines, failed))
-}
-
 /// `carbon fundamentals …`
 pub fn fundamentals(config: &Config, command: FundamentalsCommand) -> Result<ExitCode> {
     match command {
-        FundamentalsCommand::Fetch { from, to } => {
-            let from = flag("--from", NaiveDate::parse_from_str(&from, "%Y-%m-%d"))?;
-            let to = flag("--to", NaiveDate::parse_from_str(&to, "%Y-%m-%d"))?;
-            if to < from {
-                return Err(UserError("--to is before --from".into()).into());
-            }
-            let store = open_store(config)?;
-            let runner = carbon_ingest::runner::Runner::new(
-                store.clone(),
-                store.clone(),
-                Arc::new(carbon_ingest::bus::InProcessBus::default()),
-                config.quality,
-            )
-            .with_fundamentals(store);
-            let http = Arc::new(carbon_ingest::http::HttpClient::new(
-                config.http_config(),
-                std::time::Duration::from_millis(500),
-            ));
-            let (lines, failed) =
-                runtime()?.block_on(fetch_eia(&runner, http, &config.eia, from, to))?;
-            for l in lines {
-                outln!("{l}");
-            }
-            Ok(if failed == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
-        }
+        FundamentalsCommand::Fetch {
+            from,
+            to,
+            force,
+            no_progress,
+        } => super::live::backfill(
+            config,
+            &crate::cli::BackfillArgs {
+                connector: "eia".into(),
+                from,
+                to: Some(to),
+                market_runs: Vec::new(),
+                nodes: Vec::new(),
+                hubs_only: false,
+                force,
+                no_progress,
+            },
+        ),
         FundamentalsCommand::Series { format } => {
             let d = deps(config)?;
             let all = runtime()?.block_on(d.fundamentals.fundamental_series())?;

@@ -19,7 +19,7 @@ use chrono::{DateTime, Duration, DurationRound, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    connector::{Connector, Expected, PollJob, Request, keep_nodes},
+    connector::{Connector, Expected, PollJob, Request, Wants, keep_nodes},
     detect::SourceHint,
     error::{Error, Result},
     http::HttpClient,
@@ -120,13 +120,15 @@ impl CaisoConnector {
             ),
             url: self.config.url.clone(),
             query,
-            market_run: run,
+            wants: Wants::Prices {
+                market_run: run,
+                expected: Expected {
+                    intervals_per_node: minutes / run.interval_minutes().max(1) as usize,
+                    nodes,
+                },
+            },
             window_start: start,
             window_end: end,
-            expected: Expected {
-                intervals_per_node: minutes / run.interval_minutes().max(1) as usize,
-                nodes,
-            },
             settles,
         })
     }
@@ -167,8 +169,8 @@ impl Connector for CaisoConnector {
         "caiso"
     }
 
-    fn market(&self) -> Market {
-        Market::Caiso
+    fn market(&self) -> Option<Market> {
+        Some(Market::Caiso)
     }
 
     fn hint(&self) -> SourceHint {
@@ -260,7 +262,7 @@ impl Connector for CaisoConnector {
                 .collect(),
             PollJob::FifteenMinute => rt(MarketRun::Rtpd),
             PollJob::FiveMinute => rt(MarketRun::Rt5),
-            PollJob::RealTimeHourly => Vec::new(),
+            PollJob::RealTimeHourly | PollJob::Fundamentals => Vec::new(),
         }
     }
 

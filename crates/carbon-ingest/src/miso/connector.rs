@@ -14,7 +14,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    connector::{Connector, Expected, PollJob, Request, keep_hubs, keep_nodes},
+    connector::{Connector, Expected, PollJob, Request, Wants, keep_hubs, keep_nodes},
     detect::SourceHint,
     error::{Error, Result},
     http::HttpClient,
@@ -113,10 +113,12 @@ impl MisoConnector {
                 date.format("%Y%m%d")
             ),
             query: Vec::new(),
-            market_run: run,
+            wants: Wants::Prices {
+                market_run: run,
+                expected: self.expected(run, date),
+            },
             window_start: time::day_start(Market::Miso, date),
             window_end: time::day_start(Market::Miso, date + Duration::days(1)),
-            expected: self.expected(run, date),
             settles: true,
         })
     }
@@ -136,10 +138,12 @@ impl MisoConnector {
                 self.config.api_url.trim_end_matches('/')
             ),
             query: Vec::new(),
-            market_run: MarketRun::Rt5,
+            wants: Wants::Prices {
+                market_run: MarketRun::Rt5,
+                expected: self.expected(MarketRun::Rt5, date),
+            },
             window_start: time::day_start(Market::Miso, date),
             window_end: time::day_start(Market::Miso, date + Duration::days(1)),
-            expected: self.expected(MarketRun::Rt5, date),
             // Yesterday's answer is complete; today's grows every 5 minutes.
             settles: date != today,
         })
@@ -151,8 +155,8 @@ impl Connector for MisoConnector {
         "miso"
     }
 
-    fn market(&self) -> Market {
-        Market::Miso
+    fn market(&self) -> Option<Market> {
+        Some(Market::Miso)
     }
 
     fn hint(&self) -> SourceHint {
@@ -249,7 +253,7 @@ impl Connector for MisoConnector {
                 .into_iter()
                 .filter_map(|d| self.five_minute(d, today))
                 .collect(),
-            PollJob::FifteenMinute => Vec::new(),
+            PollJob::FifteenMinute | PollJob::Fundamentals => Vec::new(),
         }
     }
 

@@ -238,11 +238,11 @@ fn oasis_windows_respect_query_limits() {
     let plan = c
         .plan_backfill(date("2025-03-09"), date("2025-03-09"), &[MarketRun::Da])
         .unwrap();
-    assert_eq!(plan[0].expected.intervals_per_node, 23);
+    assert_eq!(plan[0].expected().unwrap().intervals_per_node, 23);
     let plan = c
         .plan_backfill(date("2025-11-02"), date("2025-11-02"), &[MarketRun::Rt5])
         .unwrap();
-    assert_eq!(plan[0].expected.intervals_per_node, 25 * 12);
+    assert_eq!(plan[0].expected().unwrap().intervals_per_node, 25 * 12);
 
     // All nodes: DAM one day, RT one hour per request.
     cfg.all_nodes = true;
@@ -469,7 +469,7 @@ fn miso_five_minute_poll_reads_previous_and_current() {
     let plan = c.plan_poll(PollJob::FiveMinute, "2026-10-02T17:00:00Z".parse().unwrap());
     assert_eq!(plan.len(), 2);
     assert!(plan[0].settles && !plan[1].settles);
-    assert_eq!(plan[0].expected.intervals_per_node, 288);
+    assert_eq!(plan[0].expected().unwrap().intervals_per_node, 288);
     let mut steps = Vec::new();
     let (_, s) = e.execute(c, plan, false);
     steps.extend(s);

@@ -5,6 +5,7 @@
 
 mod dst;
 mod eia;
+mod eia_api;
 mod golden;
 mod live;
 mod properties;

@@ -272,12 +272,14 @@ variable = "storage"
     assert!(o.stdout.contains("\"model_version\""), "{}", o.stdout);
 }
 
-/// The EIA v2 API's live path against a stand-in on 127.0.0.1: the key and
-/// bracketed parameters are sent, pages are followed, the key never reaches
-/// stored provenance, EIA's error message is reported and offline is recorded
-/// as unreachable. (Values SYNTHETIC: three made-up Henry Hub prices.)
+/// The EIA connector from the command line against a stand-in of the v2 API
+/// on 127.0.0.1: `fundamentals fetch` (= `backfill eia`) sends the key and
+/// bracketed parameters, follows pages, keeps the key out of provenance,
+/// resumes by checkpoint, reports EIA's error message; `poll eia fundamentals`
+/// offline is recorded as unreachable. (Values SYNTHETIC: three made-up
+/// Henry Hub prices; the real files are served in carbon-ingest's eia_api tests.)
 #[test]
-fn eia_v2_api_fetch_pages_redacts_the_key_and_reports_errors() {
+fn eia_connector_from_the_cli_pages_keeps_the_key_out_and_reports_errors() {
     use carbon_testkit::{HttpServer, Reply};
     let server = HttpServer::start(|hit, _| {
         if hit.param("api_key") != Some("test-key") {
@@ -316,7 +318,8 @@ fn eia_v2_api_fetch_pages_redacts_the_key_and_reports_errors() {
     assert_eq!(o.code, 0, "{}\n{}", o.stdout, o.stderr);
     assert!(
         o.stdout
-            .contains("ok       eia RNGWHHD (Henry Hub/spot_price): 3 new"),
+            .contains("eia/RNGWHHD/2024-01-01..2024-01-31 ok: 3 new, 0 unchanged")
+            && o.stdout.contains("eia: 1 request(s): 1 ingested"),
         "{}",
         o.stdout
     );
@@ -347,11 +350,13 @@ fn eia_v2_api_fetch_pages_redacts_the_key_and_reports_errors() {
     );
     let o = run(carbon(d).args(["ingest", "runs", "--format", "csv"]));
     assert!(
-        o.stdout.contains("api_key=***") && !o.stdout.contains("test-key"),
+        o.stdout
+            .contains("/v2/natural-gas/pri/fut/data/?frequency=daily")
+            && !o.stdout.contains("test-key"),
         "{}",
         o.stdout
     );
-    // A second fetch of the same days stores nothing new.
+    // The window is final: a second fetch skips it; forced, nothing is new.
     let o = run(carbon(d).args([
         "fundamentals",
         "fetch",
@@ -359,6 +364,17 @@ fn eia_v2_api_fetch_pages_redacts_the_key_and_reports_errors() {
         "2024-01-01",
         "--to",
         "2024-01-31",
+    ]));
+    assert!(o.stdout.contains("already ingested"), "{}", o.stdout);
+    assert_eq!(server.hits().len(), 2);
+    let o = run(carbon(d).args([
+        "backfill",
+        "eia",
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-01-31",
+        "--force",
     ]));
     assert!(o.stdout.contains("0 new, 3 unchanged"), "{}", o.stdout);
 
@@ -371,6 +387,7 @@ fn eia_v2_api_fetch_pages_redacts_the_key_and_reports_errors() {
         "2024-01-01",
         "--to",
         "2024-01-31",
+        "--force",
     ]));
     assert_eq!(o.code, 1, "{}", o.stderr);
     assert!(
@@ -382,15 +399,7 @@ fn eia_v2_api_fetch_pages_redacts_the_key_and_reports_errors() {
     );
     // Offline: nothing sent, recorded as unreachable.
     let before = server.hits().len();
-    let o = run(carbon(d).args([
-        "fundamentals",
-        "fetch",
-        "--offline",
-        "--from",
-        "2024-01-01",
-        "--to",
-        "2024-01-31",
-    ]));
+    let o = run(carbon(d).args(["poll", "eia", "fundamentals", "--offline"]));
     assert_eq!(o.code, 1, "{}", o.stderr);
     assert!(o.stdout.contains("unreachable"), "{}", o.stdout);
     assert_eq!(server.hits().len(), before);
