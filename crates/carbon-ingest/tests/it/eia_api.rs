@@ -13,16 +13,13 @@ use std::sync::{
 };
 
 use carbon_ingest::{
-    bus::InProcessBus,
-    connector::{Connector, ConnectorConfig, PollJob, Request, Wants},
-    dq::DqConfig,
+    connector::{Connector, ConnectorConfig, PollJob, Wants},
     eia::{EiaContent, parse_storage},
     eia_api::{EiaApiConfig, EiaSeries},
     http::HttpConfig,
-    runner::Runner,
-    sync::{self, Step},
+    sync::Step,
 };
-use carbon_store::{DuckdbStore, FundamentalQuery, FundamentalStore, RunLog, RunStatus};
+use carbon_store::{FundamentalQuery, FundamentalStore, RunStatus};
 use carbon_testkit::{Hit, HttpServer, Reply};
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -112,15 +109,14 @@ fn config(server: &HttpServer, key: &str, series: EiaSeries) -> EiaApiConfig {
     }
 }
 
+/// The default configuration's first series.
 fn henry_hub() -> EiaSeries {
-    EiaSeries {
-        route: "natural-gas/pri/fut".into(),
-        frequency: "daily".into(),
-        series: "RNGWHHD".into(),
-        entity: "Henry Hub".into(),
-        variable: "spot_price".into(),
-        unit: "USD/MMBtu".into(),
-    }
+    let s = EiaApiConfig::default().series[0].clone();
+    assert_eq!(
+        (s.series.as_str(), s.entity.as_str()),
+        ("RNGWHHD", "Henry Hub")
+    );
+    s
 }
 
 fn connector(cfg: EiaApiConfig) -> Arc<dyn Connector> {
@@ -131,56 +127,19 @@ fn connector(cfg: EiaApiConfig) -> Arc<dyn Connector> {
     })
 }
 
-struct Env {
-    _dir: tempfile::TempDir,
-    store: Arc<DuckdbStore>,
-    log: Arc<dyn RunLog>,
-    runner: Runner,
-    rt: tokio::runtime::Runtime,
+use super::live::{Env, env, rt};
+
+trait Points {
+    fn points(
+        &self,
+        entity: &str,
+        variable: &str,
+        from: &str,
+        to: &str,
+    ) -> Vec<(DateTime<Utc>, DateTime<Utc>, f64)>;
 }
 
-fn env() -> Env {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(DuckdbStore::open(dir.path()).unwrap());
-    let log: Arc<dyn RunLog> = store.clone();
-    let runner = Runner::new(
-        store.clone(),
-        log.clone(),
-        Arc::new(InProcessBus::new(8)),
-        DqConfig::default(),
-    )
-    .with_fundamentals(store.clone());
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    Env {
-        _dir: dir,
-        store,
-        log,
-        runner,
-        rt,
-    }
-}
-
-impl Env {
-    fn execute(&self, c: Arc<dyn Connector>, plan: Vec<Request>) -> (sync::SyncReport, Vec<Step>) {
-        let mut steps = Vec::new();
-        let report = self
-            .rt
-            .block_on(sync::execute(
-                &self.runner,
-                &self.log,
-                c,
-                plan,
-                false,
-                |_, s| steps.push(s.clone()),
-            ))
-            .unwrap();
-        (report, steps)
-    }
-
+impl Points for Env {
     fn points(
         &self,
         entity: &str,
@@ -195,18 +154,17 @@ impl Env {
                 .unwrap()
                 .and_utc()
         };
-        self.rt
-            .block_on(self.store.fundamentals(FundamentalQuery {
-                entity: entity.into(),
-                variable: variable.into(),
-                start: Some(t(from)),
-                end: Some(t(to)),
-                ..Default::default()
-            }))
-            .unwrap()
-            .into_iter()
-            .map(|p| (p.interval_start, p.interval_end, p.value))
-            .collect()
+        rt().block_on(self.store.fundamentals(FundamentalQuery {
+            entity: entity.into(),
+            variable: variable.into(),
+            start: Some(t(from)),
+            end: Some(t(to)),
+            ..Default::default()
+        }))
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.interval_start, p.interval_end, p.value))
+        .collect()
     }
 }
 
@@ -251,7 +209,7 @@ fn backfill_stores_every_period_of_the_real_file_once_per_request_and_resumes() 
     assert!(plan.iter().all(|r| !r.full_url().contains("api_key")));
 
     let e = env();
-    let (report, steps) = e.execute(c.clone(), plan.clone());
+    let (report, steps) = e.execute(c.clone(), plan.clone(), false);
     assert_eq!((report.ingested, report.failed), (3, 0), "{steps:?}");
 
     // The raw file, read here: every dated price in range, the empty one missing.
@@ -324,7 +282,7 @@ fn backfill_stores_every_period_of_the_real_file_once_per_request_and_resumes() 
     assert_eq!(offsets, ["0", "100", "200"]);
 
     // Run again: every window is final and checkpointed, nothing is fetched.
-    let (again, steps) = e.execute(c, plan);
+    let (again, steps) = e.execute(c, plan, false);
     assert_eq!(again.already_done, 3);
     assert!(steps.iter().all(|s| matches!(s, Step::Done(_))));
     assert_eq!(server.hits().len(), pages);
@@ -346,7 +304,7 @@ fn a_failing_page_stores_nothing_of_its_request_and_the_next_run_completes_it() 
         .plan_backfill(date("2018-01-01"), date("2020-12-31"), &[])
         .unwrap();
     let e = env();
-    let (report, steps) = e.execute(c.clone(), plan.clone());
+    let (report, steps) = e.execute(c.clone(), plan.clone(), false);
     assert_eq!((report.ingested, report.failed), (2, 1), "{steps:?}");
     let Step::Ran(failed) = &steps[1] else {
         panic!("{steps:?}")
@@ -367,7 +325,7 @@ fn a_failing_page_stores_nothing_of_its_request_and_the_next_run_completes_it() 
     );
 
     broken.store(false, Ordering::SeqCst);
-    let (again, _) = e.execute(c, plan);
+    let (again, _) = e.execute(c, plan, false);
     assert_eq!((again.already_done, again.ingested), (2, 1));
     let raw_2019 = rows
         .iter()
@@ -388,7 +346,7 @@ fn an_eia_error_answer_is_a_failed_run_with_its_message_and_no_key() {
         .plan_backfill(date("2024-01-01"), date("2024-01-31"), &[])
         .unwrap();
     let e = env();
-    let (report, steps) = e.execute(c, plan);
+    let (report, steps) = e.execute(c, plan, false);
     assert_eq!(report.failed, 1);
     let Step::Ran(run) = &steps[0] else {
         panic!("{steps:?}")
@@ -409,7 +367,7 @@ fn weekly_storage_from_the_api_equals_the_storage_file_parsed_directly() {
         .unwrap();
     assert_eq!(plan.len(), 15);
     let e = env();
-    let (report, steps) = e.execute(c, plan);
+    let (report, steps) = e.execute(c, plan, false);
     assert_eq!(report.ingested, 15, "{steps:?}");
     let via_api = e.points("Total Lower 48", "storage", "2009-12-01", "2024-05-01");
 

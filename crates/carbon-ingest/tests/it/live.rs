@@ -27,16 +27,17 @@ use super::fixture;
 
 const DAM_FIXTURE: &str = "caiso/oasis_PRC_LMP_DAM_v1_20200510_0096WD_7_N001.csv";
 
-struct Env {
+/// A runner on a fresh DuckDB file (prices and fundamentals).
+pub struct Env {
     _dir: tempfile::TempDir,
-    store: Arc<DuckdbStore>,
-    log: Arc<dyn RunLog>,
-    runner: Runner,
+    pub store: Arc<DuckdbStore>,
+    pub log: Arc<dyn RunLog>,
+    pub runner: Runner,
 }
 
 impl Env {
     /// Runs a plan to the end; the report and every step.
-    fn execute(
+    pub fn execute(
         &self,
         connector: Arc<dyn carbon_ingest::connector::Connector>,
         plan: Vec<carbon_ingest::connector::Request>,
@@ -57,7 +58,7 @@ impl Env {
     }
 }
 
-fn env() -> Env {
+pub fn env() -> Env {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(DuckdbStore::open(dir.path()).unwrap());
     let log: Arc<dyn RunLog> = store.clone();
@@ -66,7 +67,8 @@ fn env() -> Env {
         log.clone(),
         Arc::new(InProcessBus::new(64)),
         DqConfig::default(),
-    );
+    )
+    .with_fundamentals(store.clone());
     Env {
         _dir: dir,
         store,
@@ -116,7 +118,7 @@ fn date(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
-fn rt() -> tokio::runtime::Runtime {
+pub fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
