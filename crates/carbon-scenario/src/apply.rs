@@ -1,0 +1,1 @@
+//! Scenario curves (stub until the next increment).

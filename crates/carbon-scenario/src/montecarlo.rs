@@ -1,0 +1,1 @@
+//! Monte Carlo bands (stub until the next increment).
