@@ -2,7 +2,7 @@
 # Runs the benchmarks. `cargo bench` builds them with the `bench` profile (the
 # release profile's optimisation for every crate, Cargo.toml) against the same
 # prebuilt DuckDB library as every other build (scripts/env.sh).
-# Usage: scripts/bench.sh [store|ingest|api|curves|research]
+# Usage: scripts/bench.sh [store|ingest|api|curves|research|scenario]
 #   store   carbon-store: append, range query, daily resample (synthetic)
 #   ingest  parse + validate + store of synthetic MISO-layout reports, and the
 #           same files parsed by pandas (a venv from PyPI); prints the ratio
@@ -12,6 +12,9 @@
 #           matrices, cvxpy+OSQP and cvxpy+Clarabel (a venv from PyPI)
 #   research STL, MSTL, Markov switching and OLS against statsmodels on the
 #           same inputs (a venv from PyPI)
+#   scenario calibration of 12 × 2 cells on a year of hourly prices, and Monte
+#           Carlo bands (10,000 paths × 3 years × 2 blocks) against the same
+#           process vectorised in numpy (a venv from PyPI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -67,5 +70,16 @@ PY
     CARBON_BENCH_DIR="$work" cargo bench --locked -p carbon-research --bench research
     "$venv/bin/python" scripts/bench/research_peers.py "$work/research.json"
     ;;
-  *) echo "unknown benchmark: $which (known: store, ingest, api, curves, research)" >&2; exit 2 ;;
+  scenario)
+    work="${CARBON_BENCH_WORK:-$CARBON_CACHE/bench-scenario}"
+    mkdir -p "$work"
+    venv="$CARBON_CACHE/venv-scenario"
+    if [ ! -x "$venv/bin/python" ]; then
+      python3 -m venv "$venv"
+      "$venv/bin/pip" install -q "numpy<2.3"
+    fi
+    CARBON_BENCH_DIR="$work" cargo bench --locked -p carbon-scenario --bench scenario
+    "$venv/bin/python" scripts/bench/scenario_peer.py "$work/scenario.json"
+    ;;
+  *) echo "unknown benchmark: $which (known: store, ingest, api, curves, research, scenario)" >&2; exit 2 ;;
 esac
