@@ -75,6 +75,7 @@ impl From<carbon_store::Error> for ApiError {
             }
             E::InvalidParameter { param, .. } => (StatusCode::BAD_REQUEST, Some(param.to_string())),
             E::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, None),
+            E::Conflict(_) => (StatusCode::CONFLICT, None),
             _ if e.is_user_error() => (StatusCode::UNPROCESSABLE_ENTITY, None),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, None),
         };

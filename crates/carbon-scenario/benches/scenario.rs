@@ -43,11 +43,16 @@ fn main() {
     let text = file("miso_lmp_rt_hr_hubs_2021_eia.csv");
     let mut lines = text.lines().skip(3);
     let header: Vec<&str> = lines.next().expect("header").split(',').collect();
-    let col = header.iter().position(|h| *h == "Indiana Hub LMP").expect("column");
+    let col = header
+        .iter()
+        .position(|h| *h == "Indiana Hub LMP")
+        .expect("column");
     let prices: Vec<(DateTime<Utc>, f64)> = lines
         .filter_map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            let end = NaiveDateTime::parse_from_str(f[0], "%Y-%m-%d %H:%M:%S").ok()?.and_utc();
+            let end = NaiveDateTime::parse_from_str(f[0], "%Y-%m-%d %H:%M:%S")
+                .ok()?
+                .and_utc();
             Some((end - Duration::hours(1), f[col].parse().ok()?))
         })
         .collect();

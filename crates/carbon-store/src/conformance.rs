@@ -41,6 +41,8 @@ pub trait Harness: Send + Sync {
     );
     /// The job store of a new, empty store.
     async fn open_jobs(&self) -> Arc<dyn crate::JobStore>;
+    /// The scenario store of a new, empty store.
+    async fn open_scenarios(&self) -> Arc<dyn crate::ScenarioStore>;
     /// Closes `store` (the caller holds no other handle) and opens the same data again.
     async fn reopen(&self, store: Arc<dyn Store>) -> Arc<dyn Store>;
 }
@@ -71,7 +73,8 @@ macro_rules! conformance_tests {
             fundamentals_vintages_and_research_runs,
             repeated_queries_follow_writes,
             jobs_queue_claim_fairly_once_and_recover,
-            jobs_are_served_round_robin_across_tenants
+            jobs_are_served_round_robin_across_tenants,
+            scenarios_are_versioned_immutable_and_tenant_scoped
         );
     };
     (@each $make:expr; $($name:ident),+) => {
@@ -2034,4 +2037,118 @@ pub async fn jobs_are_served_round_robin_across_tenants(h: &dyn Harness) {
     }
     assert_eq!(order, ["e1", "f1", "e2", "e3"]);
     assert!(jobs.claim(at(20)).await.unwrap().is_none());
+}
+
+fn scenario_version(
+    tenant: &str,
+    id: &str,
+    version: u32,
+    name: &str,
+    t: i64,
+) -> crate::ScenarioVersion {
+    let canonical = serde_json::json!({ "name": name, "instrument": "MISO.INDIANA.HUB" });
+    crate::ScenarioVersion {
+        scenario_id: id.into(),
+        tenant: tenant.into(),
+        version,
+        name: name.into(),
+        market: if id.ends_with("caiso") {
+            "CAISO"
+        } else {
+            "MISO"
+        }
+        .into(),
+        format: "yaml".into(),
+        document: format!("name: {name}\ninstrument: MISO.INDIANA.HUB\n"),
+        hash: format!("{:064x}", version),
+        canonical,
+        created_by: "alice".into(),
+        created: DateTime::from_timestamp(1_800_000_000 + t, 0).unwrap(),
+    }
+}
+
+pub async fn scenarios_are_versioned_immutable_and_tenant_scoped(h: &dyn Harness) {
+    let s = h.open_scenarios().await;
+    assert!(
+        s.scenario_version("A", "sc_1", None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Version numbers start at 1 and go up by one.
+    let e = s
+        .save_scenario_version(scenario_version("A", "sc_1", 2, "gas up", 0))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::Conflict(_)), "{e:?}");
+    assert_eq!(e.code(), "conflict");
+    let v1 = scenario_version("A", "sc_1", 1, "gas up", 0);
+    s.save_scenario_version(v1.clone()).await.unwrap();
+    // A version is never replaced, not even with the same content.
+    let e = s.save_scenario_version(v1.clone()).await.unwrap_err();
+    assert!(matches!(e, Error::Conflict(_)), "{e:?}");
+    let v2 = scenario_version("A", "sc_1", 2, "gas up more", 60);
+    s.save_scenario_version(v2.clone()).await.unwrap();
+    assert_eq!(
+        s.scenario_version("A", "sc_1", None).await.unwrap(),
+        Some(v2.clone())
+    );
+    assert_eq!(
+        s.scenario_version("A", "sc_1", Some(1)).await.unwrap(),
+        Some(v1.clone())
+    );
+    assert!(
+        s.scenario_version("A", "sc_1", Some(3))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        s.scenario_versions("A", "sc_1").await.unwrap(),
+        vec![v1, v2]
+    );
+    // Another tenant sees nothing of A's, and may use the same id for its own.
+    assert!(
+        s.scenario_version("B", "sc_1", None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(s.scenarios("B", None).await.unwrap().is_empty());
+    s.save_scenario_version(scenario_version("B", "sc_1", 1, "theirs", 5))
+        .await
+        .unwrap();
+    s.save_scenario_version(scenario_version("A", "sc_caiso", 1, "west", 30))
+        .await
+        .unwrap();
+    let list = s.scenarios("A", None).await.unwrap();
+    let ids: Vec<(&str, u32, &str)> = list
+        .iter()
+        .map(|x| (x.scenario_id.as_str(), x.latest_version, x.name.as_str()))
+        .collect();
+    assert_eq!(ids, [("sc_1", 2, "gas up more"), ("sc_caiso", 1, "west")]);
+    assert_eq!(list[0].created, utc("2027-01-15T08:00:00Z"));
+    assert_eq!(list[0].updated, utc("2027-01-15T08:01:00Z"));
+    let miso_only = s.scenarios("A", Some(vec!["MISO".into()])).await.unwrap();
+    assert_eq!(miso_only.len(), 1);
+
+    // Runs name their version; recorded once; per tenant, newest first.
+    let run = |id: &str, version: u32, t: i64| crate::ScenarioRun {
+        curve_run_id: id.into(),
+        scenario_id: "sc_1".into(),
+        tenant: "A".into(),
+        version,
+        base_run_id: "cr_base".into(),
+        calibration_run_id: "rr_cal".into(),
+        job_id: Some(format!("job_{id}")),
+        created_by: "alice".into(),
+        created: DateTime::from_timestamp(1_800_000_000 + t, 0).unwrap(),
+    };
+    s.save_scenario_run(run("cr_1", 1, 100)).await.unwrap();
+    s.save_scenario_run(run("cr_2", 2, 200)).await.unwrap();
+    let e = s.save_scenario_run(run("cr_2", 2, 300)).await.unwrap_err();
+    assert!(matches!(e, Error::Conflict(_)), "{e:?}");
+    let runs = s.scenario_runs("A", "sc_1").await.unwrap();
+    assert_eq!(runs, vec![run("cr_2", 2, 200), run("cr_1", 1, 100)]);
+    assert!(s.scenario_runs("B", "sc_1").await.unwrap().is_empty());
 }

@@ -77,6 +77,10 @@ pub enum Error {
         /// Newest version this build knows.
         known: i64,
     },
+    /// A write that would replace what exists or lost a race (a scenario
+    /// version saved twice): nothing was stored.
+    #[error("{0}")]
+    Conflict(String),
     /// A backend failure (I/O, SQL). Internal: never caused by user input.
     #[error("storage backend error: {0}")]
     Backend(String),
@@ -99,6 +103,7 @@ impl Error {
             Error::UnknownInstrument { .. } => "unknown_instrument",
             Error::InvalidRow { .. } => "invalid_row",
             Error::VintageConflict { .. } => "vintage_conflict",
+            Error::Conflict(_) => "conflict",
             Error::Busy { .. } => "store_busy",
             Error::SchemaTooNew { .. } => "schema_too_new",
             Error::Backend(_) => "internal",

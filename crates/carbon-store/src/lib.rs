@@ -11,8 +11,9 @@
 //! API keys, grants, signing keys, the hash-chained audit log) without deciding
 //! anything about them, and forward curves ([`CurveStore`]: each build's run
 //! with its lineage, and the points with real delivery periods), fundamentals
-//! series with vintages ([`FundamentalStore`]) and research outputs
-//! ([`ResearchStore`]). It must not know about HTTP or connectors: callers
+//! series with vintages ([`FundamentalStore`]), research outputs
+//! ([`ResearchStore`]), durable jobs ([`JobStore`]) and versioned scenarios
+//! ([`ScenarioStore`]). It must not know about HTTP or connectors: callers
 //! speak in `carbon-core` types and [`model`] requests, never in SQL.
 
 #[cfg(feature = "conformance")]
@@ -26,6 +27,7 @@ pub mod fundstore;
 pub mod jobs;
 pub mod model;
 pub mod runlog;
+pub mod scenarios;
 mod store;
 
 pub use crate::duck::{CacheStats, DB_FILE, DuckdbStore, StoreConfig};
@@ -45,4 +47,5 @@ pub use model::{
     PriceRow, Resample, SeriesStats, StatsFilter, UpsertSummary,
 };
 pub use runlog::{IngestRun, QuarantinedRow, RunFilter, RunLog, RunStatus};
+pub use scenarios::{ScenarioRun, ScenarioStore, ScenarioSummary, ScenarioVersion};
 pub use store::Store;

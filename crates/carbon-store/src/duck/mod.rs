@@ -13,6 +13,7 @@ mod fundamentals;
 mod jobs;
 mod query;
 mod runlog;
+mod scenarios;
 mod schema;
 mod write;
 

@@ -306,6 +306,38 @@ CREATE TABLE jobs (
 );
 "#,
     ),
+    (
+        9,
+        "scenarios: immutable versions and runs",
+        r#"
+-- Every save is a new version; a version is never updated or deleted.
+CREATE TABLE scenario_versions (
+    tenant       VARCHAR NOT NULL,
+    scenario_id  VARCHAR NOT NULL,
+    version      BIGINT NOT NULL,
+    name         VARCHAR NOT NULL,
+    market       VARCHAR NOT NULL,
+    format       VARCHAR NOT NULL,          -- yaml | json
+    document     VARCHAR NOT NULL,
+    canonical    VARCHAR NOT NULL,          -- JSON
+    hash         VARCHAR NOT NULL,
+    created_by   VARCHAR NOT NULL,
+    created_utc  TIMESTAMP NOT NULL,
+    PRIMARY KEY (tenant, scenario_id, version)
+);
+CREATE TABLE scenario_runs (
+    curve_run_id       VARCHAR PRIMARY KEY,
+    tenant             VARCHAR NOT NULL,
+    scenario_id        VARCHAR NOT NULL,
+    version            BIGINT NOT NULL,
+    base_run_id        VARCHAR NOT NULL,
+    calibration_run_id VARCHAR NOT NULL,
+    job_id             VARCHAR,
+    created_by         VARCHAR NOT NULL,
+    created_utc        TIMESTAMP NOT NULL
+);
+"#,
+    ),
 ];
 
 /// The newest schema version this build knows.
