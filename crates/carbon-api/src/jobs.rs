@@ -92,11 +92,12 @@ impl AppState {
             .ok_or_else(|| ApiError::not_found(format!("no job `{id}`")))
     }
 
-    /// Jobs run analyses and curve builds: a caller with neither `research`
-    /// nor `curves` on its channel has no business with them (403, audited).
+    /// Jobs run analyses, curve builds and scenarios: a caller with none of
+    /// `research`, `curves` or `scenarios` on its channel has no business
+    /// with them (403, audited).
     async fn jobs_scope(&self, who: &Principal, route: &str) -> Result<(), ApiError> {
         let channel = who.channel(Transport::Rest);
-        let any = ["research", "curves"]
+        let any = ["research", "curves", "scenarios"]
             .iter()
             .any(|p| !self.access.scope(who, None, Some(p), channel).is_empty());
         if any {

@@ -34,6 +34,7 @@ mod prices;
 pub mod ratelimit;
 pub mod research;
 mod routes;
+mod scenarios;
 pub mod security;
 mod stream;
 
@@ -70,6 +71,8 @@ pub struct AppState {
     pub research: Arc<dyn carbon_store::ResearchStore>,
     /// Durable jobs (their workers run beside the API: `carbon serve`).
     pub jobs: Arc<carbon_service::jobs::Jobs>,
+    /// Scenario versions and runs.
+    pub scenarios: Arc<dyn carbon_store::ScenarioStore>,
     metrics: Arc<metrics::Metrics>,
     bus: Arc<dyn carbon_bus::EventBus>,
     stream_queue: usize,
@@ -94,6 +97,8 @@ pub struct Stores {
     pub research: Arc<dyn carbon_store::ResearchStore>,
     /// Durable jobs.
     pub jobs: Arc<dyn carbon_store::JobStore>,
+    /// Scenarios.
+    pub scenarios: Arc<dyn carbon_store::ScenarioStore>,
 }
 
 impl Stores {
@@ -105,7 +110,8 @@ impl Stores {
             + carbon_store::CurveStore
             + carbon_store::FundamentalStore
             + carbon_store::ResearchStore
-            + carbon_store::JobStore,
+            + carbon_store::JobStore
+            + carbon_store::ScenarioStore,
     {
         Self {
             prices: s.clone(),
@@ -113,7 +119,8 @@ impl Stores {
             curves: s.clone(),
             fundamentals: s.clone(),
             research: s.clone(),
-            jobs: s,
+            jobs: s.clone(),
+            scenarios: s,
         }
     }
 }
@@ -135,6 +142,7 @@ impl AppState {
             curves: stores.curves,
             fundamentals: stores.fundamentals,
             research: stores.research,
+            scenarios: stores.scenarios,
             jobs,
             metrics: Arc::default(),
             bus,

@@ -86,12 +86,13 @@ pub(crate) struct ResearchRunInfo {
 }
 
 impl AppState {
-    fn research_deps(&self) -> ResearchDeps {
+    pub(crate) fn research_deps(&self) -> ResearchDeps {
         ResearchDeps {
             store: self.store.clone(),
             fundamentals: self.fundamentals.clone(),
             research: self.research.clone(),
             curves: Some(self.curves.clone()),
+            scenarios: Some(self.scenarios.clone()),
         }
     }
 }

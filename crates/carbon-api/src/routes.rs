@@ -2,7 +2,7 @@
 //! every request passes (authentication, limits, metrics, CORS, security
 //! headers, panics, request ids). The handlers live with their area:
 //! [`crate::catalog`], [`crate::prices`], [`crate::ops`], [`crate::curves`],
-//! [`crate::research`], [`crate::jobs`], [`crate::stream`], [`crate::auth`].
+//! [`crate::research`], [`crate::jobs`], [`crate::scenarios`], [`crate::stream`], [`crate::auth`].
 
 use axum::{Router, extract::DefaultBodyLimit, middleware};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -25,6 +25,7 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .merge(crate::curves::routes())
         .merge(crate::research::routes())
         .merge(crate::jobs::routes())
+        .merge(crate::scenarios::routes())
         .merge(crate::auth::routes())
         .merge(crate::admin::routes())
 }

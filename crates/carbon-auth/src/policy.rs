@@ -67,7 +67,7 @@ impl fmt::Display for Channel {
 }
 
 /// Products a grant can name.
-pub const PRODUCTS: [&str; 4] = ["lmp", "curves", "fundamentals", "research"];
+pub const PRODUCTS: [&str; 5] = ["lmp", "curves", "fundamentals", "research", "scenarios"];
 
 /// What a request asks for.
 #[derive(Debug, Clone, Copy)]

@@ -1,4 +1,4 @@
-//! Durable jobs: analyses, backtests and curve builds queued in the [`JobStore`], run by a
+//! Durable jobs: analyses, backtests, curve builds and scenario runs queued in the [`JobStore`], run by a
 //! bounded pool of workers in `carbon serve`, cancellable, and recovered
 //! after a restart.
 //!
@@ -27,6 +27,7 @@ use crate::{
     Error, Result,
     curves::{self, BuildSpec},
     research::{self, Analysis, BacktestSpec, ResearchDeps},
+    scenarios::{self, RunSpec},
 };
 
 /// What a job does, with its typed specification.
@@ -41,6 +42,8 @@ pub enum JobSpec {
     /// A forward-curve build stored under its `curve_id` (the body of
     /// `POST /api/v1/curves/build`).
     CurveBuild(Box<BuildSpec>),
+    /// A run of a version of one of the job tenant's scenarios.
+    ScenarioRun(Box<RunSpec>),
 }
 
 impl JobSpec {
@@ -50,6 +53,7 @@ impl JobSpec {
             JobSpec::Analysis(_) => "analysis",
             JobSpec::Backtest(_) => "backtest",
             JobSpec::CurveBuild(_) => "curve_build",
+            JobSpec::ScenarioRun(_) => "scenario_run",
         }
     }
 
@@ -65,12 +69,13 @@ impl JobSpec {
     pub fn product(&self) -> &'static str {
         match self {
             JobSpec::CurveBuild(_) => "curves",
+            JobSpec::ScenarioRun(_) => "scenarios",
             _ => "research",
         }
     }
 
     /// The kinds a worker knows.
-    pub const KINDS: [&'static str; 3] = ["analysis", "backtest", "curve_build"];
+    pub const KINDS: [&'static str; 4] = ["analysis", "backtest", "curve_build", "scenario_run"];
 
     /// Reads a job's kind and specification, naming what is wrong.
     pub fn parse(kind: &str, spec: Value) -> Result<JobSpec> {
@@ -98,7 +103,7 @@ impl JobSpec {
         match self {
             JobSpec::Analysis(a) => Some((**a).clone()),
             JobSpec::Backtest(b) => Some(Analysis::Backtest((**b).clone())),
-            JobSpec::CurveBuild(_) => None,
+            JobSpec::CurveBuild(_) | JobSpec::ScenarioRun(_) => None,
         }
     }
 
@@ -107,6 +112,11 @@ impl JobSpec {
     pub fn markets(&self) -> Result<Vec<Option<Market>>> {
         match self {
             JobSpec::CurveBuild(b) => Ok(vec![Some(b.market()?)]),
+            JobSpec::ScenarioRun(r) => Ok(vec![Some(
+                r.market
+                    .parse::<Market>()
+                    .map_err(|e| Error::param("market", e.to_string()))?,
+            )]),
             other => other.analysis().map_or(Ok(Vec::new()), |a| a.markets()),
         }
     }
@@ -125,6 +135,11 @@ impl JobSpec {
                 }
                 b.check()
             }
+            JobSpec::ScenarioRun(r) => {
+                crate::curves::check_id("scenario", &r.scenario_id)
+                    .map_err(|e| Error::param("scenario_id", e))?;
+                self.markets().map(|_| ())
+            }
             other => other.analysis().map_or(Ok(()), |a| a.check_limits()),
         }
     }
@@ -135,12 +150,13 @@ impl JobSpec {
             JobSpec::Analysis(a) => serde_json::to_value(a).unwrap_or(Value::Null),
             JobSpec::Backtest(b) => serde_json::to_value(b).unwrap_or(Value::Null),
             JobSpec::CurveBuild(b) => serde_json::to_value(b).unwrap_or(Value::Null),
+            JobSpec::ScenarioRun(r) => serde_json::to_value(r).unwrap_or(Value::Null),
         }
     }
 
     /// Whether a job of `kind` left running by a stopped server is queued
-    /// again (true for all: analyses, backtests and curve builds have no
-    /// effect until they store their output at the end).
+    /// again (true for all: analyses, backtests, curve builds and scenario
+    /// runs have no effect until they store their output at the end).
     pub fn requeue_on_restart(kind: &str) -> bool {
         Self::KINDS.contains(&kind)
     }
@@ -399,6 +415,28 @@ impl Jobs {
                         .await
                         .map(|o| json!({ "curve_run": o.run_id }))
                         .map_err(|e| e.to_string())
+                }
+                JobSpec::ScenarioRun(r) => {
+                    let report = self.reporter(Arc::new(job.id.clone().into()));
+                    let progress = research::Progress::new(report, stop_flag.clone());
+                    scenarios::run(
+                        &self.deps,
+                        &job.tenant,
+                        &job.owner,
+                        r,
+                        Some(&job.id),
+                        progress,
+                    )
+                    .await
+                    .map(|o| {
+                        json!({
+                            "curve_run": o.curve_run_id,
+                            "calibration_run": o.calibration_run_id,
+                            "scenario_id": o.scenario_id,
+                            "version": o.version,
+                        })
+                    })
+                    .map_err(|e| e.to_string())
                 }
                 other => {
                     let Some(analysis) = other.analysis() else {

@@ -16,6 +16,7 @@ pub mod curves;
 pub mod error;
 pub mod jobs;
 pub mod research;
+pub mod scenarios;
 pub mod settings;
 
 pub use error::{Error, Result};

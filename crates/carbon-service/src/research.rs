@@ -78,19 +78,22 @@ pub struct ResearchDeps {
     pub research: Arc<dyn ResearchStore>,
     /// Forward curves (backtests of stored curves).
     pub curves: Option<Arc<dyn CurveStore>>,
+    /// Scenarios (their versions and runs).
+    pub scenarios: Option<Arc<dyn carbon_store::ScenarioStore>>,
 }
 
 impl ResearchDeps {
     /// Every part from one backend that keeps them all (the embedded store).
     pub fn of<S>(store: Arc<S>) -> Self
     where
-        S: Store + FundamentalStore + ResearchStore + CurveStore,
+        S: Store + FundamentalStore + ResearchStore + CurveStore + carbon_store::ScenarioStore,
     {
         Self {
             store: store.clone(),
             fundamentals: store.clone(),
             research: store.clone(),
-            curves: Some(store),
+            curves: Some(store.clone()),
+            scenarios: Some(store),
         }
     }
 }

@@ -2151,4 +2151,9 @@ pub async fn scenarios_are_versioned_immutable_and_tenant_scoped(h: &dyn Harness
     let runs = s.scenario_runs("A", "sc_1").await.unwrap();
     assert_eq!(runs, vec![run("cr_2", 2, 200), run("cr_1", 1, 100)]);
     assert!(s.scenario_runs("B", "sc_1").await.unwrap().is_empty());
+    assert_eq!(
+        s.scenario_run("A", "cr_1").await.unwrap(),
+        Some(run("cr_1", 1, 100))
+    );
+    assert!(s.scenario_run("B", "cr_1").await.unwrap().is_none());
 }

@@ -108,6 +108,8 @@ pub trait ScenarioStore: Send + Sync + 'static {
     ) -> Result<Vec<ScenarioSummary>>;
     /// Records a finished run.
     async fn save_scenario_run(&self, run: ScenarioRun) -> Result<()>;
+    /// A tenant's run by the curve run holding its output.
+    async fn scenario_run(&self, tenant: &str, curve_run_id: &str) -> Result<Option<ScenarioRun>>;
     /// A tenant's runs of a scenario, newest first.
     async fn scenario_runs(&self, tenant: &str, scenario_id: &str) -> Result<Vec<ScenarioRun>>;
 }

@@ -849,6 +849,171 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/scenarios": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's tenant's scenarios on markets it may see, newest update first. */
+        get: operations["list"];
+        put?: never;
+        /**
+         * Saves a new scenario (version 1). A malformed document is a 400 naming
+         *     the field, line and column.
+         */
+        post: operations["create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scenarios/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Two runs of the caller's tenant by month × block: base, scenario, Δ,
+         *     attribution and bands of each, and the difference.
+         */
+        get: operations["compare"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scenarios/schema": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The scenario document's JSON Schema (draft 2020-12). */
+        get: operations["schema"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scenarios/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Checks a document without saving it: the first error with field, line and column. */
+        post: operations["validate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scenarios/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The latest version. */
+        get: operations["latest"];
+        /** Saves the next version (versions are immutable; a save that lost a race is a 409). */
+        put: operations["update"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scenarios/{id}/diff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What changed between two versions (field, old value, new value). */
+        get: operations["diff"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scenarios/{id}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Finished runs, newest first (running and failed ones are jobs: `/api/v1/jobs`). */
+        get: operations["runs"];
+        put?: never;
+        /**
+         * Queues a run of a version (a `scenario_run` job: progress, cancel and
+         *     result at `/api/v1/jobs/{id}`).
+         */
+        post: operations["run"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scenarios/{id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every version, oldest first. */
+        get: operations["versions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/scenarios/{id}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One version. */
+        get: operations["one_version"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/stream": {
         parameters: {
             query?: never;
@@ -1086,6 +1251,15 @@ export interface components {
             /** @description The curve. */
             points: components["schemas"]["Point"][];
         };
+        /** @description One difference between two documents. */
+        Change: {
+            /** @description The field (`drivers.gas.shift`). */
+            path: string;
+            /** @description Its value in the first (absent: added). */
+            from?: Record<string, unknown> | null;
+            /** @description Its value in the second (absent: removed). */
+            to?: Record<string, unknown> | null;
+        };
         /** @description The channels a credential implies. */
         Channels: {
             /** @description For REST requests. */
@@ -1095,6 +1269,29 @@ export interface components {
         };
         /** @enum {string} */
         Combine: "mean" | "sum" | "min" | "max" | "first" | "last";
+        /** @description Two runs side by side for one delivery month × block. */
+        CompareRow: {
+            /** @description Delivery month `YYYY-MM`. */
+            month: string;
+            /** @description `onpeak` or `offpeak`. */
+            block: string;
+            a?: null | components["schemas"]["Side"];
+            b?: null | components["schemas"]["Side"];
+            /**
+             * Format: double
+             * @description `b.scenario − a.scenario`, when both have the month.
+             */
+            difference?: number | null;
+        };
+        /** @description Two runs compared. */
+        Comparison: {
+            /** @description The first run's lineage (scenario, version, base, calibration). */
+            a: Record<string, unknown>;
+            /** @description The second's. */
+            b: Record<string, unknown>;
+            /** @description By month × block. */
+            rows: components["schemas"]["CompareRow"][];
+        };
         /** @enum {string} */
         Component: "lmp" | "energy" | "congestion" | "loss" | "ghg";
         /** @description One contract of a JSON build request. */
@@ -1181,6 +1378,18 @@ export interface components {
             request?: Record<string, unknown> | null;
             /** @description The build report (one run's page only). */
             report?: Record<string, unknown> | null;
+        };
+        /** @description A list. */
+        Data_Change: {
+            /** @description The items. */
+            data: {
+                /** @description The field (`drivers.gas.shift`). */
+                path: string;
+                /** @description Its value in the first (absent: added). */
+                from?: Record<string, unknown> | null;
+                /** @description Its value in the second (absent: removed). */
+                to?: Record<string, unknown> | null;
+            }[];
         };
         /** @description A list. */
         Data_CurveRunInfo: {
@@ -1458,6 +1667,99 @@ export interface components {
             }[];
         };
         /** @description A list. */
+        Data_ScenarioRun: {
+            /** @description The items. */
+            data: {
+                /** @description The curve run holding the scenario curve (and its report). */
+                curve_run_id: string;
+                /** @description The scenario. */
+                scenario_id: string;
+                /** @description Its tenant. */
+                tenant: string;
+                /**
+                 * Format: u-int32
+                 * @description The version that ran.
+                 */
+                version: number;
+                /** @description The base curve run shifted. */
+                base_run_id: string;
+                /** @description The research run holding the calibration. */
+                calibration_run_id: string;
+                /** @description The job that ran it, if one did. */
+                job_id?: string | null;
+                /** @description Who ran it. */
+                created_by: string;
+                /**
+                 * Format: date-time
+                 * @description When it finished.
+                 */
+                created: string;
+            }[];
+        };
+        /** @description A list. */
+        Data_ScenarioSummary: {
+            /** @description The items. */
+            data: {
+                /** @description The scenario. */
+                scenario_id: string;
+                /** @description Its tenant. */
+                tenant: string;
+                /** @description Name of the latest version. */
+                name: string;
+                /** @description Market code. */
+                market: string;
+                /**
+                 * Format: u-int32
+                 * @description Latest version.
+                 */
+                latest_version: number;
+                /**
+                 * Format: date-time
+                 * @description When version 1 was saved.
+                 */
+                created: string;
+                /**
+                 * Format: date-time
+                 * @description When the latest version was saved.
+                 */
+                updated: string;
+            }[];
+        };
+        /** @description A list. */
+        Data_ScenarioVersion: {
+            /** @description The items. */
+            data: {
+                /** @description The scenario (`sc_…`). */
+                scenario_id: string;
+                /** @description The tenant it belongs to. */
+                tenant: string;
+                /**
+                 * Format: u-int32
+                 * @description 1 for the first save, then one more per save.
+                 */
+                version: number;
+                /** @description The document's name. */
+                name: string;
+                /** @description Market code of its instrument (entitlements). */
+                market: string;
+                /** @description `yaml` or `json`: how `document` is written. */
+                format: string;
+                /** @description The document as saved. */
+                document: string;
+                /** @description The document read and written back as JSON (defaults filled in). */
+                canonical: Record<string, unknown>;
+                /** @description SHA-256 of `canonical`'s text. */
+                hash: string;
+                /** @description Who saved it. */
+                created_by: string;
+                /**
+                 * Format: date-time
+                 * @description When.
+                 */
+                created: string;
+            }[];
+        };
+        /** @description A list. */
         Data_SeriesInfo: {
             /** @description The items. */
             data: {
@@ -1546,6 +1848,11 @@ export interface components {
                  */
                 created: string;
             }[];
+        };
+        /** @description A scenario document. */
+        Document: {
+            /** @description The document, YAML or JSON text (the schema is at `/api/v1/scenarios/schema`). */
+            document: string;
         };
         /** @description A stored curve at a granularity and block. */
         Forward: {
@@ -1787,7 +2094,7 @@ export interface components {
             attempts: number;
         };
         /** @enum {string} */
-        JobKind: "analysis" | "backtest" | "curve_build";
+        JobKind: "analysis" | "backtest" | "curve_build" | "scenario_run";
         /**
          * @description Where a job is in its life.
          * @enum {string}
@@ -1939,6 +2246,14 @@ export interface components {
             expires_in?: string | null;
             /** @description CIDR networks the key may be used from. */
             ip_allow?: string[] | null;
+        };
+        /** @description What to run. */
+        NewRun: {
+            /**
+             * Format: u-int32
+             * @description The version (default: the latest).
+             */
+            version?: number | null;
         };
         /** @description A new tenant. */
         NewTenant: {
@@ -2189,6 +2504,90 @@ export interface components {
          * @enum {string}
          */
         RunStatus: "running" | "ok" | "partial" | "failed" | "unreachable" | "no_data";
+        /** @description A finished scenario run: which version ran and where its outputs are. */
+        ScenarioRun: {
+            /** @description The curve run holding the scenario curve (and its report). */
+            curve_run_id: string;
+            /** @description The scenario. */
+            scenario_id: string;
+            /** @description Its tenant. */
+            tenant: string;
+            /**
+             * Format: u-int32
+             * @description The version that ran.
+             */
+            version: number;
+            /** @description The base curve run shifted. */
+            base_run_id: string;
+            /** @description The research run holding the calibration. */
+            calibration_run_id: string;
+            /** @description The job that ran it, if one did. */
+            job_id?: string | null;
+            /** @description Who ran it. */
+            created_by: string;
+            /**
+             * Format: date-time
+             * @description When it finished.
+             */
+            created: string;
+        };
+        /** @description A scenario and its latest version. */
+        ScenarioSummary: {
+            /** @description The scenario. */
+            scenario_id: string;
+            /** @description Its tenant. */
+            tenant: string;
+            /** @description Name of the latest version. */
+            name: string;
+            /** @description Market code. */
+            market: string;
+            /**
+             * Format: u-int32
+             * @description Latest version.
+             */
+            latest_version: number;
+            /**
+             * Format: date-time
+             * @description When version 1 was saved.
+             */
+            created: string;
+            /**
+             * Format: date-time
+             * @description When the latest version was saved.
+             */
+            updated: string;
+        };
+        /** @description One saved version of a scenario. */
+        ScenarioVersion: {
+            /** @description The scenario (`sc_…`). */
+            scenario_id: string;
+            /** @description The tenant it belongs to. */
+            tenant: string;
+            /**
+             * Format: u-int32
+             * @description 1 for the first save, then one more per save.
+             */
+            version: number;
+            /** @description The document's name. */
+            name: string;
+            /** @description Market code of its instrument (entitlements). */
+            market: string;
+            /** @description `yaml` or `json`: how `document` is written. */
+            format: string;
+            /** @description The document as saved. */
+            document: string;
+            /** @description The document read and written back as JSON (defaults filled in). */
+            canonical: Record<string, unknown>;
+            /** @description SHA-256 of `canonical`'s text. */
+            hash: string;
+            /** @description Who saved it. */
+            created_by: string;
+            /**
+             * Format: date-time
+             * @description When.
+             */
+            created: string;
+        };
         /** @description A stored fundamentals series. */
         SeriesInfo: {
             /** @description Entity. */
@@ -2236,6 +2635,28 @@ export interface components {
             /** @description The instrument whose hourly shape is used. */
             instrument_id: string;
             market_run?: null | components["schemas"]["MarketRun"];
+        };
+        /** @description One side of a comparison row. */
+        Side: {
+            /**
+             * Format: double
+             * @description Its base price.
+             */
+            base: number;
+            /**
+             * Format: double
+             * @description Its scenario price.
+             */
+            scenario: number;
+            /**
+             * Format: double
+             * @description `scenario − base`.
+             */
+            delta: number;
+            /** @description The move per driver. */
+            attribution: Record<string, unknown>;
+            /** @description Its band, when simulated. */
+            band?: Record<string, unknown> | null;
         };
         /** @description A session-signing key (its public part). */
         SigningKeyInfo: {
@@ -2357,6 +2778,17 @@ export interface components {
         UserPatch: {
             /** @description A disabled user cannot sign in. */
             disabled: boolean;
+        };
+        /** @description What checking a document found. */
+        Validation: {
+            /** @description No errors. */
+            valid: boolean;
+            /** @description `yaml` or `json`. */
+            format: string;
+            /** @description The errors (the first one the reader met), each with field, line and column. */
+            errors: Record<string, unknown>[];
+            /** @description The document as read, defaults filled in (when valid). */
+            scenario?: Record<string, unknown> | null;
         };
         /**
          * @description `market` (each instrument's market clock), `UTC` or an IANA zone name.
@@ -4299,6 +4731,403 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Scenarios */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Data_ScenarioSummary"];
+                };
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Document"];
+            };
+        };
+        responses: {
+            /** @description Version 1 */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScenarioVersion"];
+                };
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    compare: {
+        parameters: {
+            query: {
+                /** @description The first run (its curve run id). */
+                a: string;
+                /** @description The second run. */
+                b: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The comparison */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Comparison"];
+                };
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    schema: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description JSON Schema */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, unknown>;
+                };
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    validate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Document"];
+            };
+        };
+        responses: {
+            /** @description Whether it is valid, and why not */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Validation"];
+                };
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    latest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The scenario */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The latest version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScenarioVersion"];
+                };
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The scenario */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Document"];
+            };
+        };
+        responses: {
+            /** @description The new version */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScenarioVersion"];
+                };
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    diff: {
+        parameters: {
+            query: {
+                /** @description The first version. */
+                from: number;
+                /** @description The second version. */
+                to: number;
+            };
+            header?: never;
+            path: {
+                /** @description The scenario */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Changed fields */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Data_Change"];
+                };
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    runs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The scenario */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Runs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Data_ScenarioRun"];
+                };
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    run: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The scenario */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": null | components["schemas"]["NewRun"];
+            };
+        };
+        responses: {
+            /** @description Queued (`Location` names the job) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    versions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The scenario */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Versions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Data_ScenarioVersion"];
+                };
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    one_version: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The scenario */
+                id: string;
+                /** @description The version */
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ScenarioVersion"];
                 };
             };
             /** @description An error: `application/problem+json` naming the parameter at fault. */

@@ -261,6 +261,11 @@ pub fn hub(cookie: &str) -> [(&'static str, &str); 2] {
     [("cookie", cookie), ("x-csrf-token", csrf)]
 }
 
+/// The first-start password of `user`.
+pub fn password(s: &Server, user: &str) -> String {
+    s.accounts.iter().find(|a| a.0 == user).unwrap().1.clone()
+}
+
 /// GET with the platform key.
 pub fn get(s: &Server, path: &str) -> Resp {
     request(s, "GET", path, &[("x-api-key", &s.key)], None)

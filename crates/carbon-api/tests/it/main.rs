@@ -9,4 +9,5 @@ mod hardening;
 mod jobs;
 mod matrix;
 mod research;
+mod scenarios;
 mod stream;

@@ -6,7 +6,7 @@
 //! [`Tenant`]), not from the policy code: channel by credential and
 //! transport, product by route, instrument and dates by query.
 //!
-//! - pilot_miso: all of MISO (every product) on every channel.
+//! - pilot_miso: all of MISO (every product, scenarios too) on every channel.
 //! - pilot_caiso: LMPs of its three CAISO hubs through `hub` and `downloads`.
 //! - limited: LMPs of MISO.INDIANA.HUB on 2026-10-01..=2026-10-02 (UTC
 //!   dates) through `hub`, `api`, `stream` and `downloads`.
@@ -131,7 +131,7 @@ const TENANTS: [Tenant; 3] = [
         id: "pilot_miso",
         user: "miso_demo",
         channels: ALL,
-        products: &["lmp", "curves", "research"],
+        products: &["lmp", "curves", "research", "scenarios"],
         inside: INDIANA_DAY,
         outside: &[SP15_DAYS],
     },
@@ -165,6 +165,7 @@ enum Way {
     WebSocket,
     Curves,
     Research,
+    Scenarios,
     Fundamentals,
 }
 
@@ -185,6 +186,7 @@ impl Way {
         match self {
             Way::Curves => "curves",
             Way::Research => "research",
+            Way::Scenarios => "scenarios",
             // Henry Hub gas is market-wide: no pilot's market grant covers it.
             Way::Fundamentals => "fundamentals (market-wide)",
             _ => "lmp",
@@ -192,7 +194,7 @@ impl Way {
     }
 }
 
-const WAYS: [Way; 10] = [
+const WAYS: [Way; 11] = [
     Way::Json,
     Way::Csv,
     Way::Parquet,
@@ -202,6 +204,7 @@ const WAYS: [Way; 10] = [
     Way::WebSocket,
     Way::Curves,
     Way::Research,
+    Way::Scenarios,
     Way::Fundamentals,
 ];
 
@@ -330,6 +333,7 @@ fn run(
         }
         Way::Curves => get("/api/v1/curves".into()),
         Way::Research => get("/api/v1/research/runs".into()),
+        Way::Scenarios => get("/api/v1/scenarios".into()),
         Way::Fundamentals => get(
             "/api/v1/fundamentals?entity=Henry%20Hub&variable=spot_price&start=2021-02-01&end=2021-03-01"
                 .into(),
@@ -431,7 +435,10 @@ fn every_tenant_credential_and_transport_gets_what_its_grants_say() {
         for cred in CREDS {
             for way in WAYS {
                 let mut cases: Vec<(&Query, bool)> = vec![(&t.inside, true)];
-                if !matches!(way, Way::Curves | Way::Research | Way::Fundamentals) {
+                if !matches!(
+                    way,
+                    Way::Curves | Way::Research | Way::Scenarios | Way::Fundamentals
+                ) {
                     cases.extend(t.outside.iter().map(|q| (q, false)));
                 }
                 for (q, inside) in cases {

@@ -207,6 +207,19 @@ impl ScenarioStore for DuckdbStore {
         .await
     }
 
+    async fn scenario_run(&self, tenant: &str, curve_run_id: &str) -> Result<Option<ScenarioRun>> {
+        let (tenant, id) = (tenant.to_string(), curve_run_id.to_string());
+        self.blocking(move |s| {
+            let c = s.reader();
+            let mut stmt = c.prepare(&format!(
+                "SELECT {RUN_COLS} WHERE tenant = ? AND curve_run_id = ?"
+            ))?;
+            let mut rows = stmt.query_map(params![tenant, id], to_run)?;
+            Ok(rows.next().transpose()?)
+        })
+        .await
+    }
+
     async fn scenario_runs(&self, tenant: &str, scenario_id: &str) -> Result<Vec<ScenarioRun>> {
         let (tenant, id) = (tenant.to_string(), scenario_id.to_string());
         self.blocking(move |s| {
