@@ -44,6 +44,8 @@ run("ingest", "file", join(fixtures, "caiso/oasis_PRC_LMP_DAM_20200101_ALL_APNOD
 const fundamentals = join(repo, "../shared/fixtures/fundamentals");
 run("ingest", "file", join(fundamentals, "ng_storage_weekly_by_region_eia_2010-01-01_2024-04-12.csv"));
 run("ingest", "file", join(fundamentals, "henry_hub_spot_daily_eia_1997-01-07_2026-08-18.csv"));
+// MISO's 2021 hourly real-time hub prices: the history a scenario calibrates on.
+run("ingest", "file", join(fundamentals, "miso_lmp_rt_hr_hubs_2021_eia.csv"));
 const creds = Object.fromEntries(
   readFileSync(join(dir, "data/initial-credentials.txt"), "utf8")
     .split("\n")
@@ -520,6 +522,117 @@ await test("admin manages tenants, users, keys and entitlements in the hub", asy
     body: JSON.stringify({ username: "ann", password: "correct horse battery" }),
   });
   assert.equal(signin.status, 401);
+});
+
+// A JSON call to the API on the page's session, with its CSRF token (as the hub makes them).
+async function api(page, method, path, body = null) {
+  return page.evaluate(
+    async ([method, path, body]) => {
+      const csrf = document.cookie.split(";").map((c) => c.trim()).find((c) => c.startsWith("carbon_csrf="))?.slice("carbon_csrf=".length);
+      const r = await fetch(path, {
+        method,
+        headers: { "content-type": "application/json", "x-csrf-token": decodeURIComponent(csrf ?? "") },
+        body: body === null ? undefined : JSON.stringify(body),
+      });
+      const text = await r.text();
+      return { status: r.status, body: text ? JSON.parse(text) : null };
+    },
+    [method, path, body],
+  );
+}
+
+await test("scenarios: a document checked as it is typed, saved, run live, charted and compared", async (page) => {
+  await login(page, "admin");
+  // The base curve the scenario shifts: the twelve months of 2027 at 41 … 52 $/MWh.
+  const days = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+  const contracts = days.map((n, i) => {
+    const m = String(i + 1).padStart(2, "0");
+    return { name: `2027-${m}`, start: `2027-${m}-01`, end: `2027-${m}-${n}`, price: 41 + i };
+  });
+  let built = await api(page, "POST", "/api/v1/curves/build", { curve_id: "MISO_IND_FWD", market: "MISO", trade_date: "2026-11-27", grid: "daily", contracts });
+  if (built.status === 202) {
+    // Continued as a job (a slow machine): wait for it to end.
+    for (let i = 0; !["succeeded", "failed", "cancelled"].includes(built.body.status); i++) {
+      assert.ok(i < 120, `curve build job still ${JSON.stringify(built.body)}`);
+      await new Promise((r) => setTimeout(r, 500));
+      built = await api(page, "GET", `/api/v1/jobs/${built.body.id}`);
+    }
+    assert.equal(built.body.status, "succeeded", JSON.stringify(built.body));
+  } else {
+    assert.equal(built.status, 201, `build: ${built.status} ${JSON.stringify(built.body)}`);
+  }
+
+  const good = [
+    "name: Gas +1",
+    "instrument: MISO.INDIANA.HUB",
+    "market_run: rt",
+    "base: { curve_id: MISO_IND_FWD }",
+    "calibration: { start: 2021-01-01, end: 2022-01-01 }",
+    "drivers:",
+    "  gas: { shift: 1.0 }",
+    "monte_carlo: { paths: 300, seed: 7 }",
+    "",
+  ].join("\n");
+  const bad = good.replace("shift: 1.0", 'shift: { "2027-13": 1 }');
+  // Where the server places the error: the `gas:` line (7).
+  const checked = await api(page, "POST", "/api/v1/scenarios/validate", { document: bad });
+  assert.equal(checked.status, 200, JSON.stringify(checked.body));
+  assert.equal(checked.body.valid, false);
+  const line = checked.body.errors[0].line;
+  assert.equal(line, 7, JSON.stringify(checked.body));
+
+  await page.getByRole("link", { name: "Scenarios" }).click();
+  await page.getByRole("button", { name: "New scenario" }).click();
+  const editor = page.getByTestId("scenario-editor");
+  await editor.fill(bad);
+  // Validated as typed: a mark in the gutter on the line at fault, the message with path, line and column.
+  const marker = page.getByTestId("error-marker");
+  await marker.waitFor();
+  assert.equal(await marker.getAttribute("data-line"), String(line));
+  assert.match(await page.getByTestId("validation-error").first().textContent(), new RegExp(`drivers\\.gas\\.shift.*\\(line ${line}, column \\d+\\)`));
+  await editor.fill(good);
+  await page.getByTestId("validation-ok").waitFor();
+  assert.equal(await marker.count(), 0);
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  await page.getByTestId("saved").filter({ hasText: "version 1 saved" }).waitFor();
+
+  // Run: a job followed live, then the run's chart and tables.
+  await page.getByTestId("run-scenario").click();
+  await page.getByTestId("run-progress").waitFor();
+  // The chart, or an alert saying why not (a failed job, an API error).
+  await page.locator('[data-testid="scenario-chart"] canvas, [role="alert"]').first().waitFor({ timeout: 120_000 });
+  assert.equal(await page.getByRole("alert").count(), 0, await page.getByRole("alert").allTextContents().then((t) => t.join(" | ")));
+  await page.getByTestId("run-message").filter({ hasText: "succeeded" }).waitFor();
+  const attribution = page.getByTestId("attribution-table");
+  await attribution.waitFor();
+  assert.equal(await attribution.locator("tbody tr").count(), 24);
+  const sensitivity = page.getByTestId("sensitivity-table");
+  await sensitivity.waitFor();
+  assert.equal(await sensitivity.locator("tbody tr").count(), 12);
+  // Every month moved by its gas attribution alone (gas +1, no other driver).
+  for (const r of await attribution.locator("tbody tr").all()) {
+    const c = (await r.locator("td").allTextContents()).map(Number);
+    // month, block, base, scenario, Δ, gas, carbon, load, adder, band
+    assert.ok(Math.abs(c[4] - c[5]) <= 0.011 && c[6] === 0 && c[7] === 0 && c[8] === 0, c.join(" | "));
+  }
+  // The run, picked for the side-by-side table: "low", twelve months.
+  await page.getByRole("checkbox", { name: /^Compare / }).first().check();
+  const side = page.getByTestId("side-by-side");
+  await side.waitFor();
+  assert.equal(await side.locator("tbody tr").count(), 12);
+  assert.match(await side.locator("thead").textContent(), /low/);
+  await page.getByLabel("Off-peak").check();
+  await page.locator('[data-testid="scenario-chart"] canvas').first().waitFor();
+  await page.screenshot({ path: join(shots, "scenarios.png"), fullPage: true });
+
+  // A second version, and what changed.
+  await editor.fill(good.replace("shift: 1.0", "shift: 2.0"));
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  await page.getByTestId("saved").filter({ hasText: "version 2 saved" }).waitFor();
+  await page.getByRole("button", { name: "Diff with previous" }).click();
+  const diff = page.getByTestId("diff");
+  await diff.waitFor();
+  assert.match(await diff.textContent(), /drivers\.gas\.shift/);
 });
 
 await browser.close();

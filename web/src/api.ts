@@ -101,6 +101,13 @@ export type NewUser = Schemas["NewUser"];
 export type UserPatch = Schemas["UserPatch"];
 export type Grant = Schemas["Grant"];
 export type GrantSpec = Schemas["GrantSpec"];
+export type ScenarioSummary = Schemas["ScenarioSummary"];
+export type ScenarioVersion = Schemas["ScenarioVersion"];
+export type ScenarioRun = Schemas["ScenarioRun"];
+export type ScenarioDocument = Schemas["Document"];
+export type Validation = Schemas["Validation"];
+export type NewRun = Schemas["NewRun"];
+export type Change = Schemas["Change"];
 /** A durable job (`/api/v1/jobs`). */
 export type Job = Schemas["Job"];
 
@@ -112,13 +119,16 @@ export function jobRun(j: Job, key: "research_run" | "curve_run"): string | unde
 
 const FINAL = ["succeeded", "failed", "cancelled"];
 
-/** Waits for a job to end, reporting each state seen; the ended job. */
-export async function followJob(job: Job, onUpdate: (j: Job) => void, everyMs = 500): Promise<Job> {
+/** Waits for a job to end, reporting each state seen; the ended job. An
+ * aborted `signal` stops the waiting (not the job) with an `AbortError`. */
+export async function followJob(job: Job, onUpdate: (j: Job) => void, everyMs = 500, signal?: AbortSignal): Promise<Job> {
   let j = job;
   onUpdate(j);
   while (!FINAL.includes(j.status)) {
     await new Promise((r) => setTimeout(r, everyMs));
+    signal?.throwIfAborted();
     j = await getJson<Job>(`/api/v1/jobs/${j.id}`);
+    signal?.throwIfAborted();
     onUpdate(j);
   }
   return j;

@@ -9,6 +9,7 @@ import { Admin } from "./pages/Admin";
 import { Keys } from "./pages/Keys";
 import { Research } from "./pages/Research";
 import { Jobs } from "./pages/Jobs";
+import { Scenarios } from "./pages/Scenarios";
 import "./styles.css";
 
 /** Client-side routes; the server answers index.html for each of them. */
@@ -17,6 +18,7 @@ const ROUTES = [
   { path: "/explorer", label: "Explorer" },
   { path: "/curves", label: "Curves" },
   { path: "/research", label: "Research" },
+  { path: "/scenarios", label: "Scenarios" },
   { path: "/jobs", label: "Jobs" },
   { path: "/keys", label: "API keys" },
   { path: "/admin", label: "Admin", admin: true },
@@ -68,6 +70,9 @@ function App() {
       break;
     case "/research":
       page = <Research />;
+      break;
+    case "/scenarios":
+      page = <Scenarios />;
       break;
     case "/jobs":
       page = <Jobs />;
