@@ -224,7 +224,9 @@ fn run_json(r: &CurveRun, full: bool) -> CurveRunInfo {
 }
 
 impl AppState {
-    /// The run, if `who` may see curves of its market (else 403, audited).
+    /// The run, if `who` may see curves of its market (else 403, audited);
+    /// a scenario's run only for the scenario's tenant (else 404, as if it
+    /// did not exist).
     async fn visible_run(
         &self,
         who: &Principal,
@@ -235,9 +237,32 @@ impl AppState {
             .market
             .parse()
             .map_err(|_| ApiError::not_found(format!("curve run `{}`", run.run_id)))?;
+        if !self.owns_curve_run(who, &run).await? {
+            return Err(ApiError::not_found(format!(
+                "no curve run `{}`",
+                run.run_id
+            )));
+        }
         self.entitle_product(who, Some(market), "curves", route)
             .await?;
         Ok(run)
+    }
+
+    /// Whether `who`'s tenant may see `run`: every tenant a curve's own
+    /// (BASE or named) builds, only its own tenant a scenario run.
+    pub(crate) async fn owns_curve_run(
+        &self,
+        who: &Principal,
+        run: &CurveRun,
+    ) -> Result<bool, ApiError> {
+        if !carbon_service::scenarios::is_scenario_id(&run.scenario_id) {
+            return Ok(true);
+        }
+        Ok(self
+            .scenarios
+            .scenario_run(&who.tenant, &run.run_id)
+            .await?
+            .is_some())
     }
 }
 
@@ -312,9 +337,13 @@ pub(crate) async fn curve_runs(
             limit: Some(limit),
         })
         .await?;
-    Ok(Json(Data {
-        data: runs.iter().map(|r| run_json(r, false)).collect(),
-    }))
+    let mut data = Vec::with_capacity(runs.len());
+    for r in &runs {
+        if s.owns_curve_run(&who, r).await? {
+            data.push(run_json(r, false));
+        }
+    }
+    Ok(Json(Data { data }))
 }
 
 /// One stored run: lineage, inputs, report.

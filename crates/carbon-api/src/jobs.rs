@@ -123,6 +123,9 @@ pub(crate) async fn submit(
     for m in spec.markets()? {
         s.entitle_product(&who, m, spec.product(), ROUTE).await?;
     }
+    if let Some(a) = spec.analysis() {
+        s.own_scenario_backtest(&who, &a).await?;
+    }
     if let JobSpec::CurveBuild(build) = &spec
         && let Some((id, _)) = build.shape_source()?
     {

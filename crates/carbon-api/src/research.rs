@@ -133,6 +133,7 @@ async fn analyse(
     for m in a.markets()? {
         s.entitle_product(&who, m, "research", route).await?;
     }
+    s.own_scenario_backtest(&who, &a).await?;
     let actor = who.actor();
     let budget = s.settings.job_after_seconds;
     if budget == 0 {
@@ -229,6 +230,29 @@ pub(crate) async fn backtest(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     analyse(s, who, body, "backtest", "/api/v1/backtests").await
+}
+
+impl AppState {
+    /// A backtest of a scenario's curve (`scenario_id: sc_…`) is for the
+    /// scenario's tenant only (else 404, as if it did not exist).
+    pub(crate) async fn own_scenario_backtest(
+        &self,
+        who: &Principal,
+        a: &Analysis,
+    ) -> Result<(), ApiError> {
+        if let Analysis::Backtest(b) = a
+            && let Some(id) = b.scenario_id.as_deref()
+            && carbon_service::scenarios::is_scenario_id(id)
+            && self
+                .scenarios
+                .scenario_version(&who.tenant, id, None)
+                .await?
+                .is_none()
+        {
+            return Err(ApiError::not_found(format!("no scenario `{id}`")));
+        }
+        Ok(())
+    }
 }
 
 /// Markets a run's params touch (to decide who may read it).

@@ -158,6 +158,13 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Scenarios: versioned documents, runs (calibrate, shift a base curve,
+    /// bands) and comparisons.
+    Scenario {
+        /// Scenario command.
+        #[command(subcommand)]
+        command: ScenarioCommand,
+    },
     /// Durable jobs: analyses and backtests queued for `carbon serve`'s workers.
     Jobs {
         /// Jobs command.
@@ -720,6 +727,118 @@ pub enum JobsCommand {
     Cancel {
         /// Job id.
         id: String,
+    },
+}
+
+/// `carbon scenario …`
+#[derive(Debug, Subcommand)]
+pub enum ScenarioCommand {
+    /// Check a scenario document (YAML or JSON; `-` reads stdin): exit 0 when
+    /// valid, 2 with the field, line and column when not.
+    Validate {
+        /// The document.
+        file: PathBuf,
+    },
+    /// The document's JSON Schema.
+    Schema,
+    /// Save a document as a new scenario (version 1), or with --id as the
+    /// scenario's next version (versions are never replaced).
+    Save {
+        /// The document (`-`: stdin).
+        file: PathBuf,
+        /// The scenario to add a version to (`sc_…`).
+        #[arg(long)]
+        id: Option<String>,
+        /// The tenant it belongs to.
+        #[arg(long, default_value = "platform")]
+        tenant: String,
+        /// Recorded as its author.
+        #[arg(long, default_value = "cli")]
+        owner: String,
+    },
+    /// A version's document as saved (or --json: the whole record).
+    #[command(disable_version_flag = true)]
+    Show {
+        /// The scenario.
+        id: String,
+        /// The version [default: the latest].
+        #[arg(long)]
+        version: Option<u32>,
+        /// The tenant.
+        #[arg(long, default_value = "platform")]
+        tenant: String,
+        /// The record as JSON (canonical form, hash, author).
+        #[arg(long)]
+        json: bool,
+    },
+    /// A tenant's scenarios.
+    List {
+        /// The tenant.
+        #[arg(long, default_value = "platform")]
+        tenant: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// The fields that differ between two versions.
+    Diff {
+        /// The scenario.
+        id: String,
+        /// First version.
+        #[arg(long)]
+        from: u32,
+        /// Second version.
+        #[arg(long)]
+        to: u32,
+        /// The tenant.
+        #[arg(long, default_value = "platform")]
+        tenant: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Run a version now: calibrate, shift the base curve, draw bands; store
+    /// the curve run and print the month × block summary.
+    #[command(disable_version_flag = true)]
+    Run {
+        /// The scenario.
+        id: String,
+        /// The version [default: the latest].
+        #[arg(long)]
+        version: Option<u32>,
+        /// The tenant.
+        #[arg(long, default_value = "platform")]
+        tenant: String,
+        /// Recorded as its author.
+        #[arg(long, default_value = "cli")]
+        owner: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// A scenario's finished runs, newest first.
+    Runs {
+        /// The scenario.
+        id: String,
+        /// The tenant.
+        #[arg(long, default_value = "platform")]
+        tenant: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Two runs (curve run ids) side by side by month × block.
+    Compare {
+        /// First run.
+        a: String,
+        /// Second run.
+        b: String,
+        /// The tenant.
+        #[arg(long, default_value = "platform")]
+        tenant: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
     },
 }
 

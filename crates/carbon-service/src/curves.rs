@@ -358,6 +358,14 @@ impl BuildSpec {
     pub fn scenario(&self) -> Result<String, Error> {
         let s = self.scenario_id.clone().unwrap_or_else(|| "BASE".into());
         check_id("scenario_id", &s).map_err(|m| Error::param("scenario_id", m))?;
+        if crate::scenarios::is_scenario_id(&s) {
+            return Err(Error::param(
+                "scenario_id",
+                format!(
+                    "`{s}`: ids starting with `sc_` are the scenario engine's (run the scenario instead)"
+                ),
+            ));
+        }
         Ok(s)
     }
 

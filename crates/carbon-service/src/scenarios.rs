@@ -53,6 +53,12 @@ fn format_of(text: &str) -> &'static str {
     }
 }
 
+/// Whether a curve run's scenario id names a scenario (`sc_…`: its runs
+/// belong to the scenario's tenant) rather than a label like `BASE`.
+pub fn is_scenario_id(id: &str) -> bool {
+    id.starts_with("sc_")
+}
+
 /// Checks a document.
 pub fn validate(text: &str) -> Validation {
     match parse_document(text) {

@@ -306,4 +306,41 @@ fn scenarios_are_saved_validated_run_read_and_compared() {
         request(&s, "GET", "/api/v1/scenarios", &hub(&miso), None).json()["data"],
         json!([])
     );
+    // Nor its scenario curves, though it reads MISO curves: not listed, 404 by id.
+    for path in [
+        format!("/api/v1/curves/runs/{cr1}"),
+        format!("/api/v1/curves/forward?run_id={cr1}"),
+        format!("/api/v1/curves/forward?curve_id=MISO_IND_FWD&scenario_id={id}"),
+    ] {
+        let r = request(&s, "GET", &path, &hub(&miso), None);
+        assert_eq!(r.status, 404, "{path}: {}", r.body);
+    }
+    let listed = request(&s, "GET", "/api/v1/curves", &hub(&miso), None).json();
+    let ids: Vec<&str> = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["run_id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&base_run.as_str()) && !ids.contains(&cr1),
+        "{ids:?}"
+    );
+    let bt = json!({ "instrument_id": "MISO.INDIANA.HUB", "curve_id": "MISO_IND_FWD", "scenario_id": id });
+    let r = request(&s, "POST", "/api/v1/backtests", &hub(&miso), Some(&bt));
+    assert_eq!(r.status, 404, "{}", r.body);
+    // The `sc_` prefix is the engine's: a curve build cannot claim it.
+    let r = send(
+        &s,
+        "POST",
+        "/api/v1/curves/build",
+        &json!({ "curve_id": "X", "market": "MISO", "trade_date": "2026-11-27", "grid": "monthly",
+                 "contracts": months(), "scenario_id": "sc_fake" }),
+    );
+    assert_eq!(
+        (r.status, r.json()["param"].as_str()),
+        (400, Some("scenario_id")),
+        "{}",
+        r.body
+    );
 }

@@ -10,6 +10,7 @@ mod jobs;
 pub mod live;
 mod query;
 mod research;
+mod scenario;
 
 use std::{
     fs::File,
@@ -147,6 +148,7 @@ pub(crate) fn run_command(
         Command::Admin { command } => admin::admin(&config, command),
         Command::Audit { command } => admin::audit(&config, command),
         Command::Jobs { command } => jobs::jobs(&config, command),
+        Command::Scenario { command } => scenario::scenario(&config, command),
         Command::Curve {
             command: crate::cli::CurveCommand::Build(args),
         } => curve::build(&config, &args),

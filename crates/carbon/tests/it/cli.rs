@@ -98,6 +98,9 @@ fn every_command_has_help() {
         vec!["research", "job", "--help"],
         vec!["backtest", "--help"],
         vec!["fundamentals", "query", "--help"],
+        vec!["scenario", "show", "--help"],
+        vec!["scenario", "run", "--help"],
+        vec!["scenario", "save", "--help"],
     ] {
         let o = run(carbon(dir.path()).args(&args));
         assert_eq!(o.code, 0, "{args:?}: {}", o.stderr);

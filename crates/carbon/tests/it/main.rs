@@ -12,4 +12,5 @@ mod keys;
 mod live;
 mod query;
 mod research;
+mod scenario;
 mod security;
