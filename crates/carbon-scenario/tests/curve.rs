@@ -5,6 +5,10 @@
 //! simulated month averages centre on the scenario within Monte Carlo error.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod common;
+
+use common::{column, d, henry_hub};
+
 use carbon_core::{Block, Market, time};
 use carbon_scenario::{
     GAS_CO2_T_PER_MMBTU,
@@ -13,45 +17,7 @@ use carbon_scenario::{
     dsl::{ByPeriod, CarbonDriver, Drivers, GasDriver, Horizon, LoadGrowth, Month},
     montecarlo::{calibrate_process, simulate},
 };
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
-
-fn file(name: &str) -> String {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/fundamentals")
-        .join(name);
-    std::fs::read_to_string(&p).unwrap()
-}
-
-fn column(name: &str, col: &str) -> Vec<(DateTime<Utc>, f64)> {
-    let text = file(name);
-    let mut lines = text.lines().skip(3);
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let c = header.iter().position(|h| *h == col).unwrap();
-    lines
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            let end = NaiveDateTime::parse_from_str(f[0], "%Y-%m-%d %H:%M:%S")
-                .unwrap()
-                .and_utc();
-            Some((end - Duration::hours(1), f[c].trim().parse().ok()?))
-        })
-        .collect()
-}
-
-fn henry_hub() -> Vec<(NaiveDate, f64)> {
-    file("henry_hub_spot_daily_eia_1997-01-07_2026-08-18.csv")
-        .lines()
-        .skip(1)
-        .filter_map(|l| {
-            let (d, v) = l.trim().split_once(',')?;
-            Some((d.parse().ok()?, v.parse().ok()?))
-        })
-        .collect()
-}
-
-fn d(s: &str) -> NaiveDate {
-    s.parse().unwrap()
-}
+use chrono::{DateTime, Duration, Utc};
 
 fn miso() -> (Calibration, Vec<(DateTime<Utc>, f64)>) {
     let prices = column("miso_lmp_rt_hr_hubs_2021_eia.csv", "Indiana Hub LMP");
