@@ -35,14 +35,14 @@ def prepare(doc):
     """Per block: the days, targets, columns and per-day parameters (outside
     the timing: the Rust side's equivalent is a small part of its time)."""
     cols = {}
-    for d, b, _ in doc["targets"]:
+    for d, b, _, _ in doc["targets"]:
         cols.setdefault((d[:7], b != "onpeak"), None)
     keys = sorted(cols)
     index = {k: i for i, k in enumerate(keys)}
     lanes = []
     for p in doc["processes"]:
-        days = sorted((d, v) for d, b, v in doc["targets"] if b == p["block"])
-        seasons = [season(int(d[5:7])) for d, _ in days]
+        days = sorted((d, v, h) for d, b, v, h in doc["targets"] if b == p["block"])
+        seasons = [season(int(d[5:7])) for d, _, _ in days]
         lanes.append({
             "phi": p["phi"],
             "c": log_means(p, seasons),
@@ -50,8 +50,10 @@ def prepare(doc):
             "lam": np.array([p["seasons"][s]["jump_rate"] for s in seasons]),
             "jm": np.array([p["seasons"][s]["jump_mean"] for s in seasons]),
             "js": np.array([p["seasons"][s]["jump_sd"] for s in seasons]),
-            "target": np.array([v for _, v in days]),
-            "col": np.array([index[(d[:7], p["block"] != "onpeak")] for d, _ in days]),
+            # Each day weighs its hours of the block in the month's average.
+            "target": np.array([v for _, v, _ in days]),
+            "hours": np.array([h for _, _, h in days]),
+            "col": np.array([index[(d[:7], p["block"] != "onpeak")] for d, _, _ in days]),
         })
     return keys, lanes
 
@@ -67,8 +69,8 @@ def run(keys, lanes, paths, rng):
             zj = rng.standard_normal(paths)
             y = ln["phi"] * y + ln["sig"][t] * z + (u < ln["lam"][t]) * (ln["jm"][t] + ln["js"][t] * zj)
             k = ln["col"][t]
-            sums[:, k] += ln["target"][t] * np.exp(y - ln["c"][t])
-            counts[k] += 1
+            sums[:, k] += ln["hours"][t] * ln["target"][t] * np.exp(y - ln["c"][t])
+            counts[k] += ln["hours"][t]
     return sums / counts
 
 

@@ -226,22 +226,22 @@ fn run_json(r: &CurveRun, full: bool) -> CurveRunInfo {
 impl AppState {
     /// The run, if `who` may see curves of its market (else 403, audited);
     /// a scenario's run only for the scenario's tenant (else 404, as if it
-    /// did not exist).
+    /// did not exist). `missing` is what the caller is then told: the words
+    /// for a run that does not exist, built from what they asked for (never
+    /// the run's id).
     async fn visible_run(
         &self,
         who: &Principal,
         run: CurveRun,
         route: &str,
+        missing: String,
     ) -> Result<CurveRun, ApiError> {
         let market: Market = run
             .market
             .parse()
-            .map_err(|_| ApiError::not_found(format!("curve run `{}`", run.run_id)))?;
+            .map_err(|_| ApiError::not_found(missing.clone()))?;
         if !self.owns_curve_run(who, &run).await? {
-            return Err(ApiError::not_found(format!(
-                "no curve run `{}`",
-                run.run_id
-            )));
+            return Err(ApiError::not_found(missing));
         }
         self.entitle_product(who, Some(market), "curves", route)
             .await?;
@@ -334,11 +334,16 @@ pub(crate) async fn curve_runs(
             scenario_id: p.scenario_id.clone(),
             status: p.status.clone(),
             markets: Some(markets),
-            limit: Some(limit),
+            // Other tenants' scenario runs are dropped below: read more so
+            // a page is still `limit` long where there are that many.
+            limit: Some(limit * 4),
         })
         .await?;
-    let mut data = Vec::with_capacity(runs.len());
+    let mut data = Vec::with_capacity(limit);
     for r in &runs {
+        if data.len() == limit {
+            break;
+        }
         if s.owns_curve_run(&who, r).await? {
             data.push(run_json(r, false));
         }
@@ -360,7 +365,14 @@ pub(crate) async fn curve_run(
         .curve_run(&run_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no curve run `{run_id}`")))?;
-    let run = s.visible_run(&who, run, "/api/v1/curves/runs").await?;
+    let run = s
+        .visible_run(
+            &who,
+            run,
+            "/api/v1/curves/runs",
+            format!("no curve run `{run_id}`"),
+        )
+        .await?;
     Ok(Json(run_json(&run, true)))
 }
 
@@ -420,12 +432,24 @@ pub(crate) async fn forward(
 ) -> Result<Response, ApiError> {
     const ROUTE: &str = "/api/v1/curves/forward";
     let store = s.curves.clone();
+    let scenario = p.scenario_id.as_deref().unwrap_or("BASE");
+    let missing = match (p.run_id.as_deref(), p.curve_id.as_deref()) {
+        (Some(id), _) => format!("no successful curve run `{id}`"),
+        (None, curve_id) => format!(
+            "no stored curve `{}` (scenario {scenario}{})",
+            curve_id.unwrap_or_default(),
+            p.as_of_date
+                .as_deref()
+                .map(|d| format!(", as of {d}"))
+                .unwrap_or_default()
+        ),
+    };
     let run = match p.run_id.as_deref() {
-        Some(id) => store
-            .curve_run(id)
+        Some(_) => store
+            .curve_run(p.run_id.as_deref().unwrap_or_default())
             .await?
             .filter(|r| r.status == "succeeded")
-            .ok_or_else(|| ApiError::not_found(format!("no successful curve run `{id}`")))?,
+            .ok_or_else(|| ApiError::not_found(missing.clone()))?,
         None => {
             let curve_id = p
                 .curve_id
@@ -436,7 +460,6 @@ pub(crate) async fn forward(
                 .as_deref()
                 .map(|d| date("as_of_date", d))
                 .transpose()?;
-            let scenario = p.scenario_id.as_deref().unwrap_or("BASE");
             store
                 .curve_runs(CurveRunFilter {
                     curve_id: Some(curve_id.to_string()),
@@ -450,15 +473,10 @@ pub(crate) async fn forward(
                 .await?
                 .into_iter()
                 .next()
-                .ok_or_else(|| {
-                    ApiError::not_found(format!(
-                        "no stored curve `{curve_id}` (scenario {scenario}{})",
-                        as_of.map(|d| format!(", as of {d}")).unwrap_or_default()
-                    ))
-                })?
+                .ok_or_else(|| ApiError::not_found(missing.clone()))?
         }
     };
-    let run = s.visible_run(&who, run, ROUTE).await?;
+    let run = s.visible_run(&who, run, ROUTE, missing).await?;
     let points = store.curve_points(&run.run_id).await?;
     let grid = grid_of(&run, &points)?;
     let target = match p.granularity.as_deref() {

@@ -263,7 +263,24 @@ fn run_markets(r: &ResearchRun) -> Vec<Option<Market>> {
         .unwrap_or_else(|| vec![None])
 }
 
+/// The scenario (`sc_…`) a run belongs to: a scenario's calibration, or a
+/// backtest of a scenario's curve.
+fn scenario_of(r: &ResearchRun) -> Option<&str> {
+    r.params
+        .get("scenario_id")
+        .and_then(|v| v.as_str())
+        .filter(|id| carbon_service::scenarios::is_scenario_id(id))
+}
+
+/// Whether `who` may read run `r`: research on its markets; a scenario's run
+/// only within the scenario's tenant, entitled to `scenarios` on its market.
 async fn visible(s: &AppState, who: &Principal, r: &ResearchRun) -> bool {
+    if let Some(id) = scenario_of(r) {
+        return match s.scenarios.scenario_version(&who.tenant, id, None).await {
+            Ok(Some(v)) => s.may_read(who, v.market.parse().ok(), "scenarios"),
+            _ => false,
+        };
+    }
     run_markets(r)
         .into_iter()
         .all(|m| s.may_read(who, m, "research"))
@@ -359,6 +376,22 @@ pub(crate) async fn research_run(
         .research_run(&id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("research run `{id}`")))?;
+    if let Some(scenario) = scenario_of(&r) {
+        // Another tenant's scenario does not exist for the caller.
+        let v = s
+            .scenarios
+            .scenario_version(&who.tenant, scenario, None)
+            .await?
+            .ok_or_else(|| ApiError::not_found(format!("research run `{id}`")))?;
+        s.entitle_product(
+            &who,
+            v.market.parse().ok(),
+            "scenarios",
+            "/api/v1/research/runs/{run_id}",
+        )
+        .await?;
+        return Ok(Json(run_json(&r, true)));
+    }
     for m in run_markets(&r) {
         s.entitle_product(&who, m, "research", "/api/v1/research/runs/{run_id}")
             .await?;

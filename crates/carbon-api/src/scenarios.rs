@@ -179,6 +179,8 @@ pub(crate) async fn create(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     const ROUTE: &str = "/api/v1/scenarios";
+    // Only a caller with `scenarios` somewhere gets its document read.
+    s.scenarios_scope(&who, ROUTE).await?;
     let d: Document = crate::auth::body(&bytes)?;
     let market = market_of(&d.document)?;
     s.entitle_product(&who, Some(market), PRODUCT, ROUTE)

@@ -62,13 +62,14 @@ impl EiaSeries {
 }
 
 /// `[eia]`: the EIA v2 API connector (`eia`; its poll job is `fundamentals`
-/// in `[schedule]`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// in `[schedule]`). Its `Debug` and serialized forms never carry the key.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EiaApiConfig {
     /// Base URL of the v2 API.
     pub url: String,
     /// The API key (else env `CARBON_EIA_API_KEY`); without one nothing is fetched.
+    #[serde(skip_serializing)]
     pub api_key: Option<String>,
     /// Series to fetch.
     pub series: Vec<EiaSeries>,
@@ -105,6 +106,18 @@ impl Default for EiaApiConfig {
             poll_days: 14,
             spacing_secs: 0.5,
         }
+    }
+}
+
+impl std::fmt::Debug for EiaApiConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EiaApiConfig")
+            .field("url", &self.url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "***"))
+            .field("series", &self.series)
+            .field("poll_days", &self.poll_days)
+            .field("spacing_secs", &self.spacing_secs)
+            .finish()
     }
 }
 
@@ -529,6 +542,21 @@ mod tests {
             chunks("weekly", d("2024-05-05"), d("2024-05-05")),
             vec![(d("2024-05-05"), d("2024-05-05"))]
         );
+    }
+
+    #[test]
+    fn the_key_is_never_printed_nor_serialized() {
+        let cfg = EiaApiConfig {
+            api_key: Some("secret-key-42".into()),
+            ..EiaApiConfig::default()
+        };
+        assert!(!format!("{cfg:?}").contains("secret-key-42"));
+        assert!(
+            !serde_json::to_string(&cfg)
+                .unwrap()
+                .contains("secret-key-42")
+        );
+        assert_eq!(cfg.key().as_deref(), Some("secret-key-42"));
     }
 
     #[test]

@@ -129,7 +129,7 @@ fn main() {
     let out = json!({
         "paths": paths,
         "processes": processes,
-        "targets": applied.day_blocks.iter().map(|(d, b, v)| json!([d.to_string(), b.as_str(), v])).collect::<Vec<_>>(),
+        "targets": applied.day_blocks.iter().map(|t| json!([t.date.to_string(), t.block.as_str(), t.price, t.hours])).collect::<Vec<_>>(),
         "bands": bands,
         "ours_secs": mc_secs,
         "calibration_secs": cal_secs,

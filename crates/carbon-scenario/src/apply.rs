@@ -118,9 +118,22 @@ pub struct Applied {
     pub points: Vec<ScenarioPoint>,
     /// Per delivery month × block.
     pub summary: Vec<MonthBlock>,
-    /// Scenario day-block prices (market day, block, hour-weighted price):
-    /// what the Monte Carlo bands are drawn around.
-    pub day_blocks: Vec<(NaiveDate, Block, f64)>,
+    /// Scenario day-block prices: what the Monte Carlo bands are drawn around.
+    pub day_blocks: Vec<DayTarget>,
+}
+
+/// A scenario day-block price and the hours it stands for (month averages
+/// weigh days by their hours: an off-peak weekday has 8, a Sunday 24).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DayTarget {
+    /// Market day.
+    pub date: NaiveDate,
+    /// On-peak or off-peak.
+    pub block: Block,
+    /// Hour-weighted scenario price.
+    pub price: f64,
+    /// Hours of the block that day within the curve.
+    pub hours: u32,
 }
 
 /// The drivers' values in one delivery month.
@@ -274,9 +287,11 @@ pub fn apply(
         .collect();
     let day_blocks = days
         .into_iter()
-        .map(|((d, off), (s, n))| {
-            let block = if off { Block::OffPeak } else { Block::OnPeak };
-            (d, block, s / f64::from(n))
+        .map(|((d, off), (s, n))| DayTarget {
+            date: d,
+            block: if off { Block::OffPeak } else { Block::OnPeak },
+            price: s / f64::from(n),
+            hours: n,
         })
         .collect();
     Ok(Applied {

@@ -240,6 +240,7 @@ pub fn daily_load(market: Market, load: &[Interval]) -> BTreeMap<NaiveDate, f64>
 }
 
 struct Row {
+    date: NaiveDate,
     month: u32,
     block: Block,
     price: f64,
@@ -314,6 +315,7 @@ pub fn calibrate(inp: Inputs<'_>) -> Result<Calibration> {
             None => None,
         };
         rows.push(Row {
+            date: b.date,
             month: b.date.month(),
             block: b.block,
             price: b.price,
@@ -334,7 +336,12 @@ pub fn calibrate(inp: Inputs<'_>) -> Result<Calibration> {
     let mut cells = Vec::with_capacity(24);
     for month in 1..=12u32 {
         let month_rows: Vec<&Row> = all.iter().copied().filter(|r| r.month == month).collect();
-        let month_fit = (month_rows.len() >= MIN_DAYS).then(|| fit(&month_rows, with_load));
+        let month_days = month_rows
+            .iter()
+            .map(|r| r.date)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        let month_fit = (month_days >= MIN_DAYS).then(|| fit(&month_rows, with_load));
         for block in BLOCKS {
             let own: Vec<&Row> = month_rows
                 .iter()
@@ -353,7 +360,7 @@ pub fn calibrate(inp: Inputs<'_>) -> Result<Calibration> {
                     None => (
                         &pooled,
                         FitLevel::AllPooled,
-                        Some(format!("{why}; {} in the month", month_rows.len())),
+                        Some(format!("{why}; {month_days} in the month")),
                     ),
                 }
             } else {

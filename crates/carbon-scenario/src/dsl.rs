@@ -249,6 +249,9 @@ impl Serialize for ByPeriod {
     }
 }
 
+/// Most entries a driver map may have.
+pub const MAX_ENTRIES: usize = 1_200;
+
 struct ByPeriodVisitor;
 
 impl<'de> de::Visitor<'de> for ByPeriodVisitor {
@@ -276,6 +279,11 @@ impl<'de> de::Visitor<'de> for ByPeriodVisitor {
     fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<ByPeriod, A::Error> {
         let mut out = ByPeriod::default();
         while let Some(key) = map.next_key::<String>()? {
+            if out.entries.len() == MAX_ENTRIES {
+                return Err(de::Error::custom(format!(
+                    "more than {MAX_ENTRIES} periods (a century of months)"
+                )));
+            }
             let k = PeriodKey::parse(&key).map_err(de::Error::custom)?;
             let v: f64 = map.next_value()?;
             if !v.is_finite() {

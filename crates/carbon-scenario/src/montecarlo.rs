@@ -20,7 +20,8 @@
 //! curve. Each path has its own xoshiro256++ stream (the seed's stream
 //! jumped 2¹²⁸ steps per path), so a seed gives the same bands on any number
 //! of threads. Bands are statistics over paths of each delivery month's
-//! block average (what a monthly block contract settles on): mean, its
+//! hour-weighted block average (what a monthly block contract settles on;
+//! each day weighs its hours of the block): mean, its
 //! standard error, and the 5th–95th percentiles (linear interpolation
 //! between order statistics, numpy's default).
 
@@ -34,6 +35,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    apply::DayTarget,
     calibrate::DayBlock,
     dsl::Month,
     error::{Result, ScenarioError},
@@ -277,9 +279,13 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
+/// Most path-days one simulation may take (paths × delivery day-blocks).
+pub const MAX_PATH_DAYS: u64 = 60_000_000;
+
 /// One block's targets: its days, seasons, `c_t` and months.
 struct Lane {
     params: ProcessParams,
+    /// Scenario price × the day's hours of the block.
     targets: Vec<f64>,
     seasons: Vec<usize>,
     log_means: Vec<f64>,
@@ -292,7 +298,7 @@ struct Lane {
 /// block), and returns the bands per month × block, in month then block order.
 pub fn simulate(
     processes: &[ProcessParams],
-    targets: &[(NaiveDate, Block, f64)],
+    targets: &[DayTarget],
     paths: u32,
     seed: u64,
 ) -> Result<Vec<Band>> {
@@ -302,10 +308,23 @@ pub fn simulate(
             "must be at least 1",
         ));
     }
+    if targets.is_empty() {
+        return Ok(Vec::new());
+    }
+    if u64::from(paths) * targets.len() as u64 > MAX_PATH_DAYS {
+        return Err(ScenarioError::input(
+            "monte_carlo.paths",
+            format!(
+                "{paths} paths × {} delivery day-blocks is more than {MAX_PATH_DAYS} path-days; \
+                 ask for fewer paths or a shorter horizon",
+                targets.len()
+            ),
+        ));
+    }
     // Columns: (month, block) in order.
     let mut columns: BTreeMap<(Month, bool), usize> = BTreeMap::new();
-    for (d, b, _) in targets {
-        columns.insert((Month::of(*d), *b != Block::OnPeak), 0);
+    for t in targets {
+        columns.insert((Month::of(t.date), t.block != Block::OnPeak), 0);
     }
     for (i, v) in columns.values_mut().enumerate() {
         *v = i;
@@ -314,8 +333,8 @@ pub fn simulate(
     for p in processes {
         let mut days: Vec<(NaiveDate, f64)> = targets
             .iter()
-            .filter(|(_, b, _)| *b == p.block)
-            .map(|(d, _, v)| (*d, *v))
+            .filter(|t| t.block == p.block)
+            .map(|t| (t.date, t.price * f64::from(t.hours)))
             .collect();
         days.sort_by_key(|d| d.0);
         let seasons: Vec<usize> = days.iter().map(|d| season(d.0.month())).collect();
@@ -331,21 +350,23 @@ pub fn simulate(
             log_means,
         });
     }
-    if let Some((d, b, _)) = targets
+    if let Some(t) = targets
         .iter()
-        .find(|(_, b, _)| !processes.iter().any(|p| p.block == *b))
+        .find(|t| !processes.iter().any(|p| p.block == t.block))
     {
         return Err(ScenarioError::input(
             "monte_carlo",
-            format!("no process calibrated for {b} (first needed on {d})"),
+            format!(
+                "no process calibrated for {} (first needed on {})",
+                t.block, t.date
+            ),
         ));
     }
     let ncol = columns.len();
+    // Hours per column: a path's column holds Σ hours × price over these.
     let mut counts = vec![0u32; ncol];
-    for lane in &lanes {
-        for c in &lane.column {
-            counts[*c] += 1;
-        }
+    for t in targets {
+        counts[columns[&(Month::of(t.date), t.block != Block::OnPeak)]] += t.hours;
     }
     // One row of monthly averages per path.
     let mut out = vec![0.0f64; paths as usize * ncol];
@@ -379,12 +400,15 @@ pub fn simulate(
         let mut col: Vec<f64> = (0..paths as usize).map(|p| out[p * ncol + c]).collect();
         let block = if off { Block::OffPeak } else { Block::OnPeak };
         let scenario = {
-            let v: Vec<f64> = targets
+            let (mut sum, mut hours) = (0.0, 0.0);
+            for t in targets
                 .iter()
-                .filter(|(d, b, _)| Month::of(*d) == month && *b == block)
-                .map(|t| t.2)
-                .collect();
-            mean(&v)
+                .filter(|t| Month::of(t.date) == month && t.block == block)
+            {
+                sum += t.price * f64::from(t.hours);
+                hours += f64::from(t.hours);
+            }
+            sum / f64::max(hours, 1.0)
         };
         let m = mean(&col);
         let se = sd(&col) / (paths as f64).sqrt();

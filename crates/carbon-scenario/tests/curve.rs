@@ -281,6 +281,13 @@ fn monte_carlo_centres_on_the_scenario_is_ordered_and_reproducible() {
     let bands = simulate(&processes, &out.day_blocks, 4_000, 42).unwrap();
     assert_eq!(bands.len(), 12);
     for b in &bands {
+        // The band's scenario is the summary's hour-weighted month × block price.
+        let m = out
+            .summary
+            .iter()
+            .find(|m| m.month == b.month && m.block == b.block)
+            .unwrap();
+        assert!((b.scenario - m.scenario).abs() < 1e-9, "{b:?} vs {m:?}");
         assert!(
             (b.mean - b.scenario).abs() <= 3.0 * b.std_error,
             "{} {}: mean {} vs scenario {} (se {})",

@@ -148,3 +148,19 @@ fn the_schema_names_every_field_and_the_driver_forms() {
         serde_json::json!(["name", "instrument", "base", "calibration"])
     );
 }
+
+#[test]
+fn a_driver_map_has_at_most_1200_periods() {
+    let keys: Vec<String> = (0..1_201)
+        .map(|i| format!("\"{:04}-{:02}\": 1", 2000 + i / 12, i % 12 + 1))
+        .collect();
+    let doc = format!(
+        "name: x\ninstrument: MISO.INDIANA.HUB\nbase: {{ curve_id: C }}\ncalibration: {{ start: 2021-01-01, end: 2022-01-01 }}\ndrivers: {{ adder: {{ onpeak: {{ {} }} }} }}\n",
+        keys.join(", ")
+    );
+    let e = parse(&doc).unwrap_err();
+    assert!(e.to_string().contains("more than 1200 periods"), "{e}");
+    // 1,200 are fine.
+    let ok = doc.replace(&format!(", {}", keys[1_200]), "");
+    assert!(parse(&ok).is_ok());
+}

@@ -256,17 +256,29 @@ pub struct RunOutcome {
     pub bands: Option<Vec<Band>>,
 }
 
-/// The base curve run a scenario names, and its points.
-async fn base_of(deps: &ResearchDeps, s: &Scenario) -> Result<(CurveRun, Vec<CurvePoint>)> {
+/// The base curve run a scenario of `tenant` names, and its points. A
+/// scenario's curve run is a base only for its own tenant (to others it does
+/// not exist).
+async fn base_of(
+    deps: &ResearchDeps,
+    tenant: &str,
+    s: &Scenario,
+) -> Result<(CurveRun, Vec<CurvePoint>)> {
     let curves = deps
         .curves
         .as_ref()
         .ok_or_else(|| Error::Internal("no curve store configured".into()))?;
     let run = match (&s.base.run_id, &s.base.curve_id) {
-        (Some(id), _) => curves
-            .curve_run(id)
-            .await?
-            .ok_or_else(|| Error::param("base.run_id", format!("no curve run `{id}`")))?,
+        (Some(id), _) => {
+            let missing = || Error::param("base.run_id", format!("no curve run `{id}`"));
+            let run = curves.curve_run(id).await?.ok_or_else(missing)?;
+            if is_scenario_id(&run.scenario_id)
+                && scenarios(deps)?.scenario_run(tenant, id).await?.is_none()
+            {
+                return Err(missing());
+            }
+            run
+        }
         (None, Some(curve)) => curves
             .curve_runs(CurveRunFilter {
                 curve_id: Some(curve.clone()),
@@ -448,30 +460,29 @@ pub async fn run(
     if !progress.step(0, 5, "reading the base curve") {
         return Err(stopped());
     }
-    let (base_run, base_points) = base_of(deps, &s).await?;
+    let (base_run, base_points) = base_of(deps, tenant, &s).await?;
     if !progress.step(1, 5, "calibrating") {
         return Err(stopped());
     }
     let (cal, prices) = calibration_of(deps, &s, market).await?;
     let calibration_run_id = crate::random_id("rr");
-    deps.research
-        .save_research_run(ResearchRun {
-            run_id: calibration_run_id.clone(),
-            kind: "scenario_calibration".into(),
-            subject: format!("{}:{}", s.instrument, s.market_run),
-            model_version: ENGINE_VERSION.into(),
-            status: "succeeded".into(),
-            error: None,
-            created_by: owner.into(),
-            started,
-            finished: Utc::now(),
-            params: json!({
-                "scenario_id": v.scenario_id, "version": v.version,
-                "calibration": s.calibration, "instrument": s.instrument, "market_run": s.market_run,
-            }),
-            output: serde_json::to_value(&cal).unwrap_or(Value::Null),
-        })
-        .await?;
+    // Stored with the curve at the end: a run that fails leaves nothing.
+    let calibration_run = ResearchRun {
+        run_id: calibration_run_id.clone(),
+        kind: "scenario_calibration".into(),
+        subject: format!("{}:{}", s.instrument, s.market_run),
+        model_version: ENGINE_VERSION.into(),
+        status: "succeeded".into(),
+        error: None,
+        created_by: owner.into(),
+        started,
+        finished: Utc::now(),
+        params: json!({
+            "scenario_id": v.scenario_id, "version": v.version,
+            "calibration": s.calibration, "instrument": s.instrument, "market_run": s.market_run,
+        }),
+        output: serde_json::to_value(&cal).unwrap_or(Value::Null),
+    };
     if !progress.step(2, 5, "shifting the base curve") {
         return Err(stopped());
     }
@@ -591,6 +602,7 @@ pub async fn run(
             },
         }),
     };
+    deps.research.save_research_run(calibration_run).await?;
     curves.save_curve(run, points).await?;
     scenarios(deps)?
         .save_scenario_run(ScenarioRun {

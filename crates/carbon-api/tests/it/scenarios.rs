@@ -329,6 +329,86 @@ fn scenarios_are_saved_validated_run_read_and_compared() {
     let bt = json!({ "instrument_id": "MISO.INDIANA.HUB", "curve_id": "MISO_IND_FWD", "scenario_id": id });
     let r = request(&s, "POST", "/api/v1/backtests", &hub(&miso), Some(&bt));
     assert_eq!(r.status, 404, "{}", r.body);
+    // Nothing names the hidden run: the 404 says what was asked for.
+    let r = request(
+        &s,
+        "GET",
+        &format!("/api/v1/curves/forward?curve_id=MISO_IND_FWD&scenario_id={id}"),
+        &hub(&miso),
+        None,
+    );
+    assert!(
+        !r.body.contains(cr2) && r.body.contains("MISO_IND_FWD"),
+        "{}",
+        r.body
+    );
+    // Its calibration runs are not listed nor readable by another tenant.
+    let cal_id = one["calibration_run"].as_str().unwrap();
+    let r = request(
+        &s,
+        "GET",
+        &format!("/api/v1/research/runs/{cal_id}"),
+        &hub(&miso),
+        None,
+    );
+    assert_eq!(r.status, 404, "{}", r.body);
+    let listed = request(
+        &s,
+        "GET",
+        "/api/v1/research/runs?limit=1000",
+        &hub(&miso),
+        None,
+    )
+    .json();
+    assert!(!listed.to_string().contains(cal_id), "{listed}");
+    // Nor can a scenario of another tenant take it as its base.
+    let thief = document(1.0).replace("curve_id: MISO_IND_FWD", &format!("run_id: {cr1}"));
+    let r = request(
+        &s,
+        "POST",
+        "/api/v1/scenarios",
+        &hub(&miso),
+        Some(&json!({ "document": thief })),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let theirs = r.json()["scenario_id"].as_str().unwrap().to_string();
+    let r = request(
+        &s,
+        "POST",
+        &format!("/api/v1/scenarios/{theirs}/runs"),
+        &hub(&miso),
+        Some(&json!({})),
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    let t = Instant::now();
+    let job = loop {
+        let j = request(
+            &s,
+            "GET",
+            &format!("/api/v1/jobs/{}", r.json()["id"].as_str().unwrap()),
+            &hub(&miso),
+            None,
+        )
+        .json();
+        if ["succeeded", "failed"].contains(&j["status"].as_str().unwrap()) {
+            break j;
+        }
+        assert!(t.elapsed() < Duration::from_secs(60), "{j}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(job["status"], "failed", "{job}");
+    assert!(
+        job["error"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("no curve run `{cr1}`")),
+        "{job}"
+    );
+    // The owner reads its calibration (the hub's sensitivity table does).
+    assert_eq!(
+        get(&s, &format!("/api/v1/research/runs/{cal_id}")).status,
+        200
+    );
     // The `sc_` prefix is the engine's: a curve build cannot claim it.
     let r = send(
         &s,
