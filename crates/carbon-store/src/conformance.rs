@@ -43,6 +43,8 @@ pub trait Harness: Send + Sync {
     async fn open_jobs(&self) -> Arc<dyn crate::JobStore>;
     /// The scenario store of a new, empty store.
     async fn open_scenarios(&self) -> Arc<dyn crate::ScenarioStore>;
+    /// The export store of a new, empty store.
+    async fn open_exports(&self) -> Arc<dyn crate::ExportStore>;
     /// Closes `store` (the caller holds no other handle) and opens the same data again.
     async fn reopen(&self, store: Arc<dyn Store>) -> Arc<dyn Store>;
 }
@@ -74,7 +76,8 @@ macro_rules! conformance_tests {
             repeated_queries_follow_writes,
             jobs_queue_claim_fairly_once_and_recover,
             jobs_are_served_round_robin_across_tenants,
-            scenarios_are_versioned_immutable_and_tenant_scoped
+            scenarios_are_versioned_immutable_and_tenant_scoped,
+            exports_are_idempotent_tenant_scoped_and_expire
         );
     };
     (@each $make:expr; $($name:ident),+) => {
@@ -2156,4 +2159,95 @@ pub async fn scenarios_are_versioned_immutable_and_tenant_scoped(h: &dyn Harness
         Some(run("cr_1", 1, 100))
     );
     assert!(s.scenario_run("B", "cr_1").await.unwrap().is_none());
+}
+
+fn export(tenant: &str, id: &str, key: Option<&str>, t: i64, expires: i64) -> crate::Export {
+    crate::Export {
+        id: id.into(),
+        tenant: tenant.into(),
+        owner: "alice".into(),
+        job_id: None,
+        dataset: "prices".into(),
+        format: "csv".into(),
+        gzip: false,
+        spec: serde_json::json!({ "instruments": ["MISO.INDIANA.HUB"] }),
+        status: "queued".into(),
+        idempotency_key: key.map(str::to_string),
+        created: DateTime::from_timestamp(1_800_000_000 + t, 0).unwrap(),
+        finished: None,
+        expires: DateTime::from_timestamp(1_800_000_000 + expires, 0).unwrap(),
+        rows: 0,
+        bytes: 0,
+        manifest: None,
+        error: None,
+    }
+}
+
+pub async fn exports_are_idempotent_tenant_scoped_and_expire(h: &dyn Harness) {
+    let s = h.open_exports().await;
+    let first = s
+        .create_export(export("A", "ex_1", Some("k1"), 0, 100))
+        .await
+        .unwrap();
+    assert_eq!(first.id, "ex_1");
+    // The same key again: the first export, nothing new stored.
+    let again = s
+        .create_export(export("A", "ex_2", Some("k1"), 10, 100))
+        .await
+        .unwrap();
+    assert_eq!(again, first);
+    assert!(s.export("A", "ex_2").await.unwrap().is_none());
+    // Another tenant's key is its own; no key never collides.
+    s.create_export(export("B", "ex_3", Some("k1"), 20, 100))
+        .await
+        .unwrap();
+    s.create_export(export("A", "ex_4", None, 30, 50))
+        .await
+        .unwrap();
+    s.create_export(export("A", "ex_5", None, 40, 500))
+        .await
+        .unwrap();
+    assert!(s.export("B", "ex_1").await.unwrap().is_none());
+    let ids: Vec<String> = s
+        .exports("A", 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(ids, ["ex_5", "ex_4", "ex_1"]);
+    // An update records the end, totals and manifest.
+    let mut done = first.clone();
+    done.status = "succeeded".into();
+    done.finished = Some(DateTime::from_timestamp(1_800_000_060, 0).unwrap());
+    done.rows = 48;
+    done.bytes = 4_096;
+    done.manifest = Some(serde_json::json!({ "parts": [{ "name": "p.csv", "rows": 48 }] }));
+    assert!(s.update_export(&done).await.unwrap());
+    assert_eq!(s.export("A", "ex_1").await.unwrap(), Some(done.clone()));
+    let mut ghost = done.clone();
+    ghost.tenant = "B".into();
+    assert!(!s.update_export(&ghost).await.unwrap());
+    assert_eq!(s.export_bytes("A").await.unwrap(), 4_096);
+    // Expiry: before t, not yet marked; once marked, neither listed nor counted.
+    let t = DateTime::from_timestamp(1_800_000_120, 0).unwrap();
+    let ids: Vec<String> = s
+        .expired_exports(t)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(ids, ["ex_4", "ex_1", "ex_3"]);
+    done.status = "expired".into();
+    s.update_export(&done).await.unwrap();
+    let ids: Vec<String> = s
+        .expired_exports(t)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(ids, ["ex_4", "ex_3"]);
+    assert_eq!(s.export_bytes("A").await.unwrap(), 0);
 }

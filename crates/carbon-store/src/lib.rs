@@ -23,6 +23,7 @@ pub mod directory;
 mod duck;
 pub mod error;
 pub mod export;
+pub mod exports;
 pub mod fundstore;
 pub mod jobs;
 pub mod model;
@@ -37,6 +38,7 @@ pub use directory::{
     verify_chain,
 };
 pub use error::{Error, Result};
+pub use exports::{Export, ExportStore};
 pub use fundstore::{
     BASE_SCENARIO, FundamentalAppend, FundamentalPoint, FundamentalQuery, FundamentalSeries,
     FundamentalStore, ResearchFilter, ResearchRun, ResearchStore,

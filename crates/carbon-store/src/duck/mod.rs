@@ -9,6 +9,7 @@ mod cache;
 mod compact;
 mod curves;
 mod directory;
+mod exports;
 mod fundamentals;
 mod jobs;
 mod query;

@@ -338,6 +338,33 @@ CREATE TABLE scenario_runs (
 );
 "#,
     ),
+    (
+        10,
+        "exports",
+        r#"
+-- A tenant's export: what was asked, and once every part is written, its manifest.
+CREATE TABLE exports (
+    id              VARCHAR PRIMARY KEY,
+    tenant          VARCHAR NOT NULL,
+    owner           VARCHAR NOT NULL,
+    job_id          VARCHAR,
+    dataset         VARCHAR NOT NULL,
+    format          VARCHAR NOT NULL,
+    gzip            BOOLEAN NOT NULL,
+    spec            VARCHAR NOT NULL,          -- JSON
+    status          VARCHAR NOT NULL,          -- queued | running | succeeded | failed | cancelled | expired
+    idempotency_key VARCHAR,
+    created_utc     TIMESTAMP NOT NULL,
+    finished_utc    TIMESTAMP,
+    expires_utc     TIMESTAMP NOT NULL,
+    rows            BIGINT NOT NULL,
+    bytes           BIGINT NOT NULL,
+    manifest        VARCHAR,                   -- JSON
+    error           VARCHAR,
+    UNIQUE (tenant, idempotency_key)
+);
+"#,
+    ),
 ];
 
 /// The newest schema version this build knows.
