@@ -474,12 +474,7 @@ pub(crate) fn json_rows_text(rows: &[PriceRow], clock: Clock, next_cursor: Optio
 }
 
 /// The CSV columns (the same as `carbon query prices --format csv`).
-pub(crate) const CSV_COLUMNS: &str =
-    "instrument_id,market_run,interval_start_utc,interval_end_utc,lmp,energy,congestion,loss,ghg";
-
-pub(crate) fn csv_cell(v: Option<f64>) -> String {
-    v.map(|x| x.to_string()).unwrap_or_default()
-}
+pub(crate) const CSV_COLUMNS: &str = carbon_store::export::PRICES_CSV_COLUMNS;
 
 /// Asks the policy for each instrument of a price query over its range.
 pub(crate) async fn entitle_query(
@@ -505,21 +500,7 @@ pub(crate) fn csv_body(rows: &[PriceRow]) -> String {
 }
 
 pub(crate) fn push_csv_rows(out: &mut String, rows: &[PriceRow]) {
-    for r in rows {
-        let v = &r.values;
-        out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{}\n",
-            r.instrument_id.as_str(),
-            r.market_run.as_str(),
-            rfc3339(r.interval_start),
-            rfc3339(r.interval_end),
-            csv_cell(v.lmp),
-            csv_cell(v.energy),
-            csv_cell(v.congestion),
-            csv_cell(v.loss),
-            csv_cell(v.ghg),
-        ));
-    }
+    carbon_store::export::push_prices_csv(out, rows);
 }
 
 pub(crate) async fn parquet_response(

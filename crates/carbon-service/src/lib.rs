@@ -14,6 +14,7 @@
 
 pub mod curves;
 pub mod error;
+pub mod exports;
 pub mod jobs;
 pub mod research;
 pub mod scenarios;

@@ -58,6 +58,11 @@ impl Progress {
         !self.stop.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Whether the work was told to stop.
+    pub fn cancelled(&self) -> bool {
+        self.stop.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// An error for a stopped analysis.
     fn stopped() -> Error {
         Error::Internal("stopped: the job was cancelled".into())

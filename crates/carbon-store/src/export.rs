@@ -5,6 +5,64 @@ use duckdb::{Connection, params};
 
 use crate::{duck::ts, error::Result, model::PriceRow};
 
+/// The header of a price CSV.
+pub const PRICES_CSV_COLUMNS: &str =
+    "instrument_id,market_run,interval_start_utc,interval_end_utc,lmp,energy,congestion,loss,ghg";
+
+fn push_instant(out: &mut String, t: chrono::DateTime<chrono::Utc>) {
+    carbon_core::time::push_rfc3339(out, t, 0);
+}
+
+fn push_opt(out: &mut String, v: Option<f64>) {
+    if let Some(x) = v {
+        out.push_str(&x.to_string());
+    }
+}
+
+/// Appends price rows as CSV lines (no header): UTC instants in RFC 3339,
+/// an empty cell for a missing component.
+pub fn push_prices_csv(out: &mut String, rows: &[PriceRow]) {
+    for r in rows {
+        let v = &r.values;
+        out.push_str(r.instrument_id.as_str());
+        out.push(',');
+        out.push_str(r.market_run.as_str());
+        out.push(',');
+        push_instant(out, r.interval_start);
+        out.push(',');
+        push_instant(out, r.interval_end);
+        for x in [v.lmp, v.energy, v.congestion, v.loss, v.ghg] {
+            out.push(',');
+            push_opt(out, x);
+        }
+        out.push('\n');
+    }
+}
+
+/// Appends price rows as JSON Lines, one object per row with the CSV's
+/// columns (a missing component is `null`).
+pub fn push_prices_jsonl(out: &mut String, rows: &[PriceRow]) {
+    for r in rows {
+        let v = &r.values;
+        let line = serde_json::json!({
+            "instrument_id": r.instrument_id.as_str(),
+            "market_run": r.market_run.as_str(),
+            "interval_start_utc": carbon_core_rfc3339(r.interval_start),
+            "interval_end_utc": carbon_core_rfc3339(r.interval_end),
+            "lmp": v.lmp, "energy": v.energy, "congestion": v.congestion,
+            "loss": v.loss, "ghg": v.ghg,
+        });
+        out.push_str(&line.to_string());
+        out.push('\n');
+    }
+}
+
+fn carbon_core_rfc3339(t: chrono::DateTime<chrono::Utc>) -> String {
+    let mut s = String::with_capacity(20);
+    push_instant(&mut s, t);
+    s
+}
+
 /// Encodes price rows as a Parquet file (zstd), with the CSV's columns:
 /// `instrument_id, market_run, interval_start_utc, interval_end_utc` (UTC
 /// timestamps) and `lmp, energy, congestion, loss, ghg` (nullable doubles).
