@@ -64,12 +64,18 @@ const CSRF_HEADER: &str = "x-csrf-token";
 /// Routes that need no credentials.
 /// Routes that need no credential (probes, the document, the hub, sign-in).
 pub(crate) fn is_public(path: &str) -> bool {
-    !path.starts_with("/api/v1/") || path == "/api/v1/auth/login" || path == "/api/v1/auth/config"
+    !path.starts_with("/api/v1/")
+        || path == "/api/v1/auth/login"
+        || path == "/api/v1/auth/config"
+        // A signed link is its own credential (checked by the route).
+        || path.starts_with("/api/v1/downloads/")
 }
 
 fn class_of(route: &str) -> Class {
     match route {
         "/api/v1/exports/prices" => Class::Exports,
+        // A link fetches a file already written: a data read, not an export.
+        "/api/v1/downloads/{tenant}/{id}/{file}" => Class::Data,
         "/api/v1/prices"
         | "/api/v1/prices/latest"
         | "/api/v1/prices/spread"

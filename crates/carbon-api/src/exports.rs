@@ -2,14 +2,22 @@
 //! page, or Parquet) — channel `downloads`, rate class `exports`, audited.
 
 use axum::{
-    Extension,
-    extract::State,
-    http::{HeaderValue, header},
+    Extension, Json,
+    body::Bytes,
+    extract::{Path, State},
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use carbon_auth::{Principal, Transport};
+use carbon_service::{
+    exports::{DownloadError, ExportFormat, ExportSpec, Exports},
+    jobs::{ExportJob, JobSpec},
+};
+use carbon_store::Export;
 use carbon_store::PriceQuery;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
 
 use carbon_service::rfc3339;
 
@@ -17,11 +25,17 @@ use crate::prices::{
     CSV_COLUMNS, Format, PriceParams, csv_body, csv_response, entitle_query, format,
     parquet_response, price_query, push_csv_rows,
 };
-use crate::{AppState, error::ApiError, params::Query};
+use crate::{AppState, catalog::Data, error::ApiError, params::Query};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(export_prices))
+    OpenApiRouter::new()
+        .routes(routes!(export_prices))
+        .routes(routes!(list_exports, create_export))
+        .routes(routes!(estimate_export))
+        .routes(routes!(get_export, cancel_export))
+        .routes(routes!(create_link))
+        .routes(routes!(download))
 }
 
 /// A CSV export of the whole query, streamed: the store is read a page at a
@@ -107,6 +121,11 @@ pub(crate) async fn export_prices(
         }
     };
     if fmt == Format::Csv && p.limit.is_none() && p.cursor.is_none() {
+        // Once streaming, an error can only cut the body: what the query
+        // itself gets wrong (an unknown instrument) is answered first.
+        let mut probe = q.clone();
+        probe.limit = Some(1);
+        s.store.query_prices(probe).await?;
         audit(json!("streamed")).await;
         let mut resp = csv_stream(&s, q);
         resp.headers_mut().insert(
@@ -132,4 +151,320 @@ pub(crate) async fn export_prices(
         resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(resp)
+}
+
+/// An export to make: the `/prices` query and the file format.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewExport {
+    /// The `/prices` query string (every parameter of `GET /api/v1/prices`
+    /// but `format`, `limit` and `cursor`), e.g. `instrument_id=MISO.INDIANA.HUB&start=2021-01-01&end=2021-04-01`.
+    query: String,
+    /// `csv` (default), `parquet` or `jsonl`.
+    #[serde(default)]
+    format: Option<ExportFormat>,
+    /// Gzip each part.
+    #[serde(default)]
+    gzip: bool,
+    /// The same key again returns the first export (a retried request makes one export).
+    #[serde(default)]
+    idempotency_key: Option<String>,
+}
+
+/// A link to ask for.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewLink {
+    /// A part's name from the manifest, or `manifest.json`.
+    file: String,
+    /// Seconds the link is good for (default 86,400; at most 7 days).
+    #[serde(default)]
+    ttl_seconds: Option<u64>,
+}
+
+/// A signed link.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct Link {
+    /// The path to GET (no credential needed; the signature is the credential).
+    url: String,
+    /// When it stops working (RFC 3339).
+    expires: String,
+}
+
+/// What an export would hold.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ExportEstimate {
+    /// Rows, at most.
+    rows: u64,
+    /// Bytes, roughly.
+    bytes: u64,
+    /// Parts (calendar months).
+    parts: u32,
+    /// Whether the tenant's limits let it run.
+    within_limits: bool,
+}
+
+/// A signed download's parameters.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct DownloadParams {
+    /// Unix time the link expires.
+    expires: i64,
+    /// The signature.
+    sig: String,
+}
+
+impl AppState {
+    fn exports(&self) -> Result<&std::sync::Arc<Exports>, ApiError> {
+        self.exports
+            .as_ref()
+            .ok_or_else(|| ApiError::not_found("this server keeps no exports"))
+    }
+
+    async fn export_spec(
+        &self,
+        who: &Principal,
+        b: NewExport,
+        route: &str,
+    ) -> Result<ExportSpec, ApiError> {
+        let p: PriceParams = crate::params::parse(b.query.trim_start_matches('?'))?;
+        if p.format.is_some() || p.limit.is_some() || p.cursor.is_some() {
+            return Err(ApiError::param(
+                "query",
+                "`format`, `limit` and `cursor` are the export's, not the query's",
+            ));
+        }
+        let (q, _) = price_query(&p)?;
+        entitle_query(self, who, &q, Transport::Download, route).await?;
+        Ok(ExportSpec {
+            prices: q,
+            format: b.format.unwrap_or(ExportFormat::Csv),
+            gzip: b.gzip,
+            idempotency_key: b.idempotency_key,
+        })
+    }
+}
+
+/// Queues an export of a price query (channel `downloads`): a job writes one
+/// part per month and then the manifest; 202 with the export. The same
+/// `idempotency_key` again answers 200 with the first export.
+#[utoipa::path(post, path = "/api/v1/exports", tag = "exports", request_body = NewExport,
+    responses((status = 202, description = "Queued", body = Export),
+              (status = 200, description = "The export made earlier with this idempotency key", body = Export)))]
+pub(crate) async fn create_export(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    const ROUTE: &str = "/api/v1/exports";
+    let b: NewExport = crate::auth::body(&bytes)?;
+    let spec = s.export_spec(&who, b, ROUTE).await?;
+    let exports = s.exports()?;
+    let (e, fresh) = exports.create(&who.tenant, &who.actor(), &spec).await?;
+    if !fresh {
+        return Ok(Json(e).into_response());
+    }
+    let job = s
+        .jobs
+        .submit(
+            &JobSpec::Export(Box::new(ExportJob {
+                export_id: e.id.clone(),
+            })),
+            &who.tenant,
+            &who.actor(),
+        )
+        .await?;
+    exports.attach_job(&who.tenant, &e.id, &job.id).await?;
+    let ids: Vec<&str> = spec.prices.instruments.iter().map(|i| i.as_str()).collect();
+    s.access
+        .audit(
+            &who.actor(),
+            Some(&who.tenant),
+            "export",
+            Some(ROUTE),
+            "queued",
+            json!({ "export": e.id, "instruments": ids, "start": rfc3339(spec.prices.start),
+                    "end": rfc3339(spec.prices.end), "format": spec.format }),
+        )
+        .await;
+    let e = exports.get(&who.tenant, &e.id).await?;
+    let mut resp = (StatusCode::ACCEPTED, Json(e.clone())).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/exports/{}", e.id)) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(resp)
+}
+
+/// Rows, bytes and parts an export would hold, and whether it fits the limits.
+#[utoipa::path(post, path = "/api/v1/exports/estimate", tag = "exports", request_body = NewExport,
+    responses((status = 200, description = "The estimate", body = ExportEstimate)))]
+pub(crate) async fn estimate_export(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+    bytes: Bytes,
+) -> Result<Json<ExportEstimate>, ApiError> {
+    let b: NewExport = crate::auth::body(&bytes)?;
+    let spec = s.export_spec(&who, b, "/api/v1/exports/estimate").await?;
+    let exports = s.exports()?;
+    let e = exports.estimate(&spec).await?;
+    Ok(Json(ExportEstimate {
+        rows: e.rows,
+        bytes: e.bytes,
+        parts: e.parts,
+        within_limits: e.rows <= exports.limits().max_rows,
+    }))
+}
+
+/// List parameters.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ExportListParams {
+    /// Most exports (default 50).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<u32>,
+}
+
+/// The caller's tenant's exports, newest first.
+#[utoipa::path(get, path = "/api/v1/exports", tag = "exports", params(ExportListParams),
+    responses((status = 200, description = "Exports", body = Data<Export>)))]
+pub(crate) async fn list_exports(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Query(p): Query<ExportListParams>,
+) -> Result<Json<Data<Export>>, ApiError> {
+    s.scope(
+        &who,
+        None,
+        Some("lmp"),
+        Transport::Download,
+        "/api/v1/exports",
+    )
+    .await?;
+    let limit = crate::catalog::limit(p.limit, 50, 1000)?;
+    Ok(Json(Data {
+        data: s.exports()?.list(&who.tenant, limit).await?,
+    }))
+}
+
+/// One export of the caller's tenant: status, totals, manifest.
+#[utoipa::path(get, path = "/api/v1/exports/{id}", tag = "exports",
+    params(("id" = String, Path, description = "The export")),
+    responses((status = 200, description = "The export", body = Export)))]
+pub(crate) async fn get_export(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<Export>, ApiError> {
+    Ok(Json(s.exports()?.get(&who.tenant, &id).await?))
+}
+
+/// Cancels an export: its job stops, the parts written so far are deleted.
+#[utoipa::path(delete, path = "/api/v1/exports/{id}", tag = "exports",
+    params(("id" = String, Path, description = "The export")),
+    responses((status = 200, description = "The export after the cancel", body = Export)))]
+pub(crate) async fn cancel_export(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Json<Export>, ApiError> {
+    let exports = s.exports()?;
+    let e = exports.get(&who.tenant, &id).await?;
+    if let Some(job) = &e.job_id {
+        s.jobs.cancel(job).await?;
+    }
+    if e.status == "queued" {
+        exports.abandon(&who.tenant, &id).await?;
+    }
+    Ok(Json(exports.get(&who.tenant, &id).await?))
+}
+
+/// A signed, expiring link to one file of a finished export.
+#[utoipa::path(post, path = "/api/v1/exports/{id}/links", tag = "exports", request_body = NewLink,
+    params(("id" = String, Path, description = "The export")),
+    responses((status = 201, description = "The link", body = Link)))]
+pub(crate) async fn create_link(
+    State(s): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let b: NewLink = crate::auth::body(&bytes)?;
+    let ttl = b.ttl_seconds.unwrap_or(86_400);
+    if !(1..=7 * 86_400).contains(&ttl) {
+        return Err(ApiError::param("ttl_seconds", "1 to 604800 seconds"));
+    }
+    let exports = s.exports()?;
+    let e = exports.get(&who.tenant, &id).await?;
+    let now = chrono::Utc::now();
+    let ttl = chrono::Duration::seconds(ttl as i64);
+    let url = exports.link(&e, &b.file, ttl, now)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Link {
+            url,
+            expires: rfc3339(now + ttl),
+        }),
+    )
+        .into_response())
+}
+
+/// A file behind a signed link (no credential: the signature is one). A
+/// tampered, expired or other-tenant link is refused (403, audited).
+#[utoipa::path(get, path = "/api/v1/downloads/{tenant}/{id}/{file}", tag = "exports",
+    params(("tenant" = String, Path, description = "The export's tenant"),
+           ("id" = String, Path, description = "The export"),
+           ("file" = String, Path, description = "A part or `manifest.json`"), DownloadParams),
+    responses((status = 200, description = "The file", content((Vec<u8> = "application/octet-stream")))))]
+pub(crate) async fn download(
+    State(s): State<AppState>,
+    Path((tenant, id, file)): Path<(String, String, String)>,
+    Query(p): Query<DownloadParams>,
+) -> Result<Response, ApiError> {
+    const ROUTE: &str = "/api/v1/downloads/{tenant}/{id}/{file}";
+    let exports = s.exports()?;
+    let refuse = |why: &'static str| {
+        let s = s.clone();
+        let (tenant, id, file) = (tenant.clone(), id.clone(), file.clone());
+        async move {
+            s.access
+                .audit(
+                    "link",
+                    Some(&tenant),
+                    "download_refused",
+                    Some(ROUTE),
+                    "denied",
+                    json!({ "export": id, "file": file, "reason": why }),
+                )
+                .await;
+            ApiError::forbidden(format!("this link is refused: {why}"))
+        }
+    };
+    let Ok(e) = exports.get(&tenant, &id).await else {
+        return Err(refuse("no such export").await);
+    };
+    match exports
+        .download(&e, &file, p.expires, &p.sig, chrono::Utc::now())
+        .await
+    {
+        Ok(body) => {
+            let ct = if file.ends_with(".json") || file.ends_with(".jsonl") {
+                "application/json"
+            } else if file.ends_with(".csv") {
+                "text/csv; charset=utf-8"
+            } else {
+                "application/octet-stream"
+            };
+            let mut resp = (StatusCode::OK, body).into_response();
+            resp.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
+                resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+            }
+            Ok(resp)
+        }
+        Err(DownloadError::Refused(why)) => Err(refuse(why).await),
+        Err(DownloadError::Missing) => Err(ApiError::not_found(format!("no file `{file}`"))),
+    }
 }

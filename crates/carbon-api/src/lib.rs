@@ -73,6 +73,8 @@ pub struct AppState {
     pub jobs: Arc<carbon_service::jobs::Jobs>,
     /// Scenario versions and runs.
     pub scenarios: Arc<dyn carbon_store::ScenarioStore>,
+    /// Exports into the object store (none: the routes answer 404).
+    pub exports: Option<Arc<carbon_service::exports::Exports>>,
     metrics: Arc<metrics::Metrics>,
     bus: Arc<dyn carbon_bus::EventBus>,
     stream_queue: usize,
@@ -143,6 +145,7 @@ impl AppState {
             fundamentals: stores.fundamentals,
             research: stores.research,
             scenarios: stores.scenarios,
+            exports: None,
             jobs,
             metrics: Arc::default(),
             bus,
@@ -164,6 +167,12 @@ impl AppState {
                 .unwrap_or_default(),
         );
         self.settings = Arc::new(settings);
+        self
+    }
+
+    /// Exports written into an object store (`carbon serve` always has them).
+    pub fn with_exports(mut self, exports: Arc<carbon_service::exports::Exports>) -> Self {
+        self.exports = Some(exports);
         self
     }
 

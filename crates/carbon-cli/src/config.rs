@@ -54,6 +54,18 @@ pub struct Config {
     /// The embedded store: DuckDB threads and the query cache (`[store]`;
     /// env `CARBON_DUCKDB_THREADS`, `CARBON_QUERY_CACHE_MB`).
     pub store: carbon_store::StoreConfig,
+    /// The download center: where exports are written, limits, retention (`[exports]`).
+    pub exports: ExportsConfig,
+}
+
+/// `[exports]`: the object store exports are written to and their limits.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExportsConfig {
+    /// Directory of the filesystem object store (default `<data_dir>/objects`).
+    pub dir: Option<PathBuf>,
+    /// Per-tenant limits and retention.
+    pub limits: carbon_service::exports::ExportLimits,
 }
 
 /// `[jobs]`: the worker pool of `carbon serve`.
@@ -186,6 +198,7 @@ impl Default for Config {
             eia: Default::default(),
             jobs: JobsConfig::default(),
             store: carbon_store::StoreConfig::default(),
+            exports: ExportsConfig::default(),
         }
     }
 }

@@ -533,6 +533,36 @@ impl Exports {
         Ok(())
     }
 
+    /// Stops export `id` where it is: every file written so far is deleted
+    /// and it is marked cancelled (a finished export is left as it is).
+    pub async fn abandon(&self, tenant: &str, id: &str) -> Result<()> {
+        let mut e = self.get(tenant, id).await?;
+        if e.status == "succeeded" {
+            return Ok(());
+        }
+        self.delete_files(&e).await?;
+        e.status = "cancelled".into();
+        e.finished = Some(Utc::now());
+        e.manifest = None;
+        e.rows = 0;
+        e.bytes = 0;
+        self.records.update_export(&e).await?;
+        Ok(())
+    }
+
+    async fn delete_files(&self, e: &Export) -> Result<()> {
+        let prefix = ObjectPath::from(Self::prefix(e));
+        let list: Vec<_> =
+            futures_util::StreamExt::collect::<Vec<_>>(self.objects.list(Some(&prefix))).await;
+        for meta in list.into_iter().flatten() {
+            self.objects
+                .delete(&meta.location)
+                .await
+                .map_err(|x| Error::Internal(format!("deleting {}: {x}", meta.location)))?;
+        }
+        Ok(())
+    }
+
     /// A signed link to `file` of export `e`, good for `ttl`.
     pub fn link(
         &self,
@@ -545,8 +575,8 @@ impl Exports {
         let expires = (now + ttl).timestamp();
         let sig = self.signer.sign(&e.tenant, &e.id, file, expires);
         Ok(format!(
-            "/api/v1/downloads/{}/{file}?expires={expires}&sig={sig}",
-            e.id
+            "/api/v1/downloads/{}/{}/{file}?expires={expires}&sig={sig}",
+            e.tenant, e.id
         ))
     }
 
@@ -567,8 +597,8 @@ impl Exports {
     }
 
     /// The bytes behind a signed link, once the signature, the expiry and
-    /// the file are checked. `owner_of` finds the export whatever its tenant
-    /// (the link says which; the signature proves it).
+    /// the file are checked (the link names the tenant; the signature proves
+    /// it).
     pub async fn download(
         &self,
         e: &Export,
@@ -596,15 +626,7 @@ impl Exports {
     pub async fn cleanup(&self, now: DateTime<Utc>) -> Result<usize> {
         let expired = self.records.expired_exports(now).await?;
         for mut e in expired.iter().cloned() {
-            let prefix = ObjectPath::from(Self::prefix(&e));
-            let list: Vec<_> =
-                futures_util::StreamExt::collect::<Vec<_>>(self.objects.list(Some(&prefix))).await;
-            for meta in list.into_iter().flatten() {
-                self.objects
-                    .delete(&meta.location)
-                    .await
-                    .map_err(|x| Error::Internal(format!("deleting {}: {x}", meta.location)))?;
-            }
+            self.delete_files(&e).await?;
             e.status = "expired".into();
             e.manifest = None;
             self.records.update_export(&e).await?;

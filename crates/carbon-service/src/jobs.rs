@@ -44,6 +44,16 @@ pub enum JobSpec {
     CurveBuild(Box<BuildSpec>),
     /// A run of a version of one of the job tenant's scenarios.
     ScenarioRun(Box<RunSpec>),
+    /// Writing an export (made by `POST /api/v1/exports`, not by hand).
+    Export(Box<ExportJob>),
+}
+
+/// The export a job writes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportJob {
+    /// The export (`ex_…`) of the job's tenant.
+    pub export_id: String,
 }
 
 impl JobSpec {
@@ -54,6 +64,7 @@ impl JobSpec {
             JobSpec::Backtest(_) => "backtest",
             JobSpec::CurveBuild(_) => "curve_build",
             JobSpec::ScenarioRun(_) => "scenario_run",
+            JobSpec::Export(_) => "export",
         }
     }
 
@@ -70,12 +81,25 @@ impl JobSpec {
         match self {
             JobSpec::CurveBuild(_) => "curves",
             JobSpec::ScenarioRun(_) => "scenarios",
+            JobSpec::Export(_) => "lmp",
             _ => "research",
         }
     }
 
     /// The kinds a worker knows.
     pub const KINDS: [&'static str; 4] = ["analysis", "backtest", "curve_build", "scenario_run"];
+
+    /// Kinds the platform queues itself (never submitted as such).
+    pub const INTERNAL_KINDS: [&'static str; 1] = ["export"];
+
+    /// Reads a stored job's kind and specification, internal kinds included.
+    pub fn stored(kind: &str, spec: Value) -> Result<JobSpec> {
+        if Self::INTERNAL_KINDS.contains(&kind) {
+            return serde_json::from_value(json!({ "kind": kind, "spec": spec }))
+                .map_err(|e| Error::param("spec", e.to_string()));
+        }
+        Self::parse(kind, spec)
+    }
 
     /// Reads a job's kind and specification, naming what is wrong.
     pub fn parse(kind: &str, spec: Value) -> Result<JobSpec> {
@@ -103,7 +127,7 @@ impl JobSpec {
         match self {
             JobSpec::Analysis(a) => Some((**a).clone()),
             JobSpec::Backtest(b) => Some(Analysis::Backtest((**b).clone())),
-            JobSpec::CurveBuild(_) | JobSpec::ScenarioRun(_) => None,
+            JobSpec::CurveBuild(_) | JobSpec::ScenarioRun(_) | JobSpec::Export(_) => None,
         }
     }
 
@@ -112,6 +136,8 @@ impl JobSpec {
     pub fn markets(&self) -> Result<Vec<Option<Market>>> {
         match self {
             JobSpec::CurveBuild(b) => Ok(vec![Some(b.market()?)]),
+            // Entitled when the export was made (its query's instruments).
+            JobSpec::Export(_) => Ok(Vec::new()),
             JobSpec::ScenarioRun(r) => Ok(vec![Some(
                 r.market
                     .parse::<Market>()
@@ -140,6 +166,8 @@ impl JobSpec {
                     .map_err(|e| Error::param("scenario_id", e))?;
                 self.markets().map(|_| ())
             }
+            JobSpec::Export(x) => crate::curves::check_id("export", &x.export_id)
+                .map_err(|e| Error::param("export_id", e)),
             other => other.analysis().map_or(Ok(()), |a| a.check_limits()),
         }
     }
@@ -151,6 +179,7 @@ impl JobSpec {
             JobSpec::Backtest(b) => serde_json::to_value(b).unwrap_or(Value::Null),
             JobSpec::CurveBuild(b) => serde_json::to_value(b).unwrap_or(Value::Null),
             JobSpec::ScenarioRun(r) => serde_json::to_value(r).unwrap_or(Value::Null),
+            JobSpec::Export(x) => serde_json::to_value(x).unwrap_or(Value::Null),
         }
     }
 
@@ -158,7 +187,7 @@ impl JobSpec {
     /// again (true for all: analyses, backtests, curve builds and scenario
     /// runs have no effect until they store their output at the end).
     pub fn requeue_on_restart(kind: &str) -> bool {
-        Self::KINDS.contains(&kind)
+        Self::KINDS.contains(&kind) || Self::INTERNAL_KINDS.contains(&kind)
     }
 }
 
@@ -166,6 +195,7 @@ impl JobSpec {
 pub struct Jobs {
     store: Arc<dyn JobStore>,
     deps: ResearchDeps,
+    exports: std::sync::OnceLock<Arc<crate::exports::Exports>>,
     wake: Notify,
     running: Mutex<HashMap<String, watch::Sender<bool>>>,
 }
@@ -180,9 +210,15 @@ impl Jobs {
         Arc::new(Jobs {
             store,
             deps,
+            exports: std::sync::OnceLock::new(),
             wake: Notify::new(),
             running: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Lets the workers write exports (once).
+    pub fn set_exports(&self, exports: Arc<crate::exports::Exports>) {
+        let _ = self.exports.set(exports);
     }
 
     /// Queues a job after checking its specification (limits included).
@@ -230,6 +266,7 @@ impl Jobs {
     pub async fn recover(&self) -> Result<Recovered> {
         let kinds: Vec<String> = JobSpec::KINDS
             .iter()
+            .chain(JobSpec::INTERNAL_KINDS.iter())
             .filter(|k| JobSpec::requeue_on_restart(k))
             .map(|k| k.to_string())
             .collect();
@@ -394,7 +431,7 @@ impl Jobs {
     }
 
     async fn execute(&self, job: &Job, cancelled: &mut watch::Receiver<bool>) -> JobEnd {
-        let spec = match JobSpec::parse(&job.kind, job.spec.clone()) {
+        let spec = match JobSpec::stored(&job.kind, job.spec.clone()) {
             Ok(s) => s,
             Err(e) => return JobEnd::Failed(e.to_string()),
         };
@@ -414,6 +451,18 @@ impl Jobs {
                     built
                         .await
                         .map(|o| json!({ "curve_run": o.run_id }))
+                        .map_err(|e| e.to_string())
+                }
+                JobSpec::Export(x) => {
+                    let Some(exports) = self.exports.get() else {
+                        return Err("this server writes no exports".to_string());
+                    };
+                    let report = self.reporter(Arc::new(job.id.clone().into()));
+                    let progress = research::Progress::new(report, stop_flag.clone());
+                    exports
+                        .run(&job.tenant, &x.export_id, progress)
+                        .await
+                        .map(|e| json!({ "export": e.id, "rows": e.rows, "bytes": e.bytes }))
                         .map_err(|e| e.to_string())
                 }
                 JobSpec::ScenarioRun(r) => {
@@ -463,6 +512,10 @@ impl Jobs {
             },
             _ = stop => {
                 stop_flag.store(true, std::sync::atomic::Ordering::Relaxed);
+                // An export stopped midway: its parts go, nothing is published.
+                if let (JobSpec::Export(x), Some(exports)) = (&spec, self.exports.get()) {
+                    let _ = exports.abandon(&job.tenant, &x.export_id).await;
+                }
                 JobEnd::Cancelled
             }
         }

@@ -62,7 +62,8 @@ pub trait ExportStore: Send + Sync + 'static {
     /// A tenant's exports, newest first.
     async fn exports(&self, tenant: &str, limit: usize) -> Result<Vec<Export>>;
     /// Sets the status (and, when it ends, the finish time, totals, manifest
-    /// or error) of export `id`; false when there is none.
+    /// or error) of export `id`, and its job when `job_id` is set (an unset
+    /// one keeps the stored job); false when there is none.
     async fn update_export(&self, e: &Export) -> Result<bool>;
     /// Exports whose `expires` is before `t` and not yet marked expired.
     async fn expired_exports(&self, t: DateTime<Utc>) -> Result<Vec<Export>>;

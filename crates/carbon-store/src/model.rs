@@ -234,7 +234,9 @@ impl Cursor {
     /// Decodes a string made by [`Cursor::encode`].
     pub fn decode(text: &str) -> Result<Self> {
         let bad = || Error::param("cursor", "not a cursor returned by this server");
-        if !text.len().is_multiple_of(2) || text.len() > 2048 {
+        // Hex is ASCII: anything else (which byte slicing would split
+        // inside a character) is no cursor of ours.
+        if !text.is_ascii() || !text.len().is_multiple_of(2) || text.len() > 2048 {
             return Err(bad());
         }
         let bytes: Vec<u8> = (0..text.len())
@@ -260,6 +262,13 @@ impl Cursor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cursor_with_non_ascii_characters_is_refused_not_a_panic() {
+        // Found by schemathesis: U+86317 is 4 bytes; slicing 2 split it.
+        assert!(Cursor::decode("\u{86317}").is_err());
+        assert!(Cursor::decode("é1").is_err());
+    }
 
     #[test]
     fn cursor_round_trip_and_rejects_garbage() {

@@ -37,7 +37,8 @@ impl Front for Http {
     ) -> Result<tokio::task::JoinHandle<std::io::Result<()>>> {
         let app = carbon_api::create_app(
             carbon_api::AppState::new(carbon_api::Stores::of(p.store), p.access, p.bus, p.jobs)
-                .with_settings(p.settings),
+                .with_settings(p.settings)
+                .with_exports(p.exports),
         );
         Ok(match self.tls.take() {
             Some(tc) => rt.spawn(carbon_api::serve_tls(listener, tc, app, stop)),

@@ -437,6 +437,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/downloads/{tenant}/{id}/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A file behind a signed link (no credential: the signature is one). A
+         *     tampered, expired or other-tenant link is refused (403, audited).
+         */
+        get: operations["download"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's tenant's exports, newest first. */
+        get: operations["list_exports"];
+        put?: never;
+        /**
+         * Queues an export of a price query (channel `downloads`): a job writes one
+         *     part per month and then the manifest; 202 with the export. The same
+         *     `idempotency_key` again answers 200 with the first export.
+         */
+        post: operations["create_export"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exports/estimate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Rows, bytes and parts an export would hold, and whether it fits the limits. */
+        post: operations["estimate_export"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/exports/prices": {
         parameters: {
             query?: never;
@@ -452,6 +511,41 @@ export interface paths {
         get: operations["export_prices"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One export of the caller's tenant: status, totals, manifest. */
+        get: operations["get_export"];
+        put?: never;
+        post?: never;
+        /** Cancels an export: its job stops, the parts written so far are deleted. */
+        delete: operations["cancel_export"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/exports/{id}/links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A signed, expiring link to one file of a finished export. */
+        post: operations["create_link"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1439,6 +1533,61 @@ export interface components {
             }[];
         };
         /** @description A list. */
+        Data_Export: {
+            /** @description The items. */
+            data: {
+                /** @description Id (`ex_…`). */
+                id: string;
+                /** @description The tenant it belongs to. */
+                tenant: string;
+                /** @description Who asked. */
+                owner: string;
+                /** @description The job writing it. */
+                job_id?: string | null;
+                /** @description `prices`, … */
+                dataset: string;
+                /** @description `csv`, `parquet`, `jsonl`. */
+                format: string;
+                /** @description Parts gzipped. */
+                gzip: boolean;
+                /** @description The dataset's query, as given. */
+                spec: Record<string, unknown>;
+                /** @description `queued`, `running`, `succeeded`, `failed`, `cancelled`, `expired`. */
+                status: string;
+                /** @description The caller's idempotency key. */
+                idempotency_key?: string | null;
+                /**
+                 * Format: date-time
+                 * @description When it was asked for.
+                 */
+                created: string;
+                /**
+                 * Format: date-time
+                 * @description When it ended.
+                 */
+                finished?: string | null;
+                /**
+                 * Format: date-time
+                 * @description When its files are deleted.
+                 */
+                expires: string;
+                /**
+                 * Format: u-int64
+                 * @description Rows written.
+                 */
+                rows: number;
+                /**
+                 * Format: u-int64
+                 * @description Bytes written (parts and manifest).
+                 */
+                bytes: number;
+                /** @description The manifest, once every part is written. */
+                manifest?: Record<string, unknown> | null;
+                /** @description Why it failed. */
+                error?: string | null;
+            }[];
+        };
+        /** @description A list. */
         Data_Grant: {
             /** @description The items. */
             data: {
@@ -1854,6 +2003,83 @@ export interface components {
             /** @description The document, YAML or JSON text (the schema is at `/api/v1/scenarios/schema`). */
             document: string;
         };
+        /** @description One export. */
+        Export: {
+            /** @description Id (`ex_…`). */
+            id: string;
+            /** @description The tenant it belongs to. */
+            tenant: string;
+            /** @description Who asked. */
+            owner: string;
+            /** @description The job writing it. */
+            job_id?: string | null;
+            /** @description `prices`, … */
+            dataset: string;
+            /** @description `csv`, `parquet`, `jsonl`. */
+            format: string;
+            /** @description Parts gzipped. */
+            gzip: boolean;
+            /** @description The dataset's query, as given. */
+            spec: Record<string, unknown>;
+            /** @description `queued`, `running`, `succeeded`, `failed`, `cancelled`, `expired`. */
+            status: string;
+            /** @description The caller's idempotency key. */
+            idempotency_key?: string | null;
+            /**
+             * Format: date-time
+             * @description When it was asked for.
+             */
+            created: string;
+            /**
+             * Format: date-time
+             * @description When it ended.
+             */
+            finished?: string | null;
+            /**
+             * Format: date-time
+             * @description When its files are deleted.
+             */
+            expires: string;
+            /**
+             * Format: u-int64
+             * @description Rows written.
+             */
+            rows: number;
+            /**
+             * Format: u-int64
+             * @description Bytes written (parts and manifest).
+             */
+            bytes: number;
+            /** @description The manifest, once every part is written. */
+            manifest?: Record<string, unknown> | null;
+            /** @description Why it failed. */
+            error?: string | null;
+        };
+        /** @description What an export would hold. */
+        ExportEstimate: {
+            /**
+             * Format: u-int64
+             * @description Rows, at most.
+             */
+            rows: number;
+            /**
+             * Format: u-int64
+             * @description Bytes, roughly.
+             */
+            bytes: number;
+            /**
+             * Format: u-int32
+             * @description Parts (calendar months).
+             */
+            parts: number;
+            /** @description Whether the tenant's limits let it run. */
+            within_limits: boolean;
+        };
+        /**
+         * @description File formats.
+         * @enum {string}
+         */
+        ExportFormat: "csv" | "parquet" | "jsonl";
         /** @description A stored curve at a granularity and block. */
         Forward: {
             /** @description The run. */
@@ -2154,6 +2380,13 @@ export interface components {
             /** @description Market run. */
             market_run: components["schemas"]["MarketRun"];
         };
+        /** @description A signed link. */
+        Link: {
+            /** @description The path to GET (no credential needed; the signature is the credential). */
+            url: string;
+            /** @description When it stops working (RFC 3339). */
+            expires: string;
+        };
         /**
          * @description What kind of location an instrument prices.
          * @enum {string}
@@ -2226,6 +2459,19 @@ export interface components {
             /** @description Anything else (JSON). */
             detail: Record<string, unknown>;
         };
+        /** @description An export to make: the `/prices` query and the file format. */
+        NewExport: {
+            /**
+             * @description The `/prices` query string (every parameter of `GET /api/v1/prices`
+             *     but `format`, `limit` and `cursor`), e.g. `instrument_id=MISO.INDIANA.HUB&start=2021-01-01&end=2021-04-01`.
+             */
+            query: string;
+            format?: null | components["schemas"]["ExportFormat"];
+            /** @description Gzip each part. */
+            gzip?: boolean;
+            /** @description The same key again returns the first export (a retried request makes one export). */
+            idempotency_key?: string | null;
+        };
         /** @description A job to queue. */
         NewJob: {
             /** @description `analysis`, `backtest` or `curve_build`. */
@@ -2246,6 +2492,16 @@ export interface components {
             expires_in?: string | null;
             /** @description CIDR networks the key may be used from. */
             ip_allow?: string[] | null;
+        };
+        /** @description A link to ask for. */
+        NewLink: {
+            /** @description A part's name from the manifest, or `manifest.json`. */
+            file: string;
+            /**
+             * Format: u-int64
+             * @description Seconds the link is good for (default 86,400; at most 7 days).
+             */
+            ttl_seconds?: number | null;
         };
         /** @description What to run. */
         NewRun: {
@@ -3772,6 +4028,154 @@ export interface operations {
             };
         };
     };
+    download: {
+        parameters: {
+            query: {
+                /** @description Unix time the link expires. */
+                expires: number;
+                /** @description The signature. */
+                sig: string;
+            };
+            header?: never;
+            path: {
+                /** @description The export's tenant */
+                tenant: string;
+                /** @description The export */
+                id: string;
+                /** @description A part or `manifest.json` */
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": number[];
+                };
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_exports: {
+        parameters: {
+            query?: {
+                /** @description Most exports (default 50). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Exports */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Data_Export"];
+                };
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_export: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewExport"];
+            };
+        };
+        responses: {
+            /** @description The export made earlier with this idempotency key */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Export"];
+                };
+            };
+            /** @description Queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Export"];
+                };
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    estimate_export: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewExport"];
+            };
+        };
+        responses: {
+            /** @description The estimate */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportEstimate"];
+                };
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     export_prices: {
         parameters: {
             query: {
@@ -3819,6 +4223,106 @@ export interface operations {
                 content: {
                     "text/csv": string;
                     "application/vnd.apache.parquet": number[];
+                };
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_export: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The export */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Export"];
+                };
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancel_export: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The export */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export after the cancel */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Export"];
+                };
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The export */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewLink"];
+            };
+        };
+        responses: {
+            /** @description The link */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Link"];
                 };
             };
             /** @description An error: `application/problem+json` naming the parameter at fault. */

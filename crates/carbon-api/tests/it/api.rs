@@ -123,6 +123,17 @@ fn start_server(
         store.clone(),
         carbon_service::research::ResearchDeps::of(store.clone()),
     );
+    // The download center on a real object store (the filesystem) in the data dir.
+    let objects = dir.path().join("objects");
+    std::fs::create_dir_all(&objects).unwrap();
+    let exports = carbon_service::exports::Exports::new(
+        store.clone(),
+        store.clone(),
+        Arc::new(object_store::local::LocalFileSystem::new_with_prefix(&objects).unwrap()),
+        carbon_service::exports::LinkSigner::load_or_create(&dir.path().join("links.key")).unwrap(),
+        carbon_service::exports::ExportLimits::default(),
+    );
+    jobs.set_exports(exports.clone());
     let bus: Arc<dyn carbon_bus::EventBus> = match bus {
         Some(b) => b,
         None => Arc::new(InProcessBus::default()),
@@ -134,7 +145,8 @@ fn start_server(
         jobs.clone(),
     )
     .with_stream_queue(queue)
-    .with_settings(settings);
+    .with_settings(settings)
+    .with_exports(exports);
     let app = create_app(state);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let root_pem = tls.as_ref().map(|t| t.0.clone());

@@ -5,6 +5,7 @@ mod access;
 mod api;
 mod contract;
 mod curves;
+mod exports;
 mod hardening;
 mod jobs;
 mod matrix;

@@ -418,6 +418,8 @@ pub struct Platform {
     pub jobs: Arc<carbon_service::jobs::Jobs>,
     /// `[api]`.
     pub settings: carbon_service::settings::ApiSettings,
+    /// The download center (its writes run as jobs).
+    pub exports: Arc<carbon_service::exports::Exports>,
 }
 
 /// `carbon serve`'s flags.
@@ -472,6 +474,8 @@ pub fn serve(config: &Config, args: ServeArgs, front: &mut dyn Front) -> Result<
             recovered.failed
         );
     }
+    let exports = super::exports::open(config, p.store.clone())?;
+    jobs.set_exports(exports.clone());
     let workers = {
         let _guard = rt.enter();
         jobs.start_workers(config.jobs.workers)
@@ -504,6 +508,7 @@ pub fn serve(config: &Config, args: ServeArgs, front: &mut dyn Front) -> Result<
             access: access.clone(),
             jobs: jobs.clone(),
             settings,
+            exports: exports.clone(),
         },
         listener,
         Box::pin(async {
@@ -542,6 +547,20 @@ pub fn serve(config: &Config, args: ServeArgs, front: &mut dyn Front) -> Result<
             None
         };
         let research = polling.then(|| tokio::spawn(research_jobs(jobs.clone(), config.clone())));
+        // Expired exports' files are deleted hourly (and once at start).
+        let retention = {
+            let exports = exports.clone();
+            tokio::spawn(async move {
+                loop {
+                    match exports.cleanup(Utc::now()).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(expired = n, "expired exports deleted"),
+                        Err(e) => tracing::error!(error = %e, "export cleanup failed"),
+                    }
+                    tokio::time::sleep(StdDuration::from_secs(3600)).await;
+                }
+            })
+        };
         let stop = async {
             match exit_after {
                 Some(s) => tokio::time::sleep(StdDuration::from_secs(s)).await,
@@ -555,6 +574,7 @@ pub fn serve(config: &Config, args: ServeArgs, front: &mut dyn Front) -> Result<
         if let Some(r) = research {
             r.abort();
         }
+        retention.abort();
         if let Some(r) = rotation {
             r.abort();
         }

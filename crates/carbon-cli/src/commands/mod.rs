@@ -5,6 +5,7 @@ mod admin;
 mod calendar;
 mod curve;
 mod db;
+mod exports;
 mod ingest;
 mod jobs;
 pub mod live;

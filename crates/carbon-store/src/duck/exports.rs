@@ -134,8 +134,8 @@ impl ExportStore for DuckdbStore {
         let e = e.clone();
         self.blocking(move |s| {
             let n = s.writer().execute(
-                "UPDATE exports SET job_id = ?, status = ?, finished_utc = ?, rows = ?, \
-                 bytes = ?, manifest = ?, error = ? WHERE tenant = ? AND id = ?",
+                "UPDATE exports SET job_id = coalesce(?, job_id), status = ?, finished_utc = ?, \
+                 rows = ?, bytes = ?, manifest = ?, error = ? WHERE tenant = ? AND id = ?",
                 params![
                     e.job_id,
                     e.status,
