@@ -165,6 +165,13 @@ pub enum Command {
         #[command(subcommand)]
         command: ScenarioCommand,
     },
+    /// The download center: price exports as files with a manifest, and
+    /// signed links to them.
+    Export {
+        /// Export command.
+        #[command(subcommand)]
+        command: ExportCommand,
+    },
     /// Durable jobs: analyses and backtests queued for `carbon serve`'s workers.
     Jobs {
         /// Jobs command.
@@ -840,6 +847,112 @@ pub enum ScenarioCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+}
+
+/// `carbon export …`
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Export a price query as files (one per month) plus a manifest into
+    /// the download center; beside a running server it is queued as a job.
+    Prices(ExportPricesArgs),
+    /// Rows, bytes and parts a price export would hold.
+    Estimate(ExportPricesArgs),
+    /// A tenant's exports, newest first.
+    List {
+        /// The tenant.
+        #[arg(long, default_value = "platform")]
+        tenant: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// One export as JSON (status, totals, manifest).
+    Show {
+        /// Export id (`ex_…`).
+        id: String,
+        /// The tenant.
+        #[arg(long, default_value = "platform")]
+        tenant: String,
+    },
+    /// A signed, expiring link to one file of a finished export.
+    Link {
+        /// Export id.
+        id: String,
+        /// A part's name from the manifest, or `manifest.json`.
+        #[arg(long)]
+        file: String,
+        /// Seconds the link is good for (at most 7 days).
+        #[arg(long, default_value_t = 86_400)]
+        ttl: u64,
+        /// The tenant.
+        #[arg(long, default_value = "platform")]
+        tenant: String,
+    },
+}
+
+/// `carbon export prices|estimate`
+#[derive(Debug, Args)]
+pub struct ExportPricesArgs {
+    /// The query (the flags of `carbon query prices`; its --format is the
+    /// export's file format below).
+    #[command(flatten)]
+    pub query: ExportQueryArgs,
+    /// File format: csv, parquet or jsonl.
+    #[arg(long = "as", default_value = "csv", value_name = "FORMAT")]
+    pub file_format: String,
+    /// Gzip each part.
+    #[arg(long)]
+    pub gzip: bool,
+    /// The same key again gives back the first export.
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
+    /// The tenant it is made for.
+    #[arg(long, default_value = "platform")]
+    pub tenant: String,
+    /// Recorded as its owner.
+    #[arg(long, default_value = "cli")]
+    pub owner: String,
+}
+
+/// The price query of an export.
+#[derive(Debug, Args)]
+pub struct ExportQueryArgs {
+    /// Instrument id `<ISO>.<node>` (repeat, or separate with commas).
+    #[arg(
+        long = "instrument",
+        short = 'i',
+        required = true,
+        value_delimiter = ',',
+        value_name = "ID"
+    )]
+    pub instruments: Vec<String>,
+    /// Range start, inclusive (RFC 3339, or a date/naive time on the --tz clock).
+    #[arg(long, value_name = "T")]
+    pub start: String,
+    /// Range end, exclusive.
+    #[arg(long, value_name = "T")]
+    pub end: String,
+    /// Market run(s) [default: all].
+    #[arg(long = "market-run", value_delimiter = ',', value_name = "RUN")]
+    pub market_runs: Vec<String>,
+    /// Components [default: all].
+    #[arg(long, value_delimiter = ',', value_name = "C")]
+    pub components: Vec<String>,
+    /// Resample to 5min, 15min, 1h, 1d or 1mo.
+    #[arg(long, value_name = "FREQ")]
+    pub resample: Option<String>,
+    /// Aggregation for --resample [default: mean].
+    #[arg(long, value_name = "AGG", requires = "resample")]
+    pub agg: Option<String>,
+    /// Power block.
+    #[arg(long, default_value = "flat")]
+    pub block: String,
+    /// What was known at this time.
+    #[arg(long, value_name = "T")]
+    pub as_of: Option<String>,
+    /// Clock for naive times.
+    #[arg(long, value_enum, default_value_t = TzArg::Market)]
+    pub tz: TzArg,
 }
 
 /// `carbon audit …`

@@ -487,6 +487,7 @@ pub fn serve(config: &Config, args: ServeArgs, front: &mut dyn Front) -> Result<
         bus: p.bus.clone(),
         access: access.clone(),
         jobs: jobs.clone(),
+        exports: Some(exports.clone()),
     });
     // Without the socket (a path too long for one, a read-only directory)
     // the server still serves; only local commands beside it are refused.

@@ -5,6 +5,7 @@ mod admin;
 mod calendar;
 mod curve;
 mod db;
+mod export;
 mod exports;
 mod ingest;
 mod jobs;
@@ -150,6 +151,7 @@ pub(crate) fn run_command(
         Command::Audit { command } => admin::audit(&config, command),
         Command::Jobs { command } => jobs::jobs(&config, command),
         Command::Scenario { command } => scenario::scenario(&config, command),
+        Command::Export { command } => export::export(&config, command),
         Command::Curve {
             command: crate::cli::CurveCommand::Build(args),
         } => curve::build(&config, &args),
@@ -198,6 +200,8 @@ pub struct Shared {
     pub access: std::sync::Arc<carbon_auth::Access>,
     /// Durable jobs.
     pub jobs: std::sync::Arc<carbon_service::jobs::Jobs>,
+    /// The download center.
+    pub exports: Option<std::sync::Arc<carbon_service::exports::Exports>>,
 }
 
 static SHARED: std::sync::OnceLock<Shared> = std::sync::OnceLock::new();

@@ -6,6 +6,7 @@ mod beside;
 mod cli;
 mod crash;
 mod curve;
+mod export;
 mod ingest;
 mod jobs;
 mod keys;

@@ -1,0 +1,183 @@
+//! `carbon export …`: the download center from the command line. Beside a
+//! running server an export is queued as a job of the server's workers;
+//! without one it is written here and now. Either way the files land in the
+//! configured object store with their manifest.
+
+use std::{process::ExitCode, sync::Arc};
+
+use anyhow::Result;
+use carbon_service::{
+    exports::{ExportFormat, ExportSpec, Exports},
+    jobs::{ExportJob, JobSpec},
+    research::Progress,
+};
+
+use super::{UserError, open_store, output, runtime, service_error};
+use crate::{
+    cli::{ExportCommand, ExportPricesArgs, Format, PricesArgs},
+    config::Config,
+    output::{Cell, RowWriter},
+};
+
+fn spec(a: &ExportPricesArgs) -> Result<ExportSpec> {
+    let q = &a.query;
+    let prices = super::query::build_query(&PricesArgs {
+        instruments: q.instruments.clone(),
+        start: q.start.clone(),
+        end: q.end.clone(),
+        market_runs: q.market_runs.clone(),
+        components: q.components.clone(),
+        resample: q.resample.clone(),
+        agg: q.agg.clone(),
+        block: q.block.clone(),
+        as_of: q.as_of.clone(),
+        tz: q.tz,
+        format: Format::Table,
+        limit: None,
+        out: None,
+    })?;
+    let format: ExportFormat =
+        serde_json::from_value(serde_json::Value::String(a.file_format.clone()))
+            .map_err(|_| UserError(format!("--as {}: csv, parquet or jsonl", a.file_format)))?;
+    Ok(ExportSpec {
+        prices,
+        format,
+        gzip: a.gzip,
+        idempotency_key: a.idempotency_key.clone(),
+    })
+}
+
+fn service(config: &Config) -> Result<Arc<Exports>> {
+    if let Some(e) = super::shared().and_then(|s| s.exports.clone()) {
+        return Ok(e);
+    }
+    super::exports::open(config, open_store(config)?)
+}
+
+/// `carbon export …`
+pub fn export(config: &Config, command: ExportCommand) -> Result<ExitCode> {
+    let exports = service(config)?;
+    let rt = runtime()?;
+    rt.block_on(async {
+        match command {
+            ExportCommand::Estimate(a) => {
+                let e = exports.estimate(&spec(&a)?).await.map_err(service_error)?;
+                outln!(
+                    "about {} rows, {} bytes, {} part(s)",
+                    e.rows,
+                    e.bytes,
+                    e.parts
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            ExportCommand::Prices(a) => {
+                let s = spec(&a)?;
+                let (e, fresh) = exports
+                    .create(&a.tenant, &a.owner, &s)
+                    .await
+                    .map_err(service_error)?;
+                if !fresh {
+                    outln!("{} (made earlier with this key): {}", e.id, e.status);
+                    return Ok(ExitCode::SUCCESS);
+                }
+                if let Some(shared) = super::shared() {
+                    let job = shared
+                        .jobs
+                        .submit(
+                            &JobSpec::Export(Box::new(ExportJob {
+                                export_id: e.id.clone(),
+                            })),
+                            &a.tenant,
+                            &a.owner,
+                        )
+                        .await
+                        .map_err(service_error)?;
+                    exports
+                        .attach_job(&a.tenant, &e.id, &job.id)
+                        .await
+                        .map_err(service_error)?;
+                    outln!(
+                        "{} queued as {} (carbon jobs wait {})",
+                        e.id,
+                        job.id,
+                        job.id
+                    );
+                    return Ok(ExitCode::SUCCESS);
+                }
+                let report: carbon_service::research::Report =
+                    Arc::new(|_, what: &str| errln!("… {what}"));
+                let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let done = exports
+                    .run(&a.tenant, &e.id, Progress::new(report, stop))
+                    .await
+                    .map_err(service_error)?;
+                outln!("{}: {} rows, {} bytes", done.id, done.rows, done.bytes);
+                for p in done
+                    .manifest
+                    .iter()
+                    .flat_map(|m| m["parts"].as_array().cloned().unwrap_or_default())
+                {
+                    outln!(
+                        "  {} {} rows sha256 {}",
+                        p["name"].as_str().unwrap_or_default(),
+                        p["rows"],
+                        p["sha256"].as_str().unwrap_or_default()
+                    );
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            ExportCommand::List { tenant, format } => {
+                let list = exports.list(&tenant, 1000).await.map_err(service_error)?;
+                let mut w = RowWriter::new(
+                    output(None)?,
+                    format,
+                    &[
+                        "id", "status", "format", "gzip", "rows", "bytes", "created", "expires",
+                        "error",
+                    ],
+                )?;
+                for e in list {
+                    w.row(vec![
+                        Cell::Text(e.id),
+                        Cell::Text(e.status),
+                        Cell::Text(e.format),
+                        Cell::Text(e.gzip.to_string()),
+                        Cell::Int(e.rows),
+                        Cell::Int(e.bytes),
+                        Cell::time(e.created),
+                        Cell::time(e.expires),
+                        e.error.map_or(Cell::Empty, Cell::Text),
+                    ])?;
+                }
+                w.finish()?;
+                Ok(ExitCode::SUCCESS)
+            }
+            ExportCommand::Show { id, tenant } => {
+                let e = exports.get(&tenant, &id).await.map_err(service_error)?;
+                outln!("{}", serde_json::to_string_pretty(&e)?);
+                Ok(ExitCode::SUCCESS)
+            }
+            ExportCommand::Link {
+                id,
+                file,
+                ttl,
+                tenant,
+            } => {
+                if !(1..=7 * 86_400).contains(&ttl) {
+                    return Err(UserError("--ttl: 1 to 604800 seconds".into()).into());
+                }
+                let e = exports.get(&tenant, &id).await.map_err(service_error)?;
+                let url = exports
+                    .link(
+                        &e,
+                        &file,
+                        chrono::Duration::seconds(ttl as i64),
+                        chrono::Utc::now(),
+                    )
+                    .map_err(service_error)?;
+                outln!("{url}");
+                Ok(ExitCode::SUCCESS)
+            }
+        }
+    })
+}
