@@ -160,7 +160,7 @@ pub(crate) struct NewExport {
     /// The `/prices` query string (every parameter of `GET /api/v1/prices`
     /// but `format`, `limit` and `cursor`), e.g. `instrument_id=MISO.INDIANA.HUB&start=2021-01-01&end=2021-04-01`.
     query: String,
-    /// `csv` (default), `parquet` or `jsonl`.
+    /// `csv` (default), `parquet`, `jsonl` or `xlsx`.
     #[serde(default)]
     format: Option<ExportFormat>,
     /// Gzip each part.

@@ -897,7 +897,7 @@ pub struct ExportPricesArgs {
     /// export's file format below).
     #[command(flatten)]
     pub query: ExportQueryArgs,
-    /// File format: csv, parquet or jsonl.
+    /// File format: csv, parquet, jsonl or xlsx (an Excel workbook).
     #[arg(long = "as", default_value = "csv", value_name = "FORMAT")]
     pub file_format: String,
     /// Gzip each part.

@@ -31,7 +31,13 @@ pub enum ExportFormat {
     Parquet,
     /// JSON Lines: one object per row.
     Jsonl,
+    /// An Excel workbook: one sheet `prices`, a bold frozen header with
+    /// filters, UTC times as Excel date-times, prices as numbers.
+    Xlsx,
 }
+
+/// Data rows an Excel sheet holds (1,048,576 rows less the header).
+pub const XLSX_MAX_ROWS: usize = 1_048_575;
 
 impl ExportFormat {
     /// The file extension.
@@ -40,6 +46,7 @@ impl ExportFormat {
             ExportFormat::Csv => "csv",
             ExportFormat::Parquet => "parquet",
             ExportFormat::Jsonl => "jsonl",
+            ExportFormat::Xlsx => "xlsx",
         }
     }
 
@@ -49,6 +56,7 @@ impl ExportFormat {
             ExportFormat::Csv => 110,
             ExportFormat::Parquet => 24,
             ExportFormat::Jsonl => 190,
+            ExportFormat::Xlsx => 45,
         }
     }
 }
@@ -304,6 +312,12 @@ impl Exports {
         spec: &ExportSpec,
     ) -> Result<(Export, bool)> {
         spec.prices.validate()?;
+        if spec.gzip && spec.format == ExportFormat::Xlsx {
+            return Err(Error::param(
+                "gzip",
+                "an XLSX workbook is compressed already",
+            ));
+        }
         if let Some(k) = &spec.idempotency_key
             && (k.is_empty() || k.len() > 128)
         {
@@ -644,6 +658,65 @@ pub enum DownloadError {
     Missing,
 }
 
+/// A workbook of price rows.
+fn xlsx(rows: &[carbon_store::PriceRow]) -> Result<Vec<u8>> {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    if rows.len() > XLSX_MAX_ROWS {
+        return Err(Error::unprocessable(
+            "too_large",
+            Some("format"),
+            format!(
+                "an XLSX part holds at most {XLSX_MAX_ROWS} rows and this month has {}; \
+                 export CSV or Parquet, or narrow the query",
+                rows.len()
+            ),
+        ));
+    }
+    let fail = |e: rust_xlsxwriter::XlsxError| Error::Internal(format!("xlsx: {e}"));
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name("prices").map_err(fail)?;
+    let bold = Format::new().set_bold();
+    let when = Format::new().set_num_format("yyyy-mm-dd hh:mm");
+    for (c, name) in carbon_store::export::PRICES_CSV_COLUMNS
+        .split(',')
+        .enumerate()
+    {
+        sheet
+            .write_string_with_format(0, c as u16, name, &bold)
+            .map_err(fail)?;
+    }
+    for (i, r) in rows.iter().enumerate() {
+        let row = i as u32 + 1;
+        sheet
+            .write_string(row, 0, r.instrument_id.as_str())
+            .map_err(fail)?;
+        sheet
+            .write_string(row, 1, r.market_run.as_str())
+            .map_err(fail)?;
+        for (c, t) in [(2u16, r.interval_start), (3, r.interval_end)] {
+            let dt = ExcelDateTime::from_timestamp(t.timestamp()).map_err(fail)?;
+            sheet
+                .write_datetime_with_format(row, c, &dt, &when)
+                .map_err(fail)?;
+        }
+        let v = &r.values;
+        for (c, x) in [v.lmp, v.energy, v.congestion, v.loss, v.ghg]
+            .into_iter()
+            .enumerate()
+        {
+            if let Some(x) = x {
+                sheet.write_number(row, 4 + c as u16, x).map_err(fail)?;
+            }
+        }
+    }
+    sheet.set_freeze_panes(1, 0).map_err(fail)?;
+    sheet.autofilter(0, 0, rows.len() as u32, 8).map_err(fail)?;
+    sheet.set_column_width(0, 26).map_err(fail)?;
+    sheet.set_column_range_width(2, 3, 17).map_err(fail)?;
+    book.save_to_buffer().map_err(fail)
+}
+
 /// Encodes rows as one part.
 fn encode(rows: &[carbon_store::PriceRow], format: ExportFormat, gzip: bool) -> Result<Vec<u8>> {
     let raw = match format {
@@ -660,6 +733,7 @@ fn encode(rows: &[carbon_store::PriceRow], format: ExportFormat, gzip: bool) -> 
             s.into_bytes()
         }
         ExportFormat::Parquet => carbon_store::export::prices_parquet(rows)?,
+        ExportFormat::Xlsx => xlsx(rows)?,
     };
     if !gzip {
         return Ok(raw);

@@ -432,3 +432,50 @@ fn parts_follow_utc_calendar_months() {
         2
     );
 }
+
+#[test]
+fn an_xlsx_part_opens_with_an_independent_reader_and_holds_the_raw_prices() {
+    use calamine::{Data, Reader, Xlsx, open_workbook};
+    let env = env(ExportLimits::default());
+    let mut gz = spec(ExportFormat::Xlsx, true);
+    let e = env
+        .rt
+        .block_on(env.exports.create("A", "alice", &gz))
+        .unwrap_err();
+    assert!(e.to_string().contains("compressed already"), "{e}");
+    gz.gzip = false;
+    let (e, _) = env
+        .rt
+        .block_on(env.exports.create("A", "alice", &gz))
+        .unwrap();
+    env.rt
+        .block_on(env.exports.run("A", &e.id, progress()))
+        .unwrap();
+    let mut book: Xlsx<_> =
+        open_workbook(part_path(&env, "A", &e.id, "prices-2021-02.xlsx")).unwrap();
+    let sheet = book.worksheet_range("prices").unwrap();
+    let rows: Vec<&[Data]> = sheet.rows().collect();
+    let header: Vec<String> = rows[0].iter().map(|c| c.to_string()).collect();
+    assert_eq!(header.join(","), carbon_store::export::PRICES_CSV_COLUMNS);
+    let got: Vec<(DateTime<Utc>, f64)> = rows[1..]
+        .iter()
+        .filter(|r| r[0].to_string() == "MISO.INDIANA.HUB")
+        .map(|r| {
+            // Excel keeps a date-time as days since 1899-12-30 (serial).
+            let serial = match &r[2] {
+                Data::DateTime(d) => d.as_f64(),
+                other => panic!("not a date-time: {other:?}"),
+            };
+            let secs = ((serial - 25_569.0) * 86_400.0).round() as i64;
+            let lmp = match r[4] {
+                Data::Float(x) => x,
+                ref other => panic!("not a number: {other:?}"),
+            };
+            (DateTime::from_timestamp(secs, 0).unwrap(), lmp)
+        })
+        .collect();
+    assert_eq!(
+        got,
+        raw_indiana(t("2021-02-01T00:00:00Z"), t("2021-03-01T00:00:00Z"))
+    );
+}

@@ -2079,7 +2079,7 @@ export interface components {
          * @description File formats.
          * @enum {string}
          */
-        ExportFormat: "csv" | "parquet" | "jsonl";
+        ExportFormat: "csv" | "parquet" | "jsonl" | "xlsx";
         /** @description A stored curve at a granularity and block. */
         Forward: {
             /** @description The run. */

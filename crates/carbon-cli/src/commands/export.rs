@@ -37,8 +37,12 @@ fn spec(a: &ExportPricesArgs) -> Result<ExportSpec> {
         out: None,
     })?;
     let format: ExportFormat =
-        serde_json::from_value(serde_json::Value::String(a.file_format.clone()))
-            .map_err(|_| UserError(format!("--as {}: csv, parquet or jsonl", a.file_format)))?;
+        serde_json::from_value(serde_json::Value::String(a.file_format.clone())).map_err(|_| {
+            UserError(format!(
+                "--as {}: csv, parquet, jsonl or xlsx",
+                a.file_format
+            ))
+        })?;
     Ok(ExportSpec {
         prices,
         format,
