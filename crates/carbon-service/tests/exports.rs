@@ -459,7 +459,7 @@ fn an_xlsx_part_opens_with_an_independent_reader_and_holds_the_raw_prices() {
     assert_eq!(header.join(","), carbon_store::export::PRICES_CSV_COLUMNS);
     let got: Vec<(DateTime<Utc>, f64)> = rows[1..]
         .iter()
-        .filter(|r| r[0].to_string() == "MISO.INDIANA.HUB")
+        .filter(|r| matches!(&r[0], Data::String(s) if s == "MISO.INDIANA.HUB"))
         .map(|r| {
             // Excel keeps a date-time as days since 1899-12-30 (serial).
             let serial = match &r[2] {
