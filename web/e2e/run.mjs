@@ -3,6 +3,7 @@
 // Usage: node e2e/run.mjs   (CARBON_BIN: the binary; default: the cargo target dir's)
 
 import { spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { createServer } from "node:http";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, homedir } from "node:os";
@@ -633,6 +634,123 @@ await test("scenarios: a document checked as it is typed, saved, run live, chart
   const diff = page.getByTestId("diff");
   await diff.waitFor();
   assert.match(await diff.textContent(), /drivers\.gas\.shift/);
+});
+
+// The Downloads page's form, filled for one day of one instrument's day-ahead prices.
+async function exportForm(page, instrument) {
+  await page.getByRole("heading", { name: "New export" }).waitFor();
+  await page.getByLabel("Instruments").fill(instrument);
+  await page.getByLabel("Start", { exact: true }).fill("2026-10-01");
+  await page.getByLabel("End", { exact: true }).fill("2026-10-02");
+  await page.getByLabel("Market runs").fill("da");
+  await page.getByLabel("File format").selectOption("csv");
+}
+// Clicks the page's Export button; the answer to its POST /api/v1/exports.
+async function clickExport(page) {
+  const [answer] = await Promise.all([
+    page.waitForResponse((r) => new URL(r.url()).pathname === "/api/v1/exports" && r.request().method() === "POST"),
+    page.getByRole("button", { name: "Export", exact: true }).click(),
+  ]);
+  return answer;
+}
+
+await test("downloads: a query estimated, exported by a job followed live, fetched through a signed link with no credential", async (page) => {
+  await login(page, "admin");
+  await page.getByRole("link", { name: "Downloads" }).click();
+  await exportForm(page, "MISO.INDIANA.HUB");
+  await page.getByRole("button", { name: "Estimate" }).click();
+  const estimate = page.getByTestId("estimate");
+  await estimate.waitFor();
+  assert.equal(await estimate.getAttribute("data-rows"), "24", await estimate.textContent());
+  assert.equal(await estimate.getAttribute("data-within-limits"), "true");
+  assert.match(await estimate.textContent(), /About 24 rows · .+ · 1 part · within the limits/);
+
+  const created = await clickExport(page);
+  assert.equal(created.status(), 202, await created.text());
+  const { id } = await created.json();
+  assert.match(id, /^ex_/);
+  const row = page.getByTestId(`export-${id}`);
+  await row.waitFor();
+  // Followed live: the row's status moves to an end without a reload.
+  await page.waitForFunction(
+    (id) => ["succeeded", "failed", "cancelled"].includes(document.querySelector(`[data-testid="export-${id}"]`)?.getAttribute("data-status")),
+    id,
+    { timeout: 60_000 },
+  );
+  assert.equal(await row.getAttribute("data-status"), "succeeded", await row.textContent());
+  assert.match(await page.getByTestId(`export-status-${id}`).textContent(), /succeeded/);
+  assert.equal(await row.getByRole("button", { name: /^Cancel / }).count(), 0);
+
+  // Its parts: one month, 24 rows, each file behind a signed link.
+  await row.getByRole("button", { name: `Parts of ${id}` }).click();
+  const parts = page.getByTestId(`parts-${id}`);
+  await parts.waitFor();
+  const part = parts.getByTestId("part-prices-2026-10.csv");
+  const cells = await part.locator("td").allTextContents();
+  assert.equal(cells[0], "prices-2026-10.csv");
+  assert.equal(cells[1], "2026-10");
+  assert.equal(cells[2], "24");
+  const sha = await part.locator("code[title]").getAttribute("title");
+  await part.getByRole("button", { name: "Link to prices-2026-10.csv" }).click();
+  const link = parts.getByTestId("download-link");
+  await link.waitFor();
+  const url = await link.getAttribute("href");
+  assert.ok(url.startsWith(`${base}/api/v1/downloads/`), url);
+  assert.equal(await parts.getByLabel("Signed link to prices-2026-10.csv").inputValue(), url);
+  await page.screenshot({ path: join(shots, "downloads.png"), fullPage: true });
+
+  // Fetched by this process, not the browser: no cookie, no key — the signature is the credential.
+  const got = await fetch(url);
+  assert.equal(got.status, 200);
+  const bytes = Buffer.from(await got.arrayBuffer());
+  assert.equal(createHash("sha256").update(bytes).digest("hex"), sha);
+  const lines = bytes.toString("utf8").trimEnd().split(/\r?\n/);
+  assert.equal(lines[0], "instrument_id,market_run,interval_start_utc,interval_end_utc,lmp,energy,congestion,loss,ghg");
+  assert.equal(lines.length, 25, lines.join("\n"));
+  assert.ok(lines.slice(1).every((l) => l.startsWith("MISO.INDIANA.HUB,da,")), lines.join("\n"));
+  // The same link with its signature altered is refused.
+  const forged = new URL(url);
+  const sig = forged.searchParams.get("sig");
+  forged.searchParams.set("sig", (sig[0] === "0" ? "1" : "0") + sig.slice(1));
+  assert.equal((await fetch(forged)).status, 403);
+});
+
+await test("explorer: Export… opens Downloads with the explorer's query", async (page) => {
+  await login(page, "admin");
+  await page.getByRole("link", { name: "Explorer" }).click();
+  await page.getByRole("searchbox").fill("INDIANA");
+  await page.getByRole("checkbox", { name: "MISO.INDIANA.HUB" }).check();
+  await page.getByTestId("explorer-chart").waitFor();
+  await page.getByRole("link", { name: "Export…" }).click();
+  await page.waitForURL(/\/downloads\?query=/);
+  await page.getByRole("heading", { name: "New export" }).waitFor();
+  assert.equal(await page.getByLabel("Instruments").inputValue(), "MISO.INDIANA.HUB");
+  assert.equal(await page.getByLabel("Start", { exact: true }).inputValue(), "2026-10-01");
+  assert.equal(await page.getByLabel("End", { exact: true }).inputValue(), "2026-10-02");
+  assert.equal(await page.getByLabel("Market runs").inputValue(), "da");
+  assert.equal(await page.getByLabel("Components").inputValue(), "lmp");
+  // The handed-over query is the explorer's day: 24 hours.
+  await page.getByRole("button", { name: "Estimate" }).click();
+  const estimate = page.getByTestId("estimate");
+  await estimate.waitFor();
+  assert.equal(await estimate.getAttribute("data-rows"), "24");
+});
+
+await test("pilot_caiso exports its CAISO hubs only: a MISO export is refused and the page says why", async (page) => {
+  await login(page, "caiso_demo");
+  await page.getByRole("link", { name: "Downloads" }).click();
+  await exportForm(page, "MISO.INDIANA.HUB");
+  const refused = await clickExport(page);
+  assert.equal(refused.status(), 403);
+  await page.getByRole("alert").filter({ hasText: /not entitled/ }).waitFor();
+  assert.equal(await page.getByTestId("exports-table").count(), 0);
+  // Its own hub is estimated (the stand-in's day-ahead day), and the alert is gone.
+  await page.getByLabel("Instruments").fill("CAISO.TH_SP15_GEN-APND");
+  await page.getByRole("button", { name: "Estimate" }).click();
+  const estimate = page.getByTestId("estimate");
+  await estimate.waitFor();
+  assert.ok(Number(await estimate.getAttribute("data-rows")) > 0, await estimate.textContent());
+  assert.equal(await page.getByRole("alert").count(), 0);
 });
 
 await browser.close();

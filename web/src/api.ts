@@ -108,6 +108,16 @@ export type ScenarioDocument = Schemas["Document"];
 export type Validation = Schemas["Validation"];
 export type NewRun = Schemas["NewRun"];
 export type Change = Schemas["Change"];
+/** A file export of a price query (`/api/v1/exports`): its status, totals and manifest. */
+export type Export = Schemas["Export"];
+export type ExportFormat = Schemas["ExportFormat"];
+export type ExportEstimate = Schemas["ExportEstimate"];
+export type NewExport = Schemas["NewExport"];
+export type NewLink = Schemas["NewLink"];
+/** A signed, expiring link to one file of an export (`POST /api/v1/exports/{id}/links`). */
+export type SignedLink = Schemas["Link"];
+export type Frequency = Schemas["Frequency"];
+export type Aggregation = Schemas["Aggregation"];
 /** A durable job (`/api/v1/jobs`). */
 export type Job = Schemas["Job"];
 

@@ -10,12 +10,14 @@ import { Keys } from "./pages/Keys";
 import { Research } from "./pages/Research";
 import { Jobs } from "./pages/Jobs";
 import { Scenarios } from "./pages/Scenarios";
+import { Downloads } from "./pages/Downloads";
 import "./styles.css";
 
 /** Client-side routes; the server answers index.html for each of them. */
 const ROUTES = [
   { path: "/", label: "Dashboard" },
   { path: "/explorer", label: "Explorer" },
+  { path: "/downloads", label: "Downloads" },
   { path: "/curves", label: "Curves" },
   { path: "/research", label: "Research" },
   { path: "/scenarios", label: "Scenarios" },
@@ -60,7 +62,10 @@ function App() {
   let page;
   switch (path) {
     case "/explorer":
-      page = <Explorer />;
+      page = <Explorer navigate={navigate} />;
+      break;
+    case "/downloads":
+      page = <Downloads />;
       break;
     case "/curves":
       page = <Curves />;

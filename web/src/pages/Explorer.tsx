@@ -1,14 +1,16 @@
 import { useEffect, useMemo, useState } from "react";
 import { getJson, getText, type Instrument, type InstrumentPage, type MarketInfo, type Price, type PricePage, type Schemas } from "../api";
 import { Chart, type ChartSeries } from "../Chart";
+import { downloadsPath } from "../exports";
 import { align, formatInstant, pricesUrl, series, spread, type Block, type Component, type PriceQuery } from "../query";
 
 const COLORS = ["#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2"];
 const COMPONENTS: Component[] = ["lmp", "energy", "congestion", "loss"];
 
 /** Instrument search, a zoomable chart with the query's selectors, DA vs RT
- * overlay and DART spread, a table, and a CSV download of exactly the query. */
-export function Explorer() {
+ * overlay and DART spread, a table, a CSV download of exactly the query, and
+ * "Export…": the same query on the Downloads page (`navigate` moves there). */
+export function Explorer({ navigate }: { navigate: (path: string) => void }) {
   const [markets, setMarkets] = useState<MarketInfo[]>([]);
   const [market, setMarket] = useState("");
   const [kind, setKind] = useState("");
@@ -103,6 +105,7 @@ export function Explorer() {
     }
   };
 
+  const exportPath = downloadsPath(pricesUrl(query));
   const set = <K extends keyof typeof q>(k: K, v: (typeof q)[K]) => setQ((old) => ({ ...old, [k]: v }));
   return (
     <section aria-label="Explorer" className="explorer">
@@ -183,6 +186,17 @@ export function Explorer() {
           <div className="buttons">
             <button type="button" onClick={() => setView(view === "chart" ? "table" : "chart")}>{view === "chart" ? "Table" : "Chart"}</button>
             <button type="button" onClick={download} disabled={!picked.length}>Download CSV</button>
+            <a
+              className="button secondary"
+              href={exportPath}
+              title="Export this query as files (one per month) on the Downloads page"
+              onClick={(e) => {
+                e.preventDefault();
+                navigate(exportPath);
+              }}
+            >
+              Export…
+            </a>
           </div>
         </form>
         {error && <p role="alert" className="error">{error}</p>}
