@@ -2,7 +2,7 @@
 # Runs the benchmarks. `cargo bench` builds them with the `bench` profile (the
 # release profile's optimisation for every crate, Cargo.toml) against the same
 # prebuilt DuckDB library as every other build (scripts/env.sh).
-# Usage: scripts/bench.sh [store|ingest|api|curves|research|scenario]
+# Usage: scripts/bench.sh [store|ingest|api|curves|research|scenario|exports]
 #   store   carbon-store: append, range query, daily resample (synthetic)
 #   ingest  parse + validate + store of synthetic MISO-layout reports, and the
 #           same files parsed by pandas (a venv from PyPI); prints the ratio
@@ -15,6 +15,8 @@
 #   scenario calibration of 12 × 2 cells on a year of hourly prices, and Monte
 #           Carlo bands (10,000 paths × 3 years × 2 blocks) against the same
 #           process vectorised in numpy (a venv from PyPI)
+#   exports 10 M synthetic price rows exported to CSV and Parquet, against
+#           DuckDB's COPY of the same rows and pandas to_csv/to_parquet
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -81,5 +83,15 @@ PY
     CARBON_BENCH_DIR="$work" cargo bench --locked -p carbon-scenario --bench scenario
     "$venv/bin/python" scripts/bench/scenario_peer.py "$work/scenario.json"
     ;;
-  *) echo "unknown benchmark: $which (known: store, ingest, api, curves, research, scenario)" >&2; exit 2 ;;
+  exports)
+    work="${CARBON_BENCH_WORK:-$CARBON_CACHE/bench-exports}"
+    venv="$CARBON_CACHE/venv-exports"
+    if [ ! -x "$venv/bin/python" ]; then
+      python3 -m venv "$venv"
+      "$venv/bin/pip" install -q "pandas==2.2.3" "pyarrow==18.1.0" "numpy<2.3"
+    fi
+    CARBON_BENCH_DIR="$work" cargo bench --locked -p carbon-service --bench exports
+    "$venv/bin/python" scripts/bench/exports_peer.py "$work/exports.json" "$work"
+    ;;
+  *) echo "unknown benchmark: $which (known: store, ingest, api, curves, research, scenario, exports)" >&2; exit 2 ;;
 esac

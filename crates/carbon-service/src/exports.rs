@@ -207,8 +207,10 @@ pub struct Exports {
     limits: ExportLimits,
 }
 
-/// Rows read from the store per page while writing a part.
-const PAGE_ROWS: usize = 50_000;
+/// Rows read from the store per page while writing a part: a month of a
+/// thousand nodes in one read (keyset pages re-plan the month's scan each
+/// time: at 50,000 rows a page, 10 M rows took 16× longer).
+const PAGE_ROWS: usize = 1_000_000;
 
 /// UTC month boundaries covering `[start, end)`.
 pub fn month_parts(
