@@ -896,7 +896,7 @@ pub struct ExportPricesArgs {
     /// The query (the flags of `carbon query prices`; its --format is the
     /// export's file format below).
     #[command(flatten)]
-    pub query: ExportQueryArgs,
+    pub query: PriceQueryArgs,
     /// File format: csv, parquet, jsonl or xlsx (an Excel workbook).
     #[arg(long = "as", default_value = "csv", value_name = "FORMAT")]
     pub file_format: String,
@@ -914,9 +914,9 @@ pub struct ExportPricesArgs {
     pub owner: String,
 }
 
-/// The price query of an export.
+/// A price query (`carbon query prices`, `carbon export prices`).
 #[derive(Debug, Args)]
-pub struct ExportQueryArgs {
+pub struct PriceQueryArgs {
     /// Instrument id `<ISO>.<node>` (repeat, or separate with commas).
     #[arg(
         long = "instrument",
@@ -926,31 +926,31 @@ pub struct ExportQueryArgs {
         value_name = "ID"
     )]
     pub instruments: Vec<String>,
-    /// Range start, inclusive (RFC 3339, or a date/naive time on the --tz clock).
+    /// Range start, inclusive: RFC 3339 (2025-11-02T08:00:00Z) or a date/naive time read on the --tz clock.
     #[arg(long, value_name = "T")]
     pub start: String,
-    /// Range end, exclusive.
+    /// Range end, exclusive (same forms as --start).
     #[arg(long, value_name = "T")]
     pub end: String,
-    /// Market run(s) [default: all].
+    /// Market run(s): da, da_exante, rt, rt_prelim, rtpd, rt5 [default: all].
     #[arg(long = "market-run", value_delimiter = ',', value_name = "RUN")]
     pub market_runs: Vec<String>,
-    /// Components [default: all].
+    /// Components: lmp, energy, congestion, loss, ghg [default: all].
     #[arg(long, value_delimiter = ',', value_name = "C")]
     pub components: Vec<String>,
-    /// Resample to 5min, 15min, 1h, 1d or 1mo.
+    /// Resample to 5min, 15min, 1h, 1d or 1mo (days and months on the market clock).
     #[arg(long, value_name = "FREQ")]
     pub resample: Option<String>,
-    /// Aggregation for --resample [default: mean].
+    /// Aggregation for --resample: mean, min, max, first, last [default: mean].
     #[arg(long, value_name = "AGG", requires = "resample")]
     pub agg: Option<String>,
-    /// Power block.
+    /// Power block: flat, onpeak, offpeak, 2x16, 7x8 (market clock and peak convention).
     #[arg(long, default_value = "flat")]
     pub block: String,
-    /// What was known at this time.
+    /// Return what was known at this time (latest vintage at or before it).
     #[arg(long, value_name = "T")]
     pub as_of: Option<String>,
-    /// Clock for naive times.
+    /// Clock for naive --start/--end/--as-of and for table/JSON times.
     #[arg(long, value_enum, default_value_t = TzArg::Market)]
     pub tz: TzArg,
 }
@@ -1120,42 +1120,9 @@ pub enum TzArg {
 /// `carbon query prices`
 #[derive(Debug, Args)]
 pub struct PricesArgs {
-    /// Instrument id `<ISO>.<node>` (repeat, or separate with commas).
-    #[arg(
-        long = "instrument",
-        short = 'i',
-        required = true,
-        value_delimiter = ',',
-        value_name = "ID"
-    )]
-    pub instruments: Vec<String>,
-    /// Range start, inclusive: RFC 3339 (2025-11-02T08:00:00Z) or a date/naive time read on the --tz clock.
-    #[arg(long, value_name = "T")]
-    pub start: String,
-    /// Range end, exclusive (same forms as --start).
-    #[arg(long, value_name = "T")]
-    pub end: String,
-    /// Market run(s): da, da_exante, rt, rt_prelim, rtpd, rt5 [default: all].
-    #[arg(long = "market-run", value_delimiter = ',', value_name = "RUN")]
-    pub market_runs: Vec<String>,
-    /// Components: lmp, energy, congestion, loss, ghg [default: all].
-    #[arg(long, value_delimiter = ',', value_name = "C")]
-    pub components: Vec<String>,
-    /// Resample to 5min, 15min, 1h, 1d or 1mo (days and months on the market clock).
-    #[arg(long, value_name = "FREQ")]
-    pub resample: Option<String>,
-    /// Aggregation for --resample: mean, min, max, first, last [default: mean].
-    #[arg(long, value_name = "AGG", requires = "resample")]
-    pub agg: Option<String>,
-    /// Power block: flat, onpeak, offpeak, 2x16, 7x8 (market clock and peak convention).
-    #[arg(long, default_value = "flat")]
-    pub block: String,
-    /// Return what was known at this time (latest vintage at or before it).
-    #[arg(long, value_name = "T")]
-    pub as_of: Option<String>,
-    /// Clock for naive --start/--end/--as-of and for table/JSON times.
-    #[arg(long, value_enum, default_value_t = TzArg::Market)]
-    pub tz: TzArg,
+    /// The query.
+    #[command(flatten)]
+    pub query: PriceQueryArgs,
     /// Output format. CSV columns: instrument_id,market_run,interval_start_utc,
     /// interval_end_utc,lmp,energy,congestion,loss,ghg.
     #[arg(long, value_enum, default_value_t = Format::Table)]

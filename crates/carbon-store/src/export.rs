@@ -1,9 +1,9 @@
 //! File encodings of query results that need a columnar writer: Parquet,
 //! written by DuckDB itself (an in-memory instance, nothing touches the store).
 
-use duckdb::{Connection, params};
+use duckdb::Connection;
 
-use crate::{duck::ts, error::Result, model::PriceRow};
+use crate::{error::Result, model::PriceRow};
 
 /// The header of a price CSV.
 pub const PRICES_CSV_COLUMNS: &str =
@@ -74,20 +74,64 @@ pub fn prices_parquet(rows: &[PriceRow]) -> Result<Vec<u8>> {
             lmp DOUBLE, energy DOUBLE, congestion DOUBLE, loss DOUBLE, ghg DOUBLE)",
     )?;
     {
+        use duckdb::arrow::{
+            array::{ArrayRef, Float64Array, StringArray, TimestampMicrosecondArray},
+            datatypes::{DataType, Field, Schema, TimeUnit},
+            record_batch::RecordBatch,
+        };
+        let ts_type = DataType::Timestamp(TimeUnit::Microsecond, None);
+        let schema = std::sync::Arc::new(Schema::new(vec![
+            Field::new("instrument_id", DataType::Utf8, false),
+            Field::new("market_run", DataType::Utf8, false),
+            Field::new("interval_start_utc", ts_type.clone(), false),
+            Field::new("interval_end_utc", ts_type, false),
+            Field::new("lmp", DataType::Float64, true),
+            Field::new("energy", DataType::Float64, true),
+            Field::new("congestion", DataType::Float64, true),
+            Field::new("loss", DataType::Float64, true),
+            Field::new("ghg", DataType::Float64, true),
+        ]));
+        // Column batches through the Arrow appender: one call per 100,000
+        // rows instead of one per row (about 10× faster for a month of nodes).
         let mut app = conn.appender("p")?;
-        for r in rows {
-            let v = &r.values;
-            app.append_row(params![
-                r.instrument_id.as_str(),
-                r.market_run.as_str(),
-                ts(r.interval_start),
-                ts(r.interval_end),
-                v.lmp,
-                v.energy,
-                v.congestion,
-                v.loss,
-                v.ghg,
-            ])?;
+        for chunk in rows.chunks(100_000) {
+            let value = |f: fn(&PriceRow) -> Option<f64>| -> ArrayRef {
+                std::sync::Arc::new(chunk.iter().map(f).collect::<Float64Array>())
+            };
+            let columns: Vec<ArrayRef> = vec![
+                std::sync::Arc::new(
+                    chunk
+                        .iter()
+                        .map(|r| Some(r.instrument_id.as_str()))
+                        .collect::<StringArray>(),
+                ),
+                std::sync::Arc::new(
+                    chunk
+                        .iter()
+                        .map(|r| Some(r.market_run.as_str()))
+                        .collect::<StringArray>(),
+                ),
+                std::sync::Arc::new(TimestampMicrosecondArray::from(
+                    chunk
+                        .iter()
+                        .map(|r| r.interval_start.timestamp_micros())
+                        .collect::<Vec<_>>(),
+                )),
+                std::sync::Arc::new(TimestampMicrosecondArray::from(
+                    chunk
+                        .iter()
+                        .map(|r| r.interval_end.timestamp_micros())
+                        .collect::<Vec<_>>(),
+                )),
+                value(|r| r.values.lmp),
+                value(|r| r.values.energy),
+                value(|r| r.values.congestion),
+                value(|r| r.values.loss),
+                value(|r| r.values.ghg),
+            ];
+            let batch = RecordBatch::try_new(schema.clone(), columns)
+                .map_err(|e| crate::Error::Backend(format!("parquet: {e}")))?;
+            app.append_record_batch(batch)?;
         }
         app.flush()?;
     }

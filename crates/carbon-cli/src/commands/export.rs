@@ -14,28 +14,13 @@ use carbon_service::{
 
 use super::{UserError, open_store, output, runtime, service_error};
 use crate::{
-    cli::{ExportCommand, ExportPricesArgs, Format, PricesArgs},
+    cli::{ExportCommand, ExportPricesArgs},
     config::Config,
     output::{Cell, RowWriter},
 };
 
 fn spec(a: &ExportPricesArgs) -> Result<ExportSpec> {
-    let q = &a.query;
-    let prices = super::query::build_query(&PricesArgs {
-        instruments: q.instruments.clone(),
-        start: q.start.clone(),
-        end: q.end.clone(),
-        market_runs: q.market_runs.clone(),
-        components: q.components.clone(),
-        resample: q.resample.clone(),
-        agg: q.agg.clone(),
-        block: q.block.clone(),
-        as_of: q.as_of.clone(),
-        tz: q.tz,
-        format: Format::Table,
-        limit: None,
-        out: None,
-    })?;
+    let prices = super::query::build_query(&a.query)?;
     let format: ExportFormat =
         serde_json::from_value(serde_json::Value::String(a.file_format.clone())).map_err(|_| {
             UserError(format!(

@@ -11,7 +11,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::{UserError, flag, open_store, output, runtime};
 use crate::{
-    cli::{Format, PricesArgs, TzArg},
+    cli::{Format, PriceQueryArgs, PricesArgs, TzArg},
     config::Config,
     output::{Cell, RowWriter},
 };
@@ -33,7 +33,7 @@ pub const COLUMNS: [&str; 9] = [
 ];
 
 /// Turns the flags into a store query.
-pub fn build_query(a: &PricesArgs) -> Result<PriceQuery> {
+pub fn build_query(a: &PriceQueryArgs) -> Result<PriceQuery> {
     let instruments = a
         .instruments
         .iter()
@@ -111,13 +111,13 @@ fn utc(t: DateTime<Utc>) -> String {
 }
 
 pub fn prices(config: &Config, a: &PricesArgs) -> Result<ExitCode> {
-    let query = build_query(a)?;
+    let query = build_query(&a.query)?;
     let store = open_store(config)?;
     let rt = runtime()?;
     let resampled = query.resample.is_some();
 
     // CSV keeps the documented UTC columns; table and JSON show the --tz clock.
-    let mut headers: Vec<&str> = match (a.format, a.tz) {
+    let mut headers: Vec<&str> = match (a.format, a.query.tz) {
         (Format::Csv, _) => COLUMNS.to_vec(),
         (_, TzArg::Utc) => COLUMNS.to_vec(),
         (_, TzArg::Market) => {
@@ -162,7 +162,7 @@ pub fn prices(config: &Config, a: &PricesArgs) -> Result<ExitCode> {
 
 fn cells(r: &PriceRow, a: &PricesArgs, comps: &[Component], resampled: bool) -> Vec<Cell> {
     let m = r.instrument_id.market();
-    let (s, e) = match (a.format, a.tz) {
+    let (s, e) = match (a.format, a.query.tz) {
         (Format::Csv, _) | (_, TzArg::Utc) => (utc(r.interval_start), utc(r.interval_end)),
         (_, TzArg::Market) => (local(r.interval_start, m), local(r.interval_end, m)),
     };
