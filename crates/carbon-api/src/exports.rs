@@ -265,7 +265,7 @@ pub(crate) async fn create_export(
     if !fresh {
         return Ok(Json(e).into_response());
     }
-    let job = s
+    let job = match s
         .jobs
         .submit(
             &JobSpec::Export(Box::new(ExportJob {
@@ -274,7 +274,17 @@ pub(crate) async fn create_export(
             &who.tenant,
             &who.actor(),
         )
-        .await?;
+        .await
+    {
+        Ok(j) => j,
+        Err(err) => {
+            // Not left queued without a job (it would hold a slot forever).
+            let _ = exports
+                .fail(&who.tenant, &e.id, "its job could not be queued")
+                .await;
+            return Err(err.into());
+        }
+    };
     exports.attach_job(&who.tenant, &e.id, &job.id).await?;
     let ids: Vec<&str> = spec.prices.instruments.iter().map(|i| i.as_str()).collect();
     s.access
@@ -397,6 +407,17 @@ pub(crate) async fn create_link(
     }
     let exports = s.exports()?;
     let e = exports.get(&who.tenant, &id).await?;
+    // A link hands the data out: the caller must still be entitled to it.
+    let spec: ExportSpec = serde_json::from_value(e.spec.clone())
+        .map_err(|_| ApiError::not_found(format!("no export `{id}`")))?;
+    entitle_query(
+        &s,
+        &who,
+        &spec.prices,
+        Transport::Download,
+        "/api/v1/exports/{id}/links",
+    )
+    .await?;
     let now = chrono::Utc::now();
     let ttl = chrono::Duration::seconds(ttl as i64);
     let url = exports.link(&e, &b.file, ttl, now)?;
@@ -438,16 +459,19 @@ pub(crate) async fn download(
                     json!({ "export": id, "file": file, "reason": why }),
                 )
                 .await;
-            ApiError::forbidden(format!("this link is refused: {why}"))
+            // One answer whatever the reason (the audit log keeps it).
+            ApiError::forbidden("this link is refused (tampered, expired, or not for this file)")
         }
     };
+    // The signature first: nothing is looked up for a link that does not check.
+    let now = chrono::Utc::now();
+    if let Err(why) = exports.verify_link(&tenant, &id, &file, p.expires, &p.sig, now) {
+        return Err(refuse(why).await);
+    }
     let Ok(e) = exports.get(&tenant, &id).await else {
         return Err(refuse("no such export").await);
     };
-    match exports
-        .download(&e, &file, p.expires, &p.sig, chrono::Utc::now())
-        .await
-    {
+    match exports.download(&e, &file, p.expires, &p.sig, now).await {
         Ok(body) => {
             let ct = if file.ends_with(".json") || file.ends_with(".jsonl") {
                 "application/json"

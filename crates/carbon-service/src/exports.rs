@@ -131,21 +131,51 @@ impl LinkSigner {
         Self { key: Arc::new(key) }
     }
 
-    /// The key in `path` (32 bytes), made (mode 0600) when missing.
+    /// The key in `path` (32 bytes), made when missing: written (mode 0600)
+    /// to a file of its own and linked into place, so two processes starting
+    /// at once end up with the same key. A file that is there but unreadable
+    /// or not 32 bytes is an error — never silently replaced (that would
+    /// void every link handed out).
     pub fn load_or_create(path: &std::path::Path) -> std::io::Result<Self> {
-        if let Ok(b) = std::fs::read(path)
-            && let Ok(key) = <[u8; 32]>::try_from(b.as_slice())
-        {
-            return Ok(Self::new(key));
+        let read = |path: &std::path::Path| -> std::io::Result<Self> {
+            let b = std::fs::read(path)?;
+            <[u8; 32]>::try_from(b.as_slice())
+                .map(Self::new)
+                .map_err(|_| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        format!(
+                            "{} holds {} bytes, not a 32-byte key",
+                            path.display(),
+                            b.len()
+                        ),
+                    )
+                })
+        };
+        match read(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            other => return other,
         }
         let mut key = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
-        let mut o = std::fs::OpenOptions::new();
-        o.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-        std::io::Write::write_all(&mut o.open(path)?, &key)?;
-        Ok(Self::new(key))
+        let tmp = path.with_extension(format!("new-{}", std::process::id()));
+        {
+            let mut o = std::fs::OpenOptions::new();
+            o.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+            let mut f = o.open(&tmp)?;
+            std::io::Write::write_all(&mut f, &key)?;
+            f.sync_all()?;
+        }
+        let linked = std::fs::hard_link(&tmp, path);
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => Ok(Self::new(key)),
+            // Another process made it first: use theirs.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read(path),
+            Err(e) => Err(e),
+        }
     }
 
     fn mac(&self, tenant: &str, id: &str, file: &str, expires: i64) -> Hmac<Sha256> {
@@ -211,6 +241,39 @@ pub struct Exports {
 /// thousand nodes in one read (keyset pages re-plan the month's scan each
 /// time: at 50,000 rows a page, 10 M rows took 16× longer).
 const PAGE_ROWS: usize = 1_000_000;
+
+/// Most parts (months) one export may have.
+pub const MAX_PARTS: usize = 240;
+
+/// Most rows one part may hold (a part is encoded in memory).
+pub const MAX_PART_ROWS: usize = 5_000_000;
+
+/// Month boundaries covering `[start, end)` on a market's clock (`None`: UTC).
+pub fn month_parts_on(
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    clock: Option<carbon_core::Market>,
+) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let local =
+        |t: DateTime<Utc>| clock.map_or(t.date_naive(), |m| carbon_core::time::market_date(m, t));
+    let at = |d: NaiveDate| {
+        clock.map_or(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc(), |m| {
+            carbon_core::time::day_start(m, d)
+        })
+    };
+    let mut out = Vec::new();
+    let mut a = start;
+    while a < end {
+        let next = carbon_core::time::next_month(local(a).with_day(1).unwrap_or(local(a)));
+        let b = at(next).min(end);
+        if b <= a {
+            break;
+        }
+        out.push((a, b));
+        a = b;
+    }
+    out
+}
 
 /// UTC month boundaries covering `[start, end)`.
 pub fn month_parts(
@@ -325,6 +388,26 @@ impl Exports {
         {
             return Err(Error::param("idempotency_key", "1–128 characters"));
         }
+        // A key used before answers with its export, whatever the limits now.
+        if let Some(k) = &spec.idempotency_key
+            && let Some(first) = self
+                .records
+                .exports(tenant, 10_000)
+                .await?
+                .into_iter()
+                .find(|e| e.idempotency_key.as_deref() == Some(k.as_str()))
+        {
+            return Ok((first, false));
+        }
+        let parts = month_parts(spec.prices.start, spec.prices.end).len();
+        if parts > MAX_PARTS {
+            return Err(Error::param(
+                "end",
+                format!(
+                    "the range spans {parts} months; an export holds at most {MAX_PARTS} (one part each)"
+                ),
+            ));
+        }
         let est = self.estimate(spec).await?;
         if est.rows > self.limits.max_rows {
             return Err(Error::unprocessable(
@@ -343,7 +426,7 @@ impl Exports {
             .iter()
             .filter(|e| e.status == "queued" || e.status == "running")
             .count();
-        if running >= self.limits.max_running && spec.idempotency_key.is_none() {
+        if running >= self.limits.max_running {
             return Err(Error::unprocessable(
                 "too_many_exports",
                 None,
@@ -380,7 +463,9 @@ impl Exports {
             finished: None,
             expires: now + Duration::days(self.limits.retention_days),
             rows: 0,
-            bytes: 0,
+            // Reserved while it is queued or running (so the storage limit
+            // counts it); the bytes written replace it when it ends.
+            bytes: est.bytes,
             manifest: None,
             error: None,
         };
@@ -404,10 +489,32 @@ impl Exports {
 
     /// Notes the job that writes export `id`.
     pub async fn attach_job(&self, tenant: &str, id: &str, job_id: &str) -> Result<()> {
+        self.records.set_export_job(tenant, id, job_id).await?;
+        Ok(())
+    }
+
+    /// Marks export `id` failed before it ran (its job could not be queued).
+    pub async fn fail(&self, tenant: &str, id: &str, why: &str) -> Result<()> {
         let mut e = self.get(tenant, id).await?;
-        e.job_id = Some(job_id.into());
+        e.status = "failed".into();
+        e.error = Some(why.into());
+        e.finished = Some(Utc::now());
+        e.bytes = 0;
         self.records.update_export(&e).await?;
         Ok(())
+    }
+
+    /// Checks a link's signature and expiry (before anything is looked up).
+    pub fn verify_link(
+        &self,
+        tenant: &str,
+        id: &str,
+        file: &str,
+        expires: i64,
+        sig: &str,
+        now: DateTime<Utc>,
+    ) -> std::result::Result<(), &'static str> {
+        self.signer.verify(tenant, id, file, expires, sig, now)
     }
 
     fn prefix(e: &Export) -> String {
@@ -419,8 +526,16 @@ impl Exports {
     /// marked failed (or cancelled); nothing is published.
     pub async fn run(&self, tenant: &str, id: &str, progress: Progress) -> Result<Export> {
         let mut e = self.get(tenant, id).await?;
-        if e.status == "succeeded" {
-            return Ok(e);
+        match e.status.as_str() {
+            "succeeded" => return Ok(e),
+            "queued" | "running" => {}
+            other => {
+                return Err(Error::unprocessable(
+                    "not_runnable",
+                    None,
+                    format!("export `{id}` is {other}"),
+                ));
+            }
         }
         e.status = "running".into();
         self.records.update_export(&e).await?;
@@ -462,7 +577,20 @@ impl Exports {
     ) -> Result<()> {
         let spec: ExportSpec = serde_json::from_value(e.spec.clone())
             .map_err(|x| Error::Internal(format!("stored export spec: {x}")))?;
-        let parts = month_parts(spec.prices.start, spec.prices.end);
+        // Day and month buckets run between the market's midnights: its
+        // months then bound the parts, so no bucket is split in two.
+        let clock = match &spec.prices.resample {
+            Some(r)
+                if matches!(
+                    r.freq,
+                    carbon_core::Frequency::Day | carbon_core::Frequency::Month
+                ) =>
+            {
+                spec.prices.instruments.first().map(|i| i.market())
+            }
+            _ => None,
+        };
+        let parts = month_parts_on(spec.prices.start, spec.prices.end, clock);
         let mut manifest_parts = Vec::new();
         let (mut rows_total, mut bytes_total) = (0u64, 0u64);
         for (i, (a, b)) in parts.iter().enumerate() {
@@ -482,6 +610,17 @@ impl Exports {
             loop {
                 let page = self.store.query_prices(q.clone()).await?;
                 rows.extend(page.rows);
+                if rows.len() > MAX_PART_ROWS {
+                    return Err(Error::unprocessable(
+                        "too_large",
+                        None,
+                        format!(
+                            "{} holds more than {MAX_PART_ROWS} rows; a part is written whole: \
+                             narrow the instruments or split the export",
+                            a.format("%Y-%m")
+                        ),
+                    ));
+                }
                 match page.next_cursor {
                     Some(c) => q.cursor = Some(c),
                     None => break,
@@ -509,7 +648,12 @@ impl Exports {
                 .put(&path, PutPayload::from(Bytes::from(body)))
                 .await
                 .map_err(|x| {
-                    Error::unprocessable("store_refused", None, format!("writing {name}: {x}"))
+                    tracing::warn!(export = %e.id, error = %x, "object store refused a part");
+                    Error::unprocessable(
+                        "store_refused",
+                        None,
+                        format!("writing {name}: the object store refused the write"),
+                    )
                 })?;
             written.push(path);
             rows_total += n;
@@ -540,7 +684,12 @@ impl Exports {
             .put(&path, PutPayload::from(Bytes::from(text)))
             .await
             .map_err(|x| {
-                Error::unprocessable("store_refused", None, format!("writing manifest.json: {x}"))
+                tracing::warn!(export = %e.id, error = %x, "object store refused the manifest");
+                Error::unprocessable(
+                    "store_refused",
+                    None,
+                    "writing manifest.json: the object store refused the write".to_string(),
+                )
             })?;
         written.push(path);
         e.rows = rows_total;

@@ -505,15 +505,19 @@ impl Jobs {
             }
         };
         let stop = self.cancelled(&job.id, cancelled);
+        tokio::pin!(work);
         tokio::select! {
-            r = work => match r {
+            r = &mut work => match r {
                 Ok(result) => JobEnd::Succeeded(result),
                 Err(e) => JobEnd::Failed(e),
             },
             _ = stop => {
                 stop_flag.store(true, std::sync::atomic::Ordering::Relaxed);
-                // An export stopped midway: its parts go, nothing is published.
+                // An export stopped midway notices at its next part and
+                // deletes what it wrote (waited for, so no write lands after
+                // the cleanup); then its folder is emptied once more.
                 if let (JobSpec::Export(x), Some(exports)) = (&spec, self.exports.get()) {
+                    let _ = tokio::time::timeout(Duration::from_secs(60), &mut work).await;
                     let _ = exports.abandon(&job.tenant, &x.export_id).await;
                 }
                 JobEnd::Cancelled

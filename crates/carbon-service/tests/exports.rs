@@ -479,3 +479,43 @@ fn an_xlsx_part_opens_with_an_independent_reader_and_holds_the_raw_prices() {
         raw_indiana(t("2021-02-01T00:00:00Z"), t("2021-03-01T00:00:00Z"))
     );
 }
+
+#[test]
+fn day_and_month_buckets_are_not_split_the_market_clock_bounds_the_parts() {
+    use carbon_service::exports::month_parts_on;
+    // MISO's clock is EST: its months start at 05:00 UTC.
+    let p = month_parts_on(
+        t("2021-01-01T05:00:00Z"),
+        t("2021-03-01T05:00:00Z"),
+        Some(carbon_core::Market::Miso),
+    );
+    assert_eq!(
+        p,
+        vec![
+            (t("2021-01-01T05:00:00Z"), t("2021-02-01T05:00:00Z")),
+            (t("2021-02-01T05:00:00Z"), t("2021-03-01T05:00:00Z")),
+        ]
+    );
+}
+
+#[test]
+fn a_damaged_link_key_is_an_error_never_silently_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("links.key");
+    std::fs::write(&path, b"short").unwrap();
+    let e = LinkSigner::load_or_create(&path).unwrap_err();
+    assert!(e.to_string().contains("not a 32-byte key"), "{e}");
+    assert_eq!(std::fs::read(&path).unwrap(), b"short");
+    std::fs::remove_file(&path).unwrap();
+    let a = LinkSigner::load_or_create(&path).unwrap();
+    let b = LinkSigner::load_or_create(&path).unwrap();
+    assert_eq!(a.sign("A", "ex", "f", 1), b.sign("A", "ex", "f", 1));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+}

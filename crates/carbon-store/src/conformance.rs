@@ -2225,6 +2225,11 @@ pub async fn exports_are_idempotent_tenant_scoped_and_expire(h: &dyn Harness) {
     done.manifest = Some(serde_json::json!({ "parts": [{ "name": "p.csv", "rows": 48 }] }));
     assert!(s.update_export(&done).await.unwrap());
     assert_eq!(s.export("A", "ex_1").await.unwrap(), Some(done.clone()));
+    // Setting the job changes nothing else; another tenant's id is no match.
+    assert!(s.set_export_job("A", "ex_1", "job_9").await.unwrap());
+    assert!(!s.set_export_job("B", "ex_1", "job_9").await.unwrap());
+    done.job_id = Some("job_9".into());
+    assert_eq!(s.export("A", "ex_1").await.unwrap(), Some(done.clone()));
     let mut ghost = done.clone();
     ghost.tenant = "B".into();
     assert!(!s.update_export(&ghost).await.unwrap());

@@ -65,6 +65,8 @@ pub trait ExportStore: Send + Sync + 'static {
     /// or error) of export `id`, and its job when `job_id` is set (an unset
     /// one keeps the stored job); false when there is none.
     async fn update_export(&self, e: &Export) -> Result<bool>;
+    /// Notes the job writing export `id` (nothing else changes).
+    async fn set_export_job(&self, tenant: &str, id: &str, job_id: &str) -> Result<bool>;
     /// Exports whose `expires` is before `t` and not yet marked expired.
     async fn expired_exports(&self, t: DateTime<Utc>) -> Result<Vec<Export>>;
     /// Bytes a tenant's live (not expired) exports hold.

@@ -153,6 +153,18 @@ impl ExportStore for DuckdbStore {
         .await
     }
 
+    async fn set_export_job(&self, tenant: &str, id: &str, job_id: &str) -> Result<bool> {
+        let (tenant, id, job) = (tenant.to_string(), id.to_string(), job_id.to_string());
+        self.blocking(move |s| {
+            let n = s.writer().execute(
+                "UPDATE exports SET job_id = ? WHERE tenant = ? AND id = ?",
+                params![job, tenant, id],
+            )?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
     async fn expired_exports(&self, t: DateTime<Utc>) -> Result<Vec<Export>> {
         self.blocking(move |s| {
             many(
