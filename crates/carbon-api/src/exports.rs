@@ -471,8 +471,14 @@ pub(crate) async fn download(
     let Ok(e) = exports.get(&tenant, &id).await else {
         return Err(refuse("no such export").await);
     };
-    match exports.download(&e, &file, p.expires, &p.sig, now).await {
-        Ok(body) => {
+    match exports
+        .download_stream(&e, &file, p.expires, &p.sig, now)
+        .await
+    {
+        Ok((stream, size)) => {
+            let body = axum::body::Body::from_stream(futures_util::StreamExt::map(stream, |c| {
+                c.map_err(std::io::Error::other)
+            }));
             let ct = if file.ends_with(".json") || file.ends_with(".jsonl") {
                 "application/json"
             } else if file.ends_with(".csv") {
@@ -483,6 +489,8 @@ pub(crate) async fn download(
             let mut resp = (StatusCode::OK, body).into_response();
             resp.headers_mut()
                 .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+            resp.headers_mut()
+                .insert(header::CONTENT_LENGTH, HeaderValue::from(size));
             if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
                 resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
             }

@@ -772,6 +772,29 @@ impl Exports {
         sig: &str,
         now: DateTime<Utc>,
     ) -> std::result::Result<Bytes, DownloadError> {
+        let (stream, _) = self.download_stream(e, file, expires, sig, now).await?;
+        let chunks: Vec<Bytes> = futures_util::TryStreamExt::try_collect(stream)
+            .await
+            .map_err(|_| DownloadError::Missing)?;
+        Ok(chunks.concat().into())
+    }
+
+    /// [`Exports::download`] as a stream of chunks and the file's size: a
+    /// large part is sent as it is read, never held whole in memory.
+    pub async fn download_stream(
+        &self,
+        e: &Export,
+        file: &str,
+        expires: i64,
+        sig: &str,
+        now: DateTime<Utc>,
+    ) -> std::result::Result<
+        (
+            futures_util::stream::BoxStream<'static, object_store::Result<Bytes>>,
+            u64,
+        ),
+        DownloadError,
+    > {
         self.signer
             .verify(&e.tenant, &e.id, file, expires, sig, now)
             .map_err(DownloadError::Refused)?;
@@ -783,7 +806,8 @@ impl Exports {
             .get(&path)
             .await
             .map_err(|_| DownloadError::Missing)?;
-        got.bytes().await.map_err(|_| DownloadError::Missing)
+        let size = got.meta.size;
+        Ok((got.into_stream(), size))
     }
 
     /// Deletes the files of exports whose retention ended before `now` and
