@@ -219,7 +219,9 @@ fn hex(b: &[u8]) -> String {
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) || s.len() > 128 {
+    // Hex digits only (`from_str_radix` would also take a sign): one
+    // spelling per signature.
+    if !s.len().is_multiple_of(2) || s.len() > 128 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     (0..s.len())
@@ -280,27 +282,7 @@ pub fn month_parts(
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
-    let mut out = Vec::new();
-    let mut a = start;
-    while a < end {
-        let d = a.date_naive();
-        let next = NaiveDate::from_ymd_opt(
-            if d.month() == 12 {
-                d.year() + 1
-            } else {
-                d.year()
-            },
-            if d.month() == 12 { 1 } else { d.month() + 1 },
-            1,
-        )
-        .map_or(end, |n| {
-            n.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
-        });
-        let b = next.min(end);
-        out.push((a, b));
-        a = b;
-    }
-    out
+    month_parts_on(start, end, None)
 }
 
 impl Exports {
