@@ -298,7 +298,8 @@ pub(crate) async fn create_export(
                     "end": rfc3339(spec.prices.end), "format": spec.format }),
         )
         .await;
-    let e = exports.get(&who.tenant, &e.id).await?;
+    let mut e = e;
+    e.job_id = Some(job.id.clone());
     let mut resp = (StatusCode::ACCEPTED, Json(e.clone())).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/exports/{}", e.id)) {
         resp.headers_mut().insert(header::LOCATION, v);

@@ -219,14 +219,7 @@ impl Runner {
         payload: Payload,
         hint: Option<SourceHint>,
     ) -> Result<Outcome> {
-        let started = Utc::now();
-        let source = payload.source.clone();
-        let dq = self.dq;
-        let prepared = tokio::task::spawn_blocking(move || prepare(&payload, hint, None, &dq))
-            .await
-            .map_err(|e| Error::Internal(format!("parser task failed: {e}")))?;
-        self.commit(connector, source, started, prepared, None)
-            .await
+        self.ingest_inner(connector, payload, hint, None).await
     }
 
     /// Ingests the answer to a connector's request: restricted to what the
@@ -239,16 +232,31 @@ impl Runner {
         payload: Payload,
     ) -> Result<Outcome> {
         let name = connector.name().to_string();
+        self.ingest_inner(&name, payload, None, Some((connector, request)))
+            .await
+    }
+
+    /// Parses and checks on a blocking thread (by the connector that asked,
+    /// when one did), then stores and records the run.
+    async fn ingest_inner(
+        &self,
+        connector: &str,
+        payload: Payload,
+        hint: Option<SourceHint>,
+        asked: Option<(Arc<dyn Connector>, &Request)>,
+    ) -> Result<Outcome> {
         let started = Utc::now();
         let source = payload.source.clone();
         let dq = self.dq;
-        let r = request.clone();
+        let request = asked.as_ref().map(|(_, r)| *r);
+        let owned = asked.map(|(c, r)| (c, r.clone()));
         let prepared = tokio::task::spawn_blocking(move || {
-            prepare(&payload, None, Some((connector.as_ref(), &r)), &dq)
+            let asked = owned.as_ref().map(|(c, r)| (c.as_ref(), r));
+            prepare(&payload, hint, asked, &dq)
         })
         .await
         .map_err(|e| Error::Internal(format!("parser task failed: {e}")))?;
-        self.commit(&name, source, started, prepared, Some(request))
+        self.commit(connector, source, started, prepared, request)
             .await
     }
 

@@ -56,10 +56,6 @@ impl Attribution {
     }
 
     fn add_scaled(&mut self, o: &Attribution, w: f64) {
-        if w == 1.0 && *self == Attribution::default() {
-            *self = *o;
-            return;
-        }
         self.gas += w * o.gas;
         self.carbon += w * o.carbon;
         self.load += w * o.load;

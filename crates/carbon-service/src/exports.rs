@@ -314,10 +314,22 @@ impl Exports {
     pub async fn estimate(&self, spec: &ExportSpec) -> Result<Estimate> {
         let q = &spec.prices;
         q.validate()?;
-        let stats = self
-            .store
-            .series_stats(carbon_store::StatsFilter::default())
-            .await?;
+        // Only the query's markets' series (not every series of the store).
+        let mut markets: Vec<carbon_core::Market> =
+            q.instruments.iter().map(|i| i.market()).collect();
+        markets.sort();
+        markets.dedup();
+        let mut stats = Vec::new();
+        for m in markets {
+            stats.extend(
+                self.store
+                    .series_stats(carbon_store::StatsFilter {
+                        market: Some(m),
+                        ..Default::default()
+                    })
+                    .await?,
+            );
+        }
         let mut rows = 0u64;
         for s in stats.iter().filter(|s| {
             q.instruments.contains(&s.instrument_id)
@@ -370,16 +382,15 @@ impl Exports {
         {
             return Err(Error::param("idempotency_key", "1–128 characters"));
         }
-        // A key used before answers with its export, whatever the limits now.
+        // One read of the tenant's exports: a key used before answers with
+        // its export whatever the limits now; otherwise they count.
+        let mine = self.records.exports(tenant, 10_000).await?;
         if let Some(k) = &spec.idempotency_key
-            && let Some(first) = self
-                .records
-                .exports(tenant, 10_000)
-                .await?
-                .into_iter()
+            && let Some(first) = mine
+                .iter()
                 .find(|e| e.idempotency_key.as_deref() == Some(k.as_str()))
         {
-            return Ok((first, false));
+            return Ok((first.clone(), false));
         }
         let parts = month_parts(spec.prices.start, spec.prices.end).len();
         if parts > MAX_PARTS {
@@ -401,10 +412,7 @@ impl Exports {
                 ),
             ));
         }
-        let running = self
-            .records
-            .exports(tenant, 1000)
-            .await?
+        let running = mine
             .iter()
             .filter(|e| e.status == "queued" || e.status == "running")
             .count();

@@ -97,6 +97,12 @@ fn sha256_hex(text: &str) -> String {
         .collect()
 }
 
+fn curve_store(deps: &ResearchDeps) -> Result<&Arc<dyn carbon_store::CurveStore>> {
+    deps.curves
+        .as_ref()
+        .ok_or_else(|| Error::Internal("no curve store configured".into()))
+}
+
 fn scenarios(deps: &ResearchDeps) -> Result<&Arc<dyn ScenarioStore>> {
     deps.scenarios
         .as_ref()
@@ -264,10 +270,7 @@ async fn base_of(
     tenant: &str,
     s: &Scenario,
 ) -> Result<(CurveRun, Vec<CurvePoint>)> {
-    let curves = deps
-        .curves
-        .as_ref()
-        .ok_or_else(|| Error::Internal("no curve store configured".into()))?;
+    let curves = curve_store(deps)?;
     let run = match (&s.base.run_id, &s.base.curve_id) {
         (Some(id), _) => {
             let missing = || Error::param("base.run_id", format!("no curve run `{id}`"));
@@ -540,10 +543,7 @@ pub async fn run(
     if !progress.step(4, 5, "storing") {
         return Err(stopped());
     }
-    let curves = deps
-        .curves
-        .as_ref()
-        .ok_or_else(|| Error::Internal("no curve store configured".into()))?;
+    let curves = curve_store(deps)?;
     let curve_run_id = crate::random_id("cr");
     let input_hash = sha256_hex(&format!(
         "{}|{}|{}|{}",
@@ -689,10 +689,7 @@ async fn sides(
         .scenario_run(tenant, curve_run_id)
         .await?
         .ok_or_else(|| Error::not_found(format!("no scenario run `{curve_run_id}`")))?;
-    let curves = deps
-        .curves
-        .as_ref()
-        .ok_or_else(|| Error::Internal("no curve store configured".into()))?;
+    let curves = curve_store(deps)?;
     let run = curves
         .curve_run(curve_run_id)
         .await?
