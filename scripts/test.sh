@@ -2,7 +2,8 @@
 # The test command: set-up on a fresh machine (DuckDB's prebuilt library,
 # scripts/env.sh), then the whole gate — formatting, the DuckDB set-up's own
 # checks, the web hub's build and unit tests, clippy with warnings as
-# errors, every test of the workspace, the hub end to end in a real browser,
+# errors, every test of the workspace, Python checks by independent readers
+# (S3 server, poppler), the hub end to end in a real browser,
 # and schemathesis against the OpenAPI document.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,8 @@ echo "== cargo clippy (-D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
+echo "== independent readers against the real binary and servers (scripts/it/run.sh)"
+scripts/it/run.sh
 echo "== web hub end to end: playwright-core drives Debian's chromium against carbon serve"
 need chromium "apt-get update -qq && apt-get install -y -qq chromium >/dev/null"
 (cd web && node e2e/run.mjs)

@@ -421,7 +421,7 @@ pub(crate) async fn create_link(
     .await?;
     let now = chrono::Utc::now();
     let ttl = chrono::Duration::seconds(ttl as i64);
-    let url = exports.link(&e, &b.file, ttl, now)?;
+    let url = exports.link(&e, &b.file, ttl, now).await?;
     Ok((
         StatusCode::CREATED,
         Json(Link {

@@ -64,6 +64,9 @@ pub struct Config {
 pub struct ExportsConfig {
     /// Directory of the filesystem object store (default `<data_dir>/objects`).
     pub dir: Option<PathBuf>,
+    /// An S3-compatible bucket instead of the directory (`[exports.s3]`):
+    /// links are then the store's own presigned GETs.
+    pub s3: Option<carbon_service::objects::S3Config>,
     /// Per-tenant limits and retention.
     pub limits: carbon_service::exports::ExportLimits,
 }

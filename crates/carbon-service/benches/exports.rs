@@ -85,10 +85,7 @@ fn main() {
     let exports = Exports::new(
         store.clone(),
         store.clone(),
-        Arc::new(
-            object_store::local::LocalFileSystem::new_with_prefix(dir.join("objects"))
-                .expect("objects"),
-        ),
+        carbon_service::objects::ObjectTarget::dir(&dir.join("objects")).expect("objects"),
         LinkSigner::new([7u8; 32]),
         ExportLimits {
             max_rows: u64::MAX,

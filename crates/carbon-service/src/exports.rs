@@ -14,12 +14,12 @@ use bytes::Bytes;
 use carbon_store::{Export, ExportStore, PriceQuery, Store};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use hmac::{Hmac, Mac};
-use object_store::{ObjectStore, ObjectStoreExt, PutPayload, path::Path as ObjectPath};
+use object_store::{ObjectStoreExt, PutPayload, path::Path as ObjectPath};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::{Error, Result, research::Progress};
+use crate::{Error, Result, objects::ObjectTarget, research::Progress};
 
 /// File formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -234,7 +234,7 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 pub struct Exports {
     store: Arc<dyn Store>,
     records: Arc<dyn ExportStore>,
-    objects: Arc<dyn ObjectStore>,
+    target: ObjectTarget,
     signer: LinkSigner,
     limits: ExportLimits,
 }
@@ -290,14 +290,14 @@ impl Exports {
     pub fn new(
         store: Arc<dyn Store>,
         records: Arc<dyn ExportStore>,
-        objects: Arc<dyn ObjectStore>,
+        target: ObjectTarget,
         signer: LinkSigner,
         limits: ExportLimits,
     ) -> Arc<Self> {
         Arc::new(Self {
             store,
             records,
-            objects,
+            target,
             signer,
             limits,
         })
@@ -507,8 +507,14 @@ impl Exports {
         self.signer.verify(tenant, id, file, expires, sig, now)
     }
 
+    /// Where the export's files are (relative to the target's prefix).
     fn prefix(e: &Export) -> String {
         format!("exports/{}/{}", e.tenant, e.id)
+    }
+
+    /// The object store and prefix exports are written to.
+    pub fn target(&self) -> &ObjectTarget {
+        &self.target
     }
 
     /// Writes export `id` of `tenant`: every part, then the manifest. On an
@@ -540,7 +546,7 @@ impl Exports {
             }
             Err(err) => {
                 for p in &written {
-                    let _ = self.objects.delete(p).await;
+                    let _ = self.target.store.delete(p).await;
                 }
                 e.status = if progress.cancelled() {
                     "cancelled"
@@ -631,10 +637,11 @@ impl Exports {
                 format.ext(),
                 if gzip { ".gz" } else { "" }
             );
-            let path = ObjectPath::from(format!("{}/{name}", Self::prefix(e)));
+            let path = self.target.key(&format!("{}/{name}", Self::prefix(e)));
             let sha = hex(&Sha256::digest(&body));
             let size = body.len() as u64;
-            self.objects
+            self.target
+                .store
                 .put(&path, PutPayload::from(Bytes::from(body)))
                 .await
                 .map_err(|x| {
@@ -669,8 +676,11 @@ impl Exports {
         let text =
             serde_json::to_vec_pretty(&manifest).map_err(|x| Error::Internal(x.to_string()))?;
         let size = text.len() as u64;
-        let path = ObjectPath::from(format!("{}/manifest.json", Self::prefix(e)));
-        self.objects
+        let path = self
+            .target
+            .key(&format!("{}/manifest.json", Self::prefix(e)));
+        self.target
+            .store
             .put(&path, PutPayload::from(Bytes::from(text)))
             .await
             .map_err(|x| {
@@ -706,11 +716,12 @@ impl Exports {
     }
 
     async fn delete_files(&self, e: &Export) -> Result<()> {
-        let prefix = ObjectPath::from(Self::prefix(e));
+        let prefix = self.target.key(&Self::prefix(e));
         let list: Vec<_> =
-            futures_util::StreamExt::collect::<Vec<_>>(self.objects.list(Some(&prefix))).await;
+            futures_util::StreamExt::collect::<Vec<_>>(self.target.store.list(Some(&prefix))).await;
         for meta in list.into_iter().flatten() {
-            self.objects
+            self.target
+                .store
                 .delete(&meta.location)
                 .await
                 .map_err(|x| Error::Internal(format!("deleting {}: {x}", meta.location)))?;
@@ -718,8 +729,10 @@ impl Exports {
         Ok(())
     }
 
-    /// A signed link to `file` of export `e`, good for `ttl`.
-    pub fn link(
+    /// A signed link to `file` of export `e`, good for `ttl`: the store's
+    /// own presigned GET on S3, else a link `carbon` serves
+    /// (`/api/v1/downloads/…`, HMAC-signed).
+    pub async fn link(
         &self,
         e: &Export,
         file: &str,
@@ -727,6 +740,16 @@ impl Exports {
         now: DateTime<Utc>,
     ) -> Result<String> {
         self.check_file(e, file)?;
+        let std_ttl = ttl
+            .to_std()
+            .map_err(|_| Error::param("ttl_seconds", "must be positive"))?;
+        if let Some(url) = self
+            .target
+            .presign(&format!("{}/{file}", Self::prefix(e)), std_ttl)
+            .await?
+        {
+            return Ok(url);
+        }
         let expires = (now + ttl).timestamp();
         let sig = self.signer.sign(&e.tenant, &e.id, file, expires);
         Ok(format!(
@@ -790,9 +813,10 @@ impl Exports {
             .map_err(DownloadError::Refused)?;
         self.check_file(e, file)
             .map_err(|_| DownloadError::Missing)?;
-        let path = ObjectPath::from(format!("{}/{file}", Self::prefix(e)));
+        let path = self.target.key(&format!("{}/{file}", Self::prefix(e)));
         let got = self
-            .objects
+            .target
+            .store
             .get(&path)
             .await
             .map_err(|_| DownloadError::Missing)?;

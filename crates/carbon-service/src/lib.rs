@@ -16,6 +16,7 @@ pub mod curves;
 pub mod error;
 pub mod exports;
 pub mod jobs;
+pub mod objects;
 pub mod research;
 pub mod scenarios;
 pub mod settings;

@@ -15,6 +15,7 @@ use carbon_service::{
     exports::{
         DownloadError, ExportFormat, ExportLimits, ExportSpec, Exports, LinkSigner, month_parts,
     },
+    objects::ObjectTarget,
     research::Progress,
 };
 use carbon_store::{DuckdbStore, PriceQuery};
@@ -53,10 +54,7 @@ fn env(limits: ExportLimits) -> Env {
         .join(FILE);
     rt.block_on(runner.ingest("file", files::read(&path, None).unwrap(), None))
         .unwrap();
-    let objects_dir = dir.path().join("objects");
-    std::fs::create_dir_all(&objects_dir).unwrap();
-    let objects =
-        Arc::new(object_store::local::LocalFileSystem::new_with_prefix(&objects_dir).unwrap());
+    let objects = ObjectTarget::dir(&dir.path().join("objects")).unwrap();
     let signer = LinkSigner::load_or_create(&dir.path().join("links.key")).unwrap();
     let exports = Exports::new(store.clone(), store, objects, signer, limits);
     Env { dir, exports, rt }
@@ -297,8 +295,8 @@ fn links_are_refused_when_tampered_expired_or_for_another_tenant() {
         .unwrap();
     let link = env
         .exports
-        .link(&a, "prices-2021-02.csv", Duration::hours(1), now)
-        .unwrap();
+        .link(&a, "prices-2021-02.csv", Duration::hours(1), now);
+    let link = env.rt.block_on(link).unwrap();
     let q = link.split_once('?').unwrap().1;
     let expires: i64 = q
         .split('&')
@@ -354,8 +352,11 @@ fn links_are_refused_when_tampered_expired_or_for_another_tenant() {
     );
     // A file the export does not have cannot be linked.
     assert!(
-        env.exports
-            .link(&a, "../../B/x.csv", Duration::hours(1), now)
+        env.rt
+            .block_on(
+                env.exports
+                    .link(&a, "../../B/x.csv", Duration::hours(1), now)
+            )
             .is_err()
     );
     // The key survives a restart: the same file signs the same.

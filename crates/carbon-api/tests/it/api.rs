@@ -124,12 +124,10 @@ fn start_server(
         carbon_service::research::ResearchDeps::of(store.clone()),
     );
     // The download center on a real object store (the filesystem) in the data dir.
-    let objects = dir.path().join("objects");
-    std::fs::create_dir_all(&objects).unwrap();
     let exports = carbon_service::exports::Exports::new(
         store.clone(),
         store.clone(),
-        Arc::new(object_store::local::LocalFileSystem::new_with_prefix(&objects).unwrap()),
+        carbon_service::objects::ObjectTarget::dir(&dir.path().join("objects")).unwrap(),
         carbon_service::exports::LinkSigner::load_or_create(&dir.path().join("links.key")).unwrap(),
         carbon_service::exports::ExportLimits::default(),
     );

@@ -163,6 +163,7 @@ pub fn export(config: &Config, command: ExportCommand) -> Result<ExitCode> {
                         chrono::Duration::seconds(ttl as i64),
                         chrono::Utc::now(),
                     )
+                    .await
                     .map_err(service_error)?;
                 outln!("{url}");
                 Ok(ExitCode::SUCCESS)

@@ -6,29 +6,33 @@
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use carbon_service::exports::{Exports, LinkSigner};
+use carbon_service::{
+    exports::{Exports, LinkSigner},
+    objects::ObjectTarget,
+};
 use carbon_store::DuckdbStore;
 
 use crate::config::Config;
 
 /// The exports service over `store`.
 pub(crate) fn open(config: &Config, store: Arc<DuckdbStore>) -> Result<Arc<Exports>> {
-    let dir = config
-        .exports
-        .dir
-        .clone()
-        .unwrap_or_else(|| config.data_dir.join("objects"));
-    std::fs::create_dir_all(&dir)
-        .with_context(|| format!("[exports] dir {}: cannot create it", dir.display()))?;
-    let objects = object_store::local::LocalFileSystem::new_with_prefix(&dir)
-        .with_context(|| format!("[exports] dir {}", dir.display()))?;
+    let objects = match (&config.exports.s3, &config.exports.dir) {
+        (Some(_), Some(_)) => anyhow::bail!("[exports]: give dir or s3, not both"),
+        (Some(s3), None) => ObjectTarget::s3(s3).context("[exports.s3]")?,
+        (None, dir) => {
+            let dir = dir
+                .clone()
+                .unwrap_or_else(|| config.data_dir.join("objects"));
+            ObjectTarget::dir(&dir).context("[exports] dir")?
+        }
+    };
     let key = config.data_dir.join("download-links.key");
     let signer = LinkSigner::load_or_create(&key)
         .with_context(|| format!("the download-link key {}", key.display()))?;
     Ok(Exports::new(
         store.clone(),
         store,
-        Arc::new(objects),
+        objects,
         signer,
         config.exports.limits,
     ))
