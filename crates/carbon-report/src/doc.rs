@@ -117,16 +117,18 @@ fn prices(brief: &Brief, out: &mut Vec<Block>) {
         let rows = brief.hubs.iter().map(hub_row).collect();
         out.push(Block::Table(Table { columns, rows }));
         out.push(Block::Note(format!(
-            "Day-ahead prices in {}: on-peak, off-peak and all-hours averages, minimum and \
+            "{} prices in {}: on-peak, off-peak and all-hours averages, minimum and \
              maximum. Volatility is annualised. DA\u{2013}RT is the mean day-ahead minus \
              real-time price.",
+            capitalised(&brief.basis),
             brief.currency
         )));
     }
     if brief.daily.is_empty() {
-        out.push(Block::Para(
-            "No daily day-ahead prices stored for this month.".into(),
-        ));
+        out.push(Block::Para(format!(
+            "No daily {} prices stored for this month.",
+            brief.basis
+        )));
     } else {
         let unit = brief
             .daily
@@ -136,7 +138,7 @@ fn prices(brief: &Brief, out: &mut Vec<Block>) {
             .unwrap_or(&brief.currency)
             .to_string();
         out.push(Block::Chart(Chart {
-            title: "Daily average day-ahead price".into(),
+            title: format!("Daily average {} price", brief.basis),
             unit,
             x: XAxis::Dates,
             series: brief
@@ -150,6 +152,13 @@ fn prices(brief: &Brief, out: &mut Vec<Block>) {
             height: 230.0,
         }));
     }
+}
+
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 fn hub_row(h: &HubStats) -> Vec<Option<String>> {

@@ -21,9 +21,14 @@ pub struct Brief {
     pub generated: String,
     /// Price unit, e.g. `"$/MWh"`.
     pub currency: String,
+    /// Which prices the table and the daily chart are of, lower case, e.g.
+    /// `"day-ahead"` or `"real-time (hourly)"` (a market whose month has no
+    /// day-ahead prices stored is described by its real-time ones).
+    #[serde(default = "day_ahead")]
+    pub basis: String,
     /// The price table: one row per hub.
     pub hubs: Vec<HubStats>,
-    /// Daily average day-ahead price, one series per hub (chart 1).
+    /// Daily average price (of `basis`), one series per hub (chart 1).
     pub daily: Vec<Series>,
     /// Forward curve at month end compared with a month earlier (chart 2).
     pub curve: Option<CurveComparison>,
@@ -35,6 +40,10 @@ pub struct Brief {
     pub quality: Vec<Quality>,
     /// Methods footnote, one paragraph per entry.
     pub methods: Vec<String>,
+}
+
+fn day_ahead() -> String {
+    "day-ahead".into()
 }
 
 /// Price statistics of one hub over the month, in the brief's currency.

@@ -19,7 +19,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::{Error, Result, objects::ObjectTarget, research::Progress};
+use crate::{
+    Error, Result,
+    objects::ObjectTarget,
+    reports::{BriefSources, BriefSpec},
+    research::Progress,
+};
 
 /// File formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -89,6 +94,8 @@ pub struct ExportLimits {
     pub max_bytes: u64,
     /// Days an export's files are kept.
     pub retention_days: i64,
+    /// Days a market brief's files are kept.
+    pub report_retention_days: i64,
 }
 
 impl Default for ExportLimits {
@@ -98,6 +105,7 @@ impl Default for ExportLimits {
             max_running: 2,
             max_bytes: 20 * 1024 * 1024 * 1024,
             retention_days: 7,
+            report_retention_days: 730,
         }
     }
 }
@@ -237,7 +245,12 @@ pub struct Exports {
     target: ObjectTarget,
     signer: LinkSigner,
     limits: ExportLimits,
+    briefs: std::sync::OnceLock<BriefSources>,
 }
+
+/// The dataset of a market brief (an export whose files are the brief's
+/// HTML and PDF).
+pub const BRIEF_DATASET: &str = "market_brief";
 
 /// Rows read from the store per page while writing a part: a month of a
 /// thousand nodes in one read (keyset pages re-plan the month's scan each
@@ -300,6 +313,7 @@ impl Exports {
             target,
             signer,
             limits,
+            briefs: std::sync::OnceLock::new(),
         })
     }
 
@@ -494,6 +508,85 @@ impl Exports {
         Ok(())
     }
 
+    /// Lets exports of dataset `market_brief` read the stores they need.
+    pub fn set_brief_sources(&self, src: BriefSources) {
+        let _ = self.briefs.set(src);
+    }
+
+    /// Records a market brief for `tenant` (the job that writes it is the
+    /// caller's to queue), after checking the month and the running limit.
+    /// With an idempotency key already used, the first one and `false`.
+    pub async fn create_report(
+        &self,
+        tenant: &str,
+        owner: &str,
+        spec: &BriefSpec,
+        idempotency_key: Option<String>,
+    ) -> Result<(Export, bool)> {
+        let first = spec.first_day()?;
+        let now = Utc::now();
+        if carbon_core::time::day_start(spec.market, first) >= now {
+            return Err(Error::param(
+                "month",
+                format!(
+                    "{} has not begun on the {} clock",
+                    spec.month,
+                    spec.market.code()
+                ),
+            ));
+        }
+        if let Some(k) = &idempotency_key
+            && (k.is_empty() || k.len() > 128)
+        {
+            return Err(Error::param("idempotency_key", "1–128 characters"));
+        }
+        let mine = self.records.exports(tenant, 10_000).await?;
+        if let Some(k) = &idempotency_key
+            && let Some(first) = mine
+                .iter()
+                .find(|e| e.idempotency_key.as_deref() == Some(k.as_str()))
+        {
+            return Ok((first.clone(), false));
+        }
+        let running = mine
+            .iter()
+            .filter(|e| e.status == "queued" || e.status == "running")
+            .count();
+        if running >= self.limits.max_running {
+            return Err(Error::unprocessable(
+                "too_many_exports",
+                None,
+                format!(
+                    "{running} exports and reports are queued or running; at most {} at once",
+                    self.limits.max_running
+                ),
+            ));
+        }
+        let e = Export {
+            id: crate::random_id("rp"),
+            tenant: tenant.into(),
+            owner: owner.into(),
+            job_id: None,
+            dataset: BRIEF_DATASET.into(),
+            format: "html+pdf".into(),
+            gzip: false,
+            spec: serde_json::to_value(spec).map_err(|e| Error::Internal(e.to_string()))?,
+            status: "queued".into(),
+            idempotency_key,
+            created: now,
+            finished: None,
+            expires: now + Duration::days(self.limits.report_retention_days),
+            rows: 0,
+            // A brief is a few hundred kilobytes: reserved while it runs.
+            bytes: 512 * 1024,
+            manifest: None,
+            error: None,
+        };
+        let stored = self.records.create_export(e.clone()).await?;
+        let fresh = stored.id == e.id;
+        Ok((stored, fresh))
+    }
+
     /// Checks a link's signature and expiry (before anything is looked up).
     pub fn verify_link(
         &self,
@@ -571,6 +664,105 @@ impl Exports {
         progress: &Progress,
         written: &mut Vec<ObjectPath>,
     ) -> Result<()> {
+        if e.dataset == BRIEF_DATASET {
+            return self.write_brief(e, progress, written).await;
+        }
+        self.write_prices(e, progress, written).await
+    }
+
+    /// Stores `body` as `name` of export `e`: (its sha256, its size).
+    async fn put_file(
+        &self,
+        e: &Export,
+        name: &str,
+        body: Vec<u8>,
+        written: &mut Vec<ObjectPath>,
+    ) -> Result<(String, u64)> {
+        let path = self.target.key(&format!("{}/{name}", Self::prefix(e)));
+        let sha = hex(&Sha256::digest(&body));
+        let size = body.len() as u64;
+        self.target
+            .store
+            .put(&path, PutPayload::from(Bytes::from(body)))
+            .await
+            .map_err(|x| {
+                tracing::warn!(export = %e.id, file = name, error = %x, "object store refused a write");
+                Error::unprocessable(
+                    "store_refused",
+                    None,
+                    format!("writing {name}: the object store refused the write"),
+                )
+            })?;
+        written.push(path);
+        Ok((sha, size))
+    }
+
+    /// A market brief: gathered, rendered to HTML and PDF, both files and
+    /// then the manifest stored.
+    async fn write_brief(
+        &self,
+        e: &mut Export,
+        progress: &Progress,
+        written: &mut Vec<ObjectPath>,
+    ) -> Result<()> {
+        let spec: BriefSpec = serde_json::from_value(e.spec.clone())
+            .map_err(|x| Error::Internal(format!("stored brief spec: {x}")))?;
+        let src = self
+            .briefs
+            .get()
+            .ok_or_else(|| Error::Internal("market briefs are not set up".into()))?;
+        if !progress.step(0, 3, "gathering the month") {
+            return Err(Error::Internal("stopped: the brief was cancelled".into()));
+        }
+        let brief = crate::reports::gather(src, &spec, Utc::now()).await?;
+        if !progress.step(1, 3, "rendering HTML and PDF") {
+            return Err(Error::Internal("stopped: the brief was cancelled".into()));
+        }
+        let (html, pdf) = tokio::task::spawn_blocking(move || {
+            (carbon_report::html(&brief), carbon_report::pdf(&brief))
+        })
+        .await
+        .map_err(|x| Error::Internal(format!("brief task: {x}")))?;
+        let stem = format!("brief-{}-{}", spec.market.code(), spec.month);
+        let mut parts = Vec::new();
+        let mut total = 0;
+        for (name, body, media) in [
+            (format!("{stem}.html"), html.into_bytes(), "text/html"),
+            (format!("{stem}.pdf"), pdf, "application/pdf"),
+        ] {
+            let (sha, size) = self.put_file(e, &name, body, written).await?;
+            total += size;
+            parts.push(
+                json!({"name": name, "media_type": media, "bytes": size, "sha256": sha, "rows": 0}),
+            );
+        }
+        progress.step(2, 3, "writing the manifest");
+        let manifest = json!({
+            "export_id": e.id,
+            "tenant": e.tenant,
+            "dataset": BRIEF_DATASET,
+            "market": spec.market.code(),
+            "month": spec.month,
+            "created": crate::rfc3339(e.created),
+            "parts": parts,
+            "rows": 0,
+            "bytes": total,
+        });
+        let text =
+            serde_json::to_vec_pretty(&manifest).map_err(|x| Error::Internal(x.to_string()))?;
+        let (_, size) = self.put_file(e, "manifest.json", text, written).await?;
+        e.rows = 0;
+        e.bytes = total + size;
+        e.manifest = Some(manifest);
+        Ok(())
+    }
+
+    async fn write_prices(
+        &self,
+        e: &mut Export,
+        progress: &Progress,
+        written: &mut Vec<ObjectPath>,
+    ) -> Result<()> {
         let spec: ExportSpec = serde_json::from_value(e.spec.clone())
             .map_err(|x| Error::Internal(format!("stored export spec: {x}")))?;
         // Day and month buckets run between the market's midnights: its
@@ -637,22 +829,7 @@ impl Exports {
                 format.ext(),
                 if gzip { ".gz" } else { "" }
             );
-            let path = self.target.key(&format!("{}/{name}", Self::prefix(e)));
-            let sha = hex(&Sha256::digest(&body));
-            let size = body.len() as u64;
-            self.target
-                .store
-                .put(&path, PutPayload::from(Bytes::from(body)))
-                .await
-                .map_err(|x| {
-                    tracing::warn!(export = %e.id, error = %x, "object store refused a part");
-                    Error::unprocessable(
-                        "store_refused",
-                        None,
-                        format!("writing {name}: the object store refused the write"),
-                    )
-                })?;
-            written.push(path);
+            let (sha, size) = self.put_file(e, &name, body, written).await?;
             rows_total += n;
             bytes_total += size;
             manifest_parts.push(json!({
@@ -675,23 +852,7 @@ impl Exports {
         });
         let text =
             serde_json::to_vec_pretty(&manifest).map_err(|x| Error::Internal(x.to_string()))?;
-        let size = text.len() as u64;
-        let path = self
-            .target
-            .key(&format!("{}/manifest.json", Self::prefix(e)));
-        self.target
-            .store
-            .put(&path, PutPayload::from(Bytes::from(text)))
-            .await
-            .map_err(|x| {
-                tracing::warn!(export = %e.id, error = %x, "object store refused the manifest");
-                Error::unprocessable(
-                    "store_refused",
-                    None,
-                    "writing manifest.json: the object store refused the write".to_string(),
-                )
-            })?;
-        written.push(path);
+        let (_, size) = self.put_file(e, "manifest.json", text, written).await?;
         e.rows = rows_total;
         e.bytes = bytes_total + size;
         e.manifest = Some(manifest);

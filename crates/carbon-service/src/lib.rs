@@ -17,6 +17,7 @@ pub mod error;
 pub mod exports;
 pub mod jobs;
 pub mod objects;
+pub mod reports;
 pub mod research;
 pub mod scenarios;
 pub mod settings;

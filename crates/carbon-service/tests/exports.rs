@@ -16,6 +16,7 @@ use carbon_service::{
         DownloadError, ExportFormat, ExportLimits, ExportSpec, Exports, LinkSigner, month_parts,
     },
     objects::ObjectTarget,
+    reports::{BriefSources, BriefSpec},
     research::Progress,
 };
 use carbon_store::{DuckdbStore, PriceQuery};
@@ -39,6 +40,11 @@ struct Env {
 }
 
 fn env(limits: ExportLimits) -> Env {
+    env_with(limits, &[])
+}
+
+/// The store loaded with the MISO file and `extra` fundamentals files.
+fn env_with(limits: ExportLimits, extra: &[&str]) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(DuckdbStore::open(&dir.path().join("data")).unwrap());
     let rt = rt();
@@ -49,14 +55,21 @@ fn env(limits: ExportLimits) -> Env {
         DqConfig::default(),
     )
     .with_fundamentals(store.clone());
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/fundamentals")
-        .join(FILE);
-    rt.block_on(runner.ingest("file", files::read(&path, None).unwrap(), None))
-        .unwrap();
+    for f in std::iter::once(&FILE).chain(extra) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/fixtures/fundamentals")
+            .join(f);
+        rt.block_on(runner.ingest("file", files::read(&path, None).unwrap(), None))
+            .unwrap();
+    }
     let objects = ObjectTarget::dir(&dir.path().join("objects")).unwrap();
     let signer = LinkSigner::load_or_create(&dir.path().join("links.key")).unwrap();
-    let exports = Exports::new(store.clone(), store, objects, signer, limits);
+    let exports = Exports::new(store.clone(), store.clone(), objects, signer, limits);
+    exports.set_brief_sources(BriefSources {
+        store: store.clone(),
+        fundamentals: store.clone(),
+        curves: store,
+    });
     Env { dir, exports, rt }
 }
 
@@ -519,4 +532,176 @@ fn a_damaged_link_key_is_an_error_never_silently_replaced() {
             0o600
         );
     }
+}
+
+fn run_tool(cmd: &str, args: &[&str]) -> String {
+    let o = std::process::Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd} (poppler-utils) must be installed: {e}"));
+    assert!(
+        o.status.success(),
+        "{cmd} {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+#[test]
+fn a_monthly_brief_of_miso_february_2021_carries_indiana_hubs_average_and_max() {
+    let env = env_with(
+        ExportLimits::default(),
+        &[
+            "miso_temp_hr_2021_eia.csv",
+            "henry_hub_spot_daily_eia_1997-01-07_2026-08-18.csv",
+            "ng_storage_weekly_by_region_eia_2010-01-01_2024-04-12.csv",
+        ],
+    );
+    let spec = BriefSpec {
+        market: carbon_core::Market::Miso,
+        month: "2021-02".into(),
+        hubs: None,
+        curves: true,
+        fundamentals: true,
+    };
+    let (e, fresh) = env
+        .rt
+        .block_on(env.exports.create_report("A", "ann", &spec, None))
+        .unwrap();
+    assert!(fresh && e.id.starts_with("rp_"));
+    let started = std::time::Instant::now();
+    let done = env
+        .rt
+        .block_on(env.exports.run("A", &e.id, progress()))
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(done.status, "succeeded");
+    // Independently: Indiana Hub's February (EST days: MISO's clock is UTC−5
+    // all year) from the raw file.
+    let raw = raw_indiana(t("2021-02-01T05:00:00Z"), t("2021-03-01T05:00:00Z"));
+    assert_eq!(raw.len(), 28 * 24);
+    let avg = raw.iter().map(|r| r.1).sum::<f64>() / raw.len() as f64;
+    let max = raw.iter().map(|r| r.1).fold(f64::MIN, f64::max);
+    let pdf = part_path(&env, "A", &e.id, "brief-MISO-2021-02.pdf");
+    let text = run_tool("pdftotext", &["-layout", pdf.to_str().unwrap(), "-"]);
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("MISO.INDIANA.HUB"))
+        .unwrap_or_else(|| panic!("no Indiana Hub row in:\n{text}"));
+    let (avg_s, max_s) = (format!("{avg:.2}"), format!("{max:.2}"));
+    let cells: Vec<&str> = line.split_whitespace().collect();
+    // hub, on-peak, off-peak, all hours, min, max, volatility, DA–RT
+    assert_eq!(cells[3], avg_s, "all-hours average in {line}");
+    assert_eq!(cells[5], max_s, "maximum in {line}");
+    assert!(text.contains("MISO monthly market brief"), "{text}");
+    assert!(
+        text.contains("real-time (hourly)"),
+        "the basis is named: {text}"
+    );
+    // Fundamentals stored for the month are there: Indianapolis temperature,
+    // Henry Hub gas, Lower-48 storage.
+    for f in [
+        "Indianapolis temperature",
+        "Henry Hub spot price",
+        "Total Lower 48 storage",
+    ] {
+        assert!(text.contains(f), "{f} missing:\n{text}");
+    }
+    // Every page renders (pdftoppm), one PNG per page, kept as artifacts.
+    let pages: usize = run_tool("pdfinfo", &[pdf.to_str().unwrap()])
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let out = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+        .join("report-artifacts/brief-MISO-2021-02");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).unwrap();
+    run_tool(
+        "pdftoppm",
+        &[
+            "-png",
+            "-r",
+            "50",
+            pdf.to_str().unwrap(),
+            out.join("page").to_str().unwrap(),
+        ],
+    );
+    let pngs = std::fs::read_dir(&out).unwrap().count();
+    assert!(
+        pages >= 2 && pngs == pages,
+        "{pages} pages, {pngs} PNGs in {}",
+        out.display()
+    );
+    // The HTML asks for nothing outside itself.
+    let html =
+        std::fs::read_to_string(part_path(&env, "A", &e.id, "brief-MISO-2021-02.html")).unwrap();
+    for bad in [
+        "http:", "https:", "<script", "<link", "@import", "url(", "<img", "<iframe",
+    ] {
+        assert!(!html.contains(bad), "the HTML holds `{bad}`");
+    }
+    assert!(html.contains(&avg_s) && html.contains(&max_s));
+    // The manifest lists both files with their digests.
+    let m = done.manifest.unwrap();
+    let names: Vec<&str> = m["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["brief-MISO-2021-02.html", "brief-MISO-2021-02.pdf"]);
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert_eq!(m["parts"][1]["sha256"], hex(&Sha256::digest(&bytes)));
+    eprintln!(
+        "brief gathered, rendered and stored in {took:?}; {pages} pages in {}",
+        out.display()
+    );
+    // A month not begun, a malformed one, and a hub list narrow the brief.
+    let mut later = spec.clone();
+    later.month = "2099-01".into();
+    assert!(
+        env.rt
+            .block_on(env.exports.create_report("A", "ann", &later, None))
+            .is_err()
+    );
+    later.month = "2021-13".into();
+    let err = env
+        .rt
+        .block_on(env.exports.create_report("A", "ann", &later, None))
+        .unwrap_err();
+    assert!(err.to_string().contains("YYYY-MM"), "{err}");
+    let mut narrow = spec.clone();
+    narrow.hubs = Some(vec!["MISO.ILLINOIS.HUB".into()]);
+    narrow.fundamentals = false;
+    let (e2, _) = env
+        .rt
+        .block_on(env.exports.create_report("B", "bob", &narrow, None))
+        .unwrap();
+    env.rt
+        .block_on(env.exports.run("B", &e2.id, progress()))
+        .unwrap();
+    let text = run_tool(
+        "pdftotext",
+        &[
+            "-layout",
+            part_path(&env, "B", &e2.id, "brief-MISO-2021-02.pdf")
+                .to_str()
+                .unwrap(),
+            "-",
+        ],
+    );
+    assert!(
+        text.contains("MISO.ILLINOIS.HUB") && !text.contains("MISO.INDIANA.HUB"),
+        "{text}"
+    );
+    assert!(!text.contains("Indianapolis temperature"));
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }

@@ -75,6 +75,7 @@ fn sample() -> Brief {
         timezone: "America/Chicago".into(),
         generated: "2021-03-01T06:00:00Z".into(),
         currency: "$/MWh".into(),
+        basis: "day-ahead".into(),
         hubs: vec![
             hub(
                 "MISO.INDIANA.HUB",
