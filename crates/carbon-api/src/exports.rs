@@ -10,7 +10,7 @@ use axum::{
 };
 use carbon_auth::{Principal, Transport};
 use carbon_service::{
-    exports::{DownloadError, ExportFormat, ExportSpec, Exports},
+    exports::{BRIEF_DATASET, DownloadError, ExportFormat, ExportSpec, Exports},
     jobs::{ExportJob, JobSpec},
 };
 use carbon_store::Export;
@@ -176,19 +176,40 @@ pub(crate) struct NewExport {
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewLink {
     /// A part's name from the manifest, or `manifest.json`.
-    file: String,
+    pub(crate) file: String,
     /// Seconds the link is good for (default 86,400; at most 7 days).
     #[serde(default)]
     ttl_seconds: Option<u64>,
 }
 
+impl NewLink {
+    /// The link's lifetime, checked.
+    pub(crate) fn ttl(&self) -> Result<chrono::Duration, ApiError> {
+        let ttl = self.ttl_seconds.unwrap_or(86_400);
+        if !(1..=7 * 86_400).contains(&ttl) {
+            return Err(ApiError::param("ttl_seconds", "1 to 604800 seconds"));
+        }
+        Ok(chrono::Duration::seconds(ttl as i64))
+    }
+}
+
 /// A signed link.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct Link {
-    /// The path to GET (no credential needed; the signature is the credential).
+    /// What to GET, no credential needed (the signature is one): a path
+    /// `carbon` serves, or the object store's own presigned URL (S3).
     url: String,
     /// When it stops working (RFC 3339).
     expires: String,
+}
+
+impl Link {
+    pub(crate) fn new(url: String, expires: chrono::DateTime<chrono::Utc>) -> Self {
+        Self {
+            url,
+            expires: rfc3339(expires),
+        }
+    }
 }
 
 /// What an export would hold.
@@ -216,10 +237,19 @@ pub(crate) struct DownloadParams {
 }
 
 impl AppState {
-    fn exports(&self) -> Result<&std::sync::Arc<Exports>, ApiError> {
+    pub(crate) fn exports_service(&self) -> Result<&std::sync::Arc<Exports>, ApiError> {
         self.exports
             .as_ref()
             .ok_or_else(|| ApiError::not_found("this server keeps no exports"))
+    }
+
+    /// A data export of the caller's tenant (briefs are the reports routes').
+    async fn data_export(&self, who: &Principal, id: &str) -> Result<Export, ApiError> {
+        let e = self.exports_service()?.get(&who.tenant, id).await?;
+        if e.dataset == BRIEF_DATASET {
+            return Err(ApiError::not_found(format!("no export `{id}`")));
+        }
+        Ok(e)
     }
 
     async fn export_spec(
@@ -260,7 +290,7 @@ pub(crate) async fn create_export(
     const ROUTE: &str = "/api/v1/exports";
     let b: NewExport = crate::auth::body(&bytes)?;
     let spec = s.export_spec(&who, b, ROUTE).await?;
-    let exports = s.exports()?;
+    let exports = s.exports_service()?;
     let (e, fresh) = exports.create(&who.tenant, &who.actor(), &spec).await?;
     if !fresh {
         return Ok(Json(e).into_response());
@@ -317,7 +347,7 @@ pub(crate) async fn estimate_export(
 ) -> Result<Json<ExportEstimate>, ApiError> {
     let b: NewExport = crate::auth::body(&bytes)?;
     let spec = s.export_spec(&who, b, "/api/v1/exports/estimate").await?;
-    let exports = s.exports()?;
+    let exports = s.exports_service()?;
     let e = exports.estimate(&spec).await?;
     Ok(Json(ExportEstimate {
         rows: e.rows,
@@ -354,9 +384,11 @@ pub(crate) async fn list_exports(
     )
     .await?;
     let limit = crate::catalog::limit(p.limit, 50, 1000)?;
-    Ok(Json(Data {
-        data: s.exports()?.list(&who.tenant, limit).await?,
-    }))
+    // Briefs are listed under /api/v1/reports.
+    let mut data = s.exports_service()?.list(&who.tenant, 10_000).await?;
+    data.retain(|e| e.dataset != BRIEF_DATASET);
+    data.truncate(limit);
+    Ok(Json(Data { data }))
 }
 
 /// One export of the caller's tenant: status, totals, manifest.
@@ -368,7 +400,7 @@ pub(crate) async fn get_export(
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<Export>, ApiError> {
-    Ok(Json(s.exports()?.get(&who.tenant, &id).await?))
+    Ok(Json(s.data_export(&who, &id).await?))
 }
 
 /// Cancels an export: its job stops, the parts written so far are deleted.
@@ -380,8 +412,8 @@ pub(crate) async fn cancel_export(
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<Export>, ApiError> {
-    let exports = s.exports()?;
-    let e = exports.get(&who.tenant, &id).await?;
+    let exports = s.exports_service()?;
+    let e = s.data_export(&who, &id).await?;
     if let Some(job) = &e.job_id {
         s.jobs.cancel(job).await?;
     }
@@ -402,12 +434,9 @@ pub(crate) async fn create_link(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let b: NewLink = crate::auth::body(&bytes)?;
-    let ttl = b.ttl_seconds.unwrap_or(86_400);
-    if !(1..=7 * 86_400).contains(&ttl) {
-        return Err(ApiError::param("ttl_seconds", "1 to 604800 seconds"));
-    }
-    let exports = s.exports()?;
-    let e = exports.get(&who.tenant, &id).await?;
+    let ttl = b.ttl()?;
+    let exports = s.exports_service()?;
+    let e = s.data_export(&who, &id).await?;
     // A link hands the data out: the caller must still be entitled to it.
     let spec: ExportSpec = serde_json::from_value(e.spec.clone())
         .map_err(|_| ApiError::not_found(format!("no export `{id}`")))?;
@@ -420,16 +449,8 @@ pub(crate) async fn create_link(
     )
     .await?;
     let now = chrono::Utc::now();
-    let ttl = chrono::Duration::seconds(ttl as i64);
     let url = exports.link(&e, &b.file, ttl, now).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(Link {
-            url,
-            expires: rfc3339(now + ttl),
-        }),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, Json(Link::new(url, now + ttl))).into_response())
 }
 
 /// A file behind a signed link (no credential: the signature is one). A
@@ -445,7 +466,7 @@ pub(crate) async fn download(
     Query(p): Query<DownloadParams>,
 ) -> Result<Response, ApiError> {
     const ROUTE: &str = "/api/v1/downloads/{tenant}/{id}/{file}";
-    let exports = s.exports()?;
+    let exports = s.exports_service()?;
     let refuse = |why: &'static str| {
         let s = s.clone();
         let (tenant, id, file) = (tenant.clone(), id.clone(), file.clone());
@@ -480,20 +501,35 @@ pub(crate) async fn download(
             let body = axum::body::Body::from_stream(futures_util::StreamExt::map(stream, |c| {
                 c.map_err(std::io::Error::other)
             }));
-            let ct = if file.ends_with(".json") || file.ends_with(".jsonl") {
-                "application/json"
+            // A brief's HTML opens in the browser (it needs nothing but its
+            // own inline styles: the policy forbids everything else, scripts
+            // included); everything else is a download.
+            let (ct, inline) = if file.ends_with(".html") {
+                ("text/html; charset=utf-8", true)
+            } else if file.ends_with(".pdf") {
+                ("application/pdf", false)
+            } else if file.ends_with(".json") || file.ends_with(".jsonl") {
+                ("application/json", false)
             } else if file.ends_with(".csv") {
-                "text/csv; charset=utf-8"
+                ("text/csv; charset=utf-8", false)
             } else {
-                "application/octet-stream"
+                ("application/octet-stream", false)
             };
             let mut resp = (StatusCode::OK, body).into_response();
-            resp.headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
-            resp.headers_mut()
-                .insert(header::CONTENT_LENGTH, HeaderValue::from(size));
-            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
-                resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+            let h = resp.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+            h.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+            if inline {
+                h.insert(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(
+                        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox",
+                    ),
+                );
+            }
+            let disposition = if inline { "inline" } else { "attachment" };
+            if let Ok(v) = HeaderValue::from_str(&format!("{disposition}; filename=\"{file}\"")) {
+                h.insert(header::CONTENT_DISPOSITION, v);
             }
             Ok(resp)
         }

@@ -32,6 +32,7 @@ mod ops;
 mod params;
 mod prices;
 pub mod ratelimit;
+mod reports;
 pub mod research;
 mod routes;
 mod scenarios;

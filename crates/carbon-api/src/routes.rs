@@ -21,6 +21,7 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .merge(crate::catalog::routes())
         .merge(crate::prices::routes())
         .merge(crate::exports::routes())
+        .merge(crate::reports::routes())
         .merge(crate::stream::routes())
         .merge(crate::curves::routes())
         .merge(crate::research::routes())

@@ -1282,7 +1282,7 @@ pub const CAISO_PILOT_HUBS: [&str; 3] = [
 
 /// (tenant, name, demo user, grant) of the two pilots in BRIEF: pilot_miso
 /// reads everything of MISO on every channel; pilot_caiso reads the three
-/// CAISO hubs' LMPs through the hub and downloads only.
+/// CAISO hubs' LMPs through the hub, downloads and reports only.
 fn demo_pilots(all: &[String]) -> Vec<(&'static str, &'static str, &'static str, GrantSpec)> {
     vec![
         (
@@ -1307,7 +1307,9 @@ fn demo_pilots(all: &[String]) -> Vec<(&'static str, &'static str, &'static str,
                 tenant: "pilot_caiso".into(),
                 market: "CAISO".into(),
                 product: "lmp".into(),
-                channels: vec!["hub".into(), "downloads".into()],
+                // BRIEF: `hub` and `downloads`; `reports` too, so its
+                // monthly briefs (of its hubs only) reach it as files do.
+                channels: vec!["hub".into(), "downloads".into(), "reports".into()],
                 instruments: Some(CAISO_PILOT_HUBS.iter().map(|s| s.to_string()).collect()),
                 start: None,
                 end: None,

@@ -165,6 +165,12 @@ pub enum Command {
         #[command(subcommand)]
         command: ScenarioCommand,
     },
+    /// Monthly market briefs (HTML and PDF) in the download center.
+    Report {
+        /// Report command.
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
     /// The download center: price exports as files with a manifest, and
     /// signed links to them.
     Export {
@@ -879,6 +885,53 @@ pub enum ExportCommand {
         /// Export id.
         id: String,
         /// A part's name from the manifest, or `manifest.json`.
+        #[arg(long)]
+        file: String,
+        /// Seconds the link is good for (at most 7 days).
+        #[arg(long, default_value_t = 86_400)]
+        ttl: u64,
+        /// The tenant.
+        #[arg(long, default_value = "platform")]
+        tenant: String,
+    },
+}
+
+/// `carbon report …`
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Make the monthly market brief of a market's month (HTML and PDF, in
+    /// the download center); beside a running server it is queued as a job.
+    Create {
+        /// The market (MISO, CAISO, …).
+        #[arg(long)]
+        market: String,
+        /// The month on the market clock, YYYY-MM.
+        #[arg(long)]
+        month: String,
+        /// Also copy the HTML and PDF into this directory.
+        #[arg(long, value_name = "DIR")]
+        out: Option<std::path::PathBuf>,
+        /// The same key again gives back the first brief.
+        #[arg(long)]
+        idempotency_key: Option<String>,
+        /// The tenant it is made for (the platform tenant sees every hub).
+        #[arg(long, default_value = "platform")]
+        tenant: String,
+    },
+    /// A tenant's briefs, newest first.
+    List {
+        /// The tenant.
+        #[arg(long, default_value = "platform")]
+        tenant: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// A signed, expiring link to a brief's HTML, PDF or manifest.
+    Link {
+        /// Brief id (`rp_…`).
+        id: String,
+        /// `brief-<MARKET>-<YYYY-MM>.html`, `.pdf` or `manifest.json`.
         #[arg(long)]
         file: String,
         /// Seconds the link is good for (at most 7 days).

@@ -985,6 +985,20 @@ impl Exports {
         Ok((got.into_stream(), size))
     }
 
+    /// The bytes of `file` of finished export `e` (for the owner's own
+    /// tools: the CLI copies a brief out with it).
+    pub async fn file_bytes(&self, e: &Export, file: &str) -> Result<Bytes> {
+        self.check_file(e, file)?;
+        let path = self.target.key(&format!("{}/{file}", Self::prefix(e)));
+        let got = self.target.store.get(&path).await.map_err(|x| {
+            tracing::warn!(export = %e.id, error = %x, "object store read failed");
+            Error::not_found(format!("no file `{file}` in export `{}`", e.id))
+        })?;
+        got.bytes()
+            .await
+            .map_err(|x| Error::Internal(format!("reading {file}: {x}")))
+    }
+
     /// Deletes the files of exports whose retention ended before `now` and
     /// marks them expired; how many.
     pub async fn cleanup(&self, now: DateTime<Utc>) -> Result<usize> {

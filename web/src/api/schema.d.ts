@@ -835,6 +835,62 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's tenant's briefs (of markets it may read reports of), newest first. */
+        get: operations["list_reports"];
+        put?: never;
+        /**
+         * Queues a monthly market brief (HTML and PDF) of a market's month; 202
+         *     with the brief, 200 with the first one for a used idempotency key.
+         */
+        post: operations["create_report"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One brief: status, files (in the manifest), expiry. */
+        get: operations["get_report"];
+        put?: never;
+        post?: never;
+        /** Cancels a queued or running brief (a finished one is left as it is). */
+        delete: operations["cancel_report"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reports/{id}/links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A signed, expiring link to the brief's HTML, PDF or manifest. */
+        post: operations["report_link"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/research/balance": {
         parameters: {
             query?: never;
@@ -2382,7 +2438,10 @@ export interface components {
         };
         /** @description A signed link. */
         Link: {
-            /** @description The path to GET (no credential needed; the signature is the credential). */
+            /**
+             * @description What to GET, no credential needed (the signature is one): a path
+             *     `carbon` serves, or the object store's own presigned URL (S3).
+             */
             url: string;
             /** @description When it stops working (RFC 3339). */
             expires: string;
@@ -2502,6 +2561,15 @@ export interface components {
              * @description Seconds the link is good for (default 86,400; at most 7 days).
              */
             ttl_seconds?: number | null;
+        };
+        /** @description A brief to make. */
+        NewReport: {
+            /** @description The market, e.g. `MISO`. */
+            market: string;
+            /** @description The month on the market clock, `YYYY-MM`. */
+            month: string;
+            /** @description The same key again returns the first brief. */
+            idempotency_key?: string | null;
         };
         /** @description What to run. */
         NewRun: {
@@ -4995,6 +5063,182 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Quality"];
+                };
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_reports: {
+        parameters: {
+            query?: {
+                /** @description Only this market. */
+                market?: string;
+                /** @description Most briefs (default 50). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Briefs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Data_Export"];
+                };
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_report: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewReport"];
+            };
+        };
+        responses: {
+            /** @description The brief made earlier with this idempotency key */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Export"];
+                };
+            };
+            /** @description Queued */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Export"];
+                };
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_report: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The brief */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The brief */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Export"];
+                };
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancel_report: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The brief */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The brief after the cancel */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Export"];
+                };
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    report_link: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The brief */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewLink"];
+            };
+        };
+        responses: {
+            /** @description The link */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Link"];
                 };
             };
             /** @description An error: `application/problem+json` naming the parameter at fault. */

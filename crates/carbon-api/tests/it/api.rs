@@ -131,6 +131,11 @@ fn start_server(
         carbon_service::exports::LinkSigner::load_or_create(&dir.path().join("links.key")).unwrap(),
         carbon_service::exports::ExportLimits::default(),
     );
+    exports.set_brief_sources(carbon_service::reports::BriefSources {
+        store: store.clone(),
+        fundamentals: store.clone(),
+        curves: store.clone(),
+    });
     jobs.set_exports(exports.clone());
     let bus: Arc<dyn carbon_bus::EventBus> = match bus {
         Some(b) => b,

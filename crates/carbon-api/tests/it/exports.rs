@@ -222,3 +222,180 @@ fn an_export_is_written_linked_downloaded_and_its_links_checked() {
         1
     );
 }
+
+fn wait_report(s: &Server, id: &str) -> Value {
+    let t = Instant::now();
+    loop {
+        let e = get(s, &format!("/api/v1/reports/{id}")).json();
+        if ["succeeded", "failed", "cancelled"].contains(&e["status"].as_str().unwrap()) {
+            return e;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "report {id} still {e}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Indiana Hub's 24 DA LMPs of 2026-10-01 from the raw MISO report.
+fn raw_indiana_da() -> Vec<f64> {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../../../shared/fixtures/iso/miso/da_expost_lmp_20261001_hubs_interfaces_subset.csv",
+    );
+    let text = std::fs::read_to_string(p).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("INDIANA.HUB,Hub,LMP,"))
+        .unwrap();
+    line.split(',')
+        .skip(3)
+        .take(24)
+        .map(|v| v.parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_monthly_brief_is_queued_written_and_opened_by_link() {
+    let s = start();
+    let r = post(
+        &s,
+        "/api/v1/reports",
+        &json!({ "market": "MISO", "month": "2026-10", "idempotency_key": "brief-oct" }),
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("rp_"));
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/api/v1/reports/{id}").as_str())
+    );
+    let done = wait_report(&s, &id);
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let names: Vec<&str> = done["manifest"]["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["brief-MISO-2026-10.html", "brief-MISO-2026-10.pdf"]);
+    // Listed as a report, not as an export; the same key gives the same one.
+    let list = get(&s, "/api/v1/reports").json();
+    assert_eq!(list["data"].as_array().unwrap().len(), 1);
+    assert_eq!(get(&s, &format!("/api/v1/exports/{id}")).status, 404);
+    assert!(
+        get(&s, "/api/v1/exports").json()["data"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let again = post(
+        &s,
+        "/api/v1/reports",
+        &json!({ "market": "MISO", "month": "2026-10", "idempotency_key": "brief-oct" }),
+    );
+    assert_eq!(
+        (again.status, again.json()["id"].as_str()),
+        (200, Some(id.as_str()))
+    );
+
+    // The HTML opens by link with no credential: text/html under a policy
+    // that forbids scripts and every request, Indiana Hub's day-ahead
+    // average of the raw report in it (one day stored: the month's average).
+    let link = post(
+        &s,
+        &format!("/api/v1/reports/{id}/links"),
+        &json!({ "file": names[0] }),
+    );
+    assert_eq!(link.status, 201, "{}", link.body);
+    let html = request(&s, "GET", link.json()["url"].as_str().unwrap(), &[], None);
+    assert_eq!(html.status, 200);
+    assert_eq!(
+        html.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let csp = html.header("content-security-policy").unwrap().to_string();
+    assert!(
+        csp.starts_with("default-src 'none'") && csp.contains("sandbox"),
+        "{csp}"
+    );
+    let raw = raw_indiana_da();
+    let avg = raw.iter().sum::<f64>() / raw.len() as f64;
+    assert!(
+        html.body.contains(&format!("{avg:.2}")),
+        "Indiana Hub average {avg:.2} missing"
+    );
+    assert!(html.body.contains("MISO.INDIANA.HUB") && !html.body.contains("http"));
+    let pdf_link = post(
+        &s,
+        &format!("/api/v1/reports/{id}/links"),
+        &json!({ "file": names[1] }),
+    );
+    let pdf = request(
+        &s,
+        "GET",
+        pdf_link.json()["url"].as_str().unwrap(),
+        &[],
+        None,
+    );
+    assert_eq!(pdf.status, 200);
+    assert_eq!(pdf.header("content-type"), Some("application/pdf"));
+    assert!(pdf.body.starts_with("%PDF-"));
+
+    // The CAISO pilot: reports of CAISO through the hub, its hubs only, no
+    // curves or fundamentals; MISO refused; another tenant's brief is 404.
+    let caiso = hub_login(&s, "caiso_demo", &password(&s, "caiso_demo"));
+    let r = request(
+        &s,
+        "POST",
+        "/api/v1/reports",
+        &hub(&caiso),
+        Some(&json!({ "market": "CAISO", "month": "2026-10" })),
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    let spec = &r.json()["spec"];
+    assert_eq!(
+        (spec["curves"].as_bool(), spec["fundamentals"].as_bool()),
+        (Some(false), Some(false))
+    );
+    assert!(
+        spec["hubs"].is_array(),
+        "a narrowed brief lists its hubs: {spec}"
+    );
+    let r = request(
+        &s,
+        "POST",
+        "/api/v1/reports",
+        &hub(&caiso),
+        Some(&json!({ "market": "MISO", "month": "2026-10" })),
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = request(
+        &s,
+        "GET",
+        &format!("/api/v1/reports/{id}"),
+        &hub(&caiso),
+        None,
+    );
+    assert_eq!(r.status, 404, "{}", r.body);
+
+    // Bad input names the field.
+    for (body, param) in [
+        (json!({ "market": "MISO", "month": "2026-13" }), "month"),
+        (json!({ "market": "MISO", "month": "2099-01" }), "month"),
+        (json!({ "market": "NOPE", "month": "2026-10" }), "market"),
+        (
+            json!({ "market": "MISO", "month": "2026-10", "colour": 1 }),
+            "colour",
+        ),
+    ] {
+        let r = post(&s, "/api/v1/reports", &body);
+        assert!(r.status == 400 || r.status == 422, "{body}: {}", r.body);
+        let j = r.json();
+        assert!(
+            j["param"] == param || j["detail"].as_str().unwrap().contains(param),
+            "{body}: {}",
+            r.body
+        );
+    }
+}

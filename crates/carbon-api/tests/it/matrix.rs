@@ -7,15 +7,16 @@
 //! transport, product by route, instrument and dates by query.
 //!
 //! - pilot_miso: all of MISO (every product, scenarios too) on every channel.
-//! - pilot_caiso: LMPs of its three CAISO hubs through `hub` and `downloads`.
+//! - pilot_caiso: LMPs of its three CAISO hubs through `hub`, `downloads`
+//!   and `reports`.
 //! - limited: LMPs of MISO.INDIANA.HUB on 2026-10-01..=2026-10-02 (UTC
 //!   dates) through `hub`, `api`, `stream` and `downloads`.
 //!
 //! Credentials: the hub's cookie session (with its CSRF token), the same
 //! session replayed as `Authorization: Bearer` and as `X-API-Key` (always
 //! 401), an API key, and an access token of the OIDC provider issued to a
-//! program's client. Reports have no route yet (the download center and
-//! reports issue brings them); their channel is covered by the policy tests.
+//! program's client. Reports (`GET /api/v1/reports?market=…`) are channel
+//! `reports` whoever asks, as exports are `downloads`.
 
 use std::time::Duration;
 
@@ -138,7 +139,7 @@ const TENANTS: [Tenant; 3] = [
     Tenant {
         id: "pilot_caiso",
         user: "caiso_demo",
-        channels: &["hub", "downloads"],
+        channels: &["hub", "downloads", "reports"],
         products: &["lmp"],
         inside: SP15_DAYS,
         outside: &[INDIANA_DAY, CAISO_NODE],
@@ -167,6 +168,7 @@ enum Way {
     Research,
     Scenarios,
     Fundamentals,
+    Reports,
 }
 
 impl Way {
@@ -176,6 +178,7 @@ impl Way {
     fn channel(self, cred: Cred) -> &'static str {
         match (self, cred) {
             (Way::Export, _) => "downloads",
+            (Way::Reports, _) => "reports",
             (_, Cred::Cookie) => "hub",
             (Way::Sse | Way::WebSocket, _) => "stream",
             _ => "api",
@@ -194,7 +197,7 @@ impl Way {
     }
 }
 
-const WAYS: [Way; 11] = [
+const WAYS: [Way; 12] = [
     Way::Json,
     Way::Csv,
     Way::Parquet,
@@ -206,6 +209,7 @@ const WAYS: [Way; 11] = [
     Way::Research,
     Way::Scenarios,
     Way::Fundamentals,
+    Way::Reports,
 ];
 
 /// What the grants say, by hand.
@@ -338,6 +342,11 @@ fn run(
             "/api/v1/fundamentals?entity=Henry%20Hub&variable=spot_price&start=2021-02-01&end=2021-03-01"
                 .into(),
         ),
+        // The briefs of the query's market (market-wide: no instrument).
+        Way::Reports => get(format!(
+            "/api/v1/reports?market={}",
+            q.instrument.split('.').next().unwrap()
+        )),
     }
 }
 
@@ -437,7 +446,7 @@ fn every_tenant_credential_and_transport_gets_what_its_grants_say() {
                 let mut cases: Vec<(&Query, bool)> = vec![(&t.inside, true)];
                 if !matches!(
                     way,
-                    Way::Curves | Way::Research | Way::Scenarios | Way::Fundamentals
+                    Way::Curves | Way::Research | Way::Scenarios | Way::Fundamentals | Way::Reports
                 ) {
                     cases.extend(t.outside.iter().map(|q| (q, false)));
                 }

@@ -209,12 +209,12 @@ fn the_pilots_entitlements_on_every_channel() {
             carbon_auth::policy::decide(&grants, "pilot_miso", &ask(Market::Caiso, c, sp15))
                 .is_err()
         );
-        // pilot_caiso: the three hubs through hub and downloads only.
+        // pilot_caiso: the three hubs through hub, downloads and reports only.
         let hub_ok =
             carbon_auth::policy::decide(&grants, "pilot_caiso", &ask(Market::Caiso, c, sp15));
         assert_eq!(
             hub_ok.is_ok(),
-            matches!(c, Channel::Hub | Channel::Downloads),
+            matches!(c, Channel::Hub | Channel::Downloads | Channel::Reports),
             "{c}: {hub_ok:?}"
         );
         assert!(

@@ -36,7 +36,7 @@ fn spec(a: &ExportPricesArgs) -> Result<ExportSpec> {
     })
 }
 
-fn service(config: &Config) -> Result<Arc<Exports>> {
+pub(super) fn service(config: &Config) -> Result<Arc<Exports>> {
     if let Some(e) = super::shared().and_then(|s| s.exports.clone()) {
         return Ok(e);
     }

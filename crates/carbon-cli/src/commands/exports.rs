@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use carbon_service::{
     exports::{Exports, LinkSigner},
     objects::ObjectTarget,
+    reports::BriefSources,
 };
 use carbon_store::DuckdbStore;
 
@@ -29,11 +30,17 @@ pub(crate) fn open(config: &Config, store: Arc<DuckdbStore>) -> Result<Arc<Expor
     let key = config.data_dir.join("download-links.key");
     let signer = LinkSigner::load_or_create(&key)
         .with_context(|| format!("the download-link key {}", key.display()))?;
-    Ok(Exports::new(
+    let exports = Exports::new(
         store.clone(),
-        store,
+        store.clone(),
         objects,
         signer,
         config.exports.limits,
-    ))
+    );
+    exports.set_brief_sources(BriefSources {
+        store: store.clone(),
+        fundamentals: store.clone(),
+        curves: store,
+    });
+    Ok(exports)
 }

@@ -11,6 +11,7 @@ mod ingest;
 mod jobs;
 pub mod live;
 mod query;
+mod report;
 mod research;
 mod scenario;
 
@@ -152,6 +153,7 @@ pub(crate) fn run_command(
         Command::Jobs { command } => jobs::jobs(&config, command),
         Command::Scenario { command } => scenario::scenario(&config, command),
         Command::Export { command } => export::export(&config, command),
+        Command::Report { command } => report::report(&config, command),
         Command::Curve {
             command: crate::cli::CurveCommand::Build(args),
         } => curve::build(&config, &args),

@@ -99,3 +99,46 @@ fn export_prices_estimate_list_and_link_from_the_command_line() {
     let o = run(carbon(d).args(["export", "link", &id, "--file", "secrets.txt"]));
     assert_eq!(o.code, 2, "{}", o.stderr);
 }
+
+#[test]
+fn a_monthly_brief_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/fundamentals");
+    let o = run(carbon(d)
+        .args(["ingest", "file"])
+        .arg(fixtures.join("miso_lmp_rt_hr_hubs_2021_eia.csv")));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let out = d.join("briefs");
+    let o = run(carbon(d)
+        .args([
+            "report", "create", "--market", "MISO", "--month", "2021-02", "--out",
+        ])
+        .arg(&out));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let id = o.stdout.split(':').next().unwrap().trim().to_string();
+    assert!(id.starts_with("rp_"), "{}", o.stdout);
+    let pdf = std::fs::read(out.join("brief-MISO-2021-02.pdf")).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let html = std::fs::read_to_string(out.join("brief-MISO-2021-02.html")).unwrap();
+    assert!(html.contains("MISO.INDIANA.HUB") && html.contains("February 2021"));
+    let o = run(carbon(d).args(["report", "list", "--format", "csv"]));
+    assert!(
+        o.stdout.contains(&id) && o.stdout.contains("2021-02"),
+        "{}",
+        o.stdout
+    );
+    // Not among the exports' manifests' files: a made-up name has no link.
+    let o = run(carbon(d).args(["report", "link", &id, "--file", "brief-MISO-2021-02.pdf"]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains(&format!(
+        "/api/v1/downloads/platform/{id}/brief-MISO-2021-02.pdf?expires="
+    )));
+    let o = run(carbon(d).args(["report", "link", &id, "--file", "other.pdf"]));
+    assert_eq!(o.code, 2, "{}", o.stdout);
+    // Bad input: the flag is named, exit 2.
+    let o = run(carbon(d).args(["report", "create", "--market", "MISO", "--month", "2021-2"]));
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("month"), "{}", o.stderr);
+}
