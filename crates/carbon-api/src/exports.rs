@@ -272,6 +272,7 @@ impl AppState {
             format: b.format.unwrap_or(ExportFormat::Csv),
             gzip: b.gzip,
             idempotency_key: b.idempotency_key,
+            feed: None,
         })
     }
 }

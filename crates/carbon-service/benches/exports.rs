@@ -103,6 +103,7 @@ fn main() {
             format,
             gzip: false,
             idempotency_key: None,
+            feed: None,
         };
         let (e, _) = rt
             .block_on(exports.create("bench", "bench", &spec))

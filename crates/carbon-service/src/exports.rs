@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use carbon_store::{Export, ExportStore, PriceQuery, Store};
+use carbon_store::{Export, ExportStore, FeedStore, PriceQuery, Store};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use hmac::{Hmac, Mac};
 use object_store::{ObjectStoreExt, PutPayload, path::Path as ObjectPath};
@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     Error, Result,
-    objects::ObjectTarget,
+    objects::{Destination, ObjectTarget},
     reports::{BriefSources, BriefSpec},
     research::Progress,
 };
@@ -80,6 +80,24 @@ pub struct ExportSpec {
     /// The same key again returns the first export instead of a new one.
     #[serde(default)]
     pub idempotency_key: Option<String>,
+    /// Set on a scheduled feed's export: the feed, and where its files go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feed: Option<FeedTarget>,
+}
+
+/// Where a feed's export goes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedTarget {
+    /// The feed.
+    pub feed_id: String,
+    /// A configured destination (`None`: the download center, where links
+    /// and retention apply as to any export).
+    #[serde(default)]
+    pub destination: Option<String>,
+    /// The folder inside the destination (`<feed prefix>/<market day>`).
+    #[serde(default)]
+    pub folder: String,
 }
 
 /// Per-tenant limits.
@@ -246,6 +264,8 @@ pub struct Exports {
     signer: LinkSigner,
     limits: ExportLimits,
     briefs: std::sync::OnceLock<BriefSources>,
+    destinations: std::sync::OnceLock<Vec<Destination>>,
+    feeds: std::sync::OnceLock<Arc<dyn FeedStore>>,
 }
 
 /// The dataset of a market brief (an export whose files are the brief's
@@ -314,6 +334,8 @@ impl Exports {
             signer,
             limits,
             briefs: std::sync::OnceLock::new(),
+            destinations: std::sync::OnceLock::new(),
+            feeds: std::sync::OnceLock::new(),
         })
     }
 
@@ -605,6 +627,77 @@ impl Exports {
         format!("exports/{}/{}", e.tenant, e.id)
     }
 
+    /// The store and folder of export `e`'s files: a feed's destination and
+    /// folder when it names one (checked again: the destination must still
+    /// take the tenant), else the download center's own folder.
+    fn location(&self, e: &Export) -> Result<(&ObjectTarget, String)> {
+        let feed: Option<FeedTarget> = serde_json::from_value(e.spec["feed"].clone()).ok();
+        match feed {
+            Some(FeedTarget {
+                destination: Some(name),
+                folder,
+                ..
+            }) => {
+                let d = self.destination(&e.tenant, &name)?;
+                Ok((&d.target, folder))
+            }
+            _ => Ok((&self.target, Self::prefix(e))),
+        }
+    }
+
+    /// Destination `name`, when it takes `tenant`'s files.
+    pub fn destination(&self, tenant: &str, name: &str) -> Result<&Destination> {
+        self.destinations
+            .get()
+            .into_iter()
+            .flatten()
+            .find(|d| d.name == name && d.tenants.iter().any(|t| t == tenant))
+            .ok_or_else(|| {
+                Error::param(
+                    "destination",
+                    format!("no destination `{name}` is configured for this tenant"),
+                )
+            })
+    }
+
+    /// The destinations feeds may write to (configured by the operator).
+    pub fn set_destinations(&self, list: Vec<Destination>) {
+        let _ = self.destinations.set(list);
+    }
+
+    /// Lets feed exports report their outcome to their feed.
+    pub fn set_feeds(&self, feeds: Arc<dyn FeedStore>) {
+        let _ = self.feeds.set(feeds);
+    }
+
+    /// A feed's export ended: its feed records the success or the failure.
+    async fn tell_feed(&self, e: &Export) {
+        let (Some(store), Ok(t)) = (
+            self.feeds.get(),
+            serde_json::from_value::<FeedTarget>(e.spec["feed"].clone()),
+        ) else {
+            return;
+        };
+        let Ok(Some(mut f)) = store.feed(&e.tenant, &t.feed_id).await else {
+            return;
+        };
+        if e.status == "succeeded" {
+            f.last_success = e.finished;
+            f.last_error = None;
+            f.failures = 0;
+        } else {
+            f.failures += 1;
+            f.last_error = Some(format!(
+                "{}: {}",
+                e.id,
+                e.error.clone().unwrap_or_else(|| e.status.clone())
+            ));
+        }
+        if let Err(x) = store.update_feed(&f).await {
+            tracing::warn!(feed = %f.id, error = %x, "feed state not recorded");
+        }
+    }
+
     /// The object store and prefix exports are written to.
     pub fn target(&self) -> &ObjectTarget {
         &self.target
@@ -635,11 +728,14 @@ impl Exports {
                 e.status = "succeeded".into();
                 e.finished = Some(Utc::now());
                 self.records.update_export(&e).await?;
+                self.tell_feed(&e).await;
                 Ok(e)
             }
             Err(err) => {
-                for p in &written {
-                    let _ = self.target.store.delete(p).await;
+                if let Ok((target, _)) = self.location(&e) {
+                    for p in &written {
+                        let _ = target.store.delete(p).await;
+                    }
                 }
                 e.status = if progress.cancelled() {
                     "cancelled"
@@ -653,6 +749,7 @@ impl Exports {
                 e.bytes = 0;
                 e.manifest = None;
                 self.records.update_export(&e).await?;
+                self.tell_feed(&e).await;
                 Err(err)
             }
         }
@@ -678,10 +775,11 @@ impl Exports {
         body: Vec<u8>,
         written: &mut Vec<ObjectPath>,
     ) -> Result<(String, u64)> {
-        let path = self.target.key(&format!("{}/{name}", Self::prefix(e)));
+        let (target, folder) = self.location(e)?;
+        let path = target.key(&format!("{folder}/{name}"));
         let sha = hex(&Sha256::digest(&body));
         let size = body.len() as u64;
-        self.target
+        target
             .store
             .put(&path, PutPayload::from(Bytes::from(body)))
             .await
@@ -877,11 +975,12 @@ impl Exports {
     }
 
     async fn delete_files(&self, e: &Export) -> Result<()> {
-        let prefix = self.target.key(&Self::prefix(e));
+        let (target, folder) = self.location(e)?;
+        let prefix = target.key(&folder);
         let list: Vec<_> =
-            futures_util::StreamExt::collect::<Vec<_>>(self.target.store.list(Some(&prefix))).await;
+            futures_util::StreamExt::collect::<Vec<_>>(target.store.list(Some(&prefix))).await;
         for meta in list.into_iter().flatten() {
-            self.target
+            target
                 .store
                 .delete(&meta.location)
                 .await
@@ -904,11 +1003,8 @@ impl Exports {
         let std_ttl = ttl
             .to_std()
             .map_err(|_| Error::param("ttl_seconds", "must be positive"))?;
-        if let Some(url) = self
-            .target
-            .presign(&format!("{}/{file}", Self::prefix(e)), std_ttl)
-            .await?
-        {
+        let (target, folder) = self.location(e)?;
+        if let Some(url) = target.presign(&format!("{folder}/{file}"), std_ttl).await? {
             return Ok(url);
         }
         let expires = (now + ttl).timestamp();
@@ -974,9 +1070,9 @@ impl Exports {
             .map_err(DownloadError::Refused)?;
         self.check_file(e, file)
             .map_err(|_| DownloadError::Missing)?;
-        let path = self.target.key(&format!("{}/{file}", Self::prefix(e)));
-        let got = self
-            .target
+        let (target, folder) = self.location(e).map_err(|_| DownloadError::Missing)?;
+        let path = target.key(&format!("{folder}/{file}"));
+        let got = target
             .store
             .get(&path)
             .await
@@ -989,8 +1085,9 @@ impl Exports {
     /// tools: the CLI copies a brief out with it).
     pub async fn file_bytes(&self, e: &Export, file: &str) -> Result<Bytes> {
         self.check_file(e, file)?;
-        let path = self.target.key(&format!("{}/{file}", Self::prefix(e)));
-        let got = self.target.store.get(&path).await.map_err(|x| {
+        let (target, folder) = self.location(e)?;
+        let path = target.key(&format!("{folder}/{file}"));
+        let got = target.store.get(&path).await.map_err(|x| {
             tracing::warn!(export = %e.id, error = %x, "object store read failed");
             Error::not_found(format!("no file `{file}` in export `{}`", e.id))
         })?;
@@ -1000,11 +1097,16 @@ impl Exports {
     }
 
     /// Deletes the files of exports whose retention ended before `now` and
-    /// marks them expired; how many.
+    /// marks them expired (a feed's files in a tenant's own destination are
+    /// left there); how many.
     pub async fn cleanup(&self, now: DateTime<Utc>) -> Result<usize> {
         let expired = self.records.expired_exports(now).await?;
         for mut e in expired.iter().cloned() {
-            self.delete_files(&e).await?;
+            // Files a feed delivered into a tenant's own destination are the
+            // tenant's: only the record expires.
+            if e.spec["feed"]["destination"].is_null() {
+                self.delete_files(&e).await?;
+            }
             e.status = "expired".into();
             e.manifest = None;
             self.records.update_export(&e).await?;

@@ -15,6 +15,7 @@
 pub mod curves;
 pub mod error;
 pub mod exports;
+pub mod feeds;
 pub mod jobs;
 pub mod objects;
 pub mod reports;

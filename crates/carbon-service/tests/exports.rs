@@ -36,6 +36,7 @@ fn rt() -> tokio::runtime::Runtime {
 struct Env {
     dir: tempfile::TempDir,
     exports: Arc<Exports>,
+    store: Arc<DuckdbStore>,
     rt: tokio::runtime::Runtime,
 }
 
@@ -68,9 +69,14 @@ fn env_with(limits: ExportLimits, extra: &[&str]) -> Env {
     exports.set_brief_sources(BriefSources {
         store: store.clone(),
         fundamentals: store.clone(),
-        curves: store,
+        curves: store.clone(),
     });
-    Env { dir, exports, rt }
+    Env {
+        dir,
+        exports,
+        store,
+        rt,
+    }
 }
 
 fn t(s: &str) -> DateTime<Utc> {
@@ -88,6 +94,7 @@ fn spec(format: ExportFormat, gzip: bool) -> ExportSpec {
         format,
         gzip,
         idempotency_key: None,
+        feed: None,
     }
 }
 
@@ -704,4 +711,155 @@ fn a_monthly_brief_of_miso_february_2021_carries_indiana_hubs_average_and_max() 
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[test]
+fn a_feed_fired_by_the_scheduler_delivers_yesterday_into_its_destination() {
+    use carbon_service::{
+        feeds::{FeedSpec, Feeds},
+        jobs::Jobs,
+        objects::DestinationConfig,
+        research::ResearchDeps,
+    };
+    let env = env(ExportLimits::default());
+    let bucket = env.dir.path().join("acme-bucket");
+    let dest = DestinationConfig {
+        name: "acme".into(),
+        tenants: vec!["A".into()],
+        s3: None,
+        dir: Some(bucket.clone()),
+    };
+    env.exports.set_destinations(vec![dest.open().unwrap()]);
+    let jobs = Jobs::new(env.store.clone(), ResearchDeps::of(env.store.clone()));
+    jobs.set_exports(env.exports.clone());
+    let feeds = Feeds::new(env.store.clone(), env.exports.clone(), jobs.clone());
+    let spec: FeedSpec = serde_json::from_value(serde_json::json!({
+        "instruments": ["MISO.INDIANA.HUB"], "market_runs": ["rt"], "at": "07:00",
+        "destination": "acme", "prefix": "lmp/daily",
+    }))
+    .unwrap();
+    // Another tenant cannot name acme's destination; names are per tenant.
+    let err = env
+        .rt
+        .block_on(feeds.create("B", "bob", "daily", spec.clone(), false))
+        .unwrap_err();
+    assert!(err.to_string().contains("destination"), "{err}");
+    let f = env
+        .rt
+        .block_on(feeds.create("A", "ann", "daily", spec.clone(), false))
+        .unwrap();
+    // Due next at 07:00 EST (12:00 UTC) after now.
+    assert!(f.next_due > Utc::now() && f.next_due.format("%H:%M").to_string() == "12:00");
+    // Not due: nothing fires.
+    assert!(
+        env.rt
+            .block_on(feeds.fire_due(Utc::now()))
+            .unwrap()
+            .is_empty()
+    );
+    // The scheduler's clock at 2021-02-03 07:00 EST: yesterday is 2021-02-02.
+    let mut due = f.clone();
+    due.next_due = t("2021-02-03T12:00:00Z");
+    env.rt
+        .block_on(carbon_store::FeedStore::update_feed(
+            env.store.as_ref(),
+            &due,
+        ))
+        .unwrap();
+    let fired = env
+        .rt
+        .block_on(feeds.fire_due(t("2021-02-03T12:00:05Z")))
+        .unwrap();
+    assert_eq!(fired.len(), 1);
+    let export_id = fired[0].1.as_ref().unwrap().clone();
+    // The job worker writes it.
+    let workers = env.rt.block_on(async { jobs.start_workers(1) });
+    let t0 = std::time::Instant::now();
+    let done = loop {
+        let e = env.rt.block_on(env.exports.get("A", &export_id)).unwrap();
+        if e.status == "succeeded" || e.status == "failed" {
+            break e;
+        }
+        assert!(t0.elapsed() < std::time::Duration::from_secs(30), "{e:?}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    for w in workers {
+        w.abort();
+    }
+    assert_eq!(done.status, "succeeded", "{:?}", done.error);
+    // In the destination: lmp/daily/2021-02-02/prices-2021-02.parquet and a
+    // manifest; read back by DuckDB = the raw file's Indiana Hub of that
+    // EST day (24 hours).
+    let folder = bucket.join("lmp/daily/2021-02-02");
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(folder.join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["rows"], 24);
+    let part = folder.join("prices-2021-02.parquet");
+    let db = duckdb::Connection::open_in_memory().unwrap();
+    let ours: Vec<f64> = db
+        .prepare(&format!(
+            "SELECT lmp FROM read_parquet('{}') ORDER BY interval_start_utc",
+            part.display()
+        ))
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|x| x.unwrap())
+        .collect();
+    let raw: Vec<f64> = raw_indiana(t("2021-02-02T05:00:00Z"), t("2021-02-03T05:00:00Z"))
+        .into_iter()
+        .map(|r| r.1)
+        .collect();
+    assert_eq!(ours, raw);
+    // The feed knows: one run, a success, due next day; its history is that export.
+    let f2 = env.rt.block_on(feeds.get("A", &f.id)).unwrap();
+    assert_eq!((f2.runs, f2.failures), (1, 0));
+    assert!(f2.last_success.is_some() && f2.last_error.is_none());
+    assert!(f2.next_due > t("2021-02-03T12:00:05Z"));
+    let history = env.rt.block_on(feeds.history("A", &f.id, 10)).unwrap();
+    assert_eq!(
+        history.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+        [export_id.as_str()]
+    );
+    // Firing the same day again (a second process, a retry) delivers nothing new.
+    let again = env
+        .rt
+        .block_on(feeds.fire("A", &f.id, t("2021-02-03T13:00:00Z")))
+        .unwrap();
+    assert_eq!(again.id, export_id);
+    // Retention leaves the tenant's own files in its destination.
+    env.rt
+        .block_on(env.exports.cleanup(Utc::now() + Duration::days(30)))
+        .unwrap();
+    assert!(part.exists());
+    // A run that fails counts: a destination that refuses writes (a file
+    // where the folder should be).
+    let mut due = env.rt.block_on(feeds.get("A", &f.id)).unwrap();
+    due.next_due = t("2021-02-05T12:00:00Z");
+    env.rt
+        .block_on(carbon_store::FeedStore::update_feed(
+            env.store.as_ref(),
+            &due,
+        ))
+        .unwrap();
+    std::fs::write(bucket.join("lmp/daily/2021-02-04"), b"in the way").unwrap();
+    let fired = env
+        .rt
+        .block_on(feeds.fire_due(t("2021-02-05T12:00:01Z")))
+        .unwrap();
+    let id2 = fired[0].1.as_ref().unwrap().clone();
+    let e2 = env.rt.block_on(env.exports.run("A", &id2, progress()));
+    assert!(e2.is_err());
+    let f3 = env.rt.block_on(feeds.get("A", &f.id)).unwrap();
+    assert_eq!(f3.failures, 1);
+    assert!(
+        f3.last_error
+            .as_deref()
+            .unwrap()
+            .contains("refused the write"),
+        "{:?}",
+        f3.last_error
+    );
+    assert!(!bucket.join("lmp/daily/2021-02-04/manifest.json").exists());
 }

@@ -45,6 +45,8 @@ pub trait Harness: Send + Sync {
     async fn open_scenarios(&self) -> Arc<dyn crate::ScenarioStore>;
     /// The export store of a new, empty store.
     async fn open_exports(&self) -> Arc<dyn crate::ExportStore>;
+    /// The feed store of a new, empty store.
+    async fn open_feeds(&self) -> Arc<dyn crate::FeedStore>;
     /// Closes `store` (the caller holds no other handle) and opens the same data again.
     async fn reopen(&self, store: Arc<dyn Store>) -> Arc<dyn Store>;
 }
@@ -77,7 +79,8 @@ macro_rules! conformance_tests {
             jobs_queue_claim_fairly_once_and_recover,
             jobs_are_served_round_robin_across_tenants,
             scenarios_are_versioned_immutable_and_tenant_scoped,
-            exports_are_idempotent_tenant_scoped_and_expire
+            exports_are_idempotent_tenant_scoped_and_expire,
+            feeds_are_named_per_tenant_and_keep_their_state
         );
     };
     (@each $make:expr; $($name:ident),+) => {
@@ -2255,4 +2258,75 @@ pub async fn exports_are_idempotent_tenant_scoped_and_expire(h: &dyn Harness) {
         .collect();
     assert_eq!(ids, ["ex_4", "ex_3"]);
     assert_eq!(s.export_bytes("A").await.unwrap(), 0);
+}
+
+fn t0() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+}
+
+fn feed(tenant: &str, id: &str, name: &str, due_secs: i64) -> crate::Feed {
+    crate::Feed {
+        id: id.into(),
+        tenant: tenant.into(),
+        owner: "ann".into(),
+        name: name.into(),
+        spec: serde_json::json!({"instruments": ["MISO.INDIANA.HUB"], "at": "07:00"}),
+        enabled: true,
+        created: t0(),
+        next_due: t0() + chrono::Duration::seconds(due_secs),
+        last_run: None,
+        last_success: None,
+        last_error: None,
+        failures: 0,
+        runs: 0,
+    }
+}
+
+/// Feeds: one name per tenant (a second is a conflict, another tenant's is
+/// its own), the scheduler's state round-trips, tenant-scoped reads and
+/// deletes, every tenant's feeds for the scheduler.
+pub async fn feeds_are_named_per_tenant_and_keep_their_state(h: &dyn Harness) {
+    let s = h.open_feeds().await;
+    s.create_feed(feed("A", "fd_1", "daily da", 60))
+        .await
+        .unwrap();
+    let dup = s.create_feed(feed("A", "fd_2", "daily da", 60)).await;
+    assert!(matches!(dup, Err(crate::Error::Conflict(_))), "{dup:?}");
+    s.create_feed(feed("B", "fd_3", "daily da", 30))
+        .await
+        .unwrap();
+    s.create_feed(feed("A", "fd_4", "another", 90))
+        .await
+        .unwrap();
+    let a = s.feeds(Some("A")).await.unwrap();
+    assert_eq!(
+        a.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
+        ["another", "daily da"]
+    );
+    assert_eq!(s.feeds(None).await.unwrap().len(), 3);
+    assert!(s.feed("B", "fd_1").await.unwrap().is_none());
+    // The scheduler's state round-trips.
+    let mut f = s.feed("A", "fd_1").await.unwrap().unwrap();
+    assert_eq!(f, feed("A", "fd_1", "daily da", 60));
+    f.next_due = t0() + chrono::Duration::days(1);
+    f.last_run = Some(t0());
+    f.last_error = Some("the bucket refused the write".into());
+    f.failures = 2;
+    f.runs = 3;
+    f.enabled = false;
+    assert!(s.update_feed(&f).await.unwrap());
+    assert_eq!(s.feed("A", "fd_1").await.unwrap().unwrap(), f);
+    f.last_success = Some(t0() + chrono::Duration::hours(1));
+    f.last_error = None;
+    f.failures = 0;
+    assert!(s.update_feed(&f).await.unwrap());
+    assert_eq!(s.feed("A", "fd_1").await.unwrap().unwrap(), f);
+    // Another tenant cannot update or delete it.
+    let mut other = f.clone();
+    other.tenant = "B".into();
+    assert!(!s.update_feed(&other).await.unwrap());
+    assert!(!s.delete_feed("B", "fd_1").await.unwrap());
+    assert!(s.delete_feed("A", "fd_1").await.unwrap());
+    assert!(s.feed("A", "fd_1").await.unwrap().is_none());
+    assert!(!s.delete_feed("A", "fd_1").await.unwrap());
 }

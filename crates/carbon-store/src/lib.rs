@@ -24,6 +24,7 @@ mod duck;
 pub mod error;
 pub mod export;
 pub mod exports;
+pub mod feeds;
 pub mod fundstore;
 pub mod jobs;
 pub mod model;
@@ -39,6 +40,7 @@ pub use directory::{
 };
 pub use error::{Error, Result};
 pub use exports::{Export, ExportStore};
+pub use feeds::{Feed, FeedStore};
 pub use fundstore::{
     BASE_SCENARIO, FundamentalAppend, FundamentalPoint, FundamentalQuery, FundamentalSeries,
     FundamentalStore, ResearchFilter, ResearchRun, ResearchStore,

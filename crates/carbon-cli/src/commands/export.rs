@@ -33,6 +33,7 @@ fn spec(a: &ExportPricesArgs) -> Result<ExportSpec> {
         format,
         gzip: a.gzip,
         idempotency_key: a.idempotency_key.clone(),
+        feed: None,
     })
 }
 

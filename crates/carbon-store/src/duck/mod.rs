@@ -10,6 +10,7 @@ mod compact;
 mod curves;
 mod directory;
 mod exports;
+mod feeds;
 mod fundamentals;
 mod jobs;
 mod query;

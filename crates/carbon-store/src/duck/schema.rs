@@ -365,6 +365,29 @@ CREATE TABLE exports (
 );
 "#,
     ),
+    (
+        11,
+        "feeds",
+        r#"
+-- A tenant's scheduled feed and the scheduler's state of it.
+CREATE TABLE feeds (
+    id               VARCHAR PRIMARY KEY,
+    tenant           VARCHAR NOT NULL,
+    owner            VARCHAR NOT NULL,
+    name             VARCHAR NOT NULL,
+    spec             VARCHAR NOT NULL,         -- JSON
+    enabled          BOOLEAN NOT NULL,
+    created_utc      TIMESTAMP NOT NULL,
+    next_due_utc     TIMESTAMP NOT NULL,
+    last_run_utc     TIMESTAMP,
+    last_success_utc TIMESTAMP,
+    last_error       VARCHAR,
+    failures         BIGINT NOT NULL,
+    runs             BIGINT NOT NULL,
+    UNIQUE (tenant, name)
+);
+"#,
+    ),
 ];
 
 /// The newest schema version this build knows.

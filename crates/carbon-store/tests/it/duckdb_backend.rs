@@ -58,6 +58,10 @@ impl Harness for DuckHarness {
         Arc::new(DuckdbStore::open(self.dir.path()).unwrap())
     }
 
+    async fn open_feeds(&self) -> Arc<dyn carbon_store::FeedStore> {
+        Arc::new(DuckdbStore::open(self.dir.path()).unwrap())
+    }
+
     async fn reopen(&self, store: Arc<dyn Store>) -> Arc<dyn Store> {
         assert_eq!(
             Arc::strong_count(&store),
@@ -75,11 +79,11 @@ carbon_store::conformance_tests!(DuckHarness::new());
 fn schema_is_migrated_once_and_versioned() {
     let dir = tempfile::tempdir().unwrap();
     let s = DuckdbStore::open(dir.path()).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 10);
+    assert_eq!(s.schema_version().unwrap(), 11);
     assert!(s.path().ends_with("carbon.duckdb"));
     drop(s);
     let s = DuckdbStore::open(dir.path()).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 10);
+    assert_eq!(s.schema_version().unwrap(), 11);
 }
 
 /// Child half of `a_second_process_gets_a_clear_busy_error`: when run with
