@@ -23,6 +23,7 @@ mod catalog;
 pub mod curves;
 pub mod error;
 mod exports;
+mod feeds;
 pub mod hub;
 mod jobs;
 mod metrics;
@@ -76,6 +77,8 @@ pub struct AppState {
     pub scenarios: Arc<dyn carbon_store::ScenarioStore>,
     /// Exports into the object store (none: the routes answer 404).
     pub exports: Option<Arc<carbon_service::exports::Exports>>,
+    /// Scheduled feeds (none when the server keeps no exports).
+    pub feeds: Option<Arc<carbon_service::feeds::Feeds>>,
     metrics: Arc<metrics::Metrics>,
     bus: Arc<dyn carbon_bus::EventBus>,
     stream_queue: usize,
@@ -147,6 +150,7 @@ impl AppState {
             research: stores.research,
             scenarios: stores.scenarios,
             exports: None,
+            feeds: None,
             jobs,
             metrics: Arc::default(),
             bus,
@@ -174,6 +178,12 @@ impl AppState {
     /// Exports written into an object store (`carbon serve` always has them).
     pub fn with_exports(mut self, exports: Arc<carbon_service::exports::Exports>) -> Self {
         self.exports = Some(exports);
+        self
+    }
+
+    /// Scheduled feeds, fired by `carbon serve`'s scheduler.
+    pub fn with_feeds(mut self, feeds: Arc<carbon_service::feeds::Feeds>) -> Self {
+        self.feeds = Some(feeds);
         self
     }
 

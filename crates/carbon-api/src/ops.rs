@@ -156,6 +156,9 @@ pub(crate) async fn metrics(State(s): State<AppState>) -> Response {
             "carbon_ingest_rows_rejected{{connector=\"{c}\"}} {rej}"
         );
     }
+    if let Some(feeds) = &s.feeds {
+        feed_metrics(&mut out, feeds).await;
+    }
     let mut resp = (StatusCode::OK, out).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -443,4 +446,60 @@ pub(crate) async fn quality(
         quarantined,
         freshness,
     }))
+}
+
+/// Per feed (by tenant and id; names are the tenant's own words and stay
+/// out of an unauthenticated page): last success, failures in a row (an
+/// alert: > 0), runs, next slot. A scrape that cannot read the feeds says so in a comment.
+async fn feed_metrics(out: &mut String, feeds: &carbon_service::feeds::Feeds) {
+    use std::fmt::Write as _;
+    let list = match feeds.all().await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::error!(error = %e, "feeds not read for /metrics");
+            out.push_str("# feeds: not readable now\n");
+            return;
+        }
+    };
+    let families = [
+        (
+            "carbon_feed_last_success_timestamp_seconds",
+            "gauge",
+            "When a run of the feed last succeeded (0: never).",
+        ),
+        (
+            "carbon_feed_consecutive_failures",
+            "gauge",
+            "Runs of the feed failed in a row (alert when above 0).",
+        ),
+        (
+            "carbon_feed_failing",
+            "gauge",
+            "1 while the feed's last run failed.",
+        ),
+        ("carbon_feed_runs_total", "counter", "Runs fired."),
+        (
+            "carbon_feed_next_due_timestamp_seconds",
+            "gauge",
+            "When the feed fires next.",
+        ),
+    ];
+    for (i, (name, kind, help)) in families.iter().enumerate() {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for f in &list {
+            let v = match i {
+                0 => f.last_success.map_or(0, |t| t.timestamp()),
+                1 => i64::from(f.failures),
+                2 => i64::from(f.failures > 0),
+                3 => f.runs as i64,
+                _ => f.next_due.timestamp(),
+            };
+            let _ = writeln!(
+                out,
+                "{name}{{tenant=\"{}\",feed=\"{}\"}} {v}",
+                crate::metrics::label(&f.tenant),
+                crate::metrics::label(&f.id)
+            );
+        }
+    }
 }

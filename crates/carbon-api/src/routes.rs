@@ -22,6 +22,7 @@ pub(crate) fn api() -> OpenApiRouter<AppState> {
         .merge(crate::prices::routes())
         .merge(crate::exports::routes())
         .merge(crate::reports::routes())
+        .merge(crate::feeds::routes())
         .merge(crate::stream::routes())
         .merge(crate::curves::routes())
         .merge(crate::research::routes())

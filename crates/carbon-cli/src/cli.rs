@@ -165,6 +165,13 @@ pub enum Command {
         #[command(subcommand)]
         command: ScenarioCommand,
     },
+    /// Scheduled feeds: a price file every market day at a time of the
+    /// market clock, into the download center or a configured destination.
+    Feed {
+        /// Feed command.
+        #[command(subcommand)]
+        command: FeedCommand,
+    },
     /// Monthly market briefs (HTML and PDF) in the download center.
     Report {
         /// Report command.
@@ -890,6 +897,104 @@ pub enum ExportCommand {
         /// Seconds the link is good for (at most 7 days).
         #[arg(long, default_value_t = 86_400)]
         ttl: u64,
+        /// The tenant.
+        #[arg(long, default_value = "platform")]
+        tenant: String,
+    },
+}
+
+/// `carbon feed …`
+#[derive(Debug, Subcommand)]
+pub enum FeedCommand {
+    /// Make a feed.
+    Create {
+        /// A name (unique in the tenant).
+        #[arg(long)]
+        name: String,
+        /// Instruments (one market; repeat or comma-separate).
+        #[arg(
+            short = 'i',
+            long = "instrument",
+            value_delimiter = ',',
+            required = true
+        )]
+        instruments: Vec<String>,
+        /// Market runs (default da).
+        #[arg(long = "market-run", value_delimiter = ',')]
+        market_runs: Vec<String>,
+        /// File format: csv, parquet (default), jsonl or xlsx.
+        #[arg(long = "as", default_value = "parquet", value_name = "FORMAT")]
+        file_format: String,
+        /// Gzip the file.
+        #[arg(long)]
+        gzip: bool,
+        /// Time of day it fires on the market clock, HH:MM.
+        #[arg(long, default_value = "07:00")]
+        at: String,
+        /// Fire Monday to Friday only (default: every day).
+        #[arg(long)]
+        weekdays: bool,
+        /// Market days before the firing day it covers (1: yesterday).
+        #[arg(long, default_value_t = 1)]
+        days_back: u32,
+        /// A configured destination (`[[exports.destinations]]`); default the download center.
+        #[arg(long)]
+        destination: Option<String>,
+        /// Folder inside the destination (default: from the name).
+        #[arg(long)]
+        prefix: Option<String>,
+        /// Fire it at once too.
+        #[arg(long)]
+        run_now: bool,
+        /// The tenant.
+        #[arg(long, default_value = "platform")]
+        tenant: String,
+    },
+    /// A tenant's feeds.
+    List {
+        /// The tenant.
+        #[arg(long, default_value = "platform")]
+        tenant: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// A feed's runs (its exports), newest first.
+    Runs {
+        /// Feed id (`fd_…`).
+        id: String,
+        /// The tenant.
+        #[arg(long, default_value = "platform")]
+        tenant: String,
+    },
+    /// Fire a feed now (today's market day) and wait for its file.
+    Run {
+        /// Feed id.
+        id: String,
+        /// The tenant.
+        #[arg(long, default_value = "platform")]
+        tenant: String,
+    },
+    /// Pause a feed.
+    Pause {
+        /// Feed id.
+        id: String,
+        /// The tenant.
+        #[arg(long, default_value = "platform")]
+        tenant: String,
+    },
+    /// Resume a paused feed.
+    Resume {
+        /// Feed id.
+        id: String,
+        /// The tenant.
+        #[arg(long, default_value = "platform")]
+        tenant: String,
+    },
+    /// Delete a feed (its past runs stay).
+    Delete {
+        /// Feed id.
+        id: String,
         /// The tenant.
         #[arg(long, default_value = "platform")]
         tenant: String,

@@ -59,7 +59,7 @@ pub struct Config {
 }
 
 /// `[exports]`: the object store exports are written to and their limits.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ExportsConfig {
     /// Directory of the filesystem object store (default `<data_dir>/objects`).
@@ -69,6 +69,23 @@ pub struct ExportsConfig {
     pub s3: Option<carbon_service::objects::S3Config>,
     /// Per-tenant limits and retention.
     pub limits: carbon_service::exports::ExportLimits,
+    /// Places feeds may deliver to (`[[exports.destinations]]`): a bucket or
+    /// a directory, and the tenants it takes.
+    pub destinations: Vec<carbon_service::objects::DestinationConfig>,
+    /// Seconds between checks for feeds due (default 30).
+    pub feed_tick_secs: u64,
+}
+
+impl Default for ExportsConfig {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            s3: None,
+            limits: Default::default(),
+            destinations: Vec::new(),
+            feed_tick_secs: 30,
+        }
+    }
 }
 
 /// `[jobs]`: the worker pool of `carbon serve`.

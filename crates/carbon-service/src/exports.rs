@@ -645,6 +645,17 @@ impl Exports {
         }
     }
 
+    /// The names of the destinations that take `tenant`'s files.
+    pub fn destinations_of(&self, tenant: &str) -> Vec<String> {
+        self.destinations
+            .get()
+            .into_iter()
+            .flatten()
+            .filter(|d| d.tenants.iter().any(|t| t == tenant))
+            .map(|d| d.name.clone())
+            .collect()
+    }
+
     /// Destination `name`, when it takes `tenant`'s files.
     pub fn destination(&self, tenant: &str, name: &str) -> Result<&Destination> {
         self.destinations

@@ -125,6 +125,22 @@ impl FeedSpec {
         Ok(market)
     }
 
+    /// The price query of a firing at `at`: the `days_back` market days
+    /// before `at`'s market day (and those days).
+    pub fn query(&self, at: DateTime<Utc>) -> Result<(PriceQuery, NaiveDate, NaiveDate)> {
+        let market = self.check()?;
+        let day = carbon_core::time::market_date(market, at);
+        let from = day - Duration::days(i64::from(self.days_back));
+        let mut q = PriceQuery::new(
+            self.instruments.clone(),
+            carbon_core::time::day_start(market, from),
+            carbon_core::time::day_start(market, day),
+        );
+        q.market_runs = self.market_runs.clone();
+        q.components = self.components.clone();
+        Ok((q, from, day))
+    }
+
     fn time(&self) -> Result<NaiveTime> {
         NaiveTime::parse_from_str(&self.at, "%H:%M")
             .map_err(|_| Error::param("at", format!("`{}`: a time of day as HH:MM", self.at)))
@@ -187,11 +203,17 @@ pub fn next_slot(spec: &FeedSpec, market: Market, after: DateTime<Utc>) -> Resul
     Err(Error::Internal("no firing time within 10 days".into()))
 }
 
+/// Whether a tenant may still have a query's data delivered (the
+/// entitlement policy, asked at every firing: a grant withdrawn after the
+/// feed was made stops it). `Err` says why not.
+pub type Gate = Arc<dyn Fn(&str, &PriceQuery) -> std::result::Result<(), String> + Send + Sync>;
+
 /// The feeds service.
 pub struct Feeds {
     records: Arc<dyn FeedStore>,
     exports: Arc<Exports>,
     jobs: Arc<Jobs>,
+    gate: std::sync::OnceLock<Gate>,
 }
 
 impl Feeds {
@@ -202,7 +224,13 @@ impl Feeds {
             records,
             exports,
             jobs,
+            gate: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Asks `gate` before every firing.
+    pub fn set_gate(&self, gate: Gate) {
+        let _ = self.gate.set(gate);
     }
 
     /// Makes a feed for `tenant`; with `now_too` its first run is due at
@@ -245,6 +273,11 @@ impl Feeds {
         };
         self.records.create_feed(f.clone()).await?;
         Ok(f)
+    }
+
+    /// The destinations `tenant`'s feeds may name.
+    pub fn destinations(&self, tenant: &str) -> Vec<String> {
+        self.exports.destinations_of(tenant)
     }
 
     /// A tenant's feed.
@@ -305,16 +338,16 @@ impl Feeds {
 
     async fn fire_feed(&self, f: &Feed, at: DateTime<Utc>) -> Result<Export> {
         let spec = spec_of(f)?;
-        let market = spec.check()?;
-        let day = carbon_core::time::market_date(market, at);
-        let from = day - Duration::days(i64::from(spec.days_back));
-        let mut q = PriceQuery::new(
-            spec.instruments.clone(),
-            carbon_core::time::day_start(market, from),
-            carbon_core::time::day_start(market, day),
-        );
-        q.market_runs = spec.market_runs.clone();
-        q.components = spec.components.clone();
+        let (q, from, day) = spec.query(at)?;
+        if let Some(gate) = self.gate.get() {
+            gate(&f.tenant, &q).map_err(|why| {
+                Error::unprocessable(
+                    "not_entitled",
+                    None,
+                    format!("the tenant may no longer have this delivered: {why}"),
+                )
+            })?;
+        }
         let folder = format!(
             "{}/{}",
             spec.prefix.clone().unwrap_or_else(|| slug(&f.name)),

@@ -38,7 +38,8 @@ impl Front for Http {
         let app = carbon_api::create_app(
             carbon_api::AppState::new(carbon_api::Stores::of(p.store), p.access, p.bus, p.jobs)
                 .with_settings(p.settings)
-                .with_exports(p.exports),
+                .with_exports(p.exports)
+                .with_feeds(p.feeds),
         );
         Ok(match self.tls.take() {
             Some(tc) => rt.spawn(carbon_api::serve_tls(listener, tc, app, stop)),

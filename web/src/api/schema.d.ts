@@ -552,6 +552,100 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/feeds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's tenant's feeds, by name. */
+        get: operations["list_feeds"];
+        put?: never;
+        /**
+         * Makes a feed: due at its next slot (or at once with `run_now`). Every
+         *     instrument must be the tenant's to download.
+         */
+        post: operations["create_feed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/feeds/destinations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The destinations the caller's feeds may name (configured by the operator). */
+        get: operations["feed_destinations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/feeds/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One feed: its spec, next slot, last run and success, failures in a row. */
+        get: operations["get_feed"];
+        put?: never;
+        post?: never;
+        /** Deletes a feed (its past runs stay, as exports). */
+        delete: operations["delete_feed"];
+        options?: never;
+        head?: never;
+        /** Pauses or resumes a feed. */
+        patch: operations["update_feed"];
+        trace?: never;
+    };
+    "/api/v1/feeds/{id}/run": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Fires a feed now, for today's market day (the same day again answers
+         *     with its first run); 202 with the run's export.
+         */
+        post: operations["run_feed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/feeds/{id}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A feed's runs (its exports), newest first. */
+        get: operations["feed_runs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/fundamentals": {
         parameters: {
             query?: never;
@@ -1644,6 +1738,56 @@ export interface components {
             }[];
         };
         /** @description A list. */
+        Data_Feed: {
+            /** @description The items. */
+            data: {
+                /** @description Id (`fd_…`). */
+                id: string;
+                /** @description The tenant it belongs to. */
+                tenant: string;
+                /** @description Who made it. */
+                owner: string;
+                /** @description A name for people (unique per tenant). */
+                name: string;
+                /** @description What, when and where (the service's feed spec), as given. */
+                spec: Record<string, unknown>;
+                /** @description Paused feeds are not fired. */
+                enabled: boolean;
+                /**
+                 * Format: date-time
+                 * @description When it was made.
+                 */
+                created: string;
+                /**
+                 * Format: date-time
+                 * @description When it fires next.
+                 */
+                next_due: string;
+                /**
+                 * Format: date-time
+                 * @description When it last fired.
+                 */
+                last_run?: string | null;
+                /**
+                 * Format: date-time
+                 * @description When a run of it last succeeded.
+                 */
+                last_success?: string | null;
+                /** @description Why its last run failed (cleared by a success). */
+                last_error?: string | null;
+                /**
+                 * Format: u-int32
+                 * @description Runs failed in a row (0 after a success).
+                 */
+                failures: number;
+                /**
+                 * Format: u-int64
+                 * @description Runs fired.
+                 */
+                runs: number;
+            }[];
+        };
+        /** @description A list. */
         Data_Grant: {
             /** @description The items. */
             data: {
@@ -2054,6 +2198,11 @@ export interface components {
                 created: string;
             }[];
         };
+        /** @description Destinations the caller's feeds may name. */
+        Destinations: {
+            /** @description Names (the download center needs none). */
+            data: string[];
+        };
         /** @description A scenario document. */
         Document: {
             /** @description The document, YAML or JSON text (the schema is at `/api/v1/scenarios/schema`). */
@@ -2136,6 +2285,92 @@ export interface components {
          * @enum {string}
          */
         ExportFormat: "csv" | "parquet" | "jsonl" | "xlsx";
+        /** @description One feed. */
+        Feed: {
+            /** @description Id (`fd_…`). */
+            id: string;
+            /** @description The tenant it belongs to. */
+            tenant: string;
+            /** @description Who made it. */
+            owner: string;
+            /** @description A name for people (unique per tenant). */
+            name: string;
+            /** @description What, when and where (the service's feed spec), as given. */
+            spec: Record<string, unknown>;
+            /** @description Paused feeds are not fired. */
+            enabled: boolean;
+            /**
+             * Format: date-time
+             * @description When it was made.
+             */
+            created: string;
+            /**
+             * Format: date-time
+             * @description When it fires next.
+             */
+            next_due: string;
+            /**
+             * Format: date-time
+             * @description When it last fired.
+             */
+            last_run?: string | null;
+            /**
+             * Format: date-time
+             * @description When a run of it last succeeded.
+             */
+            last_success?: string | null;
+            /** @description Why its last run failed (cleared by a success). */
+            last_error?: string | null;
+            /**
+             * Format: u-int32
+             * @description Runs failed in a row (0 after a success).
+             */
+            failures: number;
+            /**
+             * Format: u-int64
+             * @description Runs fired.
+             */
+            runs: number;
+        };
+        /**
+         * @description Which days a feed fires.
+         * @enum {string}
+         */
+        FeedDays: "every" | "weekdays";
+        /** @description A change to a feed. */
+        FeedPatch: {
+            /** @description Pause (`false`) or resume (`true`). */
+            enabled: boolean;
+        };
+        /** @description What a feed delivers, when and where. */
+        FeedSpec: {
+            /** @description Instruments (one market). */
+            instruments: string[];
+            /** @description Market runs (default `da`). */
+            market_runs?: string[];
+            /** @description Components (default: all). */
+            components?: string[];
+            /** @description File format (default `parquet`). */
+            format?: components["schemas"]["ExportFormat"];
+            /** @description Gzip the file. */
+            gzip?: boolean;
+            /** @description Time of day it fires, `HH:MM` on the market clock (default `07:00`). */
+            at?: string;
+            /** @description Which days it fires (default every day). */
+            days?: components["schemas"]["FeedDays"];
+            /**
+             * Format: u-int32
+             * @description Market days before the firing day it covers (default 1: yesterday).
+             */
+            days_back?: number;
+            /** @description A configured destination (default: the download center). */
+            destination?: string | null;
+            /**
+             * @description Folder inside the destination (default the feed's name); each run
+             *     writes `<prefix>/<market day>/…` and a manifest.
+             */
+            prefix?: string | null;
+        };
         /** @description A stored curve at a granularity and block. */
         Forward: {
             /** @description The run. */
@@ -2530,6 +2765,18 @@ export interface components {
             gzip?: boolean;
             /** @description The same key again returns the first export (a retried request makes one export). */
             idempotency_key?: string | null;
+        };
+        /** @description A feed to make. */
+        NewFeed: {
+            /** @description A name (unique in the tenant). */
+            name: string;
+            /** @description What, when and where. */
+            spec: components["schemas"]["FeedSpec"];
+            /**
+             * @description Also fire it at once (for today's market day) instead of waiting for
+             *     its first slot.
+             */
+            run_now?: boolean;
         };
         /** @description A job to queue. */
         NewJob: {
@@ -4391,6 +4638,259 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Link"];
+                };
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_feeds: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Feeds */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Data_Feed"];
+                };
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_feed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewFeed"];
+            };
+        };
+        responses: {
+            /** @description Made */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Feed"];
+                };
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    feed_destinations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Destination names */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Destinations"];
+                };
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_feed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The feed */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The feed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Feed"];
+                };
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    delete_feed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The feed */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    update_feed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The feed */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FeedPatch"];
+            };
+        };
+        responses: {
+            /** @description The feed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Feed"];
+                };
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    run_feed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The feed */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Fired */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Export"];
+                };
+            };
+            /** @description An error: `application/problem+json` naming the parameter at fault. */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    feed_runs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The feed */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Runs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Data_Export"];
                 };
             };
             /** @description An error: `application/problem+json` naming the parameter at fault. */

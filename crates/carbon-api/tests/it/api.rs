@@ -27,6 +27,13 @@ pub struct Server {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+impl Server {
+    /// The server's temporary directory (data, objects, destinations).
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         if let Some(s) = self.stop.take() {
@@ -137,6 +144,19 @@ fn start_server(
         curves: store.clone(),
     });
     jobs.set_exports(exports.clone());
+    // Feeds, with one destination (a directory in the data dir) that takes
+    // the platform tenant's files.
+    exports.set_destinations(vec![
+        carbon_service::objects::DestinationConfig {
+            name: "acme-bucket".into(),
+            tenants: vec!["platform".into()],
+            s3: None,
+            dir: Some(dir.path().join("acme-bucket")),
+        }
+        .open()
+        .unwrap(),
+    ]);
+    let feeds = carbon_service::feeds::Feeds::new(store.clone(), exports.clone(), jobs.clone());
     let bus: Arc<dyn carbon_bus::EventBus> = match bus {
         Some(b) => b,
         None => Arc::new(InProcessBus::default()),
@@ -149,7 +169,8 @@ fn start_server(
     )
     .with_stream_queue(queue)
     .with_settings(settings)
-    .with_exports(exports);
+    .with_exports(exports)
+    .with_feeds(feeds);
     let app = create_app(state);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let root_pem = tls.as_ref().map(|t| t.0.clone());

@@ -399,3 +399,146 @@ fn a_monthly_brief_is_queued_written_and_opened_by_link() {
         );
     }
 }
+
+#[test]
+fn a_feed_is_made_fired_delivered_paused_and_shown_in_metrics() {
+    let s = start();
+    let spec = json!({
+        "instruments": ["MISO.INDIANA.HUB"], "market_runs": ["da"], "format": "csv",
+        "at": "07:00", "destination": "acme-bucket", "prefix": "miso/da",
+    });
+    let r = post(
+        &s,
+        "/api/v1/feeds",
+        &json!({ "name": "daily DA", "spec": spec }),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let feed = r.json();
+    let id = feed["id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("fd_") && feed["enabled"] == true && feed["runs"] == 0);
+    // The same name again is a conflict.
+    let r = post(
+        &s,
+        "/api/v1/feeds",
+        &json!({ "name": "daily DA", "spec": spec }),
+    );
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(
+        get(&s, "/api/v1/feeds/destinations").json()["data"],
+        json!(["acme-bucket"])
+    );
+    // Fired by hand: today's run covers yesterday (market clock).
+    let r = post(&s, &format!("/api/v1/feeds/{id}/run"), &json!({}));
+    assert_eq!(r.status, 202, "{}", r.body);
+    let run_id = r.json()["id"].as_str().unwrap().to_string();
+    let done = wait(&s, &run_id);
+    // Today's market day has no prices stored: the run succeeds with no part.
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let runs = get(&s, &format!("/api/v1/feeds/{id}/runs")).json();
+    assert_eq!(runs["data"][0]["id"], run_id.as_str());
+    let folder = done["spec"]["feed"]["folder"].as_str().unwrap().to_string();
+    assert!(folder.starts_with("miso/da/"), "{folder}");
+    assert!(
+        s.dir()
+            .join("acme-bucket")
+            .join(&folder)
+            .join("manifest.json")
+            .exists()
+    );
+    // The feed knows; /metrics shows it (no failure).
+    let f = get(&s, &format!("/api/v1/feeds/{id}")).json();
+    assert_eq!(f["failures"], 0);
+    assert!(f["last_success"].is_string(), "{f}");
+    let m = get(&s, "/metrics").body;
+    let line = |name: &str| {
+        m.lines()
+            .find(|l| l.starts_with(name) && l.contains(&format!("feed=\"{id}\"")))
+            .unwrap_or_else(|| panic!("{name} of {id} missing"))
+            .to_string()
+    };
+    assert!(line("carbon_feed_consecutive_failures").ends_with(" 0"));
+    assert!(line("carbon_feed_failing").ends_with(" 0"));
+    assert!(!line("carbon_feed_last_success_timestamp_seconds").ends_with(" 0"));
+    assert!(
+        !m.contains("daily DA"),
+        "a feed's name stays out of /metrics"
+    );
+    // Paused, resumed, deleted.
+    let r = request(
+        &s,
+        "PATCH",
+        &format!("/api/v1/feeds/{id}"),
+        &[("x-api-key", &s.key)],
+        Some(&json!({ "enabled": false })),
+    );
+    assert_eq!(
+        (r.status, r.json()["enabled"].as_bool()),
+        (200, Some(false)),
+        "{}",
+        r.body
+    );
+    // Another tenant sees no such feed; the CAISO pilot cannot feed MISO.
+    let caiso = hub_login(&s, "caiso_demo", &password(&s, "caiso_demo"));
+    assert_eq!(
+        request(
+            &s,
+            "GET",
+            &format!("/api/v1/feeds/{id}"),
+            &hub(&caiso),
+            None
+        )
+        .status,
+        404
+    );
+    let r = request(
+        &s,
+        "POST",
+        "/api/v1/feeds",
+        &hub(&caiso),
+        Some(&json!({ "name": "x", "spec": spec })),
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    // Bad input names the field.
+    for (spec, param) in [
+        (
+            json!({ "instruments": ["MISO.INDIANA.HUB"], "prefix": "../up" }),
+            "prefix",
+        ),
+        (
+            json!({ "instruments": ["MISO.INDIANA.HUB"], "at": "25:00" }),
+            "at",
+        ),
+        (
+            json!({ "instruments": ["MISO.INDIANA.HUB"], "destination": "elsewhere" }),
+            "destination",
+        ),
+        (json!({ "instruments": [] }), "instruments"),
+        (
+            json!({ "instruments": ["MISO.INDIANA.HUB"], "colour": 1 }),
+            "colour",
+        ),
+    ] {
+        let r = post(&s, "/api/v1/feeds", &json!({ "name": "bad", "spec": spec }));
+        assert!(
+            r.status == 400 || r.status == 422,
+            "{spec}: {} {}",
+            r.status,
+            r.body
+        );
+        let j = r.json();
+        assert!(
+            j["param"] == param || j["detail"].as_str().unwrap().contains(param),
+            "{spec}: {}",
+            r.body
+        );
+    }
+    let r = request(
+        &s,
+        "DELETE",
+        &format!("/api/v1/feeds/{id}"),
+        &[("x-api-key", &s.key)],
+        None,
+    );
+    assert_eq!(r.status, 204);
+    assert_eq!(get(&s, &format!("/api/v1/feeds/{id}")).status, 404);
+}

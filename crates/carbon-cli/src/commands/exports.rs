@@ -37,6 +37,14 @@ pub(crate) fn open(config: &Config, store: Arc<DuckdbStore>) -> Result<Arc<Expor
         signer,
         config.exports.limits,
     );
+    let mut destinations = Vec::new();
+    for d in &config.exports.destinations {
+        destinations.push(
+            d.open()
+                .with_context(|| format!("[[exports.destinations]] `{}`", d.name))?,
+        );
+    }
+    exports.set_destinations(destinations);
     exports.set_brief_sources(BriefSources {
         store: store.clone(),
         fundamentals: store.clone(),

@@ -420,6 +420,8 @@ pub struct Platform {
     pub settings: carbon_service::settings::ApiSettings,
     /// The download center (its writes run as jobs).
     pub exports: Arc<carbon_service::exports::Exports>,
+    /// Scheduled feeds (fired by the scheduler below).
+    pub feeds: Arc<carbon_service::feeds::Feeds>,
 }
 
 /// `carbon serve`'s flags.
@@ -476,6 +478,8 @@ pub fn serve(config: &Config, args: ServeArgs, front: &mut dyn Front) -> Result<
     }
     let exports = super::exports::open(config, p.store.clone())?;
     jobs.set_exports(exports.clone());
+    let feeds = carbon_service::feeds::Feeds::new(p.store.clone(), exports.clone(), jobs.clone());
+    feeds.set_gate(feed_gate(access.clone()));
     let workers = {
         let _guard = rt.enter();
         jobs.start_workers(config.jobs.workers)
@@ -488,6 +492,7 @@ pub fn serve(config: &Config, args: ServeArgs, front: &mut dyn Front) -> Result<
         access: access.clone(),
         jobs: jobs.clone(),
         exports: Some(exports.clone()),
+        feeds: Some(feeds.clone()),
     });
     // Without the socket (a path too long for one, a read-only directory)
     // the server still serves; only local commands beside it are refused.
@@ -510,6 +515,7 @@ pub fn serve(config: &Config, args: ServeArgs, front: &mut dyn Front) -> Result<
             jobs: jobs.clone(),
             settings,
             exports: exports.clone(),
+            feeds: feeds.clone(),
         },
         listener,
         Box::pin(async {
@@ -562,6 +568,29 @@ pub fn serve(config: &Config, args: ServeArgs, front: &mut dyn Front) -> Result<
                 }
             })
         };
+        // Feeds due are fired every `[exports] feed_tick_secs` (and at start),
+        // whatever the connectors' schedule: they are tenants' orders.
+        let feed_ticker = {
+            let (feeds, every) = (feeds.clone(), config.exports.feed_tick_secs.max(1));
+            tokio::spawn(async move {
+                loop {
+                    match feeds.fire_due(Utc::now()).await {
+                        Ok(fired) => {
+                            for (feed, r) in fired {
+                                match r {
+                                    Ok(export) => tracing::info!(%feed, %export, "feed fired"),
+                                    Err(e) => {
+                                        tracing::warn!(%feed, error = %e, "feed could not fire")
+                                    }
+                                }
+                            }
+                        }
+                        Err(e) => tracing::error!(error = %e, "feeds not checked"),
+                    }
+                    tokio::time::sleep(StdDuration::from_secs(every)).await;
+                }
+            })
+        };
         let stop = async {
             match exit_after {
                 Some(s) => tokio::time::sleep(StdDuration::from_secs(s)).await,
@@ -569,6 +598,7 @@ pub fn serve(config: &Config, args: ServeArgs, front: &mut dyn Front) -> Result<
             }
         };
         stop.await;
+        feed_ticker.abort();
         if let Some(s) = sched {
             s.abort();
         }
@@ -590,6 +620,29 @@ pub fn serve(config: &Config, args: ServeArgs, front: &mut dyn Front) -> Result<
         Ok::<_, anyhow::Error>(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The entitlement check of a feed at each firing: every instrument of its
+/// query over its range, product `lmp`, channel `downloads` — with the
+/// grants in force now.
+fn feed_gate(access: Arc<carbon_auth::Access>) -> carbon_service::feeds::Gate {
+    Arc::new(move |tenant, q| {
+        let grants = access.grants();
+        for i in &q.instruments {
+            carbon_auth::policy::decide(
+                &grants,
+                tenant,
+                &carbon_auth::policy::Ask {
+                    market: Some(i.market()),
+                    product: "lmp",
+                    channel: carbon_auth::policy::Channel::Downloads,
+                    instrument: Some(i.as_str()),
+                    range: Some((q.start, q.end)),
+                },
+            )?;
+        }
+        Ok(())
+    })
 }
 
 /// `[auth] signing_key_rotate_days`: checks at start and hourly whether the

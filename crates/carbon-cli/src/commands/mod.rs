@@ -7,6 +7,7 @@ mod curve;
 mod db;
 mod export;
 mod exports;
+mod feed;
 mod ingest;
 mod jobs;
 pub mod live;
@@ -154,6 +155,7 @@ pub(crate) fn run_command(
         Command::Scenario { command } => scenario::scenario(&config, command),
         Command::Export { command } => export::export(&config, command),
         Command::Report { command } => report::report(&config, command),
+        Command::Feed { command } => feed::feed(&config, command),
         Command::Curve {
             command: crate::cli::CurveCommand::Build(args),
         } => curve::build(&config, &args),
@@ -204,6 +206,8 @@ pub struct Shared {
     pub jobs: std::sync::Arc<carbon_service::jobs::Jobs>,
     /// The download center.
     pub exports: Option<std::sync::Arc<carbon_service::exports::Exports>>,
+    /// Scheduled feeds.
+    pub feeds: Option<std::sync::Arc<carbon_service::feeds::Feeds>>,
 }
 
 static SHARED: std::sync::OnceLock<Shared> = std::sync::OnceLock::new();

@@ -142,3 +142,61 @@ fn a_monthly_brief_from_the_command_line() {
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("month"), "{}", o.stderr);
 }
+
+#[test]
+fn a_feed_due_is_fired_by_the_servers_scheduler_and_writes_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let report = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(REPORT);
+    assert_eq!(run(carbon(d).args(["ingest", "file"]).arg(&report)).code, 0);
+    let o = run(carbon(d).args([
+        "feed",
+        "create",
+        "--name",
+        "daily da",
+        "-i",
+        "MISO.INDIANA.HUB",
+        "--as",
+        "csv",
+        "--run-now",
+    ]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let id = o.stdout.split(':').next().unwrap().trim().to_string();
+    // Nothing fired yet: the server's scheduler does it.
+    let o = run(carbon(d).args(["feed", "runs", &id]));
+    assert!(o.stdout.trim().is_empty(), "{}", o.stdout);
+    let (mut child, _base, _) = super::cli::serve_offline(d);
+    let t0 = std::time::Instant::now();
+    let line = loop {
+        // Beside the running server: its feeds service answers.
+        let o = run(carbon(d).args(["feed", "list", "--format", "csv"]));
+        let line = o
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(&id))
+            .unwrap_or_default()
+            .to_string();
+        let cells: Vec<&str> = line.split(',').collect();
+        if cells.len() > 7 && !cells[5].is_empty() {
+            break line;
+        }
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(30),
+            "not fired: {}",
+            o.stdout
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    let cells: Vec<&str> = line.split(',').collect();
+    assert_eq!((cells[6], cells[7]), ("0", "1"), "failures, runs: {line}");
+    let o = run(carbon(d).args(["feed", "runs", &id]));
+    let export = o.stdout.split_whitespace().next().unwrap().to_string();
+    assert!(o.stdout.contains("succeeded"), "{}", o.stdout);
+    let manifest = d
+        .join("data/objects/exports/platform")
+        .join(&export)
+        .join("manifest.json");
+    assert!(manifest.exists(), "{}", manifest.display());
+}
