@@ -10,6 +10,7 @@ use axum::{
 };
 use carbon_auth::{Principal, Transport};
 use carbon_service::{
+    datasets::{DataExport, DataSpec},
     exports::{BRIEF_DATASET, DownloadError, ExportFormat, ExportSpec, Exports},
     jobs::{ExportJob, JobSpec},
 };
@@ -157,8 +158,14 @@ pub(crate) async fn export_prices(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewExport {
-    /// The `/prices` query string (every parameter of `GET /api/v1/prices`
-    /// but `format`, `limit` and `cursor`), e.g. `instrument_id=MISO.INDIANA.HUB&start=2021-01-01&end=2021-04-01`.
+    /// `prices` (default), `fundamentals`, `curve_run` or `research_run`.
+    #[serde(default)]
+    dataset: Option<String>,
+    /// The dataset's query string. Prices: every parameter of `GET
+    /// /api/v1/prices` but `format`, `limit` and `cursor`, e.g.
+    /// `instrument_id=MISO.INDIANA.HUB&start=2021-01-01&end=2021-04-01`.
+    /// Fundamentals: `entity`, `variable`, optional `start`, `end`, `as_of`,
+    /// `scenario_id`. A curve run or a research run: `run_id`.
     query: String,
     /// `csv` (default), `parquet`, `jsonl` or `xlsx`.
     #[serde(default)]
@@ -169,6 +176,29 @@ pub(crate) struct NewExport {
     /// The same key again returns the first export (a retried request makes one export).
     #[serde(default)]
     idempotency_key: Option<String>,
+}
+
+/// The query of a fundamentals export.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FundamentalsQuery {
+    entity: String,
+    variable: String,
+    #[serde(default)]
+    start: Option<String>,
+    #[serde(default)]
+    end: Option<String>,
+    #[serde(default)]
+    as_of: Option<String>,
+    #[serde(default)]
+    scenario_id: Option<String>,
+}
+
+/// The query of a curve-run or research-run export.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunQuery {
+    run_id: String,
 }
 
 /// A link to ask for.
@@ -252,6 +282,136 @@ impl AppState {
         Ok(e)
     }
 
+    /// Asks for `product` on `market` through the caller's downloads channel.
+    async fn entitle_download(
+        &self,
+        who: &Principal,
+        market: Option<carbon_core::Market>,
+        product: &str,
+        route: &str,
+    ) -> Result<(), ApiError> {
+        let ask = carbon_auth::policy::Ask {
+            market,
+            product,
+            channel: who.channel(Transport::Download),
+            instrument: None,
+            range: None,
+        };
+        self.entitle(who, &ask, route).await
+    }
+
+    /// Whether `who` may download `data` (else 403, audited; a run another
+    /// tenant's scenario made is 404, as if it did not exist).
+    async fn entitle_data(
+        &self,
+        who: &Principal,
+        data: &DataSpec,
+        route: &str,
+    ) -> Result<(), ApiError> {
+        match data {
+            DataSpec::Fundamentals { entity, .. } => {
+                self.entitle_download(
+                    who,
+                    carbon_service::research::entity_market(entity),
+                    "fundamentals",
+                    route,
+                )
+                .await
+            }
+            DataSpec::CurveRun { run_id } => {
+                let missing = || ApiError::not_found(format!("no curve run `{run_id}`"));
+                let run = self.curves.curve_run(run_id).await?.ok_or_else(missing)?;
+                if !self.owns_curve_run(who, &run).await? {
+                    return Err(missing());
+                }
+                self.entitle_download(who, run.market.parse().ok(), "curves", route)
+                    .await
+            }
+            DataSpec::ResearchRun { run_id } => {
+                let missing = || ApiError::not_found(format!("no research run `{run_id}`"));
+                let r = self
+                    .research_deps()
+                    .research
+                    .research_run(run_id)
+                    .await?
+                    .ok_or_else(missing)?;
+                match crate::research::scenario_of(&r) {
+                    Some(scenario) => {
+                        let v = self
+                            .scenarios
+                            .scenario_version(&who.tenant, scenario, None)
+                            .await?
+                            .ok_or_else(missing)?;
+                        self.entitle_download(who, v.market.parse().ok(), "scenarios", route)
+                            .await
+                    }
+                    None => {
+                        for m in crate::research::run_markets(&r) {
+                            self.entitle_download(who, m, "research", route).await?;
+                        }
+                        Ok(())
+                    }
+                }
+            }
+        }
+    }
+
+    /// A non-price dataset's export, read from the query string and
+    /// entitled: fundamentals by the entity's market, a curve run as the
+    /// curves routes show it (a scenario's only to its tenant), a research
+    /// run as `/research/runs/{id}` shows it.
+    async fn data_spec(
+        &self,
+        who: &Principal,
+        dataset: &str,
+        b: &NewExport,
+        route: &str,
+    ) -> Result<DataExport, ApiError> {
+        let q = b.query.trim_start_matches('?');
+        let instant = |k: &str,
+                       v: &Option<String>|
+         -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+            v.as_deref()
+                .map(|v| {
+                    carbon_core::time::parse_instant(v, None)
+                        .map_err(|e| ApiError::param(k, e.to_string()))
+                })
+                .transpose()
+        };
+        let data = match dataset {
+            "fundamentals" => {
+                let p: FundamentalsQuery = crate::params::parse(q)?;
+                DataSpec::Fundamentals {
+                    entity: p.entity,
+                    variable: p.variable,
+                    start: instant("start", &p.start)?,
+                    end: instant("end", &p.end)?,
+                    as_of: instant("as_of", &p.as_of)?,
+                    scenario_id: p.scenario_id,
+                }
+            }
+            "curve_run" => DataSpec::CurveRun {
+                run_id: crate::params::parse::<RunQuery>(q)?.run_id,
+            },
+            "research_run" => DataSpec::ResearchRun {
+                run_id: crate::params::parse::<RunQuery>(q)?.run_id,
+            },
+            other => {
+                return Err(ApiError::param(
+                    "dataset",
+                    format!("`{other}`: prices, fundamentals, curve_run or research_run"),
+                ));
+            }
+        };
+        self.entitle_data(who, &data, route).await?;
+        Ok(DataExport {
+            data,
+            format: b.format.unwrap_or(ExportFormat::Csv),
+            gzip: b.gzip,
+            idempotency_key: b.idempotency_key.clone(),
+        })
+    }
+
     async fn export_spec(
         &self,
         who: &Principal,
@@ -290,9 +450,26 @@ pub(crate) async fn create_export(
 ) -> Result<Response, ApiError> {
     const ROUTE: &str = "/api/v1/exports";
     let b: NewExport = crate::auth::body(&bytes)?;
-    let spec = s.export_spec(&who, b, ROUTE).await?;
     let exports = s.exports_service()?;
-    let (e, fresh) = exports.create(&who.tenant, &who.actor(), &spec).await?;
+    let dataset = b.dataset.clone().unwrap_or_else(|| "prices".into());
+    let (e, fresh, detail) = if dataset == "prices" {
+        let spec = s.export_spec(&who, b, ROUTE).await?;
+        let (e, fresh) = exports.create(&who.tenant, &who.actor(), &spec).await?;
+        let ids: Vec<&str> = spec.prices.instruments.iter().map(|i| i.as_str()).collect();
+        let detail = json!({ "instruments": ids, "start": rfc3339(spec.prices.start),
+                             "end": rfc3339(spec.prices.end), "format": spec.format });
+        (e, fresh, detail)
+    } else {
+        let spec = s.data_spec(&who, &dataset, &b, ROUTE).await?;
+        let (e, fresh) = exports
+            .create_data(&who.tenant, &who.actor(), &spec)
+            .await?;
+        (
+            e,
+            fresh,
+            json!({ "query": spec.data, "format": spec.format }),
+        )
+    };
     if !fresh {
         return Ok(Json(e).into_response());
     }
@@ -317,7 +494,9 @@ pub(crate) async fn create_export(
         }
     };
     exports.attach_job(&who.tenant, &e.id, &job.id).await?;
-    let ids: Vec<&str> = spec.prices.instruments.iter().map(|i| i.as_str()).collect();
+    let mut detail = detail;
+    detail["export"] = json!(e.id);
+    detail["dataset"] = json!(dataset);
     s.access
         .audit(
             &who.actor(),
@@ -325,8 +504,7 @@ pub(crate) async fn create_export(
             "export",
             Some(ROUTE),
             "queued",
-            json!({ "export": e.id, "instruments": ids, "start": rfc3339(spec.prices.start),
-                    "end": rfc3339(spec.prices.end), "format": spec.format }),
+            detail,
         )
         .await;
     let mut e = e;
@@ -347,6 +525,12 @@ pub(crate) async fn estimate_export(
     bytes: Bytes,
 ) -> Result<Json<ExportEstimate>, ApiError> {
     let b: NewExport = crate::auth::body(&bytes)?;
+    if b.dataset.as_deref().is_some_and(|d| d != "prices") {
+        return Err(ApiError::param(
+            "dataset",
+            "estimates are of price exports (the other datasets are one small part each)",
+        ));
+    }
     let spec = s.export_spec(&who, b, "/api/v1/exports/estimate").await?;
     let exports = s.exports_service()?;
     let e = exports.estimate(&spec).await?;
@@ -439,6 +623,15 @@ pub(crate) async fn create_link(
     let exports = s.exports_service()?;
     let e = s.data_export(&who, &id).await?;
     // A link hands the data out: the caller must still be entitled to it.
+    if e.dataset != "prices" {
+        let spec: DataExport = serde_json::from_value(e.spec.clone())
+            .map_err(|_| ApiError::not_found(format!("no export `{id}`")))?;
+        s.entitle_data(&who, &spec.data, "/api/v1/exports/{id}/links")
+            .await?;
+        let now = chrono::Utc::now();
+        let url = exports.link(&e, &b.file, ttl, now).await?;
+        return Ok((StatusCode::CREATED, Json(Link::new(url, now + ttl))).into_response());
+    }
     let spec: ExportSpec = serde_json::from_value(e.spec.clone())
         .map_err(|_| ApiError::not_found(format!("no export `{id}`")))?;
     entitle_query(

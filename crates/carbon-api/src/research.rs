@@ -256,7 +256,7 @@ impl AppState {
 }
 
 /// Markets a run's params touch (to decide who may read it).
-fn run_markets(r: &ResearchRun) -> Vec<Option<Market>> {
+pub(crate) fn run_markets(r: &ResearchRun) -> Vec<Option<Market>> {
     serde_json::from_value::<Analysis>(r.params.clone())
         .ok()
         .and_then(|a| a.markets().ok())
@@ -265,7 +265,7 @@ fn run_markets(r: &ResearchRun) -> Vec<Option<Market>> {
 
 /// The scenario (`sc_…`) a run belongs to: a scenario's calibration, or a
 /// backtest of a scenario's curve.
-fn scenario_of(r: &ResearchRun) -> Option<&str> {
+pub(crate) fn scenario_of(r: &ResearchRun) -> Option<&str> {
     r.params
         .get("scenario_id")
         .and_then(|v| v.as_str())

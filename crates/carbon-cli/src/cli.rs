@@ -870,6 +870,43 @@ pub enum ExportCommand {
     Prices(ExportPricesArgs),
     /// Rows, bytes and parts a price export would hold.
     Estimate(ExportPricesArgs),
+    /// Export one fundamentals series (latest, or as known at --as-of).
+    Fundamentals {
+        /// Entity (exact, e.g. `Henry Hub`).
+        #[arg(long)]
+        entity: String,
+        /// Variable (exact, e.g. `spot_price`).
+        #[arg(long)]
+        variable: String,
+        /// Range start (RFC 3339 or a UTC date).
+        #[arg(long)]
+        start: Option<String>,
+        /// Range end, exclusive.
+        #[arg(long)]
+        end: Option<String>,
+        /// As known at this instant.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// The file.
+        #[command(flatten)]
+        file: ExportFileArgs,
+    },
+    /// Export a forward-curve run's points.
+    CurveRun {
+        /// The run (`cr_…`).
+        run_id: String,
+        /// The file.
+        #[command(flatten)]
+        file: ExportFileArgs,
+    },
+    /// Export a research run's output (one row per value).
+    ResearchRun {
+        /// The run (`rr_…`).
+        run_id: String,
+        /// The file.
+        #[command(flatten)]
+        file: ExportFileArgs,
+    },
     /// A tenant's exports, newest first.
     List {
         /// The tenant.
@@ -1046,6 +1083,20 @@ pub enum ReportCommand {
         #[arg(long, default_value = "platform")]
         tenant: String,
     },
+}
+
+/// The file of a non-price export.
+#[derive(Debug, Args)]
+pub struct ExportFileArgs {
+    /// File format: csv, parquet, jsonl or xlsx.
+    #[arg(long = "as", default_value = "csv", value_name = "FORMAT")]
+    pub file_format: String,
+    /// Gzip the file.
+    #[arg(long)]
+    pub gzip: bool,
+    /// The tenant it is made for.
+    #[arg(long, default_value = "platform")]
+    pub tenant: String,
 }
 
 /// `carbon export prices|estimate`

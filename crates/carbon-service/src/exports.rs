@@ -21,8 +21,9 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     Error, Result,
+    datasets::{DataExport, DataSpec},
     objects::{Destination, ObjectTarget},
-    reports::{BriefSources, BriefSpec},
+    reports::{BriefSpec, DataSources},
     research::Progress,
 };
 
@@ -263,7 +264,7 @@ pub struct Exports {
     target: ObjectTarget,
     signer: LinkSigner,
     limits: ExportLimits,
-    briefs: std::sync::OnceLock<BriefSources>,
+    sources: std::sync::OnceLock<DataSources>,
     destinations: std::sync::OnceLock<Vec<Destination>>,
     feeds: std::sync::OnceLock<Arc<dyn FeedStore>>,
 }
@@ -333,7 +334,7 @@ impl Exports {
             target,
             signer,
             limits,
-            briefs: std::sync::OnceLock::new(),
+            sources: std::sync::OnceLock::new(),
             destinations: std::sync::OnceLock::new(),
             feeds: std::sync::OnceLock::new(),
         })
@@ -530,9 +531,107 @@ impl Exports {
         Ok(())
     }
 
-    /// Lets exports of dataset `market_brief` read the stores they need.
-    pub fn set_brief_sources(&self, src: BriefSources) {
-        let _ = self.briefs.set(src);
+    /// Lets briefs and the non-price datasets read the stores they need.
+    pub fn set_sources(&self, src: DataSources) {
+        let _ = self.sources.set(src);
+    }
+
+    /// The idempotency key's first export, if it was used; else `None` once
+    /// the tenant's running limit lets one more start.
+    async fn admit(&self, tenant: &str, key: Option<&str>) -> Result<Option<Export>> {
+        if let Some(k) = key
+            && (k.is_empty() || k.len() > 128)
+        {
+            return Err(Error::param("idempotency_key", "1–128 characters"));
+        }
+        let mine = self.records.exports(tenant, 10_000).await?;
+        if let Some(k) = key
+            && let Some(first) = mine
+                .iter()
+                .find(|e| e.idempotency_key.as_deref() == Some(k))
+        {
+            return Ok(Some(first.clone()));
+        }
+        let running = mine
+            .iter()
+            .filter(|e| e.status == "queued" || e.status == "running")
+            .count();
+        if running >= self.limits.max_running {
+            return Err(Error::unprocessable(
+                "too_many_exports",
+                None,
+                format!(
+                    "{running} exports and reports are queued or running; at most {} at once",
+                    self.limits.max_running
+                ),
+            ));
+        }
+        Ok(None)
+    }
+
+    /// Records an export of a fundamentals series, a curve run or a
+    /// research run (the job that writes it is the caller's to queue). With
+    /// an idempotency key already used, the first one and `false`.
+    pub async fn create_data(
+        &self,
+        tenant: &str,
+        owner: &str,
+        spec: &DataExport,
+    ) -> Result<(Export, bool)> {
+        if spec.gzip && spec.format == ExportFormat::Xlsx {
+            return Err(Error::param(
+                "gzip",
+                "an XLSX workbook is compressed already",
+            ));
+        }
+        if let DataSpec::Fundamentals {
+            start: Some(a),
+            end: Some(b),
+            ..
+        } = &spec.data
+            && b <= a
+        {
+            return Err(Error::param("end", "must be after start"));
+        }
+        if let Some(first) = self.admit(tenant, spec.idempotency_key.as_deref()).await? {
+            return Ok((first, false));
+        }
+        // A table is at most a few million rows: reserve 64 MiB while it runs.
+        let reserve = 64 * 1024 * 1024;
+        let held = self.records.export_bytes(tenant).await?;
+        if held + reserve > self.limits.max_bytes {
+            return Err(Error::unprocessable(
+                "storage_full",
+                None,
+                format!(
+                    "the tenant's exports hold {held} bytes of the limit of {}",
+                    self.limits.max_bytes
+                ),
+            ));
+        }
+        let now = Utc::now();
+        let e = Export {
+            id: crate::random_id("ex"),
+            tenant: tenant.into(),
+            owner: owner.into(),
+            job_id: None,
+            dataset: spec.data.name().into(),
+            format: spec.format.ext().into(),
+            gzip: spec.gzip,
+            spec: serde_json::to_value(spec).map_err(|e| Error::Internal(e.to_string()))?,
+            status: "queued".into(),
+            idempotency_key: spec.idempotency_key.clone(),
+            created: now,
+            finished: None,
+            expires: now + Duration::days(self.limits.retention_days),
+            rows: 0,
+            bytes: reserve,
+            manifest: None,
+            error: None,
+        };
+        let stored = self.records.create_export(e.clone()).await?;
+        let fresh = stored.id == e.id;
+        Ok((stored, fresh))
     }
 
     /// Records a market brief for `tenant` (the job that writes it is the
@@ -557,32 +656,8 @@ impl Exports {
                 ),
             ));
         }
-        if let Some(k) = &idempotency_key
-            && (k.is_empty() || k.len() > 128)
-        {
-            return Err(Error::param("idempotency_key", "1–128 characters"));
-        }
-        let mine = self.records.exports(tenant, 10_000).await?;
-        if let Some(k) = &idempotency_key
-            && let Some(first) = mine
-                .iter()
-                .find(|e| e.idempotency_key.as_deref() == Some(k.as_str()))
-        {
-            return Ok((first.clone(), false));
-        }
-        let running = mine
-            .iter()
-            .filter(|e| e.status == "queued" || e.status == "running")
-            .count();
-        if running >= self.limits.max_running {
-            return Err(Error::unprocessable(
-                "too_many_exports",
-                None,
-                format!(
-                    "{running} exports and reports are queued or running; at most {} at once",
-                    self.limits.max_running
-                ),
-            ));
+        if let Some(first) = self.admit(tenant, idempotency_key.as_deref()).await? {
+            return Ok((first, false));
         }
         let e = Export {
             id: crate::random_id("rp"),
@@ -772,10 +847,63 @@ impl Exports {
         progress: &Progress,
         written: &mut Vec<ObjectPath>,
     ) -> Result<()> {
-        if e.dataset == BRIEF_DATASET {
-            return self.write_brief(e, progress, written).await;
+        match e.dataset.as_str() {
+            BRIEF_DATASET => self.write_brief(e, progress, written).await,
+            "prices" => self.write_prices(e, progress, written).await,
+            _ => self.write_data(e, progress, written).await,
         }
-        self.write_prices(e, progress, written).await
+    }
+
+    /// A fundamentals series, curve run or research run: one part, then the
+    /// manifest.
+    async fn write_data(
+        &self,
+        e: &mut Export,
+        progress: &Progress,
+        written: &mut Vec<ObjectPath>,
+    ) -> Result<()> {
+        let spec: DataExport = serde_json::from_value(e.spec.clone())
+            .map_err(|x| Error::Internal(format!("stored export spec: {x}")))?;
+        let src = self
+            .sources
+            .get()
+            .ok_or_else(|| Error::Internal("data exports are not set up".into()))?;
+        if !progress.step(0, 2, &format!("reading the {}", spec.data.name())) {
+            return Err(Error::Internal("stopped: the export was cancelled".into()));
+        }
+        let table = crate::datasets::table(src, &spec.data).await?;
+        let n = table.rows.len() as u64;
+        let (format, gzip) = (spec.format, spec.gzip);
+        let body = tokio::task::spawn_blocking(move || encode_table(&table, format, gzip))
+            .await
+            .map_err(|x| Error::Internal(format!("export task: {x}")))??;
+        let name = format!(
+            "{}.{}{}",
+            spec.data.stem(),
+            format.ext(),
+            if gzip { ".gz" } else { "" }
+        );
+        progress.step(1, 2, "writing");
+        let (sha, size) = self.put_file(e, &name, body, written).await?;
+        let manifest = json!({
+            "export_id": e.id,
+            "tenant": e.tenant,
+            "dataset": spec.data.name(),
+            "format": spec.format,
+            "gzip": spec.gzip,
+            "query": spec.data,
+            "created": crate::rfc3339(e.created),
+            "parts": [{"name": name, "rows": n, "bytes": size, "sha256": sha}],
+            "rows": n,
+            "bytes": size,
+        });
+        let text =
+            serde_json::to_vec_pretty(&manifest).map_err(|x| Error::Internal(x.to_string()))?;
+        let (_, msize) = self.put_file(e, "manifest.json", text, written).await?;
+        e.rows = n;
+        e.bytes = size + msize;
+        e.manifest = Some(manifest);
+        Ok(())
     }
 
     /// Stores `body` as `name` of export `e`: (its sha256, its size).
@@ -817,7 +945,7 @@ impl Exports {
         let spec: BriefSpec = serde_json::from_value(e.spec.clone())
             .map_err(|x| Error::Internal(format!("stored brief spec: {x}")))?;
         let src = self
-            .briefs
+            .sources
             .get()
             .ok_or_else(|| Error::Internal("market briefs are not set up".into()))?;
         if !progress.step(0, 3, "gathering the month") {
@@ -1194,6 +1322,85 @@ fn xlsx(rows: &[carbon_store::PriceRow]) -> Result<Vec<u8>> {
     book.save_to_buffer().map_err(fail)
 }
 
+/// Encodes a table as one part.
+fn encode_table(
+    t: &carbon_store::export::Table,
+    format: ExportFormat,
+    gzip: bool,
+) -> Result<Vec<u8>> {
+    let raw = match format {
+        ExportFormat::Csv => t.csv().into_bytes(),
+        ExportFormat::Jsonl => t.jsonl().into_bytes(),
+        ExportFormat::Parquet => t.parquet()?,
+        ExportFormat::Xlsx => table_xlsx(t)?,
+    };
+    gzipped(raw, gzip)
+}
+
+/// A workbook of a table: one sheet, bold frozen header with filters,
+/// instants as Excel date-times (UTC), numbers as numbers.
+fn table_xlsx(t: &carbon_store::export::Table) -> Result<Vec<u8>> {
+    use carbon_store::export::Cell;
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    if t.rows.len() > XLSX_MAX_ROWS {
+        return Err(Error::unprocessable(
+            "too_large",
+            Some("format"),
+            format!(
+                "an XLSX sheet holds at most {XLSX_MAX_ROWS} rows and this has {}; export CSV or Parquet",
+                t.rows.len()
+            ),
+        ));
+    }
+    let fail = |e: rust_xlsxwriter::XlsxError| Error::Internal(format!("xlsx: {e}"));
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    let bold = Format::new().set_bold();
+    let when = Format::new().set_num_format("yyyy-mm-dd hh:mm");
+    for (c, (name, _)) in t.columns.iter().enumerate() {
+        sheet
+            .write_string_with_format(0, c as u16, *name, &bold)
+            .map_err(fail)?;
+    }
+    for (i, r) in t.rows.iter().enumerate() {
+        let row = i as u32 + 1;
+        for (c, cell) in r.iter().enumerate() {
+            let c = c as u16;
+            match cell {
+                Cell::Text(s) => {
+                    sheet.write_string(row, c, s).map_err(fail)?;
+                }
+                Cell::Time(x) => {
+                    let dt = ExcelDateTime::from_timestamp(x.timestamp()).map_err(fail)?;
+                    sheet
+                        .write_datetime_with_format(row, c, &dt, &when)
+                        .map_err(fail)?;
+                }
+                Cell::Num(Some(x)) if x.is_finite() => {
+                    sheet.write_number(row, c, *x).map_err(fail)?;
+                }
+                Cell::Num(_) => {}
+            }
+        }
+    }
+    sheet.set_freeze_panes(1, 0).map_err(fail)?;
+    if !t.columns.is_empty() {
+        sheet
+            .autofilter(0, 0, t.rows.len() as u32, t.columns.len() as u16 - 1)
+            .map_err(fail)?;
+    }
+    book.save_to_buffer().map_err(fail)
+}
+
+fn gzipped(raw: Vec<u8>, gzip: bool) -> Result<Vec<u8>> {
+    if !gzip {
+        return Ok(raw);
+    }
+    let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut z, &raw).map_err(|e| Error::Internal(e.to_string()))?;
+    z.finish().map_err(|e| Error::Internal(e.to_string()))
+}
+
 /// Encodes rows as one part.
 fn encode(rows: &[carbon_store::PriceRow], format: ExportFormat, gzip: bool) -> Result<Vec<u8>> {
     let raw = match format {
@@ -1212,10 +1419,5 @@ fn encode(rows: &[carbon_store::PriceRow], format: ExportFormat, gzip: bool) -> 
         ExportFormat::Parquet => carbon_store::export::prices_parquet(rows)?,
         ExportFormat::Xlsx => xlsx(rows)?,
     };
-    if !gzip {
-        return Ok(raw);
-    }
-    let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    std::io::Write::write_all(&mut z, &raw).map_err(|e| Error::Internal(e.to_string()))?;
-    z.finish().map_err(|e| Error::Internal(e.to_string()))
+    gzipped(raw, gzip)
 }

@@ -13,6 +13,7 @@
 //! calling a service).
 
 pub mod curves;
+pub mod datasets;
 pub mod error;
 pub mod exports;
 pub mod feeds;

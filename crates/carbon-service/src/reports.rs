@@ -64,11 +64,13 @@ pub fn parse_month(s: &str) -> Result<NaiveDate> {
     NaiveDate::from_ymd_opt(y, m, 1).ok_or_else(bad)
 }
 
-/// Where the numbers come from.
+/// The stores briefs and the non-price datasets of exports read.
 #[derive(Clone)]
-pub struct BriefSources {
+pub struct DataSources {
     /// Prices and series statistics.
     pub store: Arc<dyn Store>,
+    /// Research outputs.
+    pub research: Arc<dyn carbon_store::ResearchStore>,
     /// Fundamentals.
     pub fundamentals: Arc<dyn FundamentalStore>,
     /// Forward-curve runs.
@@ -106,7 +108,7 @@ fn stations(m: Market) -> &'static [&'static str] {
 type Hourly = Vec<(DateTime<Utc>, f64)>;
 
 /// The brief of `spec`, computed at `now`.
-pub async fn gather(src: &BriefSources, spec: &BriefSpec, now: DateTime<Utc>) -> Result<Brief> {
+pub async fn gather(src: &DataSources, spec: &BriefSpec, now: DateTime<Utc>) -> Result<Brief> {
     let m = spec.market;
     let first = spec.first_day()?;
     let (a, b) = (day_start(m, first), day_start(m, next_month(first)));
@@ -244,7 +246,7 @@ pub async fn gather(src: &BriefSources, spec: &BriefSpec, now: DateTime<Utc>) ->
 /// The rows of one series in `[a, b)` (every page) and their hourly means
 /// (hour-start instants; 5- and 15-minute intervals averaged per hour).
 async fn hourly_prices(
-    src: &BriefSources,
+    src: &DataSources,
     id: &carbon_core::InstrumentId,
     run: MarketRun,
     a: DateTime<Utc>,
@@ -346,7 +348,7 @@ fn hub_row(
 /// (up to 36): a label from the level, a percentile when ≥ 6 earlier months
 /// are stored.
 async fn regime_of(
-    src: &BriefSources,
+    src: &DataSources,
     id: &carbon_core::InstrumentId,
     run: MarketRun,
     m: Market,
@@ -421,7 +423,7 @@ fn label_cap(s: &str) -> String {
 /// The latest base-case curve built by the month's end against the latest
 /// of the same curve built a month earlier.
 async fn curve_comparison(
-    src: &BriefSources,
+    src: &DataSources,
     m: Market,
     first: NaiveDate,
 ) -> Result<Option<CurveComparison>> {
@@ -493,7 +495,7 @@ fn monthly(points: Vec<(String, f64)>) -> Vec<(String, f64)> {
 /// Load of the market, temperatures of its stations, Henry Hub gas and
 /// Lower-48 storage, where stored.
 async fn fundamentals_of(
-    src: &BriefSources,
+    src: &DataSources,
     m: Market,
     a: DateTime<Utc>,
     b: DateTime<Utc>,

@@ -16,7 +16,7 @@ use carbon_service::{
         DownloadError, ExportFormat, ExportLimits, ExportSpec, Exports, LinkSigner, month_parts,
     },
     objects::ObjectTarget,
-    reports::{BriefSources, BriefSpec},
+    reports::{BriefSpec, DataSources},
     research::Progress,
 };
 use carbon_store::{DuckdbStore, PriceQuery};
@@ -66,8 +66,9 @@ fn env_with(limits: ExportLimits, extra: &[&str]) -> Env {
     let objects = ObjectTarget::dir(&dir.path().join("objects")).unwrap();
     let signer = LinkSigner::load_or_create(&dir.path().join("links.key")).unwrap();
     let exports = Exports::new(store.clone(), store.clone(), objects, signer, limits);
-    exports.set_brief_sources(BriefSources {
+    exports.set_sources(DataSources {
         store: store.clone(),
+        research: store.clone(),
         fundamentals: store.clone(),
         curves: store.clone(),
     });
@@ -862,4 +863,95 @@ fn a_feed_fired_by_the_scheduler_delivers_yesterday_into_its_destination() {
         f3.last_error
     );
     assert!(!bucket.join("lmp/daily/2021-02-04/manifest.json").exists());
+}
+
+#[test]
+fn a_fundamentals_series_exports_as_csv_and_xlsx_equal_to_the_raw_file() {
+    use carbon_service::datasets::{DataExport, DataSpec};
+    const HH: &str = "henry_hub_spot_daily_eia_1997-01-07_2026-08-18.csv";
+    let env = env_with(ExportLimits::default(), &[HH]);
+    let data = DataSpec::Fundamentals {
+        entity: "Henry Hub".into(),
+        variable: "spot_price".into(),
+        start: Some(t("2021-02-01T00:00:00Z")),
+        end: Some(t("2021-03-01T00:00:00Z")),
+        as_of: None,
+        scenario_id: None,
+    };
+    // The raw file's February 2021 (Date,Price).
+    let raw: Vec<(String, f64)> = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/fixtures/fundamentals")
+            .join(HH),
+    )
+    .unwrap()
+    .lines()
+    .filter(|l| l.starts_with("2021-02-"))
+    .map(|l| {
+        let (d, p) = l.split_once(',').unwrap();
+        (d.to_string(), p.parse().unwrap())
+    })
+    .collect();
+    assert_eq!(raw.len(), 19, "trading days of February 2021");
+    for format in [ExportFormat::Csv, ExportFormat::Xlsx] {
+        let spec = DataExport {
+            data: data.clone(),
+            format,
+            gzip: false,
+            idempotency_key: None,
+        };
+        let (e, _) = env
+            .rt
+            .block_on(env.exports.create_data("A", "ann", &spec))
+            .unwrap();
+        assert_eq!(e.dataset, "fundamentals");
+        let done = env
+            .rt
+            .block_on(env.exports.run("A", &e.id, progress()))
+            .unwrap();
+        assert_eq!(done.rows, 19);
+        let name = done.manifest.as_ref().unwrap()["parts"][0]["name"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let path = part_path(&env, "A", &e.id, &name);
+        let ours: Vec<(String, f64)> = if format == ExportFormat::Csv {
+            assert_eq!(name, "fundamentals-Henry-Hub-spot_price.csv");
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .lines()
+                .skip(1)
+                .map(|l| {
+                    let c: Vec<&str> = l.split(',').collect();
+                    (c[2][..10].to_string(), c[4].parse().unwrap())
+                })
+                .collect()
+        } else {
+            use calamine::{Data, Reader, Xlsx, open_workbook};
+            let mut wb: Xlsx<_> = open_workbook(&path).unwrap();
+            let sheet = wb.worksheet_range_at(0).unwrap().unwrap();
+            sheet
+                .rows()
+                .skip(1)
+                .map(|r| {
+                    // Excel serial days since 1899-12-30.
+                    let serial = match &r[2] {
+                        Data::DateTime(d) => d.as_f64(),
+                        other => panic!("{other:?}"),
+                    };
+                    let secs = ((serial - 25_569.0) * 86_400.0).round() as i64;
+                    let day = DateTime::from_timestamp(secs, 0)
+                        .unwrap()
+                        .date_naive()
+                        .to_string();
+                    let price = match &r[4] {
+                        Data::Float(x) => *x,
+                        other => panic!("{other:?}"),
+                    };
+                    (day, price)
+                })
+                .collect()
+        };
+        assert_eq!(ours, raw, "{format:?}");
+    }
 }

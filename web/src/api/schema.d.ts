@@ -2755,9 +2755,14 @@ export interface components {
         };
         /** @description An export to make: the `/prices` query and the file format. */
         NewExport: {
+            /** @description `prices` (default), `fundamentals`, `curve_run` or `research_run`. */
+            dataset?: string | null;
             /**
-             * @description The `/prices` query string (every parameter of `GET /api/v1/prices`
-             *     but `format`, `limit` and `cursor`), e.g. `instrument_id=MISO.INDIANA.HUB&start=2021-01-01&end=2021-04-01`.
+             * @description The dataset's query string. Prices: every parameter of `GET
+             *     /api/v1/prices` but `format`, `limit` and `cursor`, e.g.
+             *     `instrument_id=MISO.INDIANA.HUB&start=2021-01-01&end=2021-04-01`.
+             *     Fundamentals: `entity`, `variable`, optional `start`, `end`, `as_of`,
+             *     `scenario_id`. A curve run or a research run: `run_id`.
              */
             query: string;
             format?: null | components["schemas"]["ExportFormat"];

@@ -138,8 +138,9 @@ fn start_server(
         carbon_service::exports::LinkSigner::load_or_create(&dir.path().join("links.key")).unwrap(),
         carbon_service::exports::ExportLimits::default(),
     );
-    exports.set_brief_sources(carbon_service::reports::BriefSources {
+    exports.set_sources(carbon_service::reports::DataSources {
         store: store.clone(),
+        research: store.clone(),
         fundamentals: store.clone(),
         curves: store.clone(),
     });

@@ -542,3 +542,149 @@ fn a_feed_is_made_fired_delivered_paused_and_shown_in_metrics() {
     assert_eq!(r.status, 204);
     assert_eq!(get(&s, &format!("/api/v1/feeds/{id}")).status, 404);
 }
+
+#[test]
+fn a_curve_run_and_a_research_run_export_as_files_equal_to_their_routes() {
+    let s = start();
+    let key = [("x-api-key", s.key.as_str())];
+    // A curve built here, exported as CSV: every point of the run.
+    let months: Vec<Value> = (1..=3)
+        .map(|m| {
+            json!({ "name": format!("2027-{m:02}"), "start": format!("2027-{m:02}-01"),
+                         "end": format!("2027-{m:02}-28"), "price": 40.0 + m as f64 })
+        })
+        .collect();
+    let built = request(
+        &s,
+        "POST",
+        "/api/v1/curves/build",
+        &key,
+        Some(&json!({
+            "curve_id": "MISO_IND_FWD", "market": "MISO", "trade_date": "2026-11-27",
+            "grid": "monthly", "contracts": months,
+        })),
+    );
+    assert_eq!(built.status, 201, "{}", built.body);
+    let run_id = built.json()["run_id"].as_str().unwrap().to_string();
+    let r = post(
+        &s,
+        "/api/v1/exports",
+        &json!({ "dataset": "curve_run", "query": format!("run_id={run_id}"), "format": "csv" }),
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    let done = wait(&s, r.json()["id"].as_str().unwrap());
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["dataset"], "curve_run");
+    let part = done["manifest"]["parts"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let link = post(
+        &s,
+        &format!("/api/v1/exports/{}/links", done["id"].as_str().unwrap()),
+        &json!({ "file": part }),
+    );
+    let csv = request(&s, "GET", link.json()["url"].as_str().unwrap(), &[], None).body;
+    let points = built.json()["points"].as_array().unwrap().clone();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "curve_id,run_id,scenario_id,as_of_date,market,tenor,delivery_start_utc,delivery_end_utc,price"
+    );
+    assert_eq!(lines.len(), points.len() + 1);
+    for (l, p) in lines[1..].iter().zip(&points) {
+        let c: Vec<&str> = l.split(',').collect();
+        assert_eq!(c[5], p["tenor"].as_str().unwrap());
+        assert_eq!(c[6], p["delivery_start"].as_str().unwrap());
+        assert_eq!(c[8].parse::<f64>().unwrap(), p["price"].as_f64().unwrap());
+    }
+    // A research run, exported as JSON Lines: one row per value of its output.
+    let d = request(
+        &s,
+        "POST",
+        "/api/v1/research/decompose",
+        &key,
+        Some(&json!({
+            "series": { "instrument_id": "MISO.INDIANA.HUB", "market_run": "da",
+                        "start": "2026-10-01", "end": "2026-10-02" },
+            "periods": [4]
+        })),
+    );
+    assert_eq!(d.status, 201, "{}", d.body);
+    let rid = d.json()["run_id"].as_str().unwrap().to_string();
+    let r = post(
+        &s,
+        "/api/v1/exports",
+        &json!({ "dataset": "research_run", "query": format!("run_id={rid}"), "format": "jsonl" }),
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    let done = wait(&s, r.json()["id"].as_str().unwrap());
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let part = done["manifest"]["parts"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let link = post(
+        &s,
+        &format!("/api/v1/exports/{}/links", done["id"].as_str().unwrap()),
+        &json!({ "file": part }),
+    );
+    let body = request(&s, "GET", link.json()["url"].as_str().unwrap(), &[], None).body;
+    let rows: Vec<Value> = body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let output = &get(&s, &format!("/api/v1/research/runs/{rid}")).json()["output"];
+    // Each row's path leads to its value in the route's output.
+    assert!(!rows.is_empty());
+    for row in &rows {
+        let mut v = output;
+        for seg in row["path"].as_str().unwrap().split('.') {
+            let (name, idx) = seg
+                .split_once('[')
+                .map_or((seg, None), |(n, i)| (n, Some(i)));
+            if !name.is_empty() {
+                v = &v[name];
+            }
+            if let Some(i) = idx {
+                for ix in i.split('[') {
+                    v = &v[ix.trim_end_matches(']').parse::<usize>().unwrap()];
+                }
+            }
+        }
+        match v {
+            Value::Number(n) => assert_eq!(row["number"].as_f64(), n.as_f64(), "{row}"),
+            Value::String(t) => assert_eq!(row["text"].as_str(), Some(t.as_str()), "{row}"),
+            _ => {}
+        }
+    }
+    // Bad input: an unknown dataset, a missing run, a stray parameter.
+    for (body, param, status) in [
+        (
+            json!({ "dataset": "weather", "query": "run_id=x" }),
+            "dataset",
+            400,
+        ),
+        (
+            json!({ "dataset": "curve_run", "query": "run_id=cr_nope" }),
+            "",
+            404,
+        ),
+        (
+            json!({ "dataset": "curve_run", "query": "run=x" }),
+            "run",
+            400,
+        ),
+    ] {
+        let r = post(&s, "/api/v1/exports", &body);
+        assert_eq!(r.status, status, "{body}: {}", r.body);
+        if !param.is_empty() {
+            let j = r.json();
+            assert!(
+                j["param"] == param || j["detail"].as_str().unwrap().contains(param),
+                "{}",
+                r.body
+            );
+        }
+    }
+}

@@ -7,6 +7,7 @@ use std::{process::ExitCode, sync::Arc};
 
 use anyhow::Result;
 use carbon_service::{
+    datasets::{DataExport, DataSpec},
     exports::{ExportFormat, ExportSpec, Exports},
     jobs::{ExportJob, JobSpec},
     research::Progress,
@@ -116,6 +117,37 @@ pub fn export(config: &Config, command: ExportCommand) -> Result<ExitCode> {
                 }
                 Ok(ExitCode::SUCCESS)
             }
+            ExportCommand::Fundamentals {
+                entity,
+                variable,
+                start,
+                end,
+                as_of,
+                file,
+            } => {
+                let at = |flag: &str, v: Option<String>| -> Result<_> {
+                    v.map(|v| {
+                        carbon_core::time::parse_instant(&v, None)
+                            .map_err(|e| UserError(format!("--{flag}: {e}")).into())
+                    })
+                    .transpose()
+                };
+                let data = DataSpec::Fundamentals {
+                    entity,
+                    variable,
+                    start: at("start", start)?,
+                    end: at("end", end)?,
+                    as_of: at("as-of", as_of)?,
+                    scenario_id: None,
+                };
+                write_data(&exports, data, file).await
+            }
+            ExportCommand::CurveRun { run_id, file } => {
+                write_data(&exports, DataSpec::CurveRun { run_id }, file).await
+            }
+            ExportCommand::ResearchRun { run_id, file } => {
+                write_data(&exports, DataSpec::ResearchRun { run_id }, file).await
+            }
             ExportCommand::List { tenant, format } => {
                 let list = exports.list(&tenant, 1000).await.map_err(service_error)?;
                 let mut w = RowWriter::new(
@@ -171,4 +203,75 @@ pub fn export(config: &Config, command: ExportCommand) -> Result<ExitCode> {
             }
         }
     })
+}
+
+/// Writes a non-price export here and now (beside a server: queued as its job).
+async fn write_data(
+    exports: &Arc<Exports>,
+    data: DataSpec,
+    file: crate::cli::ExportFileArgs,
+) -> Result<ExitCode> {
+    let format: ExportFormat = serde_json::from_value(serde_json::Value::String(
+        file.file_format.clone(),
+    ))
+    .map_err(|_| {
+        UserError(format!(
+            "--as {}: csv, parquet, jsonl or xlsx",
+            file.file_format
+        ))
+    })?;
+    let spec = DataExport {
+        data,
+        format,
+        gzip: file.gzip,
+        idempotency_key: None,
+    };
+    let (e, _) = exports
+        .create_data(&file.tenant, "cli", &spec)
+        .await
+        .map_err(service_error)?;
+    if let Some(shared) = super::shared() {
+        let job = shared
+            .jobs
+            .submit(
+                &JobSpec::Export(Box::new(ExportJob {
+                    export_id: e.id.clone(),
+                })),
+                &file.tenant,
+                "cli",
+            )
+            .await
+            .map_err(service_error)?;
+        exports
+            .attach_job(&file.tenant, &e.id, &job.id)
+            .await
+            .map_err(service_error)?;
+        outln!(
+            "{} queued as {} (carbon jobs wait {})",
+            e.id,
+            job.id,
+            job.id
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let report: carbon_service::research::Report = Arc::new(|_, what: &str| errln!("… {what}"));
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let done = exports
+        .run(&file.tenant, &e.id, Progress::new(report, stop))
+        .await
+        .map_err(service_error)?;
+    outln!("{}: {} rows, {} bytes", done.id, done.rows, done.bytes);
+    for p in done
+        .manifest
+        .iter()
+        .flat_map(|m| m["parts"].as_array().cloned().unwrap_or_default())
+    {
+        outln!(
+            "  {} {} rows sha256 {}",
+            p["name"].as_str().unwrap_or_default(),
+            p["rows"],
+            p["sha256"].as_str().unwrap_or_default()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use carbon_service::{
     exports::{Exports, LinkSigner},
     objects::ObjectTarget,
-    reports::BriefSources,
+    reports::DataSources,
 };
 use carbon_store::DuckdbStore;
 
@@ -45,8 +45,9 @@ pub(crate) fn open(config: &Config, store: Arc<DuckdbStore>) -> Result<Arc<Expor
         );
     }
     exports.set_destinations(destinations);
-    exports.set_brief_sources(BriefSources {
+    exports.set_sources(DataSources {
         store: store.clone(),
+        research: store.clone(),
         fundamentals: store.clone(),
         curves: store,
     });
