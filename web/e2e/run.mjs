@@ -753,6 +753,161 @@ await test("pilot_caiso exports its CAISO hubs only: a MISO export is refused an
   assert.equal(await page.getByRole("alert").count(), 0);
 });
 
+// Indiana Hub's all-hours average real-time LMP of February 2021, from the
+// raw EIA file: interval starts (the UTC interval end − 1 h) from
+// 2021-02-01T05:00Z to 2021-03-01T05:00Z (MISO's clock is EST, UTC−5 all year).
+function rawIndianaFebruary2021() {
+  const lines = readFileSync(join(fundamentals, "miso_lmp_rt_hr_hubs_2021_eia.csv"), "utf8").split(/\r?\n/);
+  // Three title lines, then the header row.
+  const header = lines[3].split(",");
+  assert.equal(header[0], "UTC Timestamp (Interval Ending)");
+  const col = header.indexOf("Indiana Hub LMP");
+  assert.ok(col > 0, header.join(","));
+  const [from, to] = [Date.parse("2021-02-01T05:00:00Z"), Date.parse("2021-03-01T05:00:00Z")];
+  const values = lines
+    .slice(4)
+    .filter((l) => l.trim())
+    .map((l) => l.split(","))
+    .filter((f) => {
+      const start = Date.parse(`${f[0].replace(" ", "T")}Z`) - 3_600_000;
+      return start >= from && start < to;
+    })
+    .map((f) => Number(f[col]));
+  assert.equal(values.length, 672);
+  assert.ok(values.every(Number.isFinite));
+  return values.reduce((a, b) => a + b, 0) / values.length;
+}
+// `YYYY-MM` of a date on this machine's clock (the browser's too).
+const yyyymm = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}`;
+// Clicks Generate on the Reports page; the answer to its POST /api/v1/reports.
+async function clickGenerate(page) {
+  const [answer] = await Promise.all([
+    page.waitForResponse((r) => new URL(r.url()).pathname === "/api/v1/reports" && r.request().method() === "POST"),
+    page.getByRole("button", { name: "Generate" }).click(),
+  ]);
+  return answer;
+}
+
+await test("reports: a MISO brief of February 2021 generated and followed live, opened as HTML with Indiana Hub's average from the raw file, downloaded as PDF", async (page) => {
+  const average = rawIndianaFebruary2021().toFixed(2);
+  await login(page, "admin");
+  await page.getByRole("link", { name: "Reports" }).click();
+  await page.getByRole("heading", { name: "Generate a brief" }).waitFor();
+  const market = page.getByLabel("Market", { exact: true });
+  await market.locator("option", { hasText: "MISO" }).waitFor({ state: "attached" });
+  // The month asked for at first: the previous calendar month.
+  const now = new Date();
+  assert.equal(await page.getByLabel("Month").inputValue(), yyyymm(new Date(now.getFullYear(), now.getMonth() - 1, 1)));
+  await market.selectOption("MISO");
+  await page.getByLabel("Month").fill("2021-02");
+  // Marks this document: a reload or navigation would lose the mark.
+  await page.evaluate(() => {
+    window.__reportsPage = true;
+  });
+  const created = await clickGenerate(page);
+  assert.equal(created.status(), 202, await created.text());
+  const { id, job_id: job } = await created.json();
+  assert.match(id, /^rp_/);
+  assert.ok(job, "the brief names its job");
+  const row = page.getByTestId(`report-${id}`);
+  await row.waitFor();
+  assert.match(await row.textContent(), /MISO.*February 2021/);
+  await page.getByRole("status").filter({ hasText: "queued" }).waitFor();
+  // Followed live: the row's status moves to an end without a reload.
+  await page.waitForFunction(
+    (id) => ["succeeded", "failed", "cancelled"].includes(document.querySelector(`[data-testid="report-${id}"]`)?.getAttribute("data-status")),
+    id,
+    { timeout: 180_000 },
+  );
+  assert.equal(await row.getAttribute("data-status"), "succeeded", await row.textContent());
+  assert.equal(await page.evaluate(() => window.__reportsPage), true, "the page was reloaded");
+  assert.match(await page.getByTestId(`report-status-${id}`).textContent(), /Succeeded/);
+  assert.equal(await row.getByRole("button", { name: /^Cancel / }).count(), 0);
+  assert.match((await row.locator("td").allTextContents())[4], /^\d+(\.\d)? (KiB|MiB)$/);
+  // The job the page followed is the brief's, and it ended as the row says.
+  const followed = await api(page, "GET", `/api/v1/jobs/${job}`);
+  assert.equal(followed.status, 200, JSON.stringify(followed.body));
+  assert.equal(followed.body.status, "succeeded");
+
+  // Open HTML: a signed link opened in a new tab, the brief itself.
+  const [tab] = await Promise.all([page.context().waitForEvent("page"), row.getByRole("button", { name: "Open HTML" }).click()]);
+  await tab.waitForLoadState();
+  assert.match(new URL(tab.url()).pathname, new RegExp(`^/api/v1/downloads/[^/]+/${id}/brief-MISO-2021-02\\.html$`), tab.url());
+  const title = await tab.locator("h1").textContent();
+  assert.match(title, /MISO monthly market brief/);
+  assert.match(title, /February 2021/);
+  assert.match(await tab.locator("body").textContent(), /MISO\.INDIANA\.HUB/);
+  // Indiana Hub's all-hours average in the prices table equals the raw file's.
+  const prices = tab.locator("table", { has: tab.locator("th", { hasText: "All hours" }) }).first();
+  const headers = (await prices.locator("thead th").allTextContents()).map((h) => h.trim());
+  const col = headers.indexOf("All hours");
+  assert.ok(col > 0, headers.join(" | "));
+  const indiana = prices.locator("tbody tr").filter({ has: tab.locator("td:first-child", { hasText: /^MISO\.INDIANA\.HUB$/ }) });
+  assert.equal(await indiana.count(), 1);
+  const cells = (await indiana.locator("td").allTextContents()).map((c) => c.trim());
+  assert.equal(cells[col], average, `all hours in ${cells.join(" | ")}`);
+  await tab.close();
+  await page.getByRole("status").filter({ hasText: "brief-MISO-2021-02.html" }).waitFor();
+
+  // Download PDF: a signed link downloaded, a PDF.
+  const [download] = await Promise.all([page.waitForEvent("download"), row.getByRole("button", { name: "Download PDF" }).click()]);
+  assert.equal(download.suggestedFilename(), "brief-MISO-2021-02.pdf");
+  const pdf = readFileSync(await download.path());
+  assert.equal(pdf.subarray(0, 5).toString("latin1"), "%PDF-");
+  assert.equal(await page.getByRole("alert").count(), 0, (await page.getByRole("alert").allTextContents()).join(" | "));
+  // The filter: MISO shows it, CAISO has none.
+  const filter = page.getByLabel("Filter by market");
+  await filter.selectOption("CAISO");
+  await page.getByTestId("reports-empty").filter({ hasText: "No briefs of CAISO" }).waitFor();
+  await filter.selectOption("MISO");
+  await row.waitFor();
+  await page.screenshot({ path: join(shots, "reports.png"), fullPage: true });
+});
+
+await test("reports: a month that has not begun is refused, and the Month field says why", async (page) => {
+  await login(page, "admin");
+  await page.getByRole("link", { name: "Reports" }).click();
+  const market = page.getByLabel("Market", { exact: true });
+  await market.locator("option", { hasText: "MISO" }).waitFor({ state: "attached" });
+  await market.selectOption("MISO");
+  const month = page.getByLabel("Month");
+  await month.fill(`${new Date().getFullYear() + 1}-01`);
+  const refused = await clickGenerate(page);
+  assert.equal(refused.status(), 400, await refused.text());
+  assert.equal((await refused.json()).param, "month");
+  const error = page.getByTestId("month-error");
+  await error.waitFor();
+  assert.match(await error.textContent(), /has not begun/);
+  assert.equal(await month.getAttribute("aria-invalid"), "true");
+  assert.equal(await month.getAttribute("aria-describedby"), await error.getAttribute("id"));
+  assert.equal(await page.getByTestId("market-error").count(), 0);
+  // Changing the month clears it.
+  await month.fill("2021-02");
+  assert.equal(await error.count(), 0);
+});
+
+await test("reports: pilot_caiso is offered CAISO only, and a MISO brief asked for anyway shows the server's 403", async (page) => {
+  await login(page, "caiso_demo");
+  await page.getByRole("link", { name: "Reports" }).click();
+  const market = page.getByLabel("Market", { exact: true });
+  await market.locator("option").first().waitFor({ state: "attached" });
+  assert.deepEqual(await market.locator("option").allTextContents(), ["CAISO"]);
+  assert.deepEqual(await page.getByLabel("Filter by market").locator("option").allTextContents(), ["All markets", "CAISO"]);
+  await page.getByTestId("reports-empty").waitFor();
+  // An option the page does not offer, added by hand: the server refuses, and
+  // the page says so at the market.
+  await market.evaluate((el) => el.add(new Option("MISO", "MISO")));
+  await market.selectOption("MISO");
+  await page.getByLabel("Month").fill("2021-02");
+  const refused = await clickGenerate(page);
+  assert.equal(refused.status(), 403, await refused.text());
+  const error = page.getByTestId("market-error");
+  await error.waitFor();
+  assert.match(await error.textContent(), /no entitlement to MISO/);
+  assert.equal(await market.getAttribute("aria-invalid"), "true");
+  assert.equal(await page.getByTestId("reports-table").count(), 0);
+});
+
 await browser.close();
 for (const [name, status, ms] of results) console.log(`${status === "ok" ? "✓" : "✗"} ${name} (${ms} ms)`);
 const failed = results.filter((r) => r[1] !== "ok").length;

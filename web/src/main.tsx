@@ -11,6 +11,7 @@ import { Research } from "./pages/Research";
 import { Jobs } from "./pages/Jobs";
 import { Scenarios } from "./pages/Scenarios";
 import { Downloads } from "./pages/Downloads";
+import { Reports } from "./pages/Reports";
 import "./styles.css";
 
 /** Client-side routes; the server answers index.html for each of them. */
@@ -18,6 +19,7 @@ const ROUTES = [
   { path: "/", label: "Dashboard" },
   { path: "/explorer", label: "Explorer" },
   { path: "/downloads", label: "Downloads" },
+  { path: "/reports", label: "Reports" },
   { path: "/curves", label: "Curves" },
   { path: "/research", label: "Research" },
   { path: "/scenarios", label: "Scenarios" },
@@ -66,6 +68,9 @@ function App() {
       break;
     case "/downloads":
       page = <Downloads />;
+      break;
+    case "/reports":
+      page = <Reports />;
       break;
     case "/curves":
       page = <Curves />;
