@@ -11,7 +11,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use carbon_auth::{Principal, Transport};
-use carbon_service::feeds::{FeedSpec, Feeds};
+use carbon_service::feeds::{FeedKind, FeedSpec, Feeds};
 use carbon_store::{Export, Feed};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -65,6 +65,24 @@ impl AppState {
             .ok_or_else(|| ApiError::not_found("this server keeps no feeds"))
     }
 
+    /// What a feed would deliver now must be the caller's: a price feed's
+    /// query on the downloads channel, a brief feed's market on `reports`.
+    async fn entitle_feed(
+        &self,
+        who: &Principal,
+        spec: &FeedSpec,
+        route: &str,
+    ) -> Result<(), ApiError> {
+        let market = spec.check()?;
+        if spec.kind == FeedKind::Brief {
+            self.scope(who, Some(market), Some("lmp"), Transport::Report, route)
+                .await?;
+            return Ok(());
+        }
+        let (q, _, _) = spec.query(chrono::Utc::now())?;
+        entitle_query(self, who, &q, Transport::Download, route).await
+    }
+
     async fn feeds_scope(&self, who: &Principal, route: &str) -> Result<(), ApiError> {
         self.scope(who, None, Some("lmp"), Transport::Download, route)
             .await
@@ -97,9 +115,7 @@ pub(crate) async fn create_feed(
     const ROUTE: &str = "/api/v1/feeds";
     let b: NewFeed = crate::auth::body(&bytes)?;
     let feeds = s.feeds_service()?;
-    // What its first firing would deliver must be the caller's to download.
-    let (q, _, _) = b.spec.query(chrono::Utc::now())?;
-    entitle_query(&s, &who, &q, Transport::Download, ROUTE).await?;
+    s.entitle_feed(&who, &b.spec, ROUTE).await?;
     let f = feeds
         .create(&who.tenant, &who.actor(), &b.name, b.spec, b.run_now)
         .await?;
@@ -217,9 +233,7 @@ pub(crate) async fn run_feed(
     let f = feeds.get(&who.tenant, &id).await?;
     let spec: FeedSpec = serde_json::from_value(f.spec.clone())
         .map_err(|_| ApiError::not_found(format!("no feed `{id}`")))?;
-    let now = chrono::Utc::now();
-    let (q, _, _) = spec.query(now)?;
-    entitle_query(&s, &who, &q, Transport::Download, ROUTE).await?;
-    let e = feeds.fire(&who.tenant, &id, now).await?;
+    s.entitle_feed(&who, &spec, ROUTE).await?;
+    let e = feeds.fire(&who.tenant, &id, chrono::Utc::now()).await?;
     Ok((StatusCode::ACCEPTED, Json(e)).into_response())
 }

@@ -156,6 +156,7 @@ pub(crate) async fn create_report(
         hubs,
         curves,
         fundamentals,
+        feed: None,
     };
     let exports = s.exports_service()?;
     let (e, fresh) = exports

@@ -953,9 +953,16 @@ pub enum FeedCommand {
             short = 'i',
             long = "instrument",
             value_delimiter = ',',
-            required = true
+            required_unless_present = "brief"
         )]
         instruments: Vec<String>,
+        /// Instead of prices: the monthly market brief of this market (for
+        /// the month before the firing day).
+        #[arg(long, value_name = "MARKET", conflicts_with = "instruments")]
+        brief: Option<String>,
+        /// A brief feed's firing day of the month (1–28).
+        #[arg(long, default_value_t = 2)]
+        day_of_month: u32,
         /// Market runs (default da).
         #[arg(long = "market-run", value_delimiter = ',')]
         market_runs: Vec<String>,

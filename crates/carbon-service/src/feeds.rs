@@ -38,11 +38,35 @@ pub enum FeedDays {
     Weekdays,
 }
 
+/// What a feed delivers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FeedKind {
+    /// Prices of its instruments over the days before each firing day.
+    #[default]
+    Prices,
+    /// The monthly market brief of `market` for the month before the
+    /// firing day, fired on `day_of_month` (into the download center).
+    Brief,
+}
+
 /// What a feed delivers, when and where.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FeedSpec {
-    /// Instruments (one market).
+    /// Prices (default) or the monthly brief.
+    #[serde(default)]
+    pub kind: FeedKind,
+    /// A brief's market.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub market: Option<Market>,
+    /// A brief's firing day of the month (1–28, default 2: the day after
+    /// the month's last prices are in).
+    #[serde(default = "two")]
+    pub day_of_month: u32,
+    /// Instruments (one market; prices).
+    #[serde(default)]
     #[schema(value_type = Vec<String>)]
     pub instruments: Vec<InstrumentId>,
     /// Market runs (default `da`).
@@ -89,10 +113,35 @@ fn seven() -> String {
 fn one() -> u32 {
     1
 }
+fn two() -> u32 {
+    2
+}
 
 impl FeedSpec {
     /// The market of its instruments (one), checking the rest of the spec.
     pub fn check(&self) -> Result<Market> {
+        if self.kind == FeedKind::Brief {
+            let Some(m) = self.market else {
+                return Err(Error::param("market", "a brief feed names its market"));
+            };
+            if !self.instruments.is_empty() {
+                return Err(Error::param(
+                    "instruments",
+                    "a brief covers the market's hubs: name no instruments",
+                ));
+            }
+            if !(1..=28).contains(&self.day_of_month) {
+                return Err(Error::param("day_of_month", "1 to 28"));
+            }
+            if self.destination.is_some() {
+                return Err(Error::param(
+                    "destination",
+                    "briefs are kept in the download center (open them by link)",
+                ));
+            }
+            self.time()?;
+            return Ok(m);
+        }
         let Some(first) = self.instruments.first() else {
             return Err(Error::param("instruments", "at least one instrument"));
         };
@@ -177,10 +226,11 @@ pub fn next_slot(spec: &FeedSpec, market: Market, after: DateTime<Utc>) -> Resul
     let at = spec.time()?;
     let tz = market.zone();
     let mut day = carbon_core::time::market_date(market, after);
-    for _ in 0..10 {
-        let fires = match spec.days {
-            FeedDays::Every => true,
-            FeedDays::Weekdays => !matches!(day.weekday(), Weekday::Sat | Weekday::Sun),
+    for _ in 0..40 {
+        let fires = match (spec.kind, spec.days) {
+            (FeedKind::Brief, _) => day.day() == spec.day_of_month,
+            (_, FeedDays::Every) => true,
+            (_, FeedDays::Weekdays) => !matches!(day.weekday(), Weekday::Sat | Weekday::Sun),
         };
         if fires {
             let local = day.and_time(at);
@@ -200,7 +250,7 @@ pub fn next_slot(spec: &FeedSpec, market: Market, after: DateTime<Utc>) -> Resul
         }
         day = day.succ_opt().unwrap_or(day);
     }
-    Err(Error::Internal("no firing time within 10 days".into()))
+    Err(Error::Internal("no firing time within 40 days".into()))
 }
 
 /// Whether a tenant may still have a query's data delivered (the
@@ -208,12 +258,22 @@ pub fn next_slot(spec: &FeedSpec, market: Market, after: DateTime<Utc>) -> Resul
 /// feed was made stops it). `Err` says why not.
 pub type Gate = Arc<dyn Fn(&str, &PriceQuery) -> std::result::Result<(), String> + Send + Sync>;
 
+/// What a tenant may see in a brief of a market (the entitlement policy,
+/// asked at every firing): the hubs (`None`: all), curves, fundamentals;
+/// `Err` when it may not have the market's briefs at all.
+pub type BriefView = Arc<
+    dyn Fn(&str, Market) -> std::result::Result<(Option<Vec<String>>, bool, bool), String>
+        + Send
+        + Sync,
+>;
+
 /// The feeds service.
 pub struct Feeds {
     records: Arc<dyn FeedStore>,
     exports: Arc<Exports>,
     jobs: Arc<Jobs>,
     gate: std::sync::OnceLock<Gate>,
+    brief_view: std::sync::OnceLock<BriefView>,
 }
 
 impl Feeds {
@@ -225,7 +285,14 @@ impl Feeds {
             exports,
             jobs,
             gate: std::sync::OnceLock::new(),
+            brief_view: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Asks `view` what a brief feed's tenant may see, at every firing
+    /// (without one, a brief feed sees the whole market: tests, the CLI).
+    pub fn set_brief_view(&self, view: BriefView) {
+        let _ = self.brief_view.set(view);
     }
 
     /// Asks `gate` before every firing.
@@ -338,6 +405,9 @@ impl Feeds {
 
     async fn fire_feed(&self, f: &Feed, at: DateTime<Utc>) -> Result<Export> {
         let spec = spec_of(f)?;
+        if spec.kind == FeedKind::Brief {
+            return self.fire_brief(f, &spec, at).await;
+        }
         let (q, from, day) = spec.query(at)?;
         if let Some(gate) = self.gate.get() {
             gate(&f.tenant, &q).map_err(|why| {
@@ -369,6 +439,56 @@ impl Feeds {
         if !fresh {
             return Ok(e);
         }
+        self.queue(f, e, &owner).await
+    }
+
+    /// A brief feed's firing: the brief of the month before `at`'s market
+    /// day, with what the tenant may see now.
+    async fn fire_brief(&self, f: &Feed, spec: &FeedSpec, at: DateTime<Utc>) -> Result<Export> {
+        let market = spec.check()?;
+        let day = carbon_core::time::market_date(market, at);
+        let first = day.with_day(1).unwrap_or(day);
+        let month = (first - Duration::days(1)).format("%Y-%m").to_string();
+        let (hubs, curves, fundamentals) = match self.brief_view.get() {
+            Some(view) => view(&f.tenant, market).map_err(|why| {
+                Error::unprocessable(
+                    "not_entitled",
+                    None,
+                    format!("the tenant may no longer have this brief: {why}"),
+                )
+            })?,
+            None => (None, true, true),
+        };
+        let brief = crate::reports::BriefSpec {
+            market,
+            month: month.clone(),
+            hubs,
+            curves,
+            fundamentals,
+            feed: Some(FeedTarget {
+                feed_id: f.id.clone(),
+                destination: None,
+                folder: String::new(),
+            }),
+        };
+        let owner = format!("feed:{}", f.name);
+        let (e, fresh) = self
+            .exports
+            .create_report(
+                &f.tenant,
+                &owner,
+                &brief,
+                Some(format!("feed:{}:{month}", f.id)),
+            )
+            .await?;
+        if !fresh {
+            return Ok(e);
+        }
+        self.queue(f, e, &owner).await
+    }
+
+    /// Queues the job writing `e` (failing `e` when it cannot be queued).
+    async fn queue(&self, f: &Feed, e: Export, owner: &str) -> Result<Export> {
         let job = match self
             .jobs
             .submit(
@@ -376,7 +496,7 @@ impl Feeds {
                     export_id: e.id.clone(),
                 })),
                 &f.tenant,
-                &owner,
+                owner,
             )
             .await
         {
@@ -507,6 +627,40 @@ mod tests {
         assert_eq!(
             next_slot(&gap, Market::Caiso, t("2021-03-14T08:00:00Z")).unwrap(),
             t("2021-03-14T10:30:00Z")
+        );
+    }
+
+    #[test]
+    fn brief_feeds_fire_monthly_on_their_day() {
+        let b: FeedSpec = serde_json::from_value(serde_json::json!({
+            "kind": "brief", "market": "MISO", "day_of_month": 2, "at": "06:00"
+        }))
+        .unwrap();
+        assert_eq!(b.check().unwrap(), Market::Miso);
+        // After 2021-02-02 06:00 EST: next is 2021-03-02 06:00 EST (11:00 UTC).
+        assert_eq!(
+            next_slot(&b, Market::Miso, t("2021-02-02T11:00:00Z")).unwrap(),
+            t("2021-03-02T11:00:00Z")
+        );
+        assert_eq!(
+            next_slot(&b, Market::Miso, t("2021-02-01T00:00:00Z")).unwrap(),
+            t("2021-02-02T11:00:00Z")
+        );
+        let bad = |v: serde_json::Value, param: &str| {
+            let s: FeedSpec = serde_json::from_value(v).unwrap();
+            match s.check() {
+                Err(Error::Invalid { param: p, .. }) => assert_eq!(p, param),
+                other => panic!("{other:?}"),
+            }
+        };
+        bad(serde_json::json!({"kind": "brief"}), "market");
+        bad(
+            serde_json::json!({"kind": "brief", "market": "MISO", "day_of_month": 31}),
+            "day_of_month",
+        );
+        bad(
+            serde_json::json!({"kind": "brief", "market": "MISO", "instruments": ["MISO.INDIANA.HUB"]}),
+            "instruments",
         );
     }
 

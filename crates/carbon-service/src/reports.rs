@@ -41,6 +41,9 @@ pub struct BriefSpec {
     /// Whether fundamentals are shown (product `fundamentals`).
     #[serde(default)]
     pub fundamentals: bool,
+    /// Set when a brief feed made it (its outcome is the feed's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feed: Option<crate::exports::FeedTarget>,
 }
 
 impl BriefSpec {

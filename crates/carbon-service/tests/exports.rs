@@ -571,6 +571,7 @@ fn a_monthly_brief_of_miso_february_2021_carries_indiana_hubs_average_and_max() 
         hubs: None,
         curves: true,
         fundamentals: true,
+        feed: None,
     };
     let (e, fresh) = env
         .rt
@@ -954,4 +955,53 @@ fn a_fundamentals_series_exports_as_csv_and_xlsx_equal_to_the_raw_file() {
         };
         assert_eq!(ours, raw, "{format:?}");
     }
+}
+
+#[test]
+fn a_brief_feed_delivers_last_months_brief_and_records_its_success() {
+    use carbon_service::{
+        feeds::{FeedSpec, Feeds},
+        jobs::Jobs,
+        research::ResearchDeps,
+    };
+    let env = env(ExportLimits::default());
+    let jobs = Jobs::new(env.store.clone(), ResearchDeps::of(env.store.clone()));
+    jobs.set_exports(env.exports.clone());
+    let feeds = Feeds::new(env.store.clone(), env.exports.clone(), jobs);
+    let spec: FeedSpec = serde_json::from_value(serde_json::json!({
+        "kind": "brief", "market": "MISO", "day_of_month": 2, "at": "06:00",
+    }))
+    .unwrap();
+    let f = env
+        .rt
+        .block_on(feeds.create("A", "ann", "monthly brief", spec, false))
+        .unwrap();
+    let mut due = f.clone();
+    due.next_due = t("2021-03-02T11:00:00Z");
+    env.rt
+        .block_on(carbon_store::FeedStore::update_feed(
+            env.store.as_ref(),
+            &due,
+        ))
+        .unwrap();
+    let fired = env
+        .rt
+        .block_on(feeds.fire_due(t("2021-03-02T11:00:01Z")))
+        .unwrap();
+    let id = fired[0].1.as_ref().unwrap().clone();
+    assert!(id.starts_with("rp_"), "{id}");
+    let done = env
+        .rt
+        .block_on(env.exports.run("A", &id, progress()))
+        .unwrap();
+    assert_eq!(done.spec["month"], "2021-02");
+    assert!(part_path(&env, "A", &id, "brief-MISO-2021-02.pdf").exists());
+    let f2 = env.rt.block_on(feeds.get("A", &f.id)).unwrap();
+    assert!(f2.last_success.is_some() && f2.failures == 0, "{f2:?}");
+    assert!(f2.next_due > t("2021-03-02T11:00:01Z"));
+    assert!(
+        f2.next_due.format("%d %H:%M").to_string() == "02 11:00",
+        "{}",
+        f2.next_due
+    );
 }

@@ -2337,6 +2337,11 @@ export interface components {
          * @enum {string}
          */
         FeedDays: "every" | "weekdays";
+        /**
+         * @description What a feed delivers.
+         * @enum {string}
+         */
+        FeedKind: "prices" | "brief";
         /** @description A change to a feed. */
         FeedPatch: {
             /** @description Pause (`false`) or resume (`true`). */
@@ -2344,8 +2349,18 @@ export interface components {
         };
         /** @description What a feed delivers, when and where. */
         FeedSpec: {
-            /** @description Instruments (one market). */
-            instruments: string[];
+            /** @description Prices (default) or the monthly brief. */
+            kind?: components["schemas"]["FeedKind"];
+            /** @description A brief's market. */
+            market?: string | null;
+            /**
+             * Format: u-int32
+             * @description A brief's firing day of the month (1–28, default 2: the day after
+             *     the month's last prices are in).
+             */
+            day_of_month?: number;
+            /** @description Instruments (one market; prices). */
+            instruments?: string[];
             /** @description Market runs (default `da`). */
             market_runs?: string[];
             /** @description Components (default: all). */

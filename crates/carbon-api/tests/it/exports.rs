@@ -688,3 +688,49 @@ fn a_curve_run_and_a_research_run_export_as_files_equal_to_their_routes() {
         }
     }
 }
+
+#[test]
+fn a_brief_feed_is_entitled_by_the_reports_channel() {
+    let s = start();
+    let spec = json!({ "kind": "brief", "market": "MISO", "day_of_month": 2, "at": "06:00" });
+    let r = post(
+        &s,
+        "/api/v1/feeds",
+        &json!({ "name": "monthly MISO", "spec": spec }),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    // Due on the 2nd of a month at 06:00 EST (11:00 UTC).
+    let due = r.json()["next_due"].as_str().unwrap().to_string();
+    assert!(due.ends_with("-02T11:00:00Z"), "{due}");
+    // The CAISO pilot may not have MISO's briefs; its own market it may.
+    let caiso = hub_login(&s, "caiso_demo", &password(&s, "caiso_demo"));
+    let r = request(
+        &s,
+        "POST",
+        "/api/v1/feeds",
+        &hub(&caiso),
+        Some(&json!({ "name": "m", "spec": spec })),
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    let own = json!({ "kind": "brief", "market": "CAISO" });
+    let r = request(
+        &s,
+        "POST",
+        "/api/v1/feeds",
+        &hub(&caiso),
+        Some(&json!({ "name": "m", "spec": own })),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    // A brief feed names no instruments and no destination.
+    let r = post(
+        &s,
+        "/api/v1/feeds",
+        &json!({ "name": "x", "spec": { "kind": "brief", "market": "MISO", "destination": "acme-bucket" } }),
+    );
+    assert_eq!(
+        (r.status, r.json()["param"].as_str()),
+        (400, Some("destination")),
+        "{}",
+        r.body
+    );
+}

@@ -41,6 +41,8 @@ pub fn feed(config: &Config, command: FeedCommand) -> Result<ExitCode> {
             FeedCommand::Create {
                 name,
                 instruments,
+                brief,
+                day_of_month,
                 market_runs,
                 file_format,
                 gzip,
@@ -59,6 +61,11 @@ pub fn feed(config: &Config, command: FeedCommand) -> Result<ExitCode> {
                 });
                 if !market_runs.is_empty() {
                     v["market_runs"] = json!(market_runs);
+                }
+                if let Some(m) = brief {
+                    v["kind"] = json!("brief");
+                    v["market"] = json!(m.to_ascii_uppercase());
+                    v["day_of_month"] = json!(day_of_month);
                 }
                 let spec: FeedSpec =
                     serde_json::from_value(v).map_err(|e| UserError(format!("the feed: {e}")))?;
