@@ -2,7 +2,7 @@
 # Runs the benchmarks. `cargo bench` builds them with the `bench` profile (the
 # release profile's optimisation for every crate, Cargo.toml) against the same
 # prebuilt DuckDB library as every other build (scripts/env.sh).
-# Usage: scripts/bench.sh [store|ingest|api|curves|research|scenario|exports]
+# Usage: scripts/bench.sh [store|ingest|api|curves|research|scenario|exports|report]
 #   store   carbon-store: append, range query, daily resample (synthetic)
 #   ingest  parse + validate + store of synthetic MISO-layout reports, and the
 #           same files parsed by pandas (a venv from PyPI); prints the ratio
@@ -17,6 +17,8 @@
 #           process vectorised in numpy (a venv from PyPI)
 #   exports 10 M synthetic price rows exported to CSV and Parquet, against
 #           DuckDB's COPY of the same rows and pandas to_csv/to_parquet
+#   report  a monthly market brief (MISO February 2021 from the EIA files):
+#           gather, HTML, PDF and the whole export against the 2 s goal
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -50,6 +52,7 @@ print(f"ratio, end to end into DuckDB vs pandas parse only: {ps / e2e:.1f}x")
 PY
     ;;
   api) cargo bench --locked -p carbon-api --bench load ;;
+  report) cargo bench --locked -p carbon-service --bench brief ;;
   curves)
     work="${CARBON_BENCH_WORK:-$CARBON_CACHE/bench-curves}"
     mkdir -p "$work"

@@ -267,6 +267,17 @@ pub type BriefView = Arc<
         + Sync,
 >;
 
+/// One feed the scheduler fired.
+#[derive(Debug)]
+pub struct Fired {
+    /// The feed.
+    pub feed: String,
+    /// Its tenant.
+    pub tenant: String,
+    /// The run's export, or why it could not fire.
+    pub export: Result<String>,
+}
+
 /// The feeds service.
 pub struct Feeds {
     records: Arc<dyn FeedStore>,
@@ -517,8 +528,8 @@ impl Feeds {
 
     /// Fires every enabled feed due at `now` and moves it to its next slot;
     /// a feed that cannot fire (its limits, a destination gone) counts a
-    /// failure. (feed id, export id or error) per feed fired.
-    pub async fn fire_due(&self, now: DateTime<Utc>) -> Result<Vec<(String, Result<String>)>> {
+    /// failure. (feed, its tenant, the export or why not) per feed fired.
+    pub async fn fire_due(&self, now: DateTime<Utc>) -> Result<Vec<Fired>> {
         let mut out = Vec::new();
         for mut f in self.records.feeds(None).await? {
             if !f.enabled || f.next_due > now {
@@ -537,7 +548,11 @@ impl Feeds {
                 Err(_) => now + Duration::days(1),
             };
             self.records.update_feed(&f).await?;
-            out.push((f.id.clone(), fired.map(|e| e.id)));
+            out.push(Fired {
+                feed: f.id.clone(),
+                tenant: f.tenant.clone(),
+                export: fired.map(|e| e.id),
+            });
         }
         Ok(out)
     }

@@ -773,7 +773,7 @@ fn a_feed_fired_by_the_scheduler_delivers_yesterday_into_its_destination() {
         .block_on(feeds.fire_due(t("2021-02-03T12:00:05Z")))
         .unwrap();
     assert_eq!(fired.len(), 1);
-    let export_id = fired[0].1.as_ref().unwrap().clone();
+    let export_id = fired[0].export.as_ref().unwrap().clone();
     // The job worker writes it.
     let workers = env.rt.block_on(async { jobs.start_workers(1) });
     let t0 = std::time::Instant::now();
@@ -850,7 +850,7 @@ fn a_feed_fired_by_the_scheduler_delivers_yesterday_into_its_destination() {
         .rt
         .block_on(feeds.fire_due(t("2021-02-05T12:00:01Z")))
         .unwrap();
-    let id2 = fired[0].1.as_ref().unwrap().clone();
+    let id2 = fired[0].export.as_ref().unwrap().clone();
     let e2 = env.rt.block_on(env.exports.run("A", &id2, progress()));
     assert!(e2.is_err());
     let f3 = env.rt.block_on(feeds.get("A", &f.id)).unwrap();
@@ -988,7 +988,7 @@ fn a_brief_feed_delivers_last_months_brief_and_records_its_success() {
         .rt
         .block_on(feeds.fire_due(t("2021-03-02T11:00:01Z")))
         .unwrap();
-    let id = fired[0].1.as_ref().unwrap().clone();
+    let id = fired[0].export.as_ref().unwrap().clone();
     assert!(id.starts_with("rp_"), "{id}");
     let done = env
         .rt

@@ -573,17 +573,26 @@ pub fn serve(config: &Config, args: ServeArgs, front: &mut dyn Front) -> Result<
         // whatever the connectors' schedule: they are tenants' orders.
         let feed_ticker = {
             let (feeds, every) = (feeds.clone(), config.exports.feed_tick_secs.max(1));
+            let access = access.clone();
             tokio::spawn(async move {
                 loop {
                     match feeds.fire_due(Utc::now()).await {
                         Ok(fired) => {
-                            for (feed, r) in fired {
-                                match r {
-                                    Ok(export) => tracing::info!(%feed, %export, "feed fired"),
-                                    Err(e) => {
-                                        tracing::warn!(%feed, error = %e, "feed could not fire")
+                            // Every firing is audited, as an export asked for by hand is.
+                            for f in fired {
+                                let (outcome, detail) = match &f.export {
+                                    Ok(export) => {
+                                        tracing::info!(feed = %f.feed, %export, "feed fired");
+                                        ("queued", serde_json::json!({ "feed": f.feed, "export": export }))
                                     }
-                                }
+                                    Err(e) => {
+                                        tracing::warn!(feed = %f.feed, error = %e, "feed could not fire");
+                                        ("failed", serde_json::json!({ "feed": f.feed, "error": e.to_string() }))
+                                    }
+                                };
+                                access
+                                    .audit("scheduler", Some(&f.tenant), "feed_fired", None, outcome, detail)
+                                    .await;
                             }
                         }
                         Err(e) => tracing::error!(error = %e, "feeds not checked"),
