@@ -753,6 +753,201 @@ await test("pilot_caiso exports its CAISO hubs only: a MISO export is refused an
   assert.equal(await page.getByRole("alert").count(), 0);
 });
 
+// The Downloads page's New feed form, opened (its fields are labelled like
+// the export form's, so the test looks inside the form).
+async function openFeedForm(page) {
+  await page.getByRole("heading", { name: "Feeds" }).waitFor();
+  await page.getByRole("button", { name: "New feed" }).click();
+  const form = page.getByRole("form", { name: "New feed" });
+  await form.waitFor();
+  return form;
+}
+// Clicks Create feed; the answer to its POST /api/v1/feeds.
+async function clickCreateFeed(page) {
+  const [answer] = await Promise.all([
+    page.waitForResponse((r) => new URL(r.url()).pathname === "/api/v1/feeds" && r.request().method() === "POST"),
+    page.getByRole("button", { name: "Create feed" }).click(),
+  ]);
+  return answer;
+}
+// `YYYY-MM-DD` of the day before the MISO market day (EST, UTC−5 all year) at `t`.
+const misoYesterday = (t) => new Date(t - 5 * 3_600_000 - 86_400_000).toISOString().slice(0, 10);
+
+await test("feeds: a daily prices feed made in Downloads, run now and followed live, paused, deleted; a monthly brief feed", async (page) => {
+  await login(page, "admin");
+  await page.getByRole("link", { name: "Downloads" }).click();
+  await page.getByTestId("feeds-empty").waitFor();
+  const form = await openFeedForm(page);
+  // The server's defaults, as the form offers them.
+  assert.equal(await form.getByLabel("Prices").isChecked(), true);
+  assert.equal(await form.getByLabel("Time of day").inputValue(), "07:00");
+  assert.equal(await form.getByLabel("Days", { exact: true }).inputValue(), "every");
+  assert.equal(await form.getByLabel("Days back").inputValue(), "1");
+  assert.deepEqual(await form.getByLabel("Destination").locator("option").allTextContents(), ["Download center"]);
+  await form.getByLabel("Name").fill("e2e daily");
+  await form.getByLabel("Instruments").fill("MISO.INDIANA.HUB");
+  await form.getByLabel("Market runs").fill("da");
+  await form.getByLabel("File format").selectOption("csv");
+  const created = await clickCreateFeed(page);
+  assert.equal(created.status(), 201, await created.text());
+  const { id } = await created.json();
+  assert.match(id, /^fd_/);
+  const row = page.getByTestId(`feed-${id}`);
+  await row.waitFor();
+  assert.equal(await row.getByRole("rowheader").textContent(), "e2e daily");
+  assert.match(await page.getByTestId(`feed-schedule-${id}`).textContent(), /^every day at 07:00 market time$/);
+  const cells = await row.locator("td").allTextContents();
+  assert.equal(cells[0], "MISO.INDIANA.HUB da · CSV");
+  assert.equal(cells[2], "Download center");
+  assert.equal(cells[4], "never");
+  assert.equal(await row.getAttribute("data-state"), "active");
+  assert.equal(await page.getByTestId(`feed-failing-${id}`).count(), 0);
+  await page.getByRole("status").filter({ hasText: "e2e daily" }).waitFor();
+  // Marks this document: a reload or navigation would lose the mark.
+  await page.evaluate(() => {
+    window.__downloadsPage = true;
+  });
+
+  // Run now: today's market day, an export job followed live in the feed's runs.
+  const before = Date.now();
+  const [fired] = await Promise.all([
+    page.waitForResponse((r) => new URL(r.url()).pathname === `/api/v1/feeds/${id}/run` && r.request().method() === "POST"),
+    row.getByRole("button", { name: "Run e2e daily now" }).click(),
+  ]);
+  const after = Date.now();
+  assert.equal(fired.status(), 202, await fired.text());
+  const run = (await fired.json()).id;
+  assert.match(run, /^ex_/);
+  const runs = row.getByRole("button", { name: "Runs of e2e daily" });
+  await runs.click();
+  assert.equal(await runs.getAttribute("aria-expanded"), "true");
+  const runRow = page.getByTestId(`feed-run-${run}`);
+  await runRow.waitFor();
+  await page.waitForFunction(
+    (run) => ["succeeded", "failed", "cancelled"].includes(document.querySelector(`[data-testid="feed-run-${run}"]`)?.getAttribute("data-status")),
+    run,
+    { timeout: 60_000 },
+  );
+  assert.equal(await runRow.getAttribute("data-status"), "succeeded", await runRow.textContent());
+  assert.equal(await page.evaluate(() => window.__downloadsPage), true, "the page was reloaded");
+  assert.match(await page.getByTestId(`run-status-${run}`).textContent(), /Succeeded/);
+  // Today's market day has no stored prices: 0 rows, yet a delivery into the
+  // feed's folder for yesterday's market day.
+  assert.equal((await runRow.locator("td").allTextContents())[3], "0");
+  const folder = (await page.getByTestId(`run-folder-${run}`).textContent()).trim();
+  assert.ok([before, after].map((t) => `e2e-daily/${misoYesterday(t)}`).includes(folder), folder);
+  const stored = await api(page, "GET", `/api/v1/exports/${run}`);
+  assert.equal(stored.body.spec.feed.folder, folder);
+  assert.equal(stored.body.spec.feed.feed_id, id);
+  // Its file from the download center: the manifest (a day without prices has no part).
+  const [download] = await Promise.all([page.waitForEvent("download"), runRow.getByRole("button", { name: `Download manifest.json of ${run}` }).click()]);
+  assert.equal(download.suggestedFilename(), "manifest.json");
+  const manifest = JSON.parse(readFileSync(await download.path(), "utf8"));
+  assert.deepEqual(manifest.parts, []);
+  // The run's success is the feed's: read again once the run ended.
+  await page.waitForFunction((id) => document.querySelector(`[data-testid="feed-${id}"] td:nth-of-type(5)`)?.textContent !== "never", id, { timeout: 10_000 });
+  // The run is an export of the page's history too, followed there as well.
+  await page.waitForFunction((run) => document.querySelector(`[data-testid="export-${run}"]`)?.getAttribute("data-status") === "succeeded", run, { timeout: 10_000 });
+  await page.screenshot({ path: join(shots, "feeds.png"), fullPage: true });
+  // The same day again is the same run.
+  const again = await api(page, "POST", `/api/v1/feeds/${id}/run`);
+  assert.equal(again.status, 202);
+  assert.equal(again.body.id, run);
+
+  // Pause: shown paused, no next run; the server agrees.
+  await row.getByRole("button", { name: "Pause e2e daily" }).click();
+  await row.getByRole("button", { name: "Resume e2e daily" }).waitFor();
+  assert.equal(await row.getAttribute("data-state"), "paused");
+  assert.match(await page.getByTestId(`feed-state-${id}`).textContent(), /Paused/);
+  assert.equal((await row.locator("td").allTextContents())[3], "paused");
+  assert.equal((await api(page, "GET", `/api/v1/feeds/${id}`)).body.enabled, false);
+
+  // Delete, confirmed: gone from the page and the server.
+  await row.getByRole("button", { name: "Delete e2e daily" }).click();
+  await row.getByRole("button", { name: "Yes, delete e2e daily" }).click();
+  await row.waitFor({ state: "detached" });
+  assert.equal((await api(page, "GET", `/api/v1/feeds/${id}`)).status, 404);
+  await page.getByTestId("feeds-empty").waitFor();
+
+  // A monthly brief of MISO.
+  await openFeedForm(page);
+  await form.getByLabel("Monthly brief").check();
+  assert.equal(await form.getByLabel("Instruments").count(), 0);
+  const market = form.getByLabel("Market", { exact: true });
+  await market.locator("option", { hasText: "MISO" }).waitFor({ state: "attached" });
+  await market.selectOption("MISO");
+  assert.equal(await form.getByLabel("Day of month").inputValue(), "2");
+  await form.getByLabel("Name").fill("e2e brief");
+  await form.getByLabel("Time of day").fill("06:00");
+  const brief = await clickCreateFeed(page);
+  assert.equal(brief.status(), 201, await brief.text());
+  const b = await brief.json();
+  assert.equal(b.spec.kind, "brief");
+  const briefRow = page.getByTestId(`feed-${b.id}`);
+  await briefRow.waitFor();
+  assert.match(await page.getByTestId(`feed-schedule-${b.id}`).textContent(), /^monthly on day 2 at 06:00 market time$/);
+  assert.equal((await briefRow.locator("td").allTextContents())[0], "Monthly brief · MISO");
+  // Next due: the 2nd of a month, 06:00 EST = 11:00 UTC.
+  assert.match(b.next_due, /^\d{4}-\d{2}-02T11:00:00/);
+  // Left as found: no brief fired by a later slot.
+  await briefRow.getByRole("button", { name: "Delete e2e brief" }).click();
+  await briefRow.getByRole("button", { name: "Yes, delete e2e brief" }).click();
+  await briefRow.waitFor({ state: "detached" });
+  assert.equal(await page.getByRole("alert").count(), 0, (await page.getByRole("alert").allTextContents()).join(" | "));
+});
+
+await test("feeds: an empty time and a prefix ../x are refused, each shown at its field", async (page) => {
+  await login(page, "admin");
+  await page.getByRole("link", { name: "Downloads" }).click();
+  const form = await openFeedForm(page);
+  await form.getByLabel("Name").fill("e2e bad");
+  await form.getByLabel("Instruments").fill("MISO.INDIANA.HUB");
+  const time = form.getByLabel("Time of day");
+  await time.fill("");
+  const noTime = await clickCreateFeed(page);
+  assert.equal(noTime.status(), 400, await noTime.text());
+  assert.equal((await noTime.json()).param, "at");
+  const atError = page.getByTestId("feed-at-error");
+  await atError.waitFor();
+  assert.match(await atError.textContent(), /HH:MM/);
+  assert.equal(await time.getAttribute("aria-invalid"), "true");
+  assert.ok((await time.getAttribute("aria-describedby")).split(" ").includes(await atError.getAttribute("id")));
+  // Fixing the time clears its error; the prefix is next.
+  await time.fill("07:00");
+  assert.equal(await atError.count(), 0);
+  const prefix = form.getByLabel("Prefix");
+  await prefix.fill("../x");
+  const badPrefix = await clickCreateFeed(page);
+  assert.equal(badPrefix.status(), 400, await badPrefix.text());
+  assert.equal((await badPrefix.json()).param, "prefix");
+  const prefixError = page.getByTestId("feed-prefix-error");
+  await prefixError.waitFor();
+  assert.match(await prefixError.textContent(), /\.\.\/x/);
+  assert.equal(await prefix.getAttribute("aria-invalid"), "true");
+  assert.equal(await page.getByTestId("feed-at-error").count(), 0);
+  assert.equal(await page.locator('[data-name="e2e bad"]').count(), 0);
+  assert.deepEqual((await api(page, "GET", "/api/v1/feeds")).body.data.filter((f) => f.name === "e2e bad"), []);
+});
+
+await test("feeds: pilot_caiso asking for a MISO prices feed is shown the server's 403 at the instruments", async (page) => {
+  await login(page, "caiso_demo");
+  await page.getByRole("link", { name: "Downloads" }).click();
+  await page.getByTestId("feeds-empty").waitFor();
+  const form = await openFeedForm(page);
+  await form.getByLabel("Name").fill("caiso wants miso");
+  await form.getByLabel("Instruments").fill("MISO.INDIANA.HUB");
+  await form.getByLabel("File format").selectOption("csv");
+  const refused = await clickCreateFeed(page);
+  assert.equal(refused.status(), 403, await refused.text());
+  const detail = (await refused.json()).detail;
+  const error = page.getByTestId("feed-instruments-error");
+  await error.waitFor();
+  assert.equal(await error.textContent(), detail);
+  assert.match(detail, /entitle/);
+  assert.equal(await form.getByLabel("Instruments").getAttribute("aria-invalid"), "true");
+  assert.equal(await page.getByTestId("feeds-table").count(), 0);
+});
+
 // Indiana Hub's all-hours average real-time LMP of February 2021, from the
 // raw EIA file: interval starts (the UTC interval end − 1 h) from
 // 2021-02-01T05:00Z to 2021-03-01T05:00Z (MISO's clock is EST, UTC−5 all year).

@@ -31,6 +31,23 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * Where an API error belongs on a form: the field its problem+json `param`
+ * names when the form has that field; else, when it names none, the field
+ * its status is about (`byStatus`: a 403 at what is not entitled, a 409 at
+ * the name that is taken); else the form as a whole (`field: null`). The
+ * message is always the server's `detail`, never reworded.
+ */
+export function placeError<F extends string>(
+  e: { status?: number; param?: string; message: string },
+  fields: readonly F[],
+  byStatus: Partial<Record<number, F>> = {},
+): { field: F | null; message: string } {
+  const named = fields.find((f) => f === e.param);
+  const field = named ?? (!e.param && e.status !== undefined ? byStatus[e.status] ?? null : null);
+  return { field, message: e.message };
+}
+
 async function problem(r: Response): Promise<ApiError> {
   try {
     const p = (await r.json()) as Partial<Problem>;

@@ -9,7 +9,7 @@
 // history's order, liveness, parts and sizes are the Downloads page's
 // helpers (exports.ts), reused as they are.
 
-import type { Export, Job, Schemas } from "./api";
+import { placeError, type Export, type Job, type Schemas } from "./api";
 import { lastMonth, manifestParts, type ManifestPart } from "./exports";
 
 export { absoluteUrl, formatBytes, isLive, upsertExport as upsertReport } from "./exports";
@@ -119,7 +119,5 @@ export type ReportField = "market" | "month";
  * message is always the server's `detail`, never a generic failure.
  */
 export function fieldError(e: { status?: number; param?: string; message: string }): { field: ReportField | null; message: string } {
-  const field: ReportField | null =
-    e.param === "market" || e.param === "month" ? e.param : e.status === 403 && !e.param ? "market" : null;
-  return { field, message: e.message };
+  return placeError<ReportField>(e, ["market", "month"], { 403: "market" });
 }

@@ -31,6 +31,7 @@ import {
   upsertExport,
   type ExportForm,
 } from "../exports";
+import { Feeds } from "./Feeds";
 
 const when = (t?: string | null) => (t ? t.slice(0, 19).replace("T", " ") : "");
 const message = (e: unknown) => String((e as Error)?.message ?? e);
@@ -360,6 +361,8 @@ export function Downloads() {
           </tbody>
         </table>
       )}
+
+      <Feeds instruments={form.instruments} onRun={(e) => setHistory((h) => upsertExport(h ?? [], e))} />
     </section>
   );
 }

@@ -17,6 +17,7 @@ import {
   upsertReport,
   type ReportField,
 } from "../reports";
+import { useFieldErrors } from "../fields";
 
 const when = (t?: string | null) => (t ? t.slice(0, 19).replace("T", " ") : "");
 const message = (e: unknown) => String((e as Error)?.message ?? e);
@@ -33,7 +34,7 @@ export function Reports() {
   const [market, setMarket] = useState("");
   const [month, setMonth] = useState(() => previousMonth(new Date()));
   const [busy, setBusy] = useState(false);
-  const [fieldErrors, setFieldErrors] = useState<Partial<Record<ReportField, string>>>({});
+  const fields = useFieldErrors<ReportField>("report");
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<ReactNode>(null);
   const [filter, setFilter] = useState("");
@@ -114,7 +115,7 @@ export function Reports() {
 
   const clear = () => {
     setError(null);
-    setFieldErrors({});
+    fields.clear();
     setNotice(null);
   };
   /** An API error of the form next to the field it names, else above the
@@ -123,7 +124,7 @@ export function Reports() {
     if (e instanceof ApiError) {
       const { field, message: text } = fieldError({ status: e.status, param: e.param, message: e.message });
       if (field) {
-        setFieldErrors({ [field]: text });
+        fields.show(field, text);
         return;
       }
     }
@@ -207,15 +208,6 @@ export function Reports() {
     }
   };
 
-  const invalid = (f: ReportField) => (fieldErrors[f] ? true : undefined);
-  const describedBy = (f: ReportField) => (fieldErrors[f] ? `report-${f}-error` : undefined);
-  const fieldMessage = (f: ReportField) =>
-    fieldErrors[f] ? (
-      <span id={`report-${f}-error`} className="field-error" role="alert" data-testid={`${f}-error`}>
-        {fieldErrors[f]}
-      </span>
-    ) : null;
-
   const shown = briefsOf(briefs ?? [], filter);
 
   const actions = (b: Export) => {
@@ -259,11 +251,10 @@ export function Reports() {
               value={market}
               onChange={(e) => {
                 setMarket(e.target.value);
-                setFieldErrors((f) => ({ ...f, market: undefined }));
+                fields.clearField("market");
               }}
               disabled={!markets?.length}
-              aria-invalid={invalid("market")}
-              aria-describedby={describedBy("market")}
+              {...fields.aria("market")}
             >
               {(markets ?? []).map((m) => (
                 <option key={m.code} value={m.code}>
@@ -271,7 +262,7 @@ export function Reports() {
                 </option>
               ))}
             </select>
-            {fieldMessage("market")}
+            {fields.message("market")}
           </div>
           <div className="field">
             <label htmlFor="report-month">Month</label>
@@ -283,13 +274,12 @@ export function Reports() {
               max={currentMonth(new Date())}
               onChange={(e) => {
                 setMonth(e.target.value);
-                setFieldErrors((f) => ({ ...f, month: undefined }));
+                fields.clearField("month");
               }}
-              aria-invalid={invalid("month")}
-              aria-describedby={describedBy("month")}
+              {...fields.aria("month")}
               required
             />
-            {fieldMessage("month")}
+            {fields.message("month")}
           </div>
           <div className="buttons">
             <button type="submit" disabled={busy || !market}>
