@@ -171,6 +171,17 @@ def run(binary, endpoint, s3, key_id, secret):
                     }
                 assert len(got) == part["rows"] == 24, (part, len(got))
                 assert got == raw, (fmt, sorted(got.items())[:3], sorted(raw.items())[:3])
+        # Each object carries its content type (a presigned brief opens as a page).
+        head = s3.head_object(Bucket=BUCKET, Key=f"{PREFIX}/exports/platform/{cid}/prices-2026-10.csv.gz")
+        assert head["ContentType"] == "application/gzip", head["ContentType"]
+        head = s3.head_object(Bucket=BUCKET, Key=f"{PREFIX}/exports/platform/{pid}/manifest.json")
+        assert head["ContentType"] == "application/json", head["ContentType"]
+        out = carbon(binary, cfg, "report", "create", "--market", "MISO", "--month", "2026-10")
+        rid = out.stdout.split(":")[0].strip()
+        head = s3.head_object(Bucket=BUCKET, Key=f"{PREFIX}/exports/platform/{rid}/brief-MISO-2026-10.html")
+        assert head["ContentType"] == "text/html; charset=utf-8", head["ContentType"]
+        pdf = s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}/exports/platform/{rid}/brief-MISO-2026-10.pdf")
+        assert pdf["ContentType"] == "application/pdf" and pdf["Body"].read().startswith(b"%PDF-")
         # The link is the store's presigned GET; curl fetches it byte for byte.
         part = f"prices-2026-10.parquet"
         url = carbon(binary, cfg, "export", "link", pid, "--file", part, "--ttl", "600").stdout.strip()

@@ -450,6 +450,7 @@ pub(crate) async fn create_export(
 ) -> Result<Response, ApiError> {
     const ROUTE: &str = "/api/v1/exports";
     let b: NewExport = crate::auth::body(&bytes)?;
+    Exports::check_user_key(b.idempotency_key.as_deref())?;
     let exports = s.exports_service()?;
     let dataset = b.dataset.clone().unwrap_or_else(|| "prices".into());
     let (e, fresh, detail) = if dataset == "prices" {

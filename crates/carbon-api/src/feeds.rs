@@ -83,7 +83,17 @@ impl AppState {
         entitle_query(self, who, &q, Transport::Download, route).await
     }
 
+    /// Feeds are the `downloads` channel's (prices) and the `reports`
+    /// channel's (briefs): either lets a tenant see and manage its feeds.
     async fn feeds_scope(&self, who: &Principal, route: &str) -> Result<(), ApiError> {
+        let reports = who.channel(Transport::Report);
+        if !self
+            .access
+            .scope(who, None, Some("lmp"), reports)
+            .is_empty()
+        {
+            return Ok(());
+        }
         self.scope(who, None, Some("lmp"), Transport::Download, route)
             .await
             .map(|_| ())

@@ -11,14 +11,15 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
+use carbon_auth::policy::{BriefView, brief_view};
 use carbon_auth::{Principal, Transport};
-use carbon_core::{LocationKind, Market};
+use carbon_core::Market;
 use carbon_service::{
-    exports::BRIEF_DATASET,
+    exports::{BRIEF_DATASET, Exports},
     jobs::{ExportJob, JobSpec},
-    reports::BriefSpec,
+    reports::{BriefSpec, market_hubs, month_range},
 };
-use carbon_store::{Export, InstrumentQuery};
+use carbon_store::Export;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
@@ -82,54 +83,34 @@ impl AppState {
         Ok(e)
     }
 
-    /// What `who` may see in a brief of `market`: the hubs (all when the
-    /// grant names none), curves, fundamentals.
+    /// What `who` may see in a brief of `spec`'s market and month (the
+    /// policy's `brief_view` over the market's hubs; 403, audited, when no
+    /// brief of the market at all).
     async fn brief_view(
         &self,
         who: &Principal,
-        market: Market,
+        spec: &BriefSpec,
         route: &str,
-    ) -> Result<(Option<Vec<String>>, bool, bool), ApiError> {
-        let scope = self
-            .scope(who, Some(market), Some("lmp"), Transport::Report, route)
-            .await?;
-        let hubs = if scope.sees_all_of(market) {
-            None
-        } else {
-            let mut seen = Vec::new();
-            let mut cursor = None;
-            loop {
-                let page = self
-                    .store
-                    .search_instruments(InstrumentQuery {
-                        market: Some(market),
-                        kind: Some(LocationKind::Hub),
-                        text: None,
-                        limit: Some(500),
-                        cursor,
-                    })
-                    .await?;
-                seen.extend(
-                    page.instruments
-                        .into_iter()
-                        .filter(|i| scope.sees(market, i.id.as_str(), None))
-                        .map(|i| i.id.as_str().to_string()),
-                );
-                match page.next_cursor {
-                    Some(c) => cursor = Some(c),
-                    None => break,
-                }
+    ) -> Result<BriefView, ApiError> {
+        let range = month_range(spec)?;
+        let hubs: Vec<String> = market_hubs(self.store.as_ref(), spec.market)
+            .await?
+            .into_iter()
+            .map(|h| h.as_str().to_string())
+            .collect();
+        match brief_view(
+            &self.access.grants(),
+            &who.tenant,
+            spec.market,
+            range,
+            &hubs,
+        ) {
+            Ok(v) => Ok(v),
+            Err(why) => {
+                self.deny(who, route, &why).await;
+                Err(ApiError::forbidden(why))
             }
-            Some(seen)
-        };
-        let channel = who.channel(Transport::Report);
-        let may = |product| {
-            !self
-                .access
-                .scope(who, Some(market), Some(product), channel)
-                .is_empty()
-        };
-        Ok((hubs, may("curves"), may("fundamentals")))
+        }
     }
 }
 
@@ -149,15 +130,21 @@ pub(crate) async fn create_report(
         .market
         .parse()
         .map_err(|e: carbon_core::Error| ApiError::param("market", e.to_string()))?;
-    let (hubs, curves, fundamentals) = s.brief_view(&who, market, ROUTE).await?;
-    let spec = BriefSpec {
+    Exports::check_user_key(b.idempotency_key.as_deref())?;
+    let mut spec = BriefSpec {
         market,
         month: b.month,
-        hubs,
-        curves,
-        fundamentals,
+        hubs: None,
+        curves: false,
+        fundamentals: false,
+        market_wide: false,
         feed: None,
     };
+    let v = s.brief_view(&who, &spec, ROUTE).await?;
+    spec.hubs = Some(v.hubs);
+    spec.curves = v.curves;
+    spec.fundamentals = v.fundamentals;
+    spec.market_wide = v.market_wide;
     let exports = s.exports_service()?;
     let (e, fresh) = exports
         .create_report(&who.tenant, &who.actor(), &spec, b.idempotency_key)
@@ -279,7 +266,34 @@ pub(crate) async fn report_link(
 ) -> Result<Response, ApiError> {
     let b: NewLink = crate::auth::body(&bytes)?;
     let ttl = b.ttl()?;
-    let e = s.brief(&who, &id, "/api/v1/reports/{id}/links").await?;
+    const ROUTE: &str = "/api/v1/reports/{id}/links";
+    let e = s.brief(&who, &id, ROUTE).await?;
+    // A link hands the brief out: what it shows must still be the caller's
+    // (grants narrowed since, or a brief an operator made of the whole
+    // market, are refused).
+    let spec: BriefSpec = serde_json::from_value(e.spec.clone())
+        .map_err(|_| ApiError::not_found(format!("no report `{id}`")))?;
+    let now_view = s.brief_view(&who, &spec, ROUTE).await?;
+    let shown: Vec<String> = match &spec.hubs {
+        Some(h) => h.clone(),
+        None => market_hubs(s.store.as_ref(), spec.market)
+            .await?
+            .into_iter()
+            .map(|h| h.as_str().to_string())
+            .collect(),
+    };
+    let wider = shown.iter().any(|h| !now_view.hubs.contains(h))
+        || (spec.curves && !now_view.curves)
+        || (spec.fundamentals && !now_view.fundamentals)
+        || (spec.market_wide && !now_view.market_wide);
+    if wider {
+        let why = format!(
+            "report `{id}` shows more than tenant `{}` may now see",
+            who.tenant
+        );
+        s.deny(&who, ROUTE, &why).await;
+        return Err(ApiError::forbidden(why));
+    }
     let now = chrono::Utc::now();
     let url = s.exports_service()?.link(&e, &b.file, ttl, now).await?;
     Ok((StatusCode::CREATED, Json(Link::new(url, now + ttl))).into_response())

@@ -175,6 +175,63 @@ pub fn decide(grants: &[Grant], tenant: &str, ask: &Ask<'_>) -> Result<(), Strin
     })
 }
 
+/// What a tenant may see in a market brief of one period (channel
+/// `reports`), asked the same way every other channel is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BriefView {
+    /// The hubs of `candidates` whose LMPs it may read over the period.
+    pub hubs: Vec<String>,
+    /// Forward curves of the market.
+    pub curves: bool,
+    /// Fundamentals of the market (its load).
+    pub fundamentals: bool,
+    /// Market-wide fundamentals (gas, storage, weather).
+    pub market_wide: bool,
+}
+
+/// [`BriefView`] of `tenant` for `market` over `range`, among the market's
+/// hubs `candidates`; `Err` when it may have no brief of the market at all.
+pub fn brief_view(
+    grants: &[Grant],
+    tenant: &str,
+    market: Market,
+    range: (DateTime<Utc>, DateTime<Utc>),
+    candidates: &[String],
+) -> Result<BriefView, String> {
+    let ask = |market, product, instrument, range| Ask {
+        market,
+        product,
+        channel: Channel::Reports,
+        instrument,
+        range,
+    };
+    if Scope::of(grants, tenant, Some(market), Some("lmp"), Channel::Reports).is_empty() {
+        return Err(format!(
+            "tenant `{tenant}` has no entitlement to {} on the `reports` channel",
+            market.code()
+        ));
+    }
+    let hubs = candidates
+        .iter()
+        .filter(|h| {
+            decide(
+                grants,
+                tenant,
+                &ask(Some(market), "lmp", Some(h.as_str()), Some(range)),
+            )
+            .is_ok()
+        })
+        .cloned()
+        .collect();
+    let may = |m, product| decide(grants, tenant, &ask(m, product, None, None)).is_ok();
+    Ok(BriefView {
+        hubs,
+        curves: may(Some(market), "curves"),
+        fundamentals: may(Some(market), "fundamentals"),
+        market_wide: may(None, "fundamentals"),
+    })
+}
+
 /// What one tenant may see of one market × product through one channel: the
 /// per-instrument form of [`decide`] for listings and stream fan-out.
 #[derive(Debug, Clone, Default)]

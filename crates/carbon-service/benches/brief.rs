@@ -76,6 +76,7 @@ fn main() {
         hubs: None,
         curves: true,
         fundamentals: true,
+        market_wide: true,
         feed: None,
     };
     let (mut g, mut h, mut p, mut whole) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());

@@ -112,6 +112,19 @@ pub async fn table(src: &DataSources, spec: &DataSpec) -> Result<Table> {
             as_of,
             scenario_id,
         } => {
+            // The series' size first: a table is built whole in memory.
+            let stored = src
+                .fundamentals
+                .fundamental_series()
+                .await?
+                .into_iter()
+                .filter(|x| &x.entity == entity && &x.variable == variable)
+                .map(|x| x.intervals)
+                .max()
+                .unwrap_or(0);
+            if stored as usize > MAX_ROWS {
+                return Err(too_large(stored as usize));
+            }
             let pts = src
                 .fundamentals
                 .fundamentals(FundamentalQuery {
@@ -162,6 +175,9 @@ pub async fn table(src: &DataSources, spec: &DataSpec) -> Result<Table> {
                 .curve_run(run_id)
                 .await?
                 .ok_or_else(|| Error::not_found(format!("no curve run `{run_id}`")))?;
+            if run.points as usize > MAX_ROWS {
+                return Err(too_large(run.points as usize));
+            }
             let pts = src.curves.curve_points(run_id).await?;
             Ok(Table {
                 columns: vec![

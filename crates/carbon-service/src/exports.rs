@@ -414,20 +414,13 @@ impl Exports {
                 "an XLSX workbook is compressed already",
             ));
         }
-        if let Some(k) = &spec.idempotency_key
-            && (k.is_empty() || k.len() > 128)
+        // A key used before answers with its export whatever the limits
+        // now; otherwise they count.
+        if let Some(first) = self
+            .admit(tenant, spec.idempotency_key.as_deref(), "prices")
+            .await?
         {
-            return Err(Error::param("idempotency_key", "1–128 characters"));
-        }
-        // One read of the tenant's exports: a key used before answers with
-        // its export whatever the limits now; otherwise they count.
-        let mine = self.records.exports(tenant, 10_000).await?;
-        if let Some(k) = &spec.idempotency_key
-            && let Some(first) = mine
-                .iter()
-                .find(|e| e.idempotency_key.as_deref() == Some(k.as_str()))
-        {
-            return Ok((first.clone(), false));
+            return Ok((first, false));
         }
         let parts = month_parts(spec.prices.start, spec.prices.end).len();
         if parts > MAX_PARTS {
@@ -446,20 +439,6 @@ impl Exports {
                 format!(
                     "about {} rows; an export holds at most {} (narrow the range or the instruments)",
                     est.rows, self.limits.max_rows
-                ),
-            ));
-        }
-        let running = mine
-            .iter()
-            .filter(|e| e.status == "queued" || e.status == "running")
-            .count();
-        if running >= self.limits.max_running {
-            return Err(Error::unprocessable(
-                "too_many_exports",
-                None,
-                format!(
-                    "{running} exports are queued or running; at most {} at once",
-                    self.limits.max_running
                 ),
             ));
         }
@@ -538,7 +517,12 @@ impl Exports {
 
     /// The idempotency key's first export, if it was used; else `None` once
     /// the tenant's running limit lets one more start.
-    async fn admit(&self, tenant: &str, key: Option<&str>) -> Result<Option<Export>> {
+    async fn admit(
+        &self,
+        tenant: &str,
+        key: Option<&str>,
+        dataset: &str,
+    ) -> Result<Option<Export>> {
         if let Some(k) = key
             && (k.is_empty() || k.len() > 128)
         {
@@ -550,6 +534,13 @@ impl Exports {
                 .iter()
                 .find(|e| e.idempotency_key.as_deref() == Some(k))
         {
+            if first.dataset != dataset {
+                return Err(Error::unprocessable(
+                    "idempotency_key_reused",
+                    Some("idempotency_key"),
+                    format!("the key was used for a {} export", first.dataset),
+                ));
+            }
             return Ok(Some(first.clone()));
         }
         let running = mine
@@ -593,7 +584,10 @@ impl Exports {
         {
             return Err(Error::param("end", "must be after start"));
         }
-        if let Some(first) = self.admit(tenant, spec.idempotency_key.as_deref()).await? {
+        if let Some(first) = self
+            .admit(tenant, spec.idempotency_key.as_deref(), spec.data.name())
+            .await?
+        {
             return Ok((first, false));
         }
         // A table is at most a few million rows: reserve 64 MiB while it runs.
@@ -656,8 +650,23 @@ impl Exports {
                 ),
             ));
         }
-        if let Some(first) = self.admit(tenant, idempotency_key.as_deref()).await? {
+        if let Some(first) = self
+            .admit(tenant, idempotency_key.as_deref(), BRIEF_DATASET)
+            .await?
+        {
             return Ok((first, false));
+        }
+        let reserve = 512 * 1024;
+        let held = self.records.export_bytes(tenant).await?;
+        if held + reserve > self.limits.max_bytes {
+            return Err(Error::unprocessable(
+                "storage_full",
+                None,
+                format!(
+                    "the tenant's exports hold {held} bytes of the limit of {}",
+                    self.limits.max_bytes
+                ),
+            ));
         }
         let e = Export {
             id: crate::random_id("rp"),
@@ -675,7 +684,7 @@ impl Exports {
             expires: now + Duration::days(self.limits.report_retention_days),
             rows: 0,
             // A brief is a few hundred kilobytes: reserved while it runs.
-            bytes: 512 * 1024,
+            bytes: reserve,
             manifest: None,
             error: None,
         };
@@ -764,23 +773,39 @@ impl Exports {
         ) else {
             return;
         };
-        let Ok(Some(mut f)) = store.feed(&e.tenant, &t.feed_id).await else {
-            return;
-        };
-        if e.status == "succeeded" {
-            f.last_success = e.finished;
-            f.last_error = None;
-            f.failures = 0;
-        } else {
-            f.failures += 1;
-            f.last_error = Some(format!(
+        // A cancel is the tenant's own doing, not a failure of the feed.
+        let error = match e.status.as_str() {
+            "succeeded" => None,
+            "cancelled" => return,
+            _ => Some(format!(
                 "{}: {}",
                 e.id,
                 e.error.clone().unwrap_or_else(|| e.status.clone())
-            ));
+            )),
+        };
+        let at = e.finished.unwrap_or_else(Utc::now);
+        if let Err(x) = store.record_outcome(&e.tenant, &t.feed_id, at, error).await {
+            tracing::warn!(feed = %t.feed_id, error = %x, "feed state not recorded");
         }
-        if let Err(x) = store.update_feed(&f).await {
-            tracing::warn!(feed = %f.id, error = %x, "feed state not recorded");
+    }
+
+    /// The price store (the market's hubs of a brief).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Refuses an idempotency key a caller may not use: `feed:…` keys are
+    /// the scheduler's.
+    pub fn check_user_key(key: Option<&str>) -> Result<()> {
+        match key {
+            Some(k) if k.starts_with("feed:") => Err(Error::param(
+                "idempotency_key",
+                "keys starting `feed:` are the feeds' own",
+            )),
+            Some(k) if k.is_empty() || k.len() > 128 => {
+                Err(Error::param("idempotency_key", "1–128 characters"))
+            }
+            _ => Ok(()),
         }
     }
 
@@ -920,7 +945,11 @@ impl Exports {
         let size = body.len() as u64;
         target
             .store
-            .put(&path, PutPayload::from(Bytes::from(body)))
+            .put_opts(
+                &path,
+                PutPayload::from(Bytes::from(body)),
+                target.put_options(name),
+            )
             .await
             .map_err(|x| {
                 tracing::warn!(export = %e.id, file = name, error = %x, "object store refused a write");
@@ -1103,7 +1132,11 @@ impl Exports {
         if e.status == "succeeded" {
             return Ok(());
         }
-        self.delete_files(&e).await?;
+        // In a tenant's destination only the run's own writes are its (a
+        // running export's are deleted by the run itself): never a folder.
+        if e.spec["feed"]["destination"].is_null() {
+            self.delete_files(&e).await?;
+        }
         e.status = "cancelled".into();
         e.finished = Some(Utc::now());
         e.manifest = None;

@@ -174,12 +174,20 @@ impl FeedSpec {
         Ok(market)
     }
 
-    /// The price query of a firing at `at`: the `days_back` market days
-    /// before `at`'s market day (and those days).
+    /// The price query of a firing at `at`: the market days since the
+    /// previous firing day (`days_back` of them for a daily feed).
     pub fn query(&self, at: DateTime<Utc>) -> Result<(PriceQuery, NaiveDate, NaiveDate)> {
         let market = self.check()?;
         let day = carbon_core::time::market_date(market, at);
-        let from = day - Duration::days(i64::from(self.days_back));
+        // From the firing day before this one (a weekday feed's Monday run
+        // covers Friday to Sunday), `days_back` − 1 days earlier still.
+        let mut prev = day - Duration::days(1);
+        if self.days == FeedDays::Weekdays {
+            while matches!(prev.weekday(), Weekday::Sat | Weekday::Sun) {
+                prev -= Duration::days(1);
+            }
+        }
+        let from = prev - Duration::days(i64::from(self.days_back) - 1);
         let mut q = PriceQuery::new(
             self.instruments.clone(),
             carbon_core::time::day_start(market, from),
@@ -258,11 +266,16 @@ pub fn next_slot(spec: &FeedSpec, market: Market, after: DateTime<Utc>) -> Resul
 /// feed was made stops it). `Err` says why not.
 pub type Gate = Arc<dyn Fn(&str, &PriceQuery) -> std::result::Result<(), String> + Send + Sync>;
 
-/// What a tenant may see in a brief of a market (the entitlement policy,
-/// asked at every firing): the hubs (`None`: all), curves, fundamentals;
-/// `Err` when it may not have the market's briefs at all.
+/// What a tenant may see in a brief of a market over a period, among the
+/// market's hubs (the entitlement policy, asked at every firing); `Err` when
+/// it may not have the market's briefs at all.
 pub type BriefView = Arc<
-    dyn Fn(&str, Market) -> std::result::Result<(Option<Vec<String>>, bool, bool), String>
+    dyn Fn(
+            &str,
+            Market,
+            (DateTime<Utc>, DateTime<Utc>),
+            &[String],
+        ) -> std::result::Result<carbon_auth::policy::BriefView, String>
         + Send
         + Sync,
 >;
@@ -329,6 +342,32 @@ impl Feeds {
         if let Some(d) = &spec.destination {
             self.exports.destination(tenant, d)?;
         }
+        // Two feeds of a tenant never share a folder of one destination (a
+        // failed run of one would delete the other's delivery).
+        let mine = self.records.feeds(Some(tenant)).await?;
+        if mine.iter().any(|f| f.name == name) {
+            return Err(Error::Store(carbon_store::Error::Conflict(format!(
+                "a feed named `{name}` exists already"
+            ))));
+        }
+        if spec.kind == FeedKind::Prices {
+            let folder = spec.prefix.clone().unwrap_or_else(|| slug(name));
+            for other in mine {
+                let Ok(o) = spec_of(&other) else { continue };
+                if o.kind == FeedKind::Prices
+                    && o.destination == spec.destination
+                    && o.prefix.clone().unwrap_or_else(|| slug(&other.name)) == folder
+                {
+                    return Err(Error::param(
+                        "prefix",
+                        format!(
+                            "feed `{}` already delivers into `{folder}` there; give this one another prefix",
+                            other.name
+                        ),
+                    ));
+                }
+            }
+        }
         let now = Utc::now();
         let f = Feed {
             id: crate::random_id("fd"),
@@ -386,16 +425,19 @@ impl Feeds {
 
     /// Pauses or resumes a feed (resuming sets its next slot from now).
     pub async fn set_enabled(&self, tenant: &str, id: &str, enabled: bool) -> Result<Feed> {
-        let mut f = self.get(tenant, id).await?;
+        let f = self.get(tenant, id).await?;
         if f.enabled != enabled {
-            f.enabled = enabled;
-            if enabled {
+            let next = if enabled {
                 let spec = spec_of(&f)?;
-                f.next_due = next_slot(&spec, spec.check()?, Utc::now())?;
-            }
-            self.records.update_feed(&f).await?;
+                Some(next_slot(&spec, spec.check()?, Utc::now())?)
+            } else {
+                None
+            };
+            self.records
+                .set_feed_enabled(tenant, id, enabled, next)
+                .await?;
         }
-        Ok(f)
+        self.get(tenant, id).await
     }
 
     /// Deletes a feed (its past runs stay, as exports).
@@ -411,7 +453,18 @@ impl Feeds {
     /// The same feed and day again answer with the first export.
     pub async fn fire(&self, tenant: &str, id: &str, at: DateTime<Utc>) -> Result<Export> {
         let f = self.get(tenant, id).await?;
-        self.fire_feed(&f, at).await
+        let fired = self.fire_feed(&f, at).await;
+        // A run by hand is a run: counted, and a refusal counts as a failure.
+        self.records
+            .record_firing(
+                tenant,
+                id,
+                at,
+                None,
+                fired.as_ref().err().map(ToString::to_string),
+            )
+            .await?;
+        fired
     }
 
     async fn fire_feed(&self, f: &Feed, at: DateTime<Utc>) -> Result<Export> {
@@ -429,16 +482,19 @@ impl Feeds {
                 )
             })?;
         }
+        // In a destination, under the tenant's own folder (a destination may
+        // take several tenants); the feed's prefix is unique in it.
         let folder = format!(
-            "{}/{}",
+            "{}/{}/{}",
+            f.tenant,
             spec.prefix.clone().unwrap_or_else(|| slug(&f.name)),
             day_label(from, day)
         );
-        let export = ExportSpec {
+        let mut export = ExportSpec {
             prices: q,
             format: spec.format,
             gzip: spec.gzip,
-            idempotency_key: Some(format!("feed:{}:{day}", f.id)),
+            idempotency_key: None,
             feed: Some(FeedTarget {
                 feed_id: f.id.clone(),
                 destination: spec.destination.clone(),
@@ -446,11 +502,31 @@ impl Feeds {
             }),
         };
         let owner = format!("feed:{}", f.name);
-        let (e, fresh) = self.exports.create(&f.tenant, &owner, &export).await?;
-        if !fresh {
-            return Ok(e);
+        // One delivery per feed and day; a failed or cancelled attempt
+        // lets the next one try again (under the next attempt's key).
+        for attempt in 1..=10 {
+            let key = if attempt == 1 {
+                format!("feed:{}:{day}", f.id)
+            } else {
+                format!("feed:{}:{day}:{attempt}", f.id)
+            };
+            export.idempotency_key = Some(key);
+            let (e, fresh) = self.exports.create(&f.tenant, &owner, &export).await?;
+            if fresh {
+                return self.queue(f, e, &owner).await;
+            }
+            if !matches!(e.status.as_str(), "failed" | "cancelled") {
+                return Ok(e);
+            }
         }
-        self.queue(f, e, &owner).await
+        Err(Error::unprocessable(
+            "too_many_attempts",
+            None,
+            format!(
+                "feed `{}` failed 10 times for {day}; fix it and run it by hand",
+                f.id
+            ),
+        ))
     }
 
     /// A brief feed's firing: the brief of the month before `at`'s market
@@ -460,28 +536,41 @@ impl Feeds {
         let day = carbon_core::time::market_date(market, at);
         let first = day.with_day(1).unwrap_or(day);
         let month = (first - Duration::days(1)).format("%Y-%m").to_string();
-        let (hubs, curves, fundamentals) = match self.brief_view.get() {
-            Some(view) => view(&f.tenant, market).map_err(|why| {
-                Error::unprocessable(
-                    "not_entitled",
-                    None,
-                    format!("the tenant may no longer have this brief: {why}"),
-                )
-            })?,
-            None => (None, true, true),
-        };
-        let brief = crate::reports::BriefSpec {
+        let mut brief = crate::reports::BriefSpec {
             market,
             month: month.clone(),
-            hubs,
-            curves,
-            fundamentals,
+            hubs: None,
+            curves: true,
+            fundamentals: true,
+            market_wide: true,
             feed: Some(FeedTarget {
                 feed_id: f.id.clone(),
                 destination: None,
                 folder: String::new(),
             }),
         };
+        // Without a policy (tests, an operator's own command) the whole
+        // market; with one, what the tenant's grants show of that month.
+        if let Some(view) = self.brief_view.get() {
+            let range = crate::reports::month_range(&brief)?;
+            let hubs: Vec<String> =
+                crate::reports::market_hubs(self.exports.store().as_ref(), market)
+                    .await?
+                    .into_iter()
+                    .map(|h| h.as_str().to_string())
+                    .collect();
+            let v = view(&f.tenant, market, range, &hubs).map_err(|why| {
+                Error::unprocessable(
+                    "not_entitled",
+                    None,
+                    format!("the tenant may no longer have this brief: {why}"),
+                )
+            })?;
+            brief.hubs = Some(v.hubs);
+            brief.curves = v.curves;
+            brief.fundamentals = v.fundamentals;
+            brief.market_wide = v.market_wide;
+        }
         let owner = format!("feed:{}", f.name);
         let (e, fresh) = self
             .exports
@@ -531,23 +620,42 @@ impl Feeds {
     /// failure. (feed, its tenant, the export or why not) per feed fired.
     pub async fn fire_due(&self, now: DateTime<Utc>) -> Result<Vec<Fired>> {
         let mut out = Vec::new();
-        for mut f in self.records.feeds(None).await? {
+        for f in self.records.feeds(None).await? {
             if !f.enabled || f.next_due > now {
                 continue;
             }
-            let fired = self.fire_feed(&f, f.next_due.max(now)).await;
-            f.last_run = Some(now);
-            f.runs += 1;
-            if let Err(e) = &fired {
-                f.failures += 1;
-                f.last_error = Some(e.to_string());
-            }
-            f.next_due = match spec_of(&f).and_then(|s| next_slot(&s, s.check()?, now)) {
-                Ok(t) => t,
-                // A spec that no longer reads (never expected): try daily.
-                Err(_) => now + Duration::days(1),
+            // The slot's own instant decides its market day (a 23:59 slot
+            // fired at the next tick is still that day's); after a long
+            // outage, the tick's.
+            let at = if now - f.next_due < Duration::hours(24) {
+                f.next_due
+            } else {
+                now
             };
-            self.records.update_feed(&f).await?;
+            let fired = self.fire_feed(&f, at).await;
+            let next = match &fired {
+                // The tenant's own limits (exports running, storage): try
+                // again in five minutes rather than skip the day.
+                Err(Error::Unprocessable { code, .. })
+                    if matches!(*code, "too_many_exports" | "storage_full") =>
+                {
+                    now + Duration::minutes(5)
+                }
+                _ => match spec_of(&f).and_then(|s| next_slot(&s, s.check()?, now)) {
+                    Ok(t) => t,
+                    // A spec that no longer reads (never expected): try daily.
+                    Err(_) => now + Duration::days(1),
+                },
+            };
+            self.records
+                .record_firing(
+                    &f.tenant,
+                    &f.id,
+                    now,
+                    Some(next),
+                    fired.as_ref().err().map(ToString::to_string),
+                )
+                .await?;
             out.push(Fired {
                 feed: f.id.clone(),
                 tenant: f.tenant.clone(),
@@ -677,6 +785,35 @@ mod tests {
             serde_json::json!({"kind": "brief", "market": "MISO", "instruments": ["MISO.INDIANA.HUB"]}),
             "instruments",
         );
+    }
+
+    #[test]
+    fn windows_run_from_the_previous_firing_day() {
+        let daily = spec("07:00", FeedDays::Every);
+        let (q, from, day) = daily.query(t("2021-02-09T12:00:00Z")).unwrap();
+        assert_eq!(
+            (from.to_string(), day.to_string()),
+            ("2021-02-08".into(), "2021-02-09".into())
+        );
+        assert_eq!(
+            (q.start, q.end),
+            (t("2021-02-08T05:00:00Z"), t("2021-02-09T05:00:00Z"))
+        );
+        // A weekday feed's Monday (2021-02-08) covers Friday to Sunday; its
+        // Tuesday covers Monday.
+        let w = spec("07:00", FeedDays::Weekdays);
+        let (_, from, day) = w.query(t("2021-02-08T12:00:00Z")).unwrap();
+        assert_eq!(
+            (from.to_string(), day.to_string()),
+            ("2021-02-05".into(), "2021-02-08".into())
+        );
+        let (_, from, _) = w.query(t("2021-02-09T12:00:00Z")).unwrap();
+        assert_eq!(from.to_string(), "2021-02-08");
+        // days_back widens it.
+        let mut d3 = daily.clone();
+        d3.days_back = 3;
+        let (_, from, _) = d3.query(t("2021-02-09T12:00:00Z")).unwrap();
+        assert_eq!(from.to_string(), "2021-02-06");
     }
 
     #[test]

@@ -77,6 +77,9 @@ pub struct ObjectTarget {
     pub presigner: Option<Arc<dyn Signer>>,
     /// What it is, for messages (`dir /srv/objects`, `s3://bucket/prefix`).
     pub describe: String,
+    /// Whether objects carry a content type (S3: a presigned HTML brief
+    /// then opens as a page; a directory keeps no attributes).
+    pub content_types: bool,
 }
 
 impl std::fmt::Debug for ObjectTarget {
@@ -97,6 +100,7 @@ impl ObjectTarget {
             prefix: String::new(),
             presigner: None,
             describe: format!("dir {}", dir.display()),
+            content_types: false,
         })
     }
 
@@ -107,12 +111,33 @@ impl ObjectTarget {
             prefix: String::new(),
             presigner: None,
             describe: "object store".into(),
+            content_types: false,
         }
     }
 
-    /// An S3-compatible bucket. Nothing is contacted here: a wrong endpoint
-    /// or credential shows on the first write.
+    /// An S3-compatible bucket: credentials from `cfg`, else the process's
+    /// environment (`AWS_…`, as the download center's own store may). Nothing
+    /// is contacted here: a wrong endpoint or credential shows on the first
+    /// write.
     pub fn s3(cfg: &S3Config) -> Result<Self> {
+        Self::s3_with(cfg, true)
+    }
+
+    /// A tenant's destination bucket: its credentials from `cfg` only, never
+    /// the process's own.
+    pub fn s3_destination(cfg: &S3Config) -> Result<Self> {
+        if cfg.access_key_id.is_none()
+            || (cfg.secret_access_key.is_none() && cfg.secret_access_key_file.is_none())
+        {
+            return Err(Error::Internal(format!(
+                "s3 destination `{}`: give access_key_id and a secret (it never borrows the server's own credentials)",
+                cfg.url
+            )));
+        }
+        Self::s3_with(cfg, false)
+    }
+
+    fn s3_with(cfg: &S3Config, env: bool) -> Result<Self> {
         // reqwest is built without a TLS crypto provider of its own: use
         // ring, as the rest of the binary does (a second install is a no-op).
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -124,7 +149,12 @@ impl ObjectTarget {
             return Err(Error::Internal(format!("s3 url `{}`: no bucket", cfg.url)));
         }
         let prefix = prefix.trim_matches('/').to_string();
-        let mut b = object_store::aws::AmazonS3Builder::from_env()
+        let base = if env {
+            object_store::aws::AmazonS3Builder::from_env()
+        } else {
+            object_store::aws::AmazonS3Builder::new()
+        };
+        let mut b = base
             .with_bucket_name(bucket)
             .with_region(&cfg.region)
             .with_allow_http(cfg.allow_http)
@@ -159,7 +189,36 @@ impl ObjectTarget {
             prefix,
             presigner: Some(s3),
             describe: cfg.url.clone(),
+            content_types: true,
         })
+    }
+
+    /// The options of a put of `name`: its content type where the store
+    /// keeps one.
+    pub fn put_options(&self, name: &str) -> object_store::PutOptions {
+        let mut o = object_store::PutOptions::default();
+        if self.content_types {
+            let ct = if name.ends_with(".gz") {
+                "application/gzip"
+            } else if name.ends_with(".parquet") {
+                "application/vnd.apache.parquet"
+            } else if name.ends_with(".html") {
+                "text/html; charset=utf-8"
+            } else if name.ends_with(".pdf") {
+                "application/pdf"
+            } else if name.ends_with(".csv") {
+                "text/csv; charset=utf-8"
+            } else if name.ends_with(".json") || name.ends_with(".jsonl") {
+                "application/json"
+            } else if name.ends_with(".xlsx") {
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            } else {
+                "application/octet-stream"
+            };
+            o.attributes
+                .insert(object_store::Attribute::ContentType, ct.into());
+        }
+        o
     }
 
     /// The store key of `rel` (a path relative to the prefix).
@@ -219,7 +278,7 @@ impl DestinationConfig {
     /// Opens it.
     pub fn open(&self) -> Result<Destination> {
         let target = match (&self.s3, &self.dir) {
-            (Some(s3), None) => ObjectTarget::s3(s3)?,
+            (Some(s3), None) => ObjectTarget::s3_destination(s3)?,
             (None, Some(d)) => ObjectTarget::dir(d)?,
             _ => {
                 return Err(Error::Internal(format!(

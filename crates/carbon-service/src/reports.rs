@@ -38,9 +38,12 @@ pub struct BriefSpec {
     /// Whether forward curves are shown (product `curves`).
     #[serde(default)]
     pub curves: bool,
-    /// Whether fundamentals are shown (product `fundamentals`).
+    /// Whether the market's own fundamentals (its load) are shown.
     #[serde(default)]
     pub fundamentals: bool,
+    /// Whether market-wide fundamentals (gas, storage, weather) are shown.
+    #[serde(default)]
+    pub market_wide: bool,
     /// Set when a brief feed made it (its outcome is the feed's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feed: Option<crate::exports::FeedTarget>,
@@ -107,6 +110,39 @@ fn stations(m: Market) -> &'static [&'static str] {
     }
 }
 
+/// A market's hubs (every instrument of kind hub), by id.
+pub async fn market_hubs(store: &dyn Store, m: Market) -> Result<Vec<carbon_core::InstrumentId>> {
+    let mut hubs = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .search_instruments(InstrumentQuery {
+                market: Some(m),
+                kind: Some(LocationKind::Hub),
+                text: None,
+                limit: Some(500),
+                cursor,
+            })
+            .await?;
+        hubs.extend(page.instruments.into_iter().map(|i| i.id));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    hubs.sort();
+    Ok(hubs)
+}
+
+/// The brief's period of `spec`: the market-clock month, `[start, end)` in UTC.
+pub fn month_range(spec: &BriefSpec) -> Result<(DateTime<Utc>, DateTime<Utc>)> {
+    let first = spec.first_day()?;
+    Ok((
+        day_start(spec.market, first),
+        day_start(spec.market, next_month(first)),
+    ))
+}
+
 /// An hourly price: (UTC hour start, value).
 type Hourly = Vec<(DateTime<Utc>, f64)>;
 
@@ -122,25 +158,7 @@ pub async fn gather(src: &DataSources, spec: &BriefSpec, now: DateTime<Utc>) -> 
         ));
     }
     // The market's hubs the tenant may see.
-    let mut hubs = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = src
-            .store
-            .search_instruments(InstrumentQuery {
-                market: Some(m),
-                kind: Some(LocationKind::Hub),
-                text: None,
-                limit: Some(500),
-                cursor,
-            })
-            .await?;
-        hubs.extend(page.instruments.into_iter().map(|i| i.id));
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
+    let mut hubs = market_hubs(src.store.as_ref(), m).await?;
     if let Some(allowed) = &spec.hubs {
         hubs.retain(|h| allowed.iter().any(|x| x == h.as_str()));
     }
@@ -223,8 +241,8 @@ pub async fn gather(src: &DataSources, spec: &BriefSpec, now: DateTime<Utc>) -> 
     } else {
         None
     };
-    let fundamentals = if spec.fundamentals {
-        fundamentals_of(src, m, a, b).await?
+    let fundamentals = if spec.fundamentals || spec.market_wide {
+        fundamentals_of(src, m, a, b, spec.fundamentals, spec.market_wide).await?
     } else {
         Vec::new()
     };
@@ -502,14 +520,25 @@ async fn fundamentals_of(
     m: Market,
     a: DateTime<Utc>,
     b: DateTime<Utc>,
+    own: bool,
+    market_wide: bool,
 ) -> Result<Vec<Fundamental>> {
     let series = src.fundamentals.fundamental_series().await?;
     let code = m.code();
+    // The market's own series (its load) need its fundamentals grant;
+    // market-wide ones (gas, storage, weather stations: no market in their
+    // entity) a market-wide grant, as `/fundamentals` asks.
+    let allowed = |entity: &str| match crate::research::entity_market(entity) {
+        Some(x) => own && x == m,
+        None => market_wide,
+    };
     let wanted = |s: &carbon_store::FundamentalSeries| {
-        (s.variable == "load" && (s.entity == code || s.entity.starts_with(&format!("{code} "))))
-            || (s.variable == "temperature" && stations(m).contains(&s.entity.as_str()))
-            || (s.entity == "Henry Hub" && s.variable == "spot_price")
-            || (s.entity == "Total Lower 48" && s.variable == "storage")
+        allowed(&s.entity)
+            && ((s.variable == "load"
+                && (s.entity == code || s.entity.starts_with(&format!("{code} "))))
+                || (s.variable == "temperature" && stations(m).contains(&s.entity.as_str()))
+                || (s.entity == "Henry Hub" && s.variable == "spot_price")
+                || (s.entity == "Total Lower 48" && s.variable == "storage"))
     };
     let mut out = Vec::new();
     for s in series

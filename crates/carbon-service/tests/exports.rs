@@ -571,6 +571,7 @@ fn a_monthly_brief_of_miso_february_2021_carries_indiana_hubs_average_and_max() 
         hubs: None,
         curves: true,
         fundamentals: true,
+        market_wide: true,
         feed: None,
     };
     let (e, fresh) = env
@@ -687,6 +688,7 @@ fn a_monthly_brief_of_miso_february_2021_carries_indiana_hubs_average_and_max() 
     let mut narrow = spec.clone();
     narrow.hubs = Some(vec!["MISO.ILLINOIS.HUB".into()]);
     narrow.fundamentals = false;
+    narrow.market_wide = false;
     let (e2, _) = env
         .rt
         .block_on(env.exports.create_report("B", "bob", &narrow, None))
@@ -789,10 +791,11 @@ fn a_feed_fired_by_the_scheduler_delivers_yesterday_into_its_destination() {
         w.abort();
     }
     assert_eq!(done.status, "succeeded", "{:?}", done.error);
-    // In the destination: lmp/daily/2021-02-02/prices-2021-02.parquet and a
+    // In the destination, under the tenant's folder:
+    // A/lmp/daily/2021-02-02/prices-2021-02.parquet and a
     // manifest; read back by DuckDB = the raw file's Indiana Hub of that
     // EST day (24 hours).
-    let folder = bucket.join("lmp/daily/2021-02-02");
+    let folder = bucket.join("A/lmp/daily/2021-02-02");
     let manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(folder.join("manifest.json")).unwrap())
             .unwrap();
@@ -845,7 +848,7 @@ fn a_feed_fired_by_the_scheduler_delivers_yesterday_into_its_destination() {
             &due,
         ))
         .unwrap();
-    std::fs::write(bucket.join("lmp/daily/2021-02-04"), b"in the way").unwrap();
+    std::fs::write(bucket.join("A/lmp/daily/2021-02-04"), b"in the way").unwrap();
     let fired = env
         .rt
         .block_on(feeds.fire_due(t("2021-02-05T12:00:01Z")))
@@ -863,7 +866,7 @@ fn a_feed_fired_by_the_scheduler_delivers_yesterday_into_its_destination() {
         "{:?}",
         f3.last_error
     );
-    assert!(!bucket.join("lmp/daily/2021-02-04/manifest.json").exists());
+    assert!(!bucket.join("A/lmp/daily/2021-02-04/manifest.json").exists());
 }
 
 #[test]

@@ -2321,6 +2321,42 @@ pub async fn feeds_are_named_per_tenant_and_keep_their_state(h: &dyn Harness) {
     f.failures = 0;
     assert!(s.update_feed(&f).await.unwrap());
     assert_eq!(s.feed("A", "fd_1").await.unwrap().unwrap(), f);
+    // Targeted updates count in the store and touch nothing else: a firing
+    // keeps a pause made meanwhile; outcomes add to or clear the failures.
+    assert!(s.set_feed_enabled("A", "fd_4", false, None).await.unwrap());
+    let at = t0() + chrono::Duration::hours(2);
+    let next = t0() + chrono::Duration::days(2);
+    assert!(
+        s.record_firing("A", "fd_4", at, Some(next), None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        s.record_firing("A", "fd_4", at, None, Some("limit".into()))
+            .await
+            .unwrap()
+    );
+    let g = s.feed("A", "fd_4").await.unwrap().unwrap();
+    assert_eq!((g.enabled, g.runs, g.failures), (false, 2, 1));
+    assert_eq!((g.next_due, g.last_run), (next, Some(at)));
+    assert_eq!(g.last_error.as_deref(), Some("limit"));
+    s.record_outcome("A", "fd_4", at, Some("refused".into()))
+        .await
+        .unwrap();
+    assert_eq!(s.feed("A", "fd_4").await.unwrap().unwrap().failures, 2);
+    s.record_outcome("A", "fd_4", at, None).await.unwrap();
+    let g = s.feed("A", "fd_4").await.unwrap().unwrap();
+    assert_eq!(
+        (g.failures, g.last_error, g.last_success),
+        (0, None, Some(at))
+    );
+    assert!(
+        s.set_feed_enabled("A", "fd_4", true, Some(next))
+            .await
+            .unwrap()
+    );
+    assert!(!s.set_feed_enabled("B", "fd_4", true, None).await.unwrap());
+    assert!(!s.record_outcome("B", "fd_4", at, None).await.unwrap());
     // Another tenant cannot update or delete it.
     let mut other = f.clone();
     other.tenant = "B".into();

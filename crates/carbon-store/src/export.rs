@@ -254,8 +254,8 @@ impl Table {
         out
     }
 
-    /// Parquet (zstd), typed columns (VARCHAR, TIMESTAMPTZ, DOUBLE), written
-    /// by an in-memory DuckDB.
+    /// Parquet (zstd), typed columns (VARCHAR, TIMESTAMP holding UTC,
+    /// DOUBLE), written by an in-memory DuckDB.
     pub fn parquet(&self) -> Result<Vec<u8>> {
         use duckdb::types::Value;
         let conn = Connection::open_in_memory()?;

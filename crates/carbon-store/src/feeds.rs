@@ -48,6 +48,34 @@ pub trait FeedStore: Send + Sync + 'static {
     async fn create_feed(&self, f: Feed) -> Result<()>;
     /// Replaces feed `f.id` of `f.tenant` (false when there is none).
     async fn update_feed(&self, f: &Feed) -> Result<bool>;
+    /// The scheduler fired the feed at `at` (or could not: `error`): its
+    /// next slot, last run and run count change, and a failure to fire
+    /// counts — nothing else is touched (a pause made meanwhile stays).
+    async fn record_firing(
+        &self,
+        tenant: &str,
+        id: &str,
+        at: DateTime<Utc>,
+        next_due: Option<DateTime<Utc>>,
+        error: Option<String>,
+    ) -> Result<bool>;
+    /// A run of the feed ended at `at`: a success clears the failures, a
+    /// failure adds one (counted in the store, not from a stale copy).
+    async fn record_outcome(
+        &self,
+        tenant: &str,
+        id: &str,
+        at: DateTime<Utc>,
+        error: Option<String>,
+    ) -> Result<bool>;
+    /// Pauses or resumes the feed (with its next slot when resumed).
+    async fn set_feed_enabled(
+        &self,
+        tenant: &str,
+        id: &str,
+        enabled: bool,
+        next_due: Option<DateTime<Utc>>,
+    ) -> Result<bool>;
     /// A tenant's feed.
     async fn feed(&self, tenant: &str, id: &str) -> Result<Option<Feed>>;
     /// A tenant's feeds (every tenant's with `None`), by name.

@@ -437,7 +437,7 @@ fn a_feed_is_made_fired_delivered_paused_and_shown_in_metrics() {
     let runs = get(&s, &format!("/api/v1/feeds/{id}/runs")).json();
     assert_eq!(runs["data"][0]["id"], run_id.as_str());
     let folder = done["spec"]["feed"]["folder"].as_str().unwrap().to_string();
-    assert!(folder.starts_with("miso/da/"), "{folder}");
+    assert!(folder.starts_with("platform/miso/da/"), "{folder}");
     assert!(
         s.dir()
             .join("acme-bucket")
@@ -733,4 +733,107 @@ fn a_brief_feed_is_entitled_by_the_reports_channel() {
         "{}",
         r.body
     );
+}
+
+#[test]
+fn a_brief_shows_only_what_the_grants_allow_and_its_link_follows_them() {
+    let s = start();
+    let admin = hub_login(&s, "admin", &password(&s, "admin"));
+    let adm = |method: &str, path: &str, body: Option<Value>| {
+        request(&s, method, path, &hub(&admin), body.as_ref())
+    };
+    assert_eq!(
+        adm(
+            "POST",
+            "/api/v1/admin/tenants",
+            Some(json!({ "id": "narrow", "name": "Narrow" }))
+        )
+        .status,
+        201
+    );
+    let g = adm(
+        "POST",
+        "/api/v1/admin/entitlements",
+        Some(json!({
+        "tenant": "narrow", "market": "MISO", "product": "lmp", "channels": ["api", "reports"],
+        "instruments": ["MISO.INDIANA.HUB"] })),
+    );
+    assert_eq!(g.status, 201, "{}", g.body);
+    let key = adm(
+        "POST",
+        "/api/v1/admin/keys",
+        Some(json!({ "tenant": "narrow", "name": "r" })),
+    );
+    let key = key.json()["key"].as_str().unwrap().to_string();
+    let k = [("x-api-key", key.as_str())];
+    // Its brief lists Indiana Hub only, no curves, no fundamentals.
+    let r = request(
+        &s,
+        "POST",
+        "/api/v1/reports",
+        &k,
+        Some(&json!({ "market": "MISO", "month": "2026-10" })),
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    let spec = r.json()["spec"].clone();
+    assert_eq!(spec["hubs"], json!(["MISO.INDIANA.HUB"]));
+    assert_eq!(
+        (
+            spec["curves"].as_bool(),
+            spec["fundamentals"].as_bool(),
+            spec["market_wide"].as_bool()
+        ),
+        (Some(false), Some(false), Some(false))
+    );
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let t = Instant::now();
+    let done = loop {
+        let e = request(&s, "GET", &format!("/api/v1/reports/{id}"), &k, None).json();
+        if e["status"] == "succeeded" || e["status"] == "failed" {
+            break e;
+        }
+        assert!(t.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let file = done["manifest"]["parts"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let link = request(
+        &s,
+        "POST",
+        &format!("/api/v1/reports/{id}/links"),
+        &k,
+        Some(&json!({ "file": file })),
+    );
+    assert_eq!(link.status, 201, "{}", link.body);
+    let html = request(&s, "GET", link.json()["url"].as_str().unwrap(), &[], None).body;
+    assert!(html.contains("MISO.INDIANA.HUB") && !html.contains("MISO.ILLINOIS.HUB"));
+    // The grant moves to Illinois Hub: the old brief (Indiana) is no longer
+    // handed out.
+    let gid = g.json()["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        adm("DELETE", &format!("/api/v1/admin/entitlements/{gid}"), None).status / 100,
+        2
+    );
+    assert_eq!(
+        adm(
+            "POST",
+            "/api/v1/admin/entitlements",
+            Some(json!({
+        "tenant": "narrow", "market": "MISO", "product": "lmp", "channels": ["api", "reports"],
+        "instruments": ["MISO.ILLINOIS.HUB"] }))
+        )
+        .status,
+        201
+    );
+    let link = request(
+        &s,
+        "POST",
+        &format!("/api/v1/reports/{id}/links"),
+        &k,
+        Some(&json!({ "file": file })),
+    );
+    assert_eq!(link.status, 403, "{}", link.body);
 }

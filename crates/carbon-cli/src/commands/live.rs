@@ -655,51 +655,11 @@ fn feed_gate(access: Arc<carbon_auth::Access>) -> carbon_service::feeds::Gate {
     })
 }
 
-/// What a brief feed's tenant may see, from the grants in force now:
-/// channel `reports`, product `lmp` of the market (else no brief); the
-/// instruments its grants list (all hubs when one lists none); curves and
-/// fundamentals when those products are granted too.
+/// What a brief feed's tenant may see, from the grants in force now (the
+/// policy's own `brief_view`, as the API asks it).
 fn brief_view(access: Arc<carbon_auth::Access>) -> carbon_service::feeds::BriefView {
-    use carbon_auth::policy::{Channel, Scope};
-    Arc::new(move |tenant, market| {
-        let grants = access.grants();
-        let scope = |product| {
-            Scope::of(
-                &grants,
-                tenant,
-                Some(market),
-                Some(product),
-                Channel::Reports,
-            )
-        };
-        let lmp = scope("lmp");
-        if lmp.is_empty() {
-            return Err(format!(
-                "no entitlement to {} reports on the `reports` channel",
-                market.code()
-            ));
-        }
-        let hubs = if lmp.sees_all_of(market) {
-            None
-        } else {
-            Some(
-                grants
-                    .iter()
-                    .filter(|g| {
-                        g.tenant == tenant
-                            && (g.market == "*" || g.market.eq_ignore_ascii_case(market.code()))
-                            && (g.product == "*" || g.product == "lmp")
-                            && g.channels.iter().any(|c| c == "*" || c == "reports")
-                    })
-                    .flat_map(|g| g.instruments.clone().unwrap_or_default())
-                    .collect(),
-            )
-        };
-        Ok((
-            hubs,
-            !scope("curves").is_empty(),
-            !scope("fundamentals").is_empty(),
-        ))
+    Arc::new(move |tenant, market, range, hubs| {
+        carbon_auth::policy::brief_view(&access.grants(), tenant, market, range, hubs)
     })
 }
 

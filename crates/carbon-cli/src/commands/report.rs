@@ -43,6 +43,7 @@ pub fn report(config: &Config, command: ReportCommand) -> Result<ExitCode> {
                     hubs: None,
                     curves: true,
                     fundamentals: true,
+                    market_wide: true,
                     feed: None,
                 };
                 let (e, fresh) = exports

@@ -1,6 +1,7 @@
 //! [`FeedStore`] on DuckDB.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use duckdb::{Row, params};
 
 use super::{DuckdbStore, from_micros, ts};
@@ -108,6 +109,74 @@ impl FeedStore for DuckdbStore {
                     f.tenant,
                     f.id
                 ],
+            )?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn record_firing(
+        &self,
+        tenant: &str,
+        id: &str,
+        at: DateTime<Utc>,
+        next_due: Option<DateTime<Utc>>,
+        error: Option<String>,
+    ) -> Result<bool> {
+        let (tenant, id) = (tenant.to_string(), id.to_string());
+        self.blocking(move |s| {
+            let failed = i64::from(error.is_some());
+            let n = s.writer().execute(
+                "UPDATE feeds SET next_due_utc = coalesce(?, next_due_utc), last_run_utc = ?, \
+                 runs = runs + 1, failures = failures + ?, \
+                 last_error = CASE WHEN ? = 1 THEN ? ELSE last_error END \
+                 WHERE tenant = ? AND id = ?",
+                params![next_due.map(ts), ts(at), failed, failed, error, tenant, id],
+            )?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn record_outcome(
+        &self,
+        tenant: &str,
+        id: &str,
+        at: DateTime<Utc>,
+        error: Option<String>,
+    ) -> Result<bool> {
+        let (tenant, id) = (tenant.to_string(), id.to_string());
+        self.blocking(move |s| {
+            let n = match error {
+                None => s.writer().execute(
+                    "UPDATE feeds SET last_success_utc = ?, failures = 0, last_error = NULL \
+                     WHERE tenant = ? AND id = ?",
+                    params![ts(at), tenant, id],
+                )?,
+                Some(e) => s.writer().execute(
+                    "UPDATE feeds SET failures = failures + 1, last_error = ? \
+                     WHERE tenant = ? AND id = ?",
+                    params![e, tenant, id],
+                )?,
+            };
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    async fn set_feed_enabled(
+        &self,
+        tenant: &str,
+        id: &str,
+        enabled: bool,
+        next_due: Option<DateTime<Utc>>,
+    ) -> Result<bool> {
+        let (tenant, id) = (tenant.to_string(), id.to_string());
+        self.blocking(move |s| {
+            let n = s.writer().execute(
+                "UPDATE feeds SET enabled = ?, next_due_utc = coalesce(?, next_due_utc) \
+                 WHERE tenant = ? AND id = ?",
+                params![enabled, next_due.map(ts), tenant, id],
             )?;
             Ok(n > 0)
         })
