@@ -171,6 +171,18 @@ def run(binary, endpoint, s3, key_id, secret):
                     }
                 assert len(got) == part["rows"] == 24, (part, len(got))
                 assert got == raw, (fmt, sorted(got.items())[:3], sorted(raw.items())[:3])
+        # An Excel part, opened by openpyxl: the same prices as real
+        # date-times and numbers.
+        import openpyxl
+        out = carbon(binary, cfg, "export", "prices", *query, "--as", "xlsx")
+        xid = out.stdout.split(":")[0].strip()
+        body = s3.get_object(Bucket=BUCKET, Key=f"{PREFIX}/exports/platform/{xid}/prices-2026-10.xlsx")["Body"].read()
+        sheet = openpyxl.load_workbook(io.BytesIO(body), read_only=True)["prices"]
+        rows = list(sheet.iter_rows(values_only=True))
+        assert rows[0][:5] == ("instrument_id", "market_run", "interval_start_utc", "interval_end_utc", "lmp"), rows[0]
+        got = {r[2].replace(tzinfo=timezone.utc): r[4] for r in rows[1:]}
+        assert got == raw, "xlsx prices differ from the raw report"
+        assert all(isinstance(r[4], float) for r in rows[1:])
         # Each object carries its content type (a presigned brief opens as a page).
         head = s3.head_object(Bucket=BUCKET, Key=f"{PREFIX}/exports/platform/{cid}/prices-2026-10.csv.gz")
         assert head["ContentType"] == "application/gzip", head["ContentType"]
@@ -209,7 +221,7 @@ def run(binary, endpoint, s3, key_id, secret):
         assert before == after
         listed = carbon(binary, cfg2, "export", "list", "--format", "json").stdout
         assert '"failed"' in listed, listed
-        print(f"s3 exports: 2 exports read back by boto3 (sha256, rows, raw prices), presigned link via curl = botocore's SigV4, refused bucket clean — {endpoint}")
+        print(f"s3 exports: 2 exports read back by boto3 (sha256, rows, raw prices), XLSX by openpyxl, a brief's content types, presigned link via curl = botocore's SigV4, refused bucket clean — {endpoint}")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ use carbon_auth::{Principal, Transport};
 use carbon_service::{
     datasets::{DataExport, DataSpec},
     exports::{BRIEF_DATASET, DownloadError, ExportFormat, ExportSpec, Exports},
-    jobs::{ExportJob, JobSpec},
 };
 use carbon_store::Export;
 use carbon_store::PriceQuery;
@@ -474,27 +473,7 @@ pub(crate) async fn create_export(
     if !fresh {
         return Ok(Json(e).into_response());
     }
-    let job = match s
-        .jobs
-        .submit(
-            &JobSpec::Export(Box::new(ExportJob {
-                export_id: e.id.clone(),
-            })),
-            &who.tenant,
-            &who.actor(),
-        )
-        .await
-    {
-        Ok(j) => j,
-        Err(err) => {
-            // Not left queued without a job (it would hold a slot forever).
-            let _ = exports
-                .fail(&who.tenant, &e.id, "its job could not be queued")
-                .await;
-            return Err(err.into());
-        }
-    };
-    exports.attach_job(&who.tenant, &e.id, &job.id).await?;
+    let e = s.jobs.queue_export(exports, e, &who.actor()).await?;
     let mut detail = detail;
     detail["export"] = json!(e.id);
     detail["dataset"] = json!(dataset);
@@ -508,8 +487,6 @@ pub(crate) async fn create_export(
             detail,
         )
         .await;
-    let mut e = e;
-    e.job_id = Some(job.id.clone());
     let mut resp = (StatusCode::ACCEPTED, Json(e.clone())).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/exports/{}", e.id)) {
         resp.headers_mut().insert(header::LOCATION, v);

@@ -16,7 +16,6 @@ use carbon_auth::{Principal, Transport};
 use carbon_core::Market;
 use carbon_service::{
     exports::{BRIEF_DATASET, Exports},
-    jobs::{ExportJob, JobSpec},
     reports::{BriefSpec, market_hubs, month_range},
 };
 use carbon_store::Export;
@@ -152,26 +151,7 @@ pub(crate) async fn create_report(
     if !fresh {
         return Ok(Json(e).into_response());
     }
-    let job = match s
-        .jobs
-        .submit(
-            &JobSpec::Export(Box::new(ExportJob {
-                export_id: e.id.clone(),
-            })),
-            &who.tenant,
-            &who.actor(),
-        )
-        .await
-    {
-        Ok(j) => j,
-        Err(err) => {
-            let _ = exports
-                .fail(&who.tenant, &e.id, "its job could not be queued")
-                .await;
-            return Err(err.into());
-        }
-    };
-    exports.attach_job(&who.tenant, &e.id, &job.id).await?;
+    let e = s.jobs.queue_export(exports, e, &who.actor()).await?;
     s.access
         .audit(
             &who.actor(),
@@ -182,8 +162,6 @@ pub(crate) async fn create_report(
             json!({ "report": e.id, "market": market.code(), "month": spec.month }),
         )
         .await;
-    let mut e = e;
-    e.job_id = Some(job.id);
     let mut resp = (StatusCode::ACCEPTED, Json(e.clone())).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/reports/{}", e.id)) {
         resp.headers_mut().insert(header::LOCATION, v);

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     Error, Result,
     exports::{ExportFormat, ExportSpec, Exports, FeedTarget},
-    jobs::{ExportJob, JobSpec, Jobs},
+    jobs::Jobs,
 };
 
 /// Which days a feed fires.
@@ -513,7 +513,7 @@ impl Feeds {
             export.idempotency_key = Some(key);
             let (e, fresh) = self.exports.create(&f.tenant, &owner, &export).await?;
             if fresh {
-                return self.queue(f, e, &owner).await;
+                return self.jobs.queue_export(&self.exports, e, &owner).await;
             }
             if !matches!(e.status.as_str(), "failed" | "cancelled") {
                 return Ok(e);
@@ -584,35 +584,7 @@ impl Feeds {
         if !fresh {
             return Ok(e);
         }
-        self.queue(f, e, &owner).await
-    }
-
-    /// Queues the job writing `e` (failing `e` when it cannot be queued).
-    async fn queue(&self, f: &Feed, e: Export, owner: &str) -> Result<Export> {
-        let job = match self
-            .jobs
-            .submit(
-                &JobSpec::Export(Box::new(ExportJob {
-                    export_id: e.id.clone(),
-                })),
-                &f.tenant,
-                owner,
-            )
-            .await
-        {
-            Ok(j) => j,
-            Err(err) => {
-                let _ = self
-                    .exports
-                    .fail(&f.tenant, &e.id, "its job could not be queued")
-                    .await;
-                return Err(err);
-            }
-        };
-        self.exports.attach_job(&f.tenant, &e.id, &job.id).await?;
-        let mut e = e;
-        e.job_id = Some(job.id);
-        Ok(e)
+        self.jobs.queue_export(&self.exports, e, &owner).await
     }
 
     /// Fires every enabled feed due at `now` and moves it to its next slot;

@@ -221,6 +221,33 @@ impl Jobs {
         let _ = self.exports.set(exports);
     }
 
+    /// Queues the job writing export `e` (made by `Exports::create…`) and
+    /// notes it on the export; when the job cannot be queued the export is
+    /// failed (a queued export without a job would hold a slot forever).
+    pub async fn queue_export(
+        &self,
+        exports: &crate::exports::Exports,
+        e: carbon_store::Export,
+        owner: &str,
+    ) -> Result<carbon_store::Export> {
+        let spec = JobSpec::Export(Box::new(ExportJob {
+            export_id: e.id.clone(),
+        }));
+        let job = match self.submit(&spec, &e.tenant, owner).await {
+            Ok(j) => j,
+            Err(err) => {
+                let _ = exports
+                    .fail(&e.tenant, &e.id, "its job could not be queued")
+                    .await;
+                return Err(err);
+            }
+        };
+        exports.attach_job(&e.tenant, &e.id, &job.id).await?;
+        let mut e = e;
+        e.job_id = Some(job.id);
+        Ok(e)
+    }
+
     /// Queues a job after checking its specification (limits included).
     pub async fn submit(&self, spec: &JobSpec, tenant: &str, owner: &str) -> Result<Job> {
         spec.check()?;

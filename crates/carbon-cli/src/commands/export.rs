@@ -9,7 +9,6 @@ use anyhow::Result;
 use carbon_service::{
     datasets::{DataExport, DataSpec},
     exports::{ExportFormat, ExportSpec, Exports},
-    jobs::{ExportJob, JobSpec},
     research::Progress,
 };
 
@@ -71,49 +70,8 @@ pub fn export(config: &Config, command: ExportCommand) -> Result<ExitCode> {
                     outln!("{} (made earlier with this key): {}", e.id, e.status);
                     return Ok(ExitCode::SUCCESS);
                 }
-                if let Some(shared) = super::shared() {
-                    let job = shared
-                        .jobs
-                        .submit(
-                            &JobSpec::Export(Box::new(ExportJob {
-                                export_id: e.id.clone(),
-                            })),
-                            &a.tenant,
-                            &a.owner,
-                        )
-                        .await
-                        .map_err(service_error)?;
-                    exports
-                        .attach_job(&a.tenant, &e.id, &job.id)
-                        .await
-                        .map_err(service_error)?;
-                    outln!(
-                        "{} queued as {} (carbon jobs wait {})",
-                        e.id,
-                        job.id,
-                        job.id
-                    );
-                    return Ok(ExitCode::SUCCESS);
-                }
-                let report: carbon_service::research::Report =
-                    Arc::new(|_, what: &str| errln!("… {what}"));
-                let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-                let done = exports
-                    .run(&a.tenant, &e.id, Progress::new(report, stop))
-                    .await
-                    .map_err(service_error)?;
-                outln!("{}: {} rows, {} bytes", done.id, done.rows, done.bytes);
-                for p in done
-                    .manifest
-                    .iter()
-                    .flat_map(|m| m["parts"].as_array().cloned().unwrap_or_default())
-                {
-                    outln!(
-                        "  {} {} rows sha256 {}",
-                        p["name"].as_str().unwrap_or_default(),
-                        p["rows"],
-                        p["sha256"].as_str().unwrap_or_default()
-                    );
+                if let Some(done) = queue_or_run(&exports, e, &a.owner).await? {
+                    print_parts(&done);
                 }
                 Ok(ExitCode::SUCCESS)
             }
@@ -230,36 +188,40 @@ async fn write_data(
         .create_data(&file.tenant, "cli", &spec)
         .await
         .map_err(service_error)?;
+    if let Some(done) = queue_or_run(exports, e, "cli").await? {
+        print_parts(&done);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Beside a running server: queued as its job (`None`). Alone: written here
+/// and now, progress on stderr, the finished export returned.
+pub(super) async fn queue_or_run(
+    exports: &Arc<Exports>,
+    e: carbon_store::Export,
+    owner: &str,
+) -> Result<Option<carbon_store::Export>> {
     if let Some(shared) = super::shared() {
-        let job = shared
+        let e = shared
             .jobs
-            .submit(
-                &JobSpec::Export(Box::new(ExportJob {
-                    export_id: e.id.clone(),
-                })),
-                &file.tenant,
-                "cli",
-            )
+            .queue_export(exports, e, owner)
             .await
             .map_err(service_error)?;
-        exports
-            .attach_job(&file.tenant, &e.id, &job.id)
-            .await
-            .map_err(service_error)?;
-        outln!(
-            "{} queued as {} (carbon jobs wait {})",
-            e.id,
-            job.id,
-            job.id
-        );
-        return Ok(ExitCode::SUCCESS);
+        let job = e.job_id.unwrap_or_default();
+        outln!("{} queued as {job} (carbon jobs wait {job})", e.id);
+        return Ok(None);
     }
     let report: carbon_service::research::Report = Arc::new(|_, what: &str| errln!("… {what}"));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let done = exports
-        .run(&file.tenant, &e.id, Progress::new(report, stop))
+        .run(&e.tenant, &e.id, Progress::new(report, stop))
         .await
         .map_err(service_error)?;
+    Ok(Some(done))
+}
+
+/// The totals and each file of a finished export.
+fn print_parts(done: &carbon_store::Export) {
     outln!("{}: {} rows, {} bytes", done.id, done.rows, done.bytes);
     for p in done
         .manifest
@@ -273,5 +235,4 @@ async fn write_data(
             p["sha256"].as_str().unwrap_or_default()
         );
     }
-    Ok(ExitCode::SUCCESS)
 }

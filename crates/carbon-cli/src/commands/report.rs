@@ -6,12 +6,7 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use carbon_service::{
-    exports::BRIEF_DATASET,
-    jobs::{ExportJob, JobSpec},
-    reports::BriefSpec,
-    research::Progress,
-};
+use carbon_service::{exports::BRIEF_DATASET, reports::BriefSpec};
 
 use super::{UserError, output, runtime, service_error};
 use crate::{
@@ -54,37 +49,9 @@ pub fn report(config: &Config, command: ReportCommand) -> Result<ExitCode> {
                     outln!("{} (made earlier with this key): {}", e.id, e.status);
                     return Ok(ExitCode::SUCCESS);
                 }
-                if let Some(shared) = super::shared() {
-                    let job = shared
-                        .jobs
-                        .submit(
-                            &JobSpec::Export(Box::new(ExportJob {
-                                export_id: e.id.clone(),
-                            })),
-                            &tenant,
-                            "cli",
-                        )
-                        .await
-                        .map_err(service_error)?;
-                    exports
-                        .attach_job(&tenant, &e.id, &job.id)
-                        .await
-                        .map_err(service_error)?;
-                    outln!(
-                        "{} queued as {} (carbon jobs wait {})",
-                        e.id,
-                        job.id,
-                        job.id
-                    );
+                let Some(done) = super::export::queue_or_run(&exports, e, "cli").await? else {
                     return Ok(ExitCode::SUCCESS);
-                }
-                let report: carbon_service::research::Report =
-                    std::sync::Arc::new(|_, what: &str| errln!("… {what}"));
-                let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-                let done = exports
-                    .run(&tenant, &e.id, Progress::new(report, stop))
-                    .await
-                    .map_err(service_error)?;
+                };
                 outln!("{}: {} bytes", done.id, done.bytes);
                 let names: Vec<String> = done
                     .manifest
