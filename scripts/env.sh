@@ -14,6 +14,21 @@ need() {
   eval "$2"
 }
 
+# PostgreSQL on 127.0.0.1:5432 for the scale-out backend's tests
+# (CARBON_TEST_PG; trust auth as user postgres). The machines this runs on
+# have one running; a machine without one gets Debian's, started here.
+ensure_postgres() {
+  if command -v pg_isready >/dev/null 2>&1 && pg_isready -q -h 127.0.0.1 -p 5432; then
+    return 0
+  fi
+  echo "setup: starting PostgreSQL" >&2
+  command -v pg_ctlcluster >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; }
+  service postgresql start >/dev/null 2>&1 || pg_ctlcluster "$(ls /etc/postgresql | head -1)" main start
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && return 0; sleep 1; done
+  echo "PostgreSQL did not come up on 127.0.0.1:5432" >&2
+  return 1
+}
+
 ensure_rust() {
   need cargo "echo 'cargo is missing: install Rust from https://rustup.rs' >&2; exit 1"
   if command -v rustup >/dev/null 2>&1; then

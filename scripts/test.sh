@@ -20,7 +20,8 @@ build_web
 (cd web && npx vitest run --reporter=dot)
 echo "== cargo clippy (-D warnings)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "== cargo test"
+echo "== cargo test (PostgreSQL on 127.0.0.1:5432 for the scale-out metadata checks)"
+ensure_postgres
 cargo test --workspace --locked
 echo "== independent readers against the real binary and servers (scripts/it/run.sh)"
 scripts/it/run.sh
