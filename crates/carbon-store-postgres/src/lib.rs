@@ -2,8 +2,9 @@
 //!
 //! PostgreSQL holds what several `carbon` processes must share and agree on:
 //! durable jobs (each claimed exactly once across processes: the claim is one
-//! `UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED)`), export records
-//! and scheduled feeds. It implements `carbon-store`'s traits and passes the
+//! `UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED)`), export records,
+//! scheduled feeds, scenario versions and runs, and the ingest run log
+//! (runs, quarantine, checkpoints). It implements `carbon-store`'s traits and passes the
 //! same conformance checks as DuckDB for them; prices, fundamentals and curve
 //! points belong to ClickHouse (not here).
 //!
@@ -19,6 +20,8 @@ mod exports;
 mod feeds;
 mod jobs;
 mod migrate;
+mod runlog;
+mod scenarios;
 
 use carbon_store::{Error, Result};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};

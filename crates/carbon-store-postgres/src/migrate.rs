@@ -83,6 +83,78 @@ CREATE TABLE feeds (
 );
 "#,
     ),
+    (
+        4,
+        "scenarios",
+        r#"
+-- Every save is a new version; a version is never updated or deleted.
+CREATE TABLE scenario_versions (
+    tenant       TEXT NOT NULL,
+    scenario_id  TEXT NOT NULL,
+    version      BIGINT NOT NULL,
+    name         TEXT NOT NULL,
+    market       TEXT NOT NULL,
+    format       TEXT NOT NULL,
+    document     TEXT NOT NULL,
+    canonical    JSONB NOT NULL,
+    hash         TEXT NOT NULL,
+    created_by   TEXT NOT NULL,
+    created_utc  TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (tenant, scenario_id, version)
+);
+CREATE TABLE scenario_runs (
+    curve_run_id       TEXT PRIMARY KEY,
+    tenant             TEXT NOT NULL,
+    scenario_id        TEXT NOT NULL,
+    version            BIGINT NOT NULL,
+    base_run_id        TEXT NOT NULL,
+    calibration_run_id TEXT NOT NULL,
+    job_id             TEXT,
+    created_by         TEXT NOT NULL,
+    created_utc        TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX scenario_runs_of ON scenario_runs (tenant, scenario_id, created_utc DESC);
+"#,
+    ),
+    (
+        5,
+        "ingest run log",
+        r#"
+CREATE TABLE ingest_runs (
+    id               TEXT PRIMARY KEY,
+    connector        TEXT NOT NULL,
+    source           TEXT NOT NULL,
+    window_start_utc TIMESTAMPTZ,
+    window_end_utc   TIMESTAMPTZ,
+    started_utc      TIMESTAMPTZ NOT NULL,
+    finished_utc     TIMESTAMPTZ,
+    status           TEXT NOT NULL,
+    rows_accepted    BIGINT NOT NULL,
+    rows_unchanged   BIGINT NOT NULL,
+    rows_rejected    BIGINT NOT NULL,
+    error            TEXT,
+    quality          JSONB
+);
+CREATE INDEX ingest_runs_recent ON ingest_runs (connector, started_utc DESC);
+CREATE TABLE quarantine (
+    run_id             TEXT NOT NULL,
+    source             TEXT NOT NULL,
+    source_row         BIGINT,
+    instrument_id      TEXT,
+    market_run         TEXT,
+    interval_start_utc TIMESTAMPTZ,
+    reason             TEXT NOT NULL,
+    detail             JSONB,
+    quarantined_utc    TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX quarantine_of_run ON quarantine (run_id);
+CREATE TABLE checkpoints (
+    name        TEXT PRIMARY KEY,
+    value       JSONB NOT NULL,
+    updated_utc TIMESTAMPTZ NOT NULL
+);
+"#,
+    ),
 ];
 
 /// The newest version this build knows.

@@ -1,11 +1,11 @@
 //! The conformance checks of the stores PostgreSQL holds (jobs, exports,
-//! feeds), each on a fresh schema of the server at `CARBON_TEST_PG`
+//! feeds, scenarios, the run log), each on a fresh schema of the server at `CARBON_TEST_PG`
 //! (default `postgres://postgres@127.0.0.1:5432/postgres`, the machine's
 //! own, trust auth; `scripts/test.sh` checks it answers), dropped afterwards.
 //! Prices, fundamentals, curve points and the rest of the suite belong to
 //! the ClickHouse backend and the metadata stores still to move here
-//! (directory, run log, curve-run and research metadata, scenarios): issue
-//! 23's later parts expand their checks here as they land.
+//! (directory, curve-run and research metadata): issue 23's later parts
+//! expand their checks here as they land.
 //!
 //! Plus what only a shared server shows: jobs queued from two processes'
 //! pools and claimed by four claimers at once run exactly once; two
@@ -79,13 +79,21 @@ impl Harness for Pg {
     async fn open_feeds(&self) -> Arc<dyn carbon_store::FeedStore> {
         Arc::new(self.fresh().await)
     }
+    async fn open_scenarios(&self) -> Arc<dyn carbon_store::ScenarioStore> {
+        Arc::new(self.fresh().await)
+    }
+    async fn open_run_log(&self) -> Arc<dyn carbon_store::RunLog> {
+        Arc::new(self.fresh().await)
+    }
 }
 
 carbon_store::conformance_tests!(@each Pg::new();
     jobs_queue_claim_fairly_once_and_recover,
     jobs_are_served_round_robin_across_tenants,
     exports_are_idempotent_tenant_scoped_and_expire,
-    feeds_are_named_per_tenant_and_keep_their_state
+    feeds_are_named_per_tenant_and_keep_their_state,
+    scenarios_are_versioned_immutable_and_tenant_scoped,
+    run_log_runs_quarantine_checkpoints
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -161,12 +169,53 @@ async fn two_processes_migrating_at_once_apply_each_migration_once() {
         a.schema_version().await.unwrap(),
         b.schema_version().await.unwrap()
     );
-    assert!(a.schema_version().await.unwrap() >= 3);
+    assert!(a.schema_version().await.unwrap() >= 5);
     // A bad schema name is refused before anything is sent.
     let bad = PgStore::connect(&url(), "x; DROP TABLE jobs")
         .await
         .unwrap_err();
     assert!(bad.to_string().contains("schema"), "{bad}");
+    drop(b);
+    a.drop_schema().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_saving_one_scenario_make_one_version_each_number() {
+    use carbon_store::{ScenarioStore, ScenarioVersion};
+    let name = schema();
+    let a = PgStore::connect(&url(), &name).await.unwrap();
+    let b = PgStore::connect(&url(), &name).await.unwrap();
+    let v = |n: u32, by: &str| ScenarioVersion {
+        scenario_id: "sc_race".into(),
+        tenant: "A".into(),
+        version: n,
+        name: "race".into(),
+        market: "MISO".into(),
+        format: "yaml".into(),
+        document: format!("by: {by}"),
+        canonical: serde_json::json!({ "by": by }),
+        hash: by.into(),
+        created_by: by.into(),
+        created: chrono::Utc::now(),
+    };
+    // Both try version 1, ten times over fresh ids: exactly one wins each.
+    for round in 0..10 {
+        let (mut va, mut vb) = (v(1, "a"), v(1, "b"));
+        va.scenario_id = format!("sc_race_{round}");
+        vb.scenario_id = va.scenario_id.clone();
+        let (ra, rb) = tokio::join!(a.save_scenario_version(va), b.save_scenario_version(vb));
+        assert!(ra.is_ok() != rb.is_ok(), "round {round}: {ra:?} {rb:?}");
+        let loser = if ra.is_ok() { rb } else { ra };
+        assert!(
+            matches!(loser, Err(carbon_store::Error::Conflict(_))),
+            "{loser:?}"
+        );
+        let saved = a
+            .scenario_versions("A", &format!("sc_race_{round}"))
+            .await
+            .unwrap();
+        assert_eq!(saved.len(), 1);
+    }
     drop(b);
     a.drop_schema().await.unwrap();
 }
