@@ -3,8 +3,9 @@
 //! PostgreSQL holds what several `carbon` processes must share and agree on:
 //! durable jobs (each claimed exactly once across processes: the claim is one
 //! `UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED)`), export records,
-//! scheduled feeds, scenario versions and runs, and the ingest run log
-//! (runs, quarantine, checkpoints). It implements `carbon-store`'s traits and passes the
+//! scheduled feeds, scenario versions and runs, the ingest run log (runs,
+//! quarantine, checkpoints) and the access directory with its hash-chained
+//! audit log (appends serialised across processes by an advisory lock). It implements `carbon-store`'s traits and passes the
 //! same conformance checks as DuckDB for them; prices, fundamentals and curve
 //! points belong to ClickHouse (not here).
 //!
@@ -16,6 +17,7 @@
 //! `Conflict`, anything else an internal `Backend` error whose text names
 //! the statement's purpose, never a value).
 
+mod directory;
 mod exports;
 mod feeds;
 mod jobs;

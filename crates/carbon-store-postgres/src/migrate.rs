@@ -155,6 +155,75 @@ CREATE TABLE checkpoints (
 );
 "#,
     ),
+    (
+        6,
+        "directory and audit log",
+        r#"
+CREATE TABLE tenants (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    created_utc TIMESTAMPTZ NOT NULL,
+    ip_allow    JSONB
+);
+CREATE TABLE users (
+    username      TEXT PRIMARY KEY,
+    tenant        TEXT NOT NULL,
+    password_hash TEXT NOT NULL,            -- argon2id PHC string
+    roles         JSONB NOT NULL,
+    disabled      BOOLEAN NOT NULL,
+    created_utc   TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE api_keys (
+    id            TEXT PRIMARY KEY,
+    tenant        TEXT NOT NULL,
+    owner         TEXT,
+    name          TEXT NOT NULL,
+    secret_hash   TEXT NOT NULL,            -- only the SHA-256 of the secret
+    created_utc   TIMESTAMPTZ NOT NULL,
+    revoked_utc   TIMESTAMPTZ,
+    expires_utc   TIMESTAMPTZ,
+    last_used_utc TIMESTAMPTZ,
+    ip_allow      JSONB
+);
+CREATE TABLE grants (
+    id          TEXT PRIMARY KEY,
+    tenant      TEXT NOT NULL,
+    market      TEXT NOT NULL,
+    product     TEXT NOT NULL,
+    channels    JSONB NOT NULL,
+    instruments JSONB,
+    start_date  DATE,
+    end_date    DATE,
+    created_utc TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE signing_keys (
+    kid         TEXT PRIMARY KEY,
+    alg         TEXT NOT NULL,
+    private_pem TEXT NOT NULL,
+    public_jwk  JSONB NOT NULL,
+    created_utc TIMESTAMPTZ NOT NULL,
+    retired_utc TIMESTAMPTZ
+);
+-- Append-only, hash-chained; `detail` is the exact JSON text that was hashed.
+CREATE TABLE audit_log (
+    seq       BIGINT PRIMARY KEY,
+    time_utc  TIMESTAMPTZ NOT NULL,
+    actor     TEXT NOT NULL,
+    tenant    TEXT,
+    action    TEXT NOT NULL,
+    target    TEXT,
+    outcome   TEXT NOT NULL,
+    detail    TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+);
+CREATE TABLE audit_head (
+    id   INTEGER PRIMARY KEY,
+    seq  BIGINT NOT NULL,
+    hash TEXT NOT NULL
+);
+"#,
+    ),
 ];
 
 /// The newest version this build knows.

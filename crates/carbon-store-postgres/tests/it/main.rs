@@ -1,10 +1,10 @@
 //! The conformance checks of the stores PostgreSQL holds (jobs, exports,
-//! feeds, scenarios, the run log), each on a fresh schema of the server at `CARBON_TEST_PG`
+//! feeds, scenarios, the run log, the directory and audit log), each on a fresh schema of the server at `CARBON_TEST_PG`
 //! (default `postgres://postgres@127.0.0.1:5432/postgres`, the machine's
 //! own, trust auth; `scripts/test.sh` checks it answers), dropped afterwards.
 //! Prices, fundamentals, curve points and the rest of the suite belong to
 //! the ClickHouse backend and the metadata stores still to move here
-//! (directory, curve-run and research metadata): issue 23's later parts
+//! (curve-run and research metadata): issue 23's later parts
 //! expand their checks here as they land.
 //!
 //! Plus what only a shared server shows: jobs queued from two processes'
@@ -85,6 +85,9 @@ impl Harness for Pg {
     async fn open_run_log(&self) -> Arc<dyn carbon_store::RunLog> {
         Arc::new(self.fresh().await)
     }
+    async fn open_directory(&self) -> Arc<dyn carbon_store::Directory> {
+        Arc::new(self.fresh().await)
+    }
 }
 
 carbon_store::conformance_tests!(@each Pg::new();
@@ -93,7 +96,8 @@ carbon_store::conformance_tests!(@each Pg::new();
     exports_are_idempotent_tenant_scoped_and_expire,
     feeds_are_named_per_tenant_and_keep_their_state,
     scenarios_are_versioned_immutable_and_tenant_scoped,
-    run_log_runs_quarantine_checkpoints
+    run_log_runs_quarantine_checkpoints,
+    directory_records_and_audit_chain
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -216,6 +220,46 @@ async fn two_processes_saving_one_scenario_make_one_version_each_number() {
             .unwrap();
         assert_eq!(saved.len(), 1);
     }
+    drop(b);
+    a.drop_schema().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_auditing_at_once_keep_one_intact_chain() {
+    use carbon_store::{Directory, NewAuditEvent};
+    let name = schema();
+    let a = PgStore::connect(&url(), &name).await.unwrap();
+    let b = PgStore::connect(&url(), &name).await.unwrap();
+    let mut tasks = Vec::new();
+    for (k, s) in [a.clone(), b.clone(), a.clone(), b.clone()]
+        .into_iter()
+        .enumerate()
+    {
+        tasks.push(tokio::spawn(async move {
+            for i in 0..25 {
+                s.audit(NewAuditEvent {
+                    actor: format!("process-{k}"),
+                    tenant: Some("A".into()),
+                    action: "export".into(),
+                    target: Some("/api/v1/exports".into()),
+                    outcome: "ok".into(),
+                    detail: serde_json::json!({ "n": i, "zeta": [1, 2], "alpha": { "b": 1, "a": 2 } }),
+                })
+                .await
+                .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let events = b.audit_events(0, 1000).await.unwrap();
+    assert_eq!(
+        events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (1..=100).collect::<Vec<u64>>()
+    );
+    let report = carbon_store::verify_chain(&events, a.audit_head().await.unwrap());
+    assert!(report.intact(), "{:?}", report.problems);
     drop(b);
     a.drop_schema().await.unwrap();
 }
