@@ -4,8 +4,9 @@
 //! durable jobs (each claimed exactly once across processes: the claim is one
 //! `UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED)`), export records,
 //! scheduled feeds, scenario versions and runs, the ingest run log (runs,
-//! quarantine, checkpoints) and the access directory with its hash-chained
-//! audit log (appends serialised across processes by an advisory lock). It implements `carbon-store`'s traits and passes the
+//! quarantine, checkpoints), research runs, and the access directory with
+//! its hash-chained audit log (appends serialised across processes by an
+//! advisory lock). It implements `carbon-store`'s traits and passes the
 //! same conformance checks as DuckDB for them; prices, fundamentals and curve
 //! points belong to ClickHouse (not here).
 //!
@@ -22,6 +23,7 @@ mod exports;
 mod feeds;
 mod jobs;
 mod migrate;
+mod research;
 mod runlog;
 mod scenarios;
 

@@ -224,6 +224,26 @@ CREATE TABLE audit_head (
 );
 "#,
     ),
+    (
+        7,
+        "research runs",
+        r#"
+CREATE TABLE research_runs (
+    run_id        TEXT PRIMARY KEY,
+    kind          TEXT NOT NULL,
+    subject       TEXT NOT NULL,
+    model_version TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    error         TEXT,
+    created_by    TEXT NOT NULL,
+    started_utc   TIMESTAMPTZ NOT NULL,
+    finished_utc  TIMESTAMPTZ NOT NULL,
+    params        JSONB NOT NULL,
+    output        JSONB NOT NULL
+);
+CREATE INDEX research_runs_recent ON research_runs (started_utc DESC, run_id DESC);
+"#,
+    ),
 ];
 
 /// The newest version this build knows.

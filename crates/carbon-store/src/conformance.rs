@@ -44,14 +44,13 @@ pub trait Harness: Send + Sync {
     async fn open_curves(&self) -> Arc<dyn crate::CurveStore> {
         not_held("CurveStore")
     }
-    /// The fundamentals and research stores of a new, empty store (one backend).
-    async fn open_fundamentals(
-        &self,
-    ) -> (
-        Arc<dyn crate::FundamentalStore>,
-        Arc<dyn crate::ResearchStore>,
-    ) {
+    /// The fundamentals store of a new, empty store.
+    async fn open_fundamentals(&self) -> Arc<dyn crate::FundamentalStore> {
         not_held("FundamentalStore")
+    }
+    /// The research-run store of a new, empty store.
+    async fn open_research(&self) -> Arc<dyn crate::ResearchStore> {
+        not_held("ResearchStore")
     }
     /// The job store of a new, empty store.
     async fn open_jobs(&self) -> Arc<dyn crate::JobStore> {
@@ -107,7 +106,8 @@ macro_rules! conformance_tests {
             compaction_keeps_content,
             directory_records_and_audit_chain,
             curve_runs_and_points,
-            fundamentals_vintages_and_research_runs,
+            fundamentals_vintages_revisions_and_as_of,
+            research_runs_round_trip_and_list_newest_first,
             repeated_queries_follow_writes,
             jobs_queue_claim_fairly_once_and_recover,
             jobs_are_served_round_robin_across_tenants,
@@ -1643,11 +1643,10 @@ pub async fn curve_runs_and_points(h: &dyn Harness) {
 }
 
 /// Fundamentals: atomic batches, revisions by vintage, as-of reads, a
-/// repeated value is not a revision, re-loading changes nothing; research
-/// runs round-trip and list newest first.
-pub async fn fundamentals_vintages_and_research_runs(h: &dyn Harness) {
-    use crate::{FundamentalPoint, FundamentalQuery, ResearchFilter, ResearchRun};
-    let (f, r) = h.open_fundamentals().await;
+/// repeated value is not a revision, re-loading changes nothing.
+pub async fn fundamentals_vintages_revisions_and_as_of(h: &dyn Harness) {
+    use crate::{FundamentalPoint, FundamentalQuery};
+    let f = h.open_fundamentals().await;
     let point = |day: u32, value: f64, vintage: &str| FundamentalPoint {
         entity: "East Region".into(),
         variable: "storage".into(),
@@ -1720,7 +1719,13 @@ pub async fn fundamentals_vintages_and_research_runs(h: &dyn Harness) {
     let series = f.fundamental_series().await.unwrap();
     assert_eq!(series.len(), 1);
     assert_eq!((series[0].intervals, series[0].unit.as_str()), (2, "Bcf"));
+}
 
+/// Research runs round-trip (a second save of an id is refused) and list
+/// newest first without their outputs.
+pub async fn research_runs_round_trip_and_list_newest_first(h: &dyn Harness) {
+    use crate::{ResearchFilter, ResearchRun};
+    let r = h.open_research().await;
     let run = |id: &str, at: &str| ResearchRun {
         run_id: id.into(),
         kind: "stl".into(),

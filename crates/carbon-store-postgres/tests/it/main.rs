@@ -1,10 +1,11 @@
 //! The conformance checks of the stores PostgreSQL holds (jobs, exports,
-//! feeds, scenarios, the run log, the directory and audit log), each on a fresh schema of the server at `CARBON_TEST_PG`
+//! feeds, scenarios, the run log, the directory and audit log, research
+//! runs), each on a fresh schema of the server at `CARBON_TEST_PG`
 //! (default `postgres://postgres@127.0.0.1:5432/postgres`, the machine's
 //! own, trust auth; `scripts/test.sh` checks it answers), dropped afterwards.
 //! Prices, fundamentals, curve points and the rest of the suite belong to
 //! the ClickHouse backend and the metadata stores still to move here
-//! (curve-run and research metadata): issue 23's later parts
+//! (curve-run metadata): issue 23's later parts
 //! expand their checks here as they land.
 //!
 //! Plus what only a shared server shows: jobs queued from two processes'
@@ -88,6 +89,9 @@ impl Harness for Pg {
     async fn open_directory(&self) -> Arc<dyn carbon_store::Directory> {
         Arc::new(self.fresh().await)
     }
+    async fn open_research(&self) -> Arc<dyn carbon_store::ResearchStore> {
+        Arc::new(self.fresh().await)
+    }
 }
 
 carbon_store::conformance_tests!(@each Pg::new();
@@ -97,7 +101,8 @@ carbon_store::conformance_tests!(@each Pg::new();
     feeds_are_named_per_tenant_and_keep_their_state,
     scenarios_are_versioned_immutable_and_tenant_scoped,
     run_log_runs_quarantine_checkpoints,
-    directory_records_and_audit_chain
+    directory_records_and_audit_chain,
+    research_runs_round_trip_and_list_newest_first
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

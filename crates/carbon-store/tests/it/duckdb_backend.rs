@@ -36,14 +36,12 @@ impl Harness for DuckHarness {
         Arc::new(DuckdbStore::open(self.dir.path()).unwrap())
     }
 
-    async fn open_fundamentals(
-        &self,
-    ) -> (
-        Arc<dyn carbon_store::FundamentalStore>,
-        Arc<dyn carbon_store::ResearchStore>,
-    ) {
-        let s = Arc::new(DuckdbStore::open(self.dir.path()).unwrap());
-        (s.clone(), s)
+    async fn open_fundamentals(&self) -> Arc<dyn carbon_store::FundamentalStore> {
+        Arc::new(DuckdbStore::open(self.dir.path()).unwrap())
+    }
+
+    async fn open_research(&self) -> Arc<dyn carbon_store::ResearchStore> {
+        Arc::new(DuckdbStore::open(self.dir.path()).unwrap())
     }
 
     async fn open_jobs(&self) -> Arc<dyn carbon_store::JobStore> {
