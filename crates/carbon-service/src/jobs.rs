@@ -198,7 +198,14 @@ pub struct Jobs {
     exports: std::sync::OnceLock<Arc<crate::exports::Exports>>,
     wake: Notify,
     running: Mutex<HashMap<String, watch::Sender<bool>>>,
+    /// This process's worker id: its running jobs are held under it.
+    worker: String,
 }
+
+/// How long a worker's hold on its running jobs lasts unless renewed; it
+/// is renewed every third of that, and jobs whose hold lapsed (their
+/// process died) are recovered as often.
+const LEASE: Duration = Duration::from_secs(60);
 
 /// How often an idle worker looks for work it was not woken for (jobs
 /// queued by another process), and a running job for a cancel flag.
@@ -213,7 +220,52 @@ impl Jobs {
             exports: std::sync::OnceLock::new(),
             wake: Notify::new(),
             running: Mutex::new(HashMap::new()),
+            worker: crate::random_id("wk"),
         })
+    }
+
+    fn lease(&self) -> carbon_store::Lease {
+        carbon_store::Lease {
+            worker: self.worker.clone(),
+            until: Utc::now() + chrono::Duration::from_std(LEASE).unwrap_or_default(),
+        }
+    }
+
+    fn requeue_kinds() -> Vec<String> {
+        JobSpec::KINDS
+            .iter()
+            .chain(JobSpec::INTERNAL_KINDS.iter())
+            .filter(|k| JobSpec::requeue_on_restart(k))
+            .map(|k| k.to_string())
+            .collect()
+    }
+
+    /// Renews this process's hold on its running jobs, and recovers the
+    /// jobs of workers whose hold lapsed (a process that died); every third
+    /// of the lease.
+    async fn keep_leases(self: Arc<Self>) {
+        loop {
+            if let Err(e) = self.store.renew(&self.lease()).await {
+                tracing::error!(error = %e, "renewing the job lease failed");
+            }
+            match self
+                .store
+                .recover_lapsed(&Self::requeue_kinds(), Utc::now())
+                .await
+            {
+                Ok(r) if r.failed + r.requeued > 0 => {
+                    tracing::warn!(
+                        requeued = r.requeued,
+                        failed = r.failed,
+                        "jobs of a stopped worker recovered"
+                    );
+                    self.wake.notify_waiters();
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "recovering lapsed jobs failed"),
+            }
+            tokio::time::sleep(LEASE / 3).await;
+        }
     }
 
     /// Lets the workers write exports (once).
@@ -291,13 +343,10 @@ impl Jobs {
     /// After a restart: jobs the stopped server left running are queued
     /// again or failed, by kind.
     pub async fn recover(&self) -> Result<Recovered> {
-        let kinds: Vec<String> = JobSpec::KINDS
-            .iter()
-            .chain(JobSpec::INTERNAL_KINDS.iter())
-            .filter(|k| JobSpec::requeue_on_restart(k))
-            .map(|k| k.to_string())
-            .collect();
-        Ok(self.store.recover(&kinds, Utc::now()).await?)
+        Ok(self
+            .store
+            .recover(&Self::requeue_kinds(), Utc::now())
+            .await?)
     }
 
     /// Runs `work` (the synchronous form of `spec`, already checked and
@@ -348,6 +397,7 @@ impl Jobs {
             budget.as_secs()
         );
         self.store.enqueue(job.clone()).await?;
+        self.store.hold(&job.id, &self.lease()).await?;
         let _ = job_id.set(job.id.clone());
         let (tx, mut rx) = watch::channel(false);
         self.lock().insert(job.id.clone(), tx);
@@ -373,11 +423,14 @@ impl Jobs {
         Ok(Err(job))
     }
 
-    /// Starts `n` workers (at least one).
+    /// Starts `n` workers (at least one) and the task that keeps their
+    /// lease (and recovers lapsed ones).
     pub fn start_workers(self: &Arc<Self>, n: usize) -> Vec<tokio::task::JoinHandle<()>> {
-        (0..n.max(1))
+        let mut tasks: Vec<_> = (0..n.max(1))
             .map(|_| tokio::spawn(self.clone().worker()))
-            .collect()
+            .collect();
+        tasks.push(tokio::spawn(self.clone().keep_leases()));
+        tasks
     }
 
     /// Completes when job `id` is to stop: its cancel signal in this
@@ -407,7 +460,7 @@ impl Jobs {
 
     async fn worker(self: Arc<Self>) {
         loop {
-            match self.store.claim(Utc::now()).await {
+            match self.store.claim(Utc::now(), &self.lease()).await {
                 Ok(Some(job)) => self.run(job).await,
                 Ok(None) => {
                     let _ = tokio::time::timeout(POLL, self.wake.notified()).await;

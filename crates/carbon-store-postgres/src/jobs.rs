@@ -5,7 +5,7 @@
 //! wait on each other's rows.
 
 use async_trait::async_trait;
-use carbon_store::{Error, Job, JobEnd, JobFilter, JobStatus, JobStore, Recovered, Result};
+use carbon_store::{Error, Job, JobEnd, JobFilter, JobStatus, JobStore, Lease, Recovered, Result};
 use chrono::{DateTime, Utc};
 use tokio_postgres::Row;
 
@@ -97,7 +97,7 @@ impl JobStore for PgStore {
         .collect()
     }
 
-    async fn claim(&self, now: DateTime<Utc>) -> Result<Option<Job>> {
+    async fn claim(&self, now: DateTime<Utc>, lease: &Lease) -> Result<Option<Job>> {
         let c = self.client().await?;
         c.query_opt(
             &format!(
@@ -108,7 +108,7 @@ impl JobStore for PgStore {
                                ORDER BY coalesce(r.n, 0), r.last NULLS FIRST, j.created_utc, j.id \
                                LIMIT 1 FOR UPDATE OF j SKIP LOCKED) \
                  UPDATE jobs SET status = 'running', started_utc = $1, attempts = attempts + 1, \
-                        progress = 0, message = '' \
+                        progress = 0, message = '', lease_owner = $2, lease_until = $3 \
                  FROM next WHERE jobs.id = next.id AND jobs.status = 'queued' \
                  RETURNING {}",
                 COLS.split(", ")
@@ -116,13 +116,43 @@ impl JobStore for PgStore {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            &[&now],
+            &[&now, &lease.worker, &lease.until],
         )
         .await
         .map_err(backend("claiming a job"))?
         .as_ref()
         .map(to_job)
         .transpose()
+    }
+
+    async fn hold(&self, id: &str, lease: &Lease) -> Result<bool> {
+        let c = self.client().await?;
+        Ok(c
+            .execute(
+                "UPDATE jobs SET lease_owner = $1, lease_until = $2 WHERE id = $3 AND status = 'running'",
+                &[&lease.worker, &lease.until, &id],
+            )
+            .await
+            .map_err(backend("holding a job"))?
+            > 0)
+    }
+
+    async fn renew(&self, lease: &Lease) -> Result<u64> {
+        let c = self.client().await?;
+        c.execute(
+            "UPDATE jobs SET lease_until = $1 WHERE lease_owner = $2 AND status = 'running'",
+            &[&lease.until, &lease.worker],
+        )
+        .await
+        .map_err(backend("renewing a lease"))
+    }
+
+    async fn recover_lapsed(
+        &self,
+        requeue_kinds: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Recovered> {
+        self.recover_where(requeue_kinds, now, true).await
     }
 
     async fn set_progress(&self, id: &str, fraction: f64, message: &str) -> Result<bool> {
@@ -189,15 +219,30 @@ impl JobStore for PgStore {
     }
 
     async fn recover(&self, requeue_kinds: &[String], now: DateTime<Utc>) -> Result<Recovered> {
+        self.recover_where(requeue_kinds, now, false).await
+    }
+}
+
+impl PgStore {
+    /// Running jobs (with `lapsed`, only those whose lease ended before
+    /// `now`; a job without a lease counts as lapsed) back to the queue or
+    /// failed.
+    async fn recover_where(
+        &self,
+        requeue_kinds: &[String],
+        now: DateTime<Utc>,
+        lapsed: bool,
+    ) -> Result<Recovered> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(backend("recovering jobs"))?;
         // A cancel asked for before the stop is honoured, not requeued.
         let requeued = tx
             .execute(
                 "UPDATE jobs SET status = 'queued', started_utc = NULL, progress = 0, \
-                 message = 'requeued after a restart' \
-                 WHERE status = 'running' AND NOT cancel_requested AND kind = ANY($1)",
-                &[&requeue_kinds],
+                 message = 'requeued after a restart', lease_owner = NULL, lease_until = NULL \
+                 WHERE status = 'running' AND NOT cancel_requested AND kind = ANY($1) \
+                 AND (NOT $2 OR lease_until IS NULL OR lease_until < $3)",
+                &[&requeue_kinds, &lapsed, &now],
             )
             .await
             .map_err(backend("recovering jobs"))?;
@@ -206,8 +251,9 @@ impl JobStore for PgStore {
                 "UPDATE jobs SET status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'failed' END, \
                  error = CASE WHEN cancel_requested THEN NULL \
                          ELSE 'the server stopped while this job ran; submit it again' END, \
-                 finished_utc = $1 WHERE status = 'running'",
-                &[&now],
+                 finished_utc = $1, lease_owner = NULL, lease_until = NULL WHERE status = 'running' \
+                 AND (NOT $2 OR lease_until IS NULL OR lease_until < $1)",
+                &[&now, &lapsed],
             )
             .await
             .map_err(backend("recovering jobs"))?;

@@ -244,6 +244,16 @@ CREATE TABLE research_runs (
 CREATE INDEX research_runs_recent ON research_runs (started_utc DESC, run_id DESC);
 "#,
     ),
+    (
+        8,
+        "job leases",
+        r#"
+-- A running job's worker and how long its hold lasts (renewed while it runs).
+ALTER TABLE jobs ADD COLUMN lease_owner TEXT;
+ALTER TABLE jobs ADD COLUMN lease_until TIMESTAMPTZ;
+CREATE INDEX jobs_running ON jobs (lease_until) WHERE status = 'running';
+"#,
+    ),
 ];
 
 /// The newest version this build knows.

@@ -74,6 +74,15 @@ pub trait Harness: Send + Sync {
     }
 }
 
+/// A lease of worker `w` an hour past `t` (the checks that do not look at
+/// leases never let one lapse).
+fn held(t: DateTime<Utc>) -> crate::Lease {
+    crate::Lease {
+        worker: "w".into(),
+        until: t + Duration::hours(1),
+    }
+}
+
 /// A check asked a harness for a store its backend does not hold: the test
 /// file expanded a check it should not have (a bug of the test, not of the
 /// backend).
@@ -113,6 +122,7 @@ macro_rules! conformance_tests {
             jobs_are_served_round_robin_across_tenants,
             scenarios_are_versioned_immutable_and_tenant_scoped,
             exports_are_idempotent_tenant_scoped_and_expire,
+            jobs_of_live_workers_stay_theirs_lapsed_ones_are_recovered,
             feeds_are_named_per_tenant_and_keep_their_state
         );
     };
@@ -1923,13 +1933,13 @@ pub async fn jobs_queue_claim_fairly_once_and_recover(h: &dyn Harness) {
     assert!(jobs.job("nope").await.unwrap().is_none());
     // First claim: the oldest (a0). Second: B has nothing running, A has one,
     // so B's job comes before A's older ones.
-    let first = jobs.claim(at(20)).await.unwrap().unwrap();
+    let first = jobs.claim(at(20), &held(at(20))).await.unwrap().unwrap();
     assert_eq!(
         (first.id.as_str(), first.status, first.attempts),
         ("a0", JobStatus::Running, 1)
     );
     assert_eq!(first.started, Some(at(20)));
-    let second = jobs.claim(at(21)).await.unwrap().unwrap();
+    let second = jobs.claim(at(21), &held(at(21))).await.unwrap().unwrap();
     assert_eq!(second.id, "b0");
     // Progress only on running jobs, clamped to [0, 1].
     assert!(jobs.set_progress("a0", 1.7, "half").await.unwrap());
@@ -1968,7 +1978,7 @@ pub async fn jobs_queue_claim_fairly_once_and_recover(h: &dyn Harness) {
         jobs.request_cancel("a4", at(33)).await.unwrap(),
         Some(JobStatus::Cancelled)
     );
-    let running = jobs.claim(at(34)).await.unwrap().unwrap();
+    let running = jobs.claim(at(34), &held(at(34))).await.unwrap().unwrap();
     assert_eq!(running.id, "a1");
     assert_eq!(
         jobs.request_cancel("a1", at(35)).await.unwrap(),
@@ -2011,7 +2021,7 @@ pub async fn jobs_queue_claim_fairly_once_and_recover(h: &dyn Harness) {
         let j = jobs.clone();
         claimers.push(tokio::spawn(async move {
             let mut got = Vec::new();
-            while let Some(job) = j.claim(at(200)).await.unwrap() {
+            while let Some(job) = j.claim(at(200), &held(at(200))).await.unwrap() {
                 got.push(job.id);
             }
             got
@@ -2046,7 +2056,14 @@ pub async fn jobs_queue_claim_fairly_once_and_recover(h: &dyn Harness) {
     );
     let c0 = jobs.job("c00").await.unwrap().unwrap();
     assert_eq!((c0.status, c0.attempts), (JobStatus::Queued, 1));
-    assert_eq!(jobs.claim(at(301)).await.unwrap().unwrap().attempts, 2);
+    assert_eq!(
+        jobs.claim(at(301), &held(at(301)))
+            .await
+            .unwrap()
+            .unwrap()
+            .attempts,
+        2
+    );
 }
 
 pub async fn jobs_are_served_round_robin_across_tenants(h: &dyn Harness) {
@@ -2073,14 +2090,18 @@ pub async fn jobs_are_served_round_robin_across_tenants(h: &dyn Harness) {
     }
     let mut order = Vec::new();
     for k in 0..4 {
-        let j = jobs.claim(at(10 + k)).await.unwrap().unwrap();
+        let j = jobs
+            .claim(at(10 + k), &held(at(10 + k)))
+            .await
+            .unwrap()
+            .unwrap();
         jobs.finish(&j.id, JobEnd::Succeeded(serde_json::json!({})), at(10 + k))
             .await
             .unwrap();
         order.push(j.id);
     }
     assert_eq!(order, ["e1", "f1", "e2", "e3"]);
-    assert!(jobs.claim(at(20)).await.unwrap().is_none());
+    assert!(jobs.claim(at(20), &held(at(20))).await.unwrap().is_none());
 }
 
 fn scenario_version(
@@ -2403,4 +2424,83 @@ pub async fn feeds_are_named_per_tenant_and_keep_their_state(h: &dyn Harness) {
     assert!(s.delete_feed("A", "fd_1").await.unwrap());
     assert!(s.feed("A", "fd_1").await.unwrap().is_none());
     assert!(!s.delete_feed("A", "fd_1").await.unwrap());
+}
+
+/// Leases: a running job stays its worker's while the worker renews; a job
+/// whose lease lapsed is recovered (requeued or failed) by any process; a
+/// live worker's job is not; `hold` puts a handed-over job under a lease.
+pub async fn jobs_of_live_workers_stay_theirs_lapsed_ones_are_recovered(h: &dyn Harness) {
+    use crate::{Job, JobStatus, Lease};
+    let jobs = h.open_jobs().await;
+    let t = |s: i64| utc("2026-06-01T00:00:00Z") + Duration::seconds(s);
+    let lease = |w: &str, until: i64| Lease {
+        worker: w.into(),
+        until: t(until),
+    };
+    for (id, kind) in [("j1", "export"), ("j2", "analysis"), ("j3", "export")] {
+        jobs.enqueue(Job::queued(
+            id.into(),
+            kind,
+            serde_json::json!({}),
+            "A",
+            "ann",
+            t(0),
+        ))
+        .await
+        .unwrap();
+    }
+    // Worker a holds j1 and j2 until t(60), worker b j3 until t(60).
+    let a1 = jobs.claim(t(1), &lease("a", 60)).await.unwrap().unwrap();
+    let a2 = jobs.claim(t(2), &lease("a", 60)).await.unwrap().unwrap();
+    let b1 = jobs.claim(t(3), &lease("b", 60)).await.unwrap().unwrap();
+    assert_eq!(
+        [a1.id.as_str(), a2.id.as_str(), b1.id.as_str()],
+        ["j1", "j2", "j3"]
+    );
+    // a renews to t(120); b does not (its process died).
+    assert_eq!(jobs.renew(&lease("a", 120)).await.unwrap(), 2);
+    assert_eq!(jobs.renew(&lease("nobody", 120)).await.unwrap(), 0);
+    // Before anything lapsed, nothing is recovered.
+    let r = jobs
+        .recover_lapsed(&["export".to_string()], t(30))
+        .await
+        .unwrap();
+    assert_eq!((r.requeued, r.failed), (0, 0));
+    // At t(90): b's lease lapsed (j3 requeued: an export), a's did not.
+    let r = jobs
+        .recover_lapsed(&["export".to_string()], t(90))
+        .await
+        .unwrap();
+    assert_eq!((r.requeued, r.failed), (1, 0));
+    let status = |id: &'static str| {
+        let jobs = jobs.clone();
+        async move { jobs.job(id).await.unwrap().unwrap().status }
+    };
+    assert_eq!(status("j3").await, JobStatus::Queued);
+    assert_eq!(status("j1").await, JobStatus::Running);
+    assert_eq!(status("j2").await, JobStatus::Running);
+    // a stops renewing: at t(200) its analysis fails, its export requeues.
+    let r = jobs
+        .recover_lapsed(&["export".to_string()], t(200))
+        .await
+        .unwrap();
+    assert_eq!((r.requeued, r.failed), (1, 1));
+    assert_eq!(status("j2").await, JobStatus::Failed);
+    // A handed-over job (enqueued running) is held by its worker's lease.
+    let mut h2 = Job::queued(
+        "j4".into(),
+        "analysis",
+        serde_json::json!({}),
+        "A",
+        "ann",
+        t(300),
+    );
+    h2.status = JobStatus::Running;
+    h2.started = Some(t(300));
+    jobs.enqueue(h2).await.unwrap();
+    assert!(jobs.hold("j4", &lease("c", 400)).await.unwrap());
+    assert!(!jobs.hold("nope", &lease("c", 400)).await.unwrap());
+    let r = jobs.recover_lapsed(&[], t(350)).await.unwrap();
+    assert_eq!((r.requeued, r.failed), (0, 0));
+    assert_eq!(status("j4").await, JobStatus::Running);
 }

@@ -163,6 +163,18 @@ pub struct Recovered {
     pub requeued: usize,
 }
 
+/// A worker's hold on the jobs it runs: while the worker keeps renewing
+/// it, its running jobs are its own; once it lapses (the process died),
+/// any process may recover them. One store shared by several processes
+/// needs this: a process starting up must not take another's live work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The worker (one id per process).
+    pub worker: String,
+    /// The hold ends at this instant unless renewed.
+    pub until: DateTime<Utc>,
+}
+
 /// Storage of jobs.
 #[async_trait]
 pub trait JobStore: Send + Sync + 'static {
@@ -177,7 +189,21 @@ pub trait JobStore: Send + Sync + 'static {
     /// longest ago, then the oldest job), marks
     /// it running and returns it; `None` when nothing is queued. Each job is
     /// handed out once, however many claim at the same time.
-    async fn claim(&self, now: DateTime<Utc>) -> Result<Option<Job>>;
+    /// The job is held under `lease`.
+    async fn claim(&self, now: DateTime<Utc>, lease: &Lease) -> Result<Option<Job>>;
+    /// Puts running job `id` under `lease` (a job that started outside a
+    /// worker: a synchronous request handed over); false when not running.
+    async fn hold(&self, id: &str, lease: &Lease) -> Result<bool>;
+    /// Extends the lease of every running job of `lease.worker` to
+    /// `lease.until`; how many.
+    async fn renew(&self, lease: &Lease) -> Result<u64>;
+    /// Like [`JobStore::recover`], for running jobs whose lease lapsed
+    /// before `now` only (their worker is gone); live workers' jobs stay.
+    async fn recover_lapsed(
+        &self,
+        requeue_kinds: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Recovered>;
     /// Records progress of a running job; false when it is not running.
     async fn set_progress(&self, id: &str, fraction: f64, message: &str) -> Result<bool>;
     /// Ends a running job; false when it was not running (already ended).

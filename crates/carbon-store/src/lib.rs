@@ -45,7 +45,7 @@ pub use fundstore::{
     BASE_SCENARIO, FundamentalAppend, FundamentalPoint, FundamentalQuery, FundamentalSeries,
     FundamentalStore, ResearchFilter, ResearchRun, ResearchStore,
 };
-pub use jobs::{Job, JobEnd, JobFilter, JobStatus, JobStore, Recovered};
+pub use jobs::{Job, JobEnd, JobFilter, JobStatus, JobStore, Lease, Recovered};
 pub use model::{
     AppendSummary, CompactSummary, Cursor, InstrumentPage, InstrumentQuery, PricePage, PriceQuery,
     PriceRow, Resample, SeriesStats, StatsFilter, UpsertSummary,

@@ -97,6 +97,7 @@ impl Harness for Pg {
 carbon_store::conformance_tests!(@each Pg::new();
     jobs_queue_claim_fairly_once_and_recover,
     jobs_are_served_round_robin_across_tenants,
+    jobs_of_live_workers_stay_theirs_lapsed_ones_are_recovered,
     exports_are_idempotent_tenant_scoped_and_expire,
     feeds_are_named_per_tenant_and_keep_their_state,
     scenarios_are_versioned_immutable_and_tenant_scoped,
@@ -130,7 +131,11 @@ async fn jobs_from_two_processes_run_exactly_once_under_concurrent_claims() {
         let s = if k % 2 == 0 { a.clone() } else { b.clone() };
         tasks.push(tokio::spawn(async move {
             let mut got = Vec::new();
-            while let Some(j) = s.claim(chrono::Utc::now()).await.unwrap() {
+            let lease = carbon_store::Lease {
+                worker: format!("w{k}"),
+                until: chrono::Utc::now() + chrono::Duration::minutes(5),
+            };
+            while let Some(j) = s.claim(chrono::Utc::now(), &lease).await.unwrap() {
                 got.push(j.id.clone());
                 s.finish(
                     &j.id,

@@ -8,7 +8,7 @@ use duckdb::{OptionalExt, Row, params};
 use super::{DuckdbStore, from_micros, ts};
 use crate::{
     error::{Error, Result},
-    jobs::{Job, JobEnd, JobFilter, JobStatus, JobStore, Recovered},
+    jobs::{Job, JobEnd, JobFilter, JobStatus, JobStore, Lease, Recovered},
 };
 
 const COLS: &str = "id, kind, spec, tenant, owner, status, progress, message, \
@@ -110,7 +110,8 @@ impl JobStore for DuckdbStore {
         .await
     }
 
-    async fn claim(&self, now: DateTime<Utc>) -> Result<Option<Job>> {
+    async fn claim(&self, now: DateTime<Utc>, lease: &Lease) -> Result<Option<Job>> {
+        let lease = lease.clone();
         self.blocking(move |s| {
             let mut c = s.writer();
             let tx = c.transaction()?;
@@ -132,8 +133,9 @@ impl JobStore for DuckdbStore {
             };
             let n = tx.execute(
                 "UPDATE jobs SET status = 'running', started_utc = ?, attempts = attempts + 1, \
-                 progress = 0, message = '' WHERE id = ? AND status = 'queued'",
-                params![ts(now), id],
+                 progress = 0, message = '', lease_owner = ?, lease_until = ? \
+                 WHERE id = ? AND status = 'queued'",
+                params![ts(now), lease.worker, ts(lease.until), id],
             )?;
             if n == 0 {
                 return Ok(None);
@@ -143,6 +145,36 @@ impl JobStore for DuckdbStore {
             Ok(job)
         })
         .await
+    }
+
+    async fn hold(&self, id: &str, lease: &Lease) -> Result<bool> {
+        let (id, lease) = (id.to_string(), lease.clone());
+        self.blocking(move |s| {
+            Ok(s.writer().execute(
+                "UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE id = ? AND status = 'running'",
+                params![lease.worker, ts(lease.until), id],
+            )? > 0)
+        })
+        .await
+    }
+
+    async fn renew(&self, lease: &Lease) -> Result<u64> {
+        let lease = lease.clone();
+        self.blocking(move |s| {
+            Ok(s.writer().execute(
+                "UPDATE jobs SET lease_until = ? WHERE lease_owner = ? AND status = 'running'",
+                params![ts(lease.until), lease.worker],
+            )? as u64)
+        })
+        .await
+    }
+
+    async fn recover_lapsed(
+        &self,
+        requeue_kinds: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Recovered> {
+        self.recover_where(requeue_kinds, now, true).await
     }
 
     async fn set_progress(&self, id: &str, fraction: f64, message: &str) -> Result<bool> {
@@ -209,25 +241,49 @@ impl JobStore for DuckdbStore {
     }
 
     async fn recover(&self, requeue_kinds: &[String], now: DateTime<Utc>) -> Result<Recovered> {
+        self.recover_where(requeue_kinds, now, false).await
+    }
+}
+
+impl DuckdbStore {
+    /// Running jobs (only those whose lease lapsed before `now`, with
+    /// `lapsed`) back to the queue or failed.
+    async fn recover_where(
+        &self,
+        requeue_kinds: &[String],
+        now: DateTime<Utc>,
+        lapsed: bool,
+    ) -> Result<Recovered> {
         // Kinds are identifiers: one comma-separated parameter holds them.
         let kinds = requeue_kinds.join(",");
+        // A job without a lease (started before leases existed) counts as lapsed.
+        let held = if lapsed {
+            " AND (lease_until IS NULL OR lease_until < ?)"
+        } else {
+            " AND ? IS NOT NULL"
+        };
         self.blocking(move |s| {
             let mut c = s.writer();
             let tx = c.transaction()?;
             // A cancel asked for before the stop is honoured, not requeued.
             let requeued = tx.execute(
-                "UPDATE jobs SET status = 'queued', started_utc = NULL, progress = 0, \
-                 message = 'requeued after a restart' \
-                 WHERE status = 'running' AND NOT cancel_requested \
-                 AND list_contains(string_split(?, ','), kind)",
-                params![kinds],
+                &format!(
+                    "UPDATE jobs SET status = 'queued', started_utc = NULL, progress = 0, \
+                     message = 'requeued after a restart', lease_owner = NULL, lease_until = NULL \
+                     WHERE status = 'running' AND NOT cancel_requested \
+                     AND list_contains(string_split(?, ','), kind){held}"
+                ),
+                params![kinds, ts(now)],
             )?;
             let failed = tx.execute(
-                "UPDATE jobs SET status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'failed' END, \
-                 error = CASE WHEN cancel_requested THEN NULL \
-                         ELSE 'the server stopped while this job ran; submit it again' END, \
-                 finished_utc = ? WHERE status = 'running'",
-                params![ts(now)],
+                &format!(
+                    "UPDATE jobs SET status = CASE WHEN cancel_requested THEN 'cancelled' ELSE 'failed' END, \
+                     error = CASE WHEN cancel_requested THEN NULL \
+                             ELSE 'the server stopped while this job ran; submit it again' END, \
+                     finished_utc = ?, lease_owner = NULL, lease_until = NULL \
+                     WHERE status = 'running'{held}"
+                ),
+                params![ts(now), ts(now)],
             )?;
             tx.commit()?;
             Ok(Recovered { failed, requeued })

@@ -388,6 +388,15 @@ CREATE TABLE feeds (
 );
 "#,
     ),
+    (
+        12,
+        "job leases",
+        r#"
+-- A running job's worker and how long its hold lasts (renewed while it runs).
+ALTER TABLE jobs ADD COLUMN lease_owner VARCHAR;
+ALTER TABLE jobs ADD COLUMN lease_until TIMESTAMP;
+"#,
+    ),
 ];
 
 /// The newest schema version this build knows.

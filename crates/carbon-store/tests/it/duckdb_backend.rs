@@ -77,11 +77,11 @@ carbon_store::conformance_tests!(DuckHarness::new());
 fn schema_is_migrated_once_and_versioned() {
     let dir = tempfile::tempdir().unwrap();
     let s = DuckdbStore::open(dir.path()).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 11);
+    assert_eq!(s.schema_version().unwrap(), 12);
     assert!(s.path().ends_with("carbon.duckdb"));
     drop(s);
     let s = DuckdbStore::open(dir.path()).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 11);
+    assert_eq!(s.schema_version().unwrap(), 12);
 }
 
 /// Child half of `a_second_process_gets_a_clear_busy_error`: when run with

@@ -121,7 +121,7 @@ fn init_creates_the_database_idempotently() {
     let dir = tempfile::tempdir().unwrap();
     let o = run(carbon(dir.path()).arg("init"));
     assert_eq!(o.code, 0, "{}", o.stderr);
-    assert!(o.stdout.contains("schema version: 11"), "{}", o.stdout);
+    assert!(o.stdout.contains("schema version: 12"), "{}", o.stdout);
     assert!(dir.path().join("data/carbon.duckdb").is_file());
     // First start: the admin and the two pilots' demo users, passwords once.
     for user in ["admin", "miso_demo", "caiso_demo"] {
