@@ -272,6 +272,19 @@ impl AppState {
             .ok_or_else(|| ApiError::not_found("this server keeps no exports"))
     }
 
+    /// Cancels export (or brief) `e`: its job stops; a queued one is
+    /// abandoned at once. The record after the cancel.
+    pub(crate) async fn cancel_record(&self, e: Export) -> Result<Export, ApiError> {
+        let exports = self.exports_service()?;
+        if let Some(job) = &e.job_id {
+            self.jobs.cancel(job).await?;
+        }
+        if e.status == "queued" {
+            exports.abandon(&e.tenant, &e.id).await?;
+        }
+        Ok(exports.get(&e.tenant, &e.id).await?)
+    }
+
     /// A data export of the caller's tenant (briefs are the reports routes').
     async fn data_export(&self, who: &Principal, id: &str) -> Result<Export, ApiError> {
         let e = self.exports_service()?.get(&who.tenant, id).await?;
@@ -575,15 +588,8 @@ pub(crate) async fn cancel_export(
     Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<Export>, ApiError> {
-    let exports = s.exports_service()?;
     let e = s.data_export(&who, &id).await?;
-    if let Some(job) = &e.job_id {
-        s.jobs.cancel(job).await?;
-    }
-    if e.status == "queued" {
-        exports.abandon(&who.tenant, &id).await?;
-    }
-    Ok(Json(exports.get(&who.tenant, &id).await?))
+    Ok(Json(s.cancel_record(e).await?))
 }
 
 /// A signed, expiring link to one file of a finished export.

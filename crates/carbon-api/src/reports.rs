@@ -222,14 +222,7 @@ pub(crate) async fn cancel_report(
     Path(id): Path<String>,
 ) -> Result<Json<Export>, ApiError> {
     let e = s.brief(&who, &id, "/api/v1/reports/{id}").await?;
-    let exports = s.exports_service()?;
-    if let Some(job) = &e.job_id {
-        s.jobs.cancel(job).await?;
-    }
-    if e.status == "queued" {
-        exports.abandon(&who.tenant, &id).await?;
-    }
-    Ok(Json(exports.get(&who.tenant, &id).await?))
+    Ok(Json(s.cancel_record(e).await?))
 }
 
 /// A signed, expiring link to the brief's HTML, PDF or manifest.

@@ -17,16 +17,18 @@ fn post(s: &Server, path: &str, body: &Value) -> super::api::Resp {
 }
 
 fn wait(s: &Server, id: &str) -> Value {
+    wait_at(s, &format!("/api/v1/exports/{id}"))
+}
+
+/// The record at `path` once it has ended (60 s at most).
+fn wait_at(s: &Server, path: &str) -> Value {
     let t = Instant::now();
     loop {
-        let e = get(s, &format!("/api/v1/exports/{id}")).json();
+        let e = get(s, path).json();
         if ["succeeded", "failed", "cancelled"].contains(&e["status"].as_str().unwrap()) {
             return e;
         }
-        assert!(
-            t.elapsed() < Duration::from_secs(60),
-            "export {id} still {e}"
-        );
+        assert!(t.elapsed() < Duration::from_secs(60), "{path} still {e}");
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -224,18 +226,7 @@ fn an_export_is_written_linked_downloaded_and_its_links_checked() {
 }
 
 fn wait_report(s: &Server, id: &str) -> Value {
-    let t = Instant::now();
-    loop {
-        let e = get(s, &format!("/api/v1/reports/{id}")).json();
-        if ["succeeded", "failed", "cancelled"].contains(&e["status"].as_str().unwrap()) {
-            return e;
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(60),
-            "report {id} still {e}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_at(s, &format!("/api/v1/reports/{id}"))
 }
 
 /// Indiana Hub's 24 DA LMPs of 2026-10-01 from the raw MISO report.
