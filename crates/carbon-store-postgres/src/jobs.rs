@@ -129,7 +129,8 @@ impl JobStore for PgStore {
         let c = self.client().await?;
         Ok(c
             .execute(
-                "UPDATE jobs SET lease_owner = $1, lease_until = $2 WHERE id = $3 AND status = 'running'",
+                "UPDATE jobs SET lease_owner = $1, lease_until = $2 WHERE id = $3 AND status = 'running' \
+                 AND (lease_owner IS NULL OR lease_owner = $1)",
                 &[&lease.worker, &lease.until, &id],
             )
             .await
@@ -225,8 +226,8 @@ impl JobStore for PgStore {
 
 impl PgStore {
     /// Running jobs (with `lapsed`, only those whose lease ended before
-    /// `now`; a job without a lease counts as lapsed) back to the queue or
-    /// failed.
+    /// `now`; a job without a lease is being handed over, not lapsed) back
+    /// to the queue or failed.
     async fn recover_where(
         &self,
         requeue_kinds: &[String],
@@ -241,7 +242,7 @@ impl PgStore {
                 "UPDATE jobs SET status = 'queued', started_utc = NULL, progress = 0, \
                  message = 'requeued after a restart', lease_owner = NULL, lease_until = NULL \
                  WHERE status = 'running' AND NOT cancel_requested AND kind = ANY($1) \
-                 AND (NOT $2 OR lease_until IS NULL OR lease_until < $3)",
+                 AND (NOT $2 OR lease_until < $3)",
                 &[&requeue_kinds, &lapsed, &now],
             )
             .await
@@ -252,7 +253,7 @@ impl PgStore {
                  error = CASE WHEN cancel_requested THEN NULL \
                          ELSE 'the server stopped while this job ran; submit it again' END, \
                  finished_utc = $1, lease_owner = NULL, lease_until = NULL WHERE status = 'running' \
-                 AND (NOT $2 OR lease_until IS NULL OR lease_until < $1)",
+                 AND (NOT $2 OR lease_until < $1)",
                 &[&now, &lapsed],
             )
             .await

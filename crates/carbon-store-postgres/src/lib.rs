@@ -72,7 +72,15 @@ pub(crate) fn backend(what: &str) -> impl Fn(tokio_postgres::Error) -> Error + '
         {
             return Error::Conflict(format!("{what}: it exists already"));
         }
-        Error::Backend(format!("postgres, {what}: {e}"))
+        // tokio-postgres shows only the error's kind ("db error"): say the
+        // server's code and message (never its detail, which can quote
+        // values), or the cause of a connection failure.
+        let why = match (e.as_db_error(), std::error::Error::source(&e)) {
+            (Some(db), _) => format!("{} ({})", db.message(), db.code().code()),
+            (None, Some(cause)) => format!("{e}: {cause}"),
+            (None, None) => e.to_string(),
+        };
+        Error::Backend(format!("postgres, {what}: {why}"))
     }
 }
 

@@ -2498,7 +2498,12 @@ pub async fn jobs_of_live_workers_stay_theirs_lapsed_ones_are_recovered(h: &dyn 
     h2.status = JobStatus::Running;
     h2.started = Some(t(300));
     jobs.enqueue(h2).await.unwrap();
+    // Between its insert and its hold it is not taken as lapsed.
+    let r = jobs.recover_lapsed(&[], t(301)).await.unwrap();
+    assert_eq!((r.requeued, r.failed), (0, 0));
     assert!(jobs.hold("j4", &lease("c", 400)).await.unwrap());
+    // Another worker cannot take it over by holding it.
+    assert!(!jobs.hold("j4", &lease("d", 500)).await.unwrap());
     assert!(!jobs.hold("nope", &lease("c", 400)).await.unwrap());
     let r = jobs.recover_lapsed(&[], t(350)).await.unwrap();
     assert_eq!((r.requeued, r.failed), (0, 0));

@@ -192,7 +192,9 @@ pub trait JobStore: Send + Sync + 'static {
     /// The job is held under `lease`.
     async fn claim(&self, now: DateTime<Utc>, lease: &Lease) -> Result<Option<Job>>;
     /// Puts running job `id` under `lease` (a job that started outside a
-    /// worker: a synchronous request handed over); false when not running.
+    /// worker: a synchronous request handed over); false when it is not
+    /// running or another worker holds it. A running job without a lease
+    /// is never taken as lapsed.
     async fn hold(&self, id: &str, lease: &Lease) -> Result<bool>;
     /// Extends the lease of every running job of `lease.worker` to
     /// `lease.until`; how many.

@@ -28,6 +28,28 @@ fn schema() -> String {
     format!("carbon_test_{:016x}", rand::random::<u64>())
 }
 
+/// Drops schema `0` when the test ends, passed or failed (a fresh
+/// connection on a runtime of its own: the test's may be gone).
+struct Cleanup(String);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let name = self.0.clone();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(s) = PgStore::connect(&url(), &name).await {
+                    let _ = s.drop_schema().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
 /// A fresh schema per store opened; all dropped when the harness goes.
 struct Pg {
     opened: std::sync::Mutex<Vec<PgStore>>,
@@ -109,6 +131,7 @@ carbon_store::conformance_tests!(@each Pg::new();
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn jobs_from_two_processes_run_exactly_once_under_concurrent_claims() {
     let name = schema();
+    let _cleanup = Cleanup(name.clone());
     // Two "processes": two pools on one schema.
     let a = PgStore::connect(&url(), &name).await.unwrap();
     let b = PgStore::connect(&url(), &name).await.unwrap();
@@ -176,6 +199,7 @@ async fn jobs_from_two_processes_run_exactly_once_under_concurrent_claims() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_processes_migrating_at_once_apply_each_migration_once() {
     let name = schema();
+    let _cleanup = Cleanup(name.clone());
     let u = url();
     let (a, b) = tokio::join!(PgStore::connect(&u, &name), PgStore::connect(&u, &name));
     let (a, b) = (a.unwrap(), b.unwrap());
@@ -197,6 +221,7 @@ async fn two_processes_migrating_at_once_apply_each_migration_once() {
 async fn two_processes_saving_one_scenario_make_one_version_each_number() {
     use carbon_store::{ScenarioStore, ScenarioVersion};
     let name = schema();
+    let _cleanup = Cleanup(name.clone());
     let a = PgStore::connect(&url(), &name).await.unwrap();
     let b = PgStore::connect(&url(), &name).await.unwrap();
     let v = |n: u32, by: &str| ScenarioVersion {
@@ -238,6 +263,7 @@ async fn two_processes_saving_one_scenario_make_one_version_each_number() {
 async fn two_processes_auditing_at_once_keep_one_intact_chain() {
     use carbon_store::{Directory, NewAuditEvent};
     let name = schema();
+    let _cleanup = Cleanup(name.clone());
     let a = PgStore::connect(&url(), &name).await.unwrap();
     let b = PgStore::connect(&url(), &name).await.unwrap();
     let mut tasks = Vec::new();

@@ -151,8 +151,9 @@ impl JobStore for DuckdbStore {
         let (id, lease) = (id.to_string(), lease.clone());
         self.blocking(move |s| {
             Ok(s.writer().execute(
-                "UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE id = ? AND status = 'running'",
-                params![lease.worker, ts(lease.until), id],
+                "UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE id = ? AND status = 'running' \
+                 AND (lease_owner IS NULL OR lease_owner = ?)",
+                params![lease.worker, ts(lease.until), id, lease.worker],
             )? > 0)
         })
         .await
@@ -256,9 +257,11 @@ impl DuckdbStore {
     ) -> Result<Recovered> {
         // Kinds are identifiers: one comma-separated parameter holds them.
         let kinds = requeue_kinds.join(",");
-        // A job without a lease (started before leases existed) counts as lapsed.
+        // A job without a lease is not lapsed: it is being handed over (held
+        // a moment later) or was left by a server before leases, which the
+        // start-up `recover` takes.
         let held = if lapsed {
-            " AND (lease_until IS NULL OR lease_until < ?)"
+            " AND lease_until IS NOT NULL AND lease_until < ?"
         } else {
             " AND ? IS NOT NULL"
         };
