@@ -135,7 +135,7 @@ impl Directory for PgStore {
     async fn tenants(&self) -> Result<Vec<Tenant>> {
         let c = self.client().await?;
         c.query(
-            "SELECT id, name, created_utc, ip_allow FROM tenants ORDER BY id",
+            "SELECT id, name, created_utc, ip_allow FROM tenants ORDER BY id COLLATE \"C\"",
             &[],
         )
         .await
@@ -209,7 +209,7 @@ impl Directory for PgStore {
         let c = self.client().await?;
         c.query(
             &format!(
-                "SELECT {USER_COLS} FROM users WHERE ($1::TEXT IS NULL OR tenant = $1) ORDER BY username"
+                "SELECT {USER_COLS} FROM users WHERE ($1::TEXT IS NULL OR tenant = $1) ORDER BY username COLLATE \"C\""
             ),
             &[&tenant],
         )
@@ -264,7 +264,7 @@ impl Directory for PgStore {
         c.query(
             &format!(
                 "SELECT {KEY_COLS} FROM api_keys WHERE ($1::TEXT IS NULL OR tenant = $1) \
-                 ORDER BY created_utc DESC, id"
+                 ORDER BY created_utc DESC, id COLLATE \"C\""
             ),
             &[&tenant],
         )
@@ -339,7 +339,7 @@ impl Directory for PgStore {
         c.query(
             &format!(
                 "SELECT {GRANT_COLS} FROM grants WHERE ($1::TEXT IS NULL OR tenant = $1) \
-                 ORDER BY tenant, created_utc, id"
+                 ORDER BY tenant COLLATE \"C\", created_utc, id COLLATE \"C\""
             ),
             &[&tenant],
         )
@@ -381,7 +381,7 @@ impl Directory for PgStore {
         let c = self.client().await?;
         Ok(c.query(
             "SELECT kid, alg, private_pem, public_jwk, created_utc, retired_utc \
-                 FROM signing_keys ORDER BY created_utc DESC, kid",
+                 FROM signing_keys ORDER BY created_utc DESC, kid COLLATE \"C\"",
             &[],
         )
         .await

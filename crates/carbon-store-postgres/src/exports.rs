@@ -99,7 +99,7 @@ impl ExportStore for PgStore {
         Ok(c.query(
             &format!(
                 "SELECT {COLS} FROM exports WHERE tenant = $1 \
-                     ORDER BY created_utc DESC, id DESC LIMIT $2"
+                     ORDER BY created_utc DESC, id COLLATE \"C\" DESC LIMIT $2"
             ),
             &[&tenant, &limit],
         )
@@ -149,7 +149,7 @@ impl ExportStore for PgStore {
         Ok(c.query(
             &format!(
                 "SELECT {COLS} FROM exports WHERE expires_utc < $1 AND status <> 'expired' \
-                     ORDER BY expires_utc, id"
+                     ORDER BY expires_utc, id COLLATE \"C\""
             ),
             &[&t],
         )

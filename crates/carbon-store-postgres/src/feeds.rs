@@ -171,7 +171,7 @@ impl FeedStore for PgStore {
         Ok(c
             .query(
                 &format!(
-                    "SELECT {COLS} FROM feeds WHERE ($1::TEXT IS NULL OR tenant = $1) ORDER BY tenant, name"
+                    "SELECT {COLS} FROM feeds WHERE ($1::TEXT IS NULL OR tenant = $1) ORDER BY tenant COLLATE \"C\", name COLLATE \"C\""
                 ),
                 &[&tenant],
             )

@@ -86,7 +86,7 @@ impl JobStore for PgStore {
             &format!(
                 "SELECT {COLS} FROM jobs WHERE ($1::TEXT IS NULL OR tenant = $1) \
                  AND ($2::TEXT IS NULL OR status = $2) AND ($3::TEXT IS NULL OR kind = $3) \
-                 ORDER BY created_utc DESC, id DESC LIMIT $4"
+                 ORDER BY created_utc DESC, id COLLATE \"C\" DESC LIMIT $4"
             ),
             &[&f.tenant, &status, &f.kind, &limit],
         )
@@ -105,7 +105,7 @@ impl JobStore for PgStore {
                                         max(started_utc) AS last FROM jobs GROUP BY tenant), \
                       next AS (SELECT j.id FROM jobs j LEFT JOIN served r ON r.tenant = j.tenant \
                                WHERE j.status = 'queued' \
-                               ORDER BY coalesce(r.n, 0), r.last NULLS FIRST, j.created_utc, j.id \
+                               ORDER BY coalesce(r.n, 0), r.last NULLS FIRST, j.created_utc, j.id COLLATE \"C\" \
                                LIMIT 1 FOR UPDATE OF j SKIP LOCKED) \
                  UPDATE jobs SET status = 'running', started_utc = $1, attempts = attempts + 1, \
                         progress = 0, message = '', lease_owner = $2, lease_until = $3 \

@@ -8,7 +8,8 @@
 //! its hash-chained audit log (appends serialised across processes by an
 //! advisory lock). It implements `carbon-store`'s traits and passes the
 //! same conformance checks as DuckDB for them; prices, fundamentals and curve
-//! points belong to ClickHouse (not here).
+//! points belong to ClickHouse (not here). Text sorts byte by byte
+//! (`COLLATE "C"`), as on DuckDB, whatever the database's collation.
 //!
 //! A [`PgStore`] lives in one schema of one database (so test runs and
 //! deployments sharing a server stay apart); its migrations are versioned,
@@ -67,10 +68,21 @@ fn check_schema(s: &str) -> Result<()> {
 /// connection string, which may hold a password).
 pub(crate) fn backend(what: &str) -> impl Fn(tokio_postgres::Error) -> Error + '_ {
     move |e| {
-        if let Some(db) = e.as_db_error()
-            && db.code() == &tokio_postgres::error::SqlState::UNIQUE_VIOLATION
-        {
-            return Error::Conflict(format!("{what}: it exists already"));
+        if let Some(db) = e.as_db_error() {
+            use tokio_postgres::error::SqlState;
+            if db.code() == &SqlState::UNIQUE_VIOLATION {
+                return Error::Conflict(format!("{what}: it exists already"));
+            }
+            // Text PostgreSQL cannot hold (a NUL character): the input's
+            // fault, as DuckDB would have stored it.
+            if db.code() == &SqlState::UNTRANSLATABLE_CHARACTER
+                || db.code() == &SqlState::CHARACTER_NOT_IN_REPERTOIRE
+            {
+                return Error::InvalidParameter {
+                    param: "text",
+                    message: format!("{what}: text with a NUL character cannot be stored"),
+                };
+            }
         }
         // tokio-postgres shows only the error's kind ("db error"): say the
         // server's code and message (never its detail, which can quote

@@ -82,7 +82,7 @@ impl ResearchStore for PgStore {
             &format!(
                 "SELECT {COLS} FROM research_runs WHERE ($1::TEXT IS NULL OR kind = $1) \
                      AND ($2::TEXT IS NULL OR subject = $2) \
-                     ORDER BY started_utc DESC, run_id DESC LIMIT $3"
+                     ORDER BY started_utc DESC, run_id COLLATE \"C\" DESC LIMIT $3"
             ),
             &[&f.kind, &f.subject, &limit],
         )

@@ -59,7 +59,7 @@ impl RunLog for PgStore {
                         error, quality \
                  FROM ingest_runs WHERE ($1::TEXT IS NULL OR connector = $1) \
                  AND ($2::TEXT IS NULL OR id = $2) \
-                 ORDER BY started_utc DESC, id DESC LIMIT $3",
+                 ORDER BY started_utc DESC, id COLLATE \"C\" DESC LIMIT $3",
                 &[&filter.connector, &filter.id, &limit],
             )
             .await
@@ -138,7 +138,7 @@ impl RunLog for PgStore {
             "SELECT run_id, source, source_row, instrument_id, market_run, \
                         interval_start_utc, reason, detail \
                  FROM quarantine WHERE ($1::TEXT IS NULL OR run_id = $1) \
-                 ORDER BY quarantined_utc DESC, source, source_row LIMIT $2",
+                 ORDER BY quarantined_utc DESC, source COLLATE \"C\", source_row LIMIT $2",
             &[&run_id, &limit],
         )
         .await

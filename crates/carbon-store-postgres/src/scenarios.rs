@@ -234,7 +234,7 @@ impl ScenarioStore for PgStore {
         Ok(c.query(
             &format!(
                 "SELECT {RUN_COLS} FROM scenario_runs WHERE tenant = $1 AND scenario_id = $2 \
-                     ORDER BY created_utc DESC, curve_run_id DESC"
+                     ORDER BY created_utc DESC, curve_run_id COLLATE \"C\" DESC"
             ),
             &[&tenant, &scenario_id],
         )

@@ -299,3 +299,52 @@ async fn two_processes_auditing_at_once_keep_one_intact_chain() {
     drop(b);
     a.drop_schema().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_sorts_byte_by_byte_and_a_nul_is_bad_input() {
+    use carbon_store::{Feed, FeedStore};
+    let name = schema();
+    let _cleanup = Cleanup(name.clone());
+    let s = PgStore::connect(&url(), &name).await.unwrap();
+    let feed = |id: &str, n: &str| Feed {
+        id: id.into(),
+        tenant: "T".into(),
+        owner: "o".into(),
+        name: n.into(),
+        spec: serde_json::json!({}),
+        enabled: true,
+        created: chrono::Utc::now(),
+        next_due: chrono::Utc::now(),
+        last_run: None,
+        last_success: None,
+        last_error: None,
+        failures: 0,
+        runs: 0,
+    };
+    for (id, n) in [
+        ("f1", "alpha"),
+        ("f2", "Beta"),
+        ("f3", "_gamma"),
+        ("f4", "Zeta"),
+    ] {
+        s.create_feed(feed(id, n)).await.unwrap();
+    }
+    // Byte order (as DuckDB sorts), not a locale's case-folding order.
+    let names: Vec<String> = s
+        .feeds(Some("T"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
+    let mut bytes = names.clone();
+    bytes.sort();
+    assert_eq!(names, bytes);
+    assert_eq!(names, ["Beta", "Zeta", "_gamma", "alpha"]);
+    // A NUL in text is the input's fault (4xx), not a backend failure.
+    let e = s.create_feed(feed("f5", "bad\u{0}name")).await.unwrap_err();
+    assert!(
+        matches!(e, carbon_store::Error::InvalidParameter { .. }) && e.is_user_error(),
+        "{e:?}"
+    );
+}
