@@ -285,6 +285,14 @@ impl AppState {
         Ok(exports.get(&e.tenant, &e.id).await?)
     }
 
+    /// A link to `b.file` of `e` (already entitled), 201.
+    pub(crate) async fn mint_link(&self, e: &Export, b: &NewLink) -> Result<Response, ApiError> {
+        let ttl = b.ttl()?;
+        let now = chrono::Utc::now();
+        let url = self.exports_service()?.link(e, &b.file, ttl, now).await?;
+        Ok((StatusCode::CREATED, Json(Link::new(url, now + ttl))).into_response())
+    }
+
     /// A data export of the caller's tenant (briefs are the reports routes').
     async fn data_export(&self, who: &Principal, id: &str) -> Result<Export, ApiError> {
         let e = self.exports_service()?.get(&who.tenant, id).await?;
@@ -602,33 +610,20 @@ pub(crate) async fn create_link(
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
+    const ROUTE: &str = "/api/v1/exports/{id}/links";
     let b: NewLink = crate::auth::body(&bytes)?;
-    let ttl = b.ttl()?;
-    let exports = s.exports_service()?;
+    b.ttl()?; // a bad lifetime is refused before anything is looked up
     let e = s.data_export(&who, &id).await?;
     // A link hands the data out: the caller must still be entitled to it.
-    if e.dataset != "prices" {
-        let spec: DataExport = serde_json::from_value(e.spec.clone())
-            .map_err(|_| ApiError::not_found(format!("no export `{id}`")))?;
-        s.entitle_data(&who, &spec.data, "/api/v1/exports/{id}/links")
-            .await?;
-        let now = chrono::Utc::now();
-        let url = exports.link(&e, &b.file, ttl, now).await?;
-        return Ok((StatusCode::CREATED, Json(Link::new(url, now + ttl))).into_response());
+    let gone = || ApiError::not_found(format!("no export `{id}`"));
+    if e.dataset == "prices" {
+        let spec: ExportSpec = serde_json::from_value(e.spec.clone()).map_err(|_| gone())?;
+        entitle_query(&s, &who, &spec.prices, Transport::Download, ROUTE).await?;
+    } else {
+        let spec: DataExport = serde_json::from_value(e.spec.clone()).map_err(|_| gone())?;
+        s.entitle_data(&who, &spec.data, ROUTE).await?;
     }
-    let spec: ExportSpec = serde_json::from_value(e.spec.clone())
-        .map_err(|_| ApiError::not_found(format!("no export `{id}`")))?;
-    entitle_query(
-        &s,
-        &who,
-        &spec.prices,
-        Transport::Download,
-        "/api/v1/exports/{id}/links",
-    )
-    .await?;
-    let now = chrono::Utc::now();
-    let url = exports.link(&e, &b.file, ttl, now).await?;
-    Ok((StatusCode::CREATED, Json(Link::new(url, now + ttl))).into_response())
+    s.mint_link(&e, &b).await
 }
 
 /// A file behind a signed link (no credential: the signature is one). A

@@ -236,7 +236,7 @@ pub(crate) async fn report_link(
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let b: NewLink = crate::auth::body(&bytes)?;
-    let ttl = b.ttl()?;
+    b.ttl()?; // a bad lifetime is refused before anything is looked up
     const ROUTE: &str = "/api/v1/reports/{id}/links";
     let e = s.brief(&who, &id, ROUTE).await?;
     // A link hands the brief out: what it shows must still be the caller's
@@ -265,7 +265,5 @@ pub(crate) async fn report_link(
         s.deny(&who, ROUTE, &why).await;
         return Err(ApiError::forbidden(why));
     }
-    let now = chrono::Utc::now();
-    let url = s.exports_service()?.link(&e, &b.file, ttl, now).await?;
-    Ok((StatusCode::CREATED, Json(Link::new(url, now + ttl))).into_response())
+    s.mint_link(&e, &b).await
 }

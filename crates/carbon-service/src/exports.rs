@@ -889,13 +889,8 @@ impl Exports {
     ) -> Result<()> {
         let spec: DataExport = serde_json::from_value(e.spec.clone())
             .map_err(|x| Error::Internal(format!("stored export spec: {x}")))?;
-        let src = self
-            .sources
-            .get()
-            .ok_or_else(|| Error::Internal("data exports are not set up".into()))?;
-        if !progress.step(0, 2, &format!("reading the {}", spec.data.name())) {
-            return Err(Error::Internal("stopped: the export was cancelled".into()));
-        }
+        let src = self.sources()?;
+        go_on(progress, 0, 2, &format!("reading the {}", spec.data.name()))?;
         let table = crate::datasets::table(src, &spec.data).await?;
         let n = table.rows.len() as u64;
         let (format, gzip) = (spec.format, spec.gzip);
@@ -910,25 +905,10 @@ impl Exports {
         );
         progress.step(1, 2, "writing");
         let (sha, size) = self.put_file(e, &name, body, written).await?;
-        let manifest = json!({
-            "export_id": e.id,
-            "tenant": e.tenant,
-            "dataset": spec.data.name(),
-            "format": spec.format,
-            "gzip": spec.gzip,
-            "query": spec.data,
-            "created": crate::rfc3339(e.created),
-            "parts": [{"name": name, "rows": n, "bytes": size, "sha256": sha}],
-            "rows": n,
-            "bytes": size,
-        });
-        let text =
-            serde_json::to_vec_pretty(&manifest).map_err(|x| Error::Internal(x.to_string()))?;
-        let (_, msize) = self.put_file(e, "manifest.json", text, written).await?;
-        e.rows = n;
-        e.bytes = size + msize;
-        e.manifest = Some(manifest);
-        Ok(())
+        let extra = json!({ "format": spec.format, "gzip": spec.gzip, "query": spec.data });
+        let part = json!({"name": name, "rows": n, "bytes": size, "sha256": sha});
+        self.write_manifest(e, extra, vec![part], n, size, written)
+            .await
     }
 
     /// Stores `body` as `name` of export `e`: (its sha256, its size).
@@ -963,6 +943,45 @@ impl Exports {
         Ok((sha, size))
     }
 
+    /// Writes the manifest (the fields every export's has, then `extra`'s)
+    /// after every part, and notes the totals on `e`.
+    async fn write_manifest(
+        &self,
+        e: &mut Export,
+        extra: serde_json::Value,
+        parts: Vec<serde_json::Value>,
+        rows: u64,
+        bytes: u64,
+        written: &mut Vec<ObjectPath>,
+    ) -> Result<()> {
+        let mut manifest = json!({
+            "export_id": e.id,
+            "tenant": e.tenant,
+            "dataset": e.dataset,
+            "created": crate::rfc3339(e.created),
+            "parts": parts,
+            "rows": rows,
+            "bytes": bytes,
+        });
+        if let (Some(m), serde_json::Value::Object(x)) = (manifest.as_object_mut(), extra) {
+            m.extend(x);
+        }
+        let text =
+            serde_json::to_vec_pretty(&manifest).map_err(|x| Error::Internal(x.to_string()))?;
+        let (_, size) = self.put_file(e, "manifest.json", text, written).await?;
+        e.rows = rows;
+        e.bytes = bytes + size;
+        e.manifest = Some(manifest);
+        Ok(())
+    }
+
+    /// The stores briefs and the non-price datasets read.
+    fn sources(&self) -> Result<&DataSources> {
+        self.sources
+            .get()
+            .ok_or_else(|| Error::Internal("the download center's stores are not set up".into()))
+    }
+
     /// A market brief: gathered, rendered to HTML and PDF, both files and
     /// then the manifest stored.
     async fn write_brief(
@@ -973,17 +992,10 @@ impl Exports {
     ) -> Result<()> {
         let spec: BriefSpec = serde_json::from_value(e.spec.clone())
             .map_err(|x| Error::Internal(format!("stored brief spec: {x}")))?;
-        let src = self
-            .sources
-            .get()
-            .ok_or_else(|| Error::Internal("market briefs are not set up".into()))?;
-        if !progress.step(0, 3, "gathering the month") {
-            return Err(Error::Internal("stopped: the brief was cancelled".into()));
-        }
+        let src = self.sources()?;
+        go_on(progress, 0, 3, "gathering the month")?;
         let brief = crate::reports::gather(src, &spec, Utc::now()).await?;
-        if !progress.step(1, 3, "rendering HTML and PDF") {
-            return Err(Error::Internal("stopped: the brief was cancelled".into()));
-        }
+        go_on(progress, 1, 3, "rendering HTML and PDF")?;
         let (html, pdf) = tokio::task::spawn_blocking(move || {
             (carbon_report::html(&brief), carbon_report::pdf(&brief))
         })
@@ -1003,24 +1015,9 @@ impl Exports {
             );
         }
         progress.step(2, 3, "writing the manifest");
-        let manifest = json!({
-            "export_id": e.id,
-            "tenant": e.tenant,
-            "dataset": BRIEF_DATASET,
-            "market": spec.market.code(),
-            "month": spec.month,
-            "created": crate::rfc3339(e.created),
-            "parts": parts,
-            "rows": 0,
-            "bytes": total,
-        });
-        let text =
-            serde_json::to_vec_pretty(&manifest).map_err(|x| Error::Internal(x.to_string()))?;
-        let (_, size) = self.put_file(e, "manifest.json", text, written).await?;
-        e.rows = 0;
-        e.bytes = total + size;
-        e.manifest = Some(manifest);
-        Ok(())
+        let extra = json!({ "market": spec.market.code(), "month": spec.month });
+        self.write_manifest(e, extra, parts, 0, total, written)
+            .await
     }
 
     async fn write_prices(
@@ -1048,13 +1045,12 @@ impl Exports {
         let mut manifest_parts = Vec::new();
         let (mut rows_total, mut bytes_total) = (0u64, 0u64);
         for (i, (a, b)) in parts.iter().enumerate() {
-            if !progress.step(
+            go_on(
+                progress,
                 i,
                 parts.len() + 1,
                 &format!("writing {}", a.format("%Y-%m")),
-            ) {
-                return Err(Error::Internal("stopped: the export was cancelled".into()));
-            }
+            )?;
             let mut q = spec.prices.clone();
             q.start = *a;
             q.end = *b;
@@ -1104,25 +1100,9 @@ impl Exports {
                 "rows": n, "bytes": size, "sha256": sha,
             }));
         }
-        let manifest = json!({
-            "export_id": e.id,
-            "tenant": e.tenant,
-            "dataset": "prices",
-            "format": spec.format,
-            "gzip": spec.gzip,
-            "query": spec.prices,
-            "created": crate::rfc3339(e.created),
-            "parts": manifest_parts,
-            "rows": rows_total,
-            "bytes": bytes_total,
-        });
-        let text =
-            serde_json::to_vec_pretty(&manifest).map_err(|x| Error::Internal(x.to_string()))?;
-        let (_, size) = self.put_file(e, "manifest.json", text, written).await?;
-        e.rows = rows_total;
-        e.bytes = bytes_total + size;
-        e.manifest = Some(manifest);
-        Ok(())
+        let extra = json!({ "format": spec.format, "gzip": spec.gzip, "query": spec.prices });
+        self.write_manifest(e, extra, manifest_parts, rows_total, bytes_total, written)
+            .await
     }
 
     /// Stops export `id` where it is: every file written so far is deleted
@@ -1284,6 +1264,15 @@ impl Exports {
             self.records.update_export(&e).await?;
         }
         Ok(expired.len())
+    }
+}
+
+/// Reports a step; an error once the job was cancelled.
+fn go_on(progress: &Progress, step: usize, of: usize, what: &str) -> Result<()> {
+    if progress.step(step, of, what) {
+        Ok(())
+    } else {
+        Err(Error::Internal("stopped: the export was cancelled".into()))
     }
 }
 

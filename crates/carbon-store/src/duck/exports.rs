@@ -44,13 +44,7 @@ fn to_export(r: &Row<'_>) -> duckdb::Result<std::result::Result<Export, String>>
 }
 
 fn many(c: &duckdb::Connection, sql: &str, p: &[&dyn duckdb::ToSql]) -> Result<Vec<Export>> {
-    let mut stmt = c.prepare(sql)?;
-    let rows = stmt.query_map(p, to_export)?;
-    let mut out = Vec::new();
-    for r in rows {
-        out.push(r?.map_err(Error::Backend)?);
-    }
-    Ok(out)
+    super::read_rows(c, sql, p, to_export)
 }
 
 #[async_trait]

@@ -38,13 +38,7 @@ fn to_feed(r: &Row<'_>) -> duckdb::Result<std::result::Result<Feed, String>> {
 }
 
 fn many(c: &duckdb::Connection, sql: &str, p: &[&dyn duckdb::ToSql]) -> Result<Vec<Feed>> {
-    let mut stmt = c.prepare(sql)?;
-    let rows = stmt.query_map(p, to_feed)?;
-    let mut out = Vec::new();
-    for r in rows {
-        out.push(r?.map_err(Error::Backend)?);
-    }
-    Ok(out)
+    super::read_rows(c, sql, p, to_feed)
 }
 
 #[async_trait]

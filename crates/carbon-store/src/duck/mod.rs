@@ -111,6 +111,23 @@ pub(crate) fn ts(t: DateTime<Utc>) -> Value {
     Value::Timestamp(TimeUnit::Microsecond, t.timestamp_micros())
 }
 
+/// Rows of `sql`, each read by `read` (whose inner `Err` is a stored value
+/// that does not read back: a backend error).
+pub(crate) fn read_rows<T>(
+    c: &duckdb::Connection,
+    sql: &str,
+    p: &[&dyn duckdb::ToSql],
+    read: fn(&duckdb::Row<'_>) -> duckdb::Result<std::result::Result<T, String>>,
+) -> crate::error::Result<Vec<T>> {
+    let mut stmt = c.prepare(sql)?;
+    let rows = stmt.query_map(p, read)?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(r?.map_err(crate::error::Error::Backend)?);
+    }
+    Ok(out)
+}
+
 pub(crate) fn from_micros(us: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(us).unwrap_or_default()
 }
